@@ -1,0 +1,5 @@
+//! cleave's kernel: memory management, tasks, files and the Linux riscv64
+//! system-call ABI, on top of the `rv` hart.
+#![forbid(unsafe_code)]
+
+pub mod errno;

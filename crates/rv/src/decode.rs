@@ -1,0 +1,2 @@
+//! Instruction decoding (in progress).
+pub(crate) struct CodePage;

@@ -1,0 +1,146 @@
+//! Sv39 translation and the software TLB.
+//!
+//! The TLB is three direct-mapped arrays (fetch, load, store) mapping a
+//! virtual page number to the physical address of its frame. An entry is
+//! only filled after a full walk has checked V/R/W/X/U and A/D, so a hit
+//! needs no further checks. Store entries are never filled for frames that
+//! hold decoded code: such stores take the slow path, which drops the
+//! decoded copy.
+
+use crate::{Access, PhysMem, Trap, PAGE_SIZE};
+
+/// Sv39 page-table entry bits.
+pub mod pte {
+    pub const V: u64 = 1 << 0;
+    pub const R: u64 = 1 << 1;
+    pub const W: u64 = 1 << 2;
+    pub const X: u64 = 1 << 3;
+    pub const U: u64 = 1 << 4;
+    pub const G: u64 = 1 << 5;
+    pub const A: u64 = 1 << 6;
+    pub const D: u64 = 1 << 7;
+    /// The two bits reserved for supervisor software.
+    pub const RSW0: u64 = 1 << 8;
+    pub const RSW1: u64 = 1 << 9;
+    pub const PPN_SHIFT: u32 = 10;
+    pub const PPN_MASK: u64 = (1 << 44) - 1;
+
+    /// The physical address a PTE points at.
+    pub fn addr(pte: u64) -> u64 {
+        ((pte >> PPN_SHIFT) & PPN_MASK) << 12
+    }
+
+    /// A PTE pointing at physical address `pa` with `flags`.
+    pub fn make(pa: u64, flags: u64) -> u64 {
+        ((pa >> 12) << PPN_SHIFT) | flags
+    }
+}
+
+const TLB_SIZE: usize = 512;
+const INVALID: u64 = u64::MAX;
+
+#[derive(Clone, Copy)]
+pub(crate) struct TlbEntry {
+    /// Virtual page number, or INVALID.
+    pub vpn: u64,
+    /// Physical address of the frame.
+    pub pa: u64,
+}
+
+pub(crate) struct Tlb {
+    pub fetch: Box<[TlbEntry; TLB_SIZE]>,
+    pub load: Box<[TlbEntry; TLB_SIZE]>,
+    pub store: Box<[TlbEntry; TLB_SIZE]>,
+}
+
+const EMPTY: TlbEntry = TlbEntry {
+    vpn: INVALID,
+    pa: 0,
+};
+
+#[inline(always)]
+pub(crate) fn slot(vpn: u64) -> usize {
+    vpn as usize & (TLB_SIZE - 1)
+}
+
+impl Tlb {
+    pub fn new() -> Tlb {
+        Tlb {
+            fetch: Box::new([EMPTY; TLB_SIZE]),
+            load: Box::new([EMPTY; TLB_SIZE]),
+            store: Box::new([EMPTY; TLB_SIZE]),
+        }
+    }
+
+    pub fn flush_all(&mut self) {
+        self.fetch.fill(EMPTY);
+        self.load.fill(EMPTY);
+        self.store.fill(EMPTY);
+    }
+
+    pub fn flush_page(&mut self, va: u64) {
+        let vpn = va >> 12;
+        for table in [&mut self.fetch, &mut self.load, &mut self.store] {
+            let e = &mut table[slot(vpn)];
+            if e.vpn == vpn {
+                *e = EMPTY;
+            }
+        }
+    }
+
+    /// Drops every store entry for frame `pa` (it now holds decoded code).
+    pub fn forget_store_frame(&mut self, pa: u64) {
+        for e in self.store.iter_mut() {
+            if e.vpn != INVALID && e.pa == pa {
+                *e = EMPTY;
+            }
+        }
+    }
+}
+
+/// Walks the Sv39 table rooted at `root` for `va` and checks that a user
+/// `access` is allowed. Returns the physical address of the 4 KiB frame
+/// holding `va` (within a superpage, the frame's slice of it).
+pub(crate) fn walk(mem: &PhysMem, root: u64, va: u64, access: Access) -> Result<u64, Trap> {
+    let fault = Trap::PageFault { addr: va, access };
+    // Bits 63..39 must all equal bit 38.
+    if ((va as i64) << 25 >> 25) as u64 != va {
+        return Err(fault);
+    }
+    let mut table = root;
+    for level in (0..3).rev() {
+        let index = (va >> (12 + 9 * level)) & 0x1ff;
+        let addr = table + index * 8;
+        if addr as usize + 8 > mem.ram.len() {
+            return Err(fault);
+        }
+        let e = mem.read_u64(addr);
+        if e & pte::V == 0 || (e & pte::W != 0 && e & pte::R == 0) {
+            return Err(fault);
+        }
+        if e & (pte::R | pte::X) == 0 {
+            table = pte::addr(e);
+            continue;
+        }
+        // A leaf.
+        let allowed = match access {
+            Access::Fetch => e & pte::X != 0,
+            Access::Load => e & pte::R != 0,
+            Access::Store => e & pte::W != 0 && e & pte::D != 0,
+        };
+        if !allowed || e & pte::U == 0 || e & pte::A == 0 {
+            return Err(fault);
+        }
+        let span_pages = 1u64 << (9 * level);
+        let ppn = (e >> pte::PPN_SHIFT) & pte::PPN_MASK;
+        if ppn & (span_pages - 1) != 0 {
+            return Err(fault); // misaligned superpage
+        }
+        let pa = (ppn + ((va >> 12) & (span_pages - 1))) << 12;
+        if pa as usize + PAGE_SIZE > mem.ram.len() {
+            return Err(fault);
+        }
+        return Ok(pa);
+    }
+    Err(fault)
+}

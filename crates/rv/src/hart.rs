@@ -37,6 +37,8 @@ pub struct Hart {
     /// LR/SC reservation: the reserved physical address, if any.
     pub(crate) reservation: Option<u64>,
     pub(crate) instret: u64,
+    /// Set when a store dropped decoded code: the interpreter must refetch.
+    pub(crate) code_dirty: bool,
     pub clock: Clock,
 }
 
@@ -54,6 +56,7 @@ impl Hart {
             tlb: Tlb::new(),
             reservation: None,
             instret: 0,
+            code_dirty: false,
             clock: Clock::Host {
                 start: Instant::now(),
             },

@@ -4,8 +4,6 @@
 //! `len == 2`), so the interpreter has a single implementation of each
 //! operation.
 
-use std::cell::Cell;
-
 /// Every operation the interpreter knows. `Undecoded` marks a decode-cache
 /// slot that has not been filled yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,56 +12,189 @@ pub(crate) enum Op {
     Undecoded,
     Illegal,
     // RV64I
-    Lui, Auipc, Jal, Jalr,
-    Beq, Bne, Blt, Bge, Bltu, Bgeu,
-    Lb, Lh, Lw, Ld, Lbu, Lhu, Lwu,
-    Sb, Sh, Sw, Sd,
-    Addi, Slti, Sltiu, Xori, Ori, Andi, Slli, Srli, Srai,
-    Addiw, Slliw, Srliw, Sraiw,
-    Add, Sub, Sll, Slt, Sltu, Xor, Srl, Sra, Or, And,
-    Addw, Subw, Sllw, Srlw, Sraw,
-    Fence, FenceI, Ecall, Ebreak,
+    Lui,
+    Auipc,
+    Jal,
+    Jalr,
+    Beq,
+    Bne,
+    Blt,
+    Bge,
+    Bltu,
+    Bgeu,
+    Lb,
+    Lh,
+    Lw,
+    Ld,
+    Lbu,
+    Lhu,
+    Lwu,
+    Sb,
+    Sh,
+    Sw,
+    Sd,
+    Addi,
+    Slti,
+    Sltiu,
+    Xori,
+    Ori,
+    Andi,
+    Slli,
+    Srli,
+    Srai,
+    Addiw,
+    Slliw,
+    Srliw,
+    Sraiw,
+    Add,
+    Sub,
+    Sll,
+    Slt,
+    Sltu,
+    Xor,
+    Srl,
+    Sra,
+    Or,
+    And,
+    Addw,
+    Subw,
+    Sllw,
+    Srlw,
+    Sraw,
+    Fence,
+    FenceI,
+    Ecall,
+    Ebreak,
     // Zicsr; `imm` holds the CSR number.
-    Csrrw, Csrrs, Csrrc, Csrrwi, Csrrsi, Csrrci,
+    Csrrw,
+    Csrrs,
+    Csrrc,
+    Csrrwi,
+    Csrrsi,
+    Csrrci,
     // M
-    Mul, Mulh, Mulhsu, Mulhu, Div, Divu, Rem, Remu,
-    Mulw, Divw, Divuw, Remw, Remuw,
+    Mul,
+    Mulh,
+    Mulhsu,
+    Mulhu,
+    Div,
+    Divu,
+    Rem,
+    Remu,
+    Mulw,
+    Divw,
+    Divuw,
+    Remw,
+    Remuw,
     // A
-    LrW, ScW, AmoSwapW, AmoAddW, AmoXorW, AmoAndW, AmoOrW, AmoMinW, AmoMaxW, AmoMinuW, AmoMaxuW,
-    LrD, ScD, AmoSwapD, AmoAddD, AmoXorD, AmoAndD, AmoOrD, AmoMinD, AmoMaxD, AmoMinuD, AmoMaxuD,
+    LrW,
+    ScW,
+    AmoSwapW,
+    AmoAddW,
+    AmoXorW,
+    AmoAndW,
+    AmoOrW,
+    AmoMinW,
+    AmoMaxW,
+    AmoMinuW,
+    AmoMaxuW,
+    LrD,
+    ScD,
+    AmoSwapD,
+    AmoAddD,
+    AmoXorD,
+    AmoAndD,
+    AmoOrD,
+    AmoMinD,
+    AmoMaxD,
+    AmoMinuD,
+    AmoMaxuD,
     // F
-    Flw, Fsw,
-    FmaddS, FmsubS, FnmsubS, FnmaddS,
-    FaddS, FsubS, FmulS, FdivS, FsqrtS,
-    FsgnjS, FsgnjnS, FsgnjxS, FminS, FmaxS,
-    FcvtWS, FcvtWuS, FcvtLS, FcvtLuS,
-    FcvtSW, FcvtSWu, FcvtSL, FcvtSLu,
-    FmvXW, FmvWX, FeqS, FltS, FleS, FclassS,
+    Flw,
+    Fsw,
+    FmaddS,
+    FmsubS,
+    FnmsubS,
+    FnmaddS,
+    FaddS,
+    FsubS,
+    FmulS,
+    FdivS,
+    FsqrtS,
+    FsgnjS,
+    FsgnjnS,
+    FsgnjxS,
+    FminS,
+    FmaxS,
+    FcvtWS,
+    FcvtWuS,
+    FcvtLS,
+    FcvtLuS,
+    FcvtSW,
+    FcvtSWu,
+    FcvtSL,
+    FcvtSLu,
+    FmvXW,
+    FmvWX,
+    FeqS,
+    FltS,
+    FleS,
+    FclassS,
     // D
-    Fld, Fsd,
-    FmaddD, FmsubD, FnmsubD, FnmaddD,
-    FaddD, FsubD, FmulD, FdivD, FsqrtD,
-    FsgnjD, FsgnjnD, FsgnjxD, FminD, FmaxD,
-    FcvtWD, FcvtWuD, FcvtLD, FcvtLuD,
-    FcvtDW, FcvtDWu, FcvtDL, FcvtDLu,
-    FmvXD, FmvDX, FeqD, FltD, FleD, FclassD,
-    FcvtSD, FcvtDS,
+    Fld,
+    Fsd,
+    FmaddD,
+    FmsubD,
+    FnmsubD,
+    FnmaddD,
+    FaddD,
+    FsubD,
+    FmulD,
+    FdivD,
+    FsqrtD,
+    FsgnjD,
+    FsgnjnD,
+    FsgnjxD,
+    FminD,
+    FmaxD,
+    FcvtWD,
+    FcvtWuD,
+    FcvtLD,
+    FcvtLuD,
+    FcvtDW,
+    FcvtDWu,
+    FcvtDL,
+    FcvtDLu,
+    FmvXD,
+    FmvDX,
+    FeqD,
+    FltD,
+    FleD,
+    FclassD,
+    FcvtSD,
+    FcvtDS,
 }
 
-/// A decoded instruction. For `Illegal`, `imm` holds the instruction bits.
+/// A decoded instruction, packed into eight bytes so that the interpreter
+/// fetches it with one load.
+///
+/// - `rd` bits 0-5 name the destination; an integer destination of x0 is
+///   stored as 32, a scratch register the interpreter never reads, so x0
+///   needs no re-zeroing after each write. Bit 7 marks a compressed
+///   (2-byte) instruction.
+/// - `imm` is the immediate; for `Illegal` the instruction bits, for CSR
+///   instructions the CSR number, for FP instructions `rs3 | rm << 5`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(8))]
 pub(crate) struct Insn {
     pub op: Op,
     pub rd: u8,
     pub rs1: u8,
     pub rs2: u8,
-    pub rs3: u8,
-    /// Rounding mode field of FP instructions (7 = dynamic).
-    pub rm: u8,
-    /// 2 or 4.
-    pub len: u8,
     pub imm: i32,
 }
+
+const COMPRESSED: u8 = 0x80;
 
 impl Insn {
     pub const UNDECODED: Insn = Insn {
@@ -71,21 +202,16 @@ impl Insn {
         rd: 0,
         rs1: 0,
         rs2: 0,
-        rs3: 0,
-        rm: 0,
-        len: 0,
         imm: 0,
     };
 
     fn new(op: Op, rd: u32, rs1: u32, rs2: u32, imm: i32, len: u8) -> Insn {
+        let flag = if len == 2 { COMPRESSED } else { 0 };
         Insn {
             op,
-            rd: rd as u8,
+            rd: rd as u8 | flag,
             rs1: rs1 as u8,
             rs2: rs2 as u8,
-            rs3: 0,
-            rm: 0,
-            len,
             imm,
         }
     }
@@ -93,20 +219,26 @@ impl Insn {
     fn illegal(bits: u32, len: u8) -> Insn {
         Insn::new(Op::Illegal, 0, 0, 0, bits as i32, len)
     }
-}
 
-/// The decoded instructions of one 4 KiB frame, one slot per halfword.
-pub(crate) struct CodePage {
-    pub slots: Box<[Cell<Insn>]>,
-}
+    /// Length in bytes: 2 or 4.
+    #[inline(always)]
+    pub fn len(&self) -> u64 {
+        4 - ((self.rd >> 6) & 2) as u64
+    }
 
-impl CodePage {
-    pub fn new() -> CodePage {
-        CodePage {
-            slots: vec![Cell::new(Insn::UNDECODED); 2048].into_boxed_slice(),
-        }
+    /// The third source of fused multiply-adds.
+    pub fn rs3(&self) -> u8 {
+        (self.imm & 31) as u8
+    }
+
+    /// The rounding-mode field of FP instructions (7 = dynamic).
+    pub fn rm(&self) -> u8 {
+        ((self.imm >> 5) & 7) as u8
     }
 }
+
+/// Register index that absorbs writes to x0.
+pub(crate) const X0_SINK: u8 = 32;
 
 /// Length in bytes of the instruction whose low halfword is `low`.
 #[inline]
@@ -119,6 +251,27 @@ pub(crate) fn insn_len(low: u16) -> u8 {
 }
 
 pub(crate) fn decode(bits: u32) -> Insn {
+    let mut insn = decode_any(bits);
+    if insn.rd & 63 == 0 && writes_x(insn.op) {
+        insn.rd |= X0_SINK;
+    }
+    insn
+}
+
+/// Whether `rd` names an integer register (rather than an FP one or nothing).
+fn writes_x(op: Op) -> bool {
+    use Op::*;
+    match op {
+        Flw | Fld | FmaddS | FmsubS | FnmsubS | FnmaddS | FaddS | FsubS | FmulS | FdivS
+        | FsqrtS | FsgnjS | FsgnjnS | FsgnjxS | FminS | FmaxS | FcvtSW | FcvtSWu | FcvtSL
+        | FcvtSLu | FmvWX | FmaddD | FmsubD | FnmsubD | FnmaddD | FaddD | FsubD | FmulD | FdivD
+        | FsqrtD | FsgnjD | FsgnjnD | FsgnjxD | FminD | FmaxD | FcvtDW | FcvtDWu | FcvtDL
+        | FcvtDLu | FmvDX | FcvtSD | FcvtDS => false,
+        _ => true,
+    }
+}
+
+fn decode_any(bits: u32) -> Insn {
     if bits & 3 != 3 {
         decode_compressed(bits as u16)
     } else if bits & 0x1c == 0x1c {
@@ -152,12 +305,18 @@ fn decode_32(i: u32) -> Insn {
     let imm_i = (i as i32) >> 20;
     let imm_s = ((i as i32) >> 25 << 5) | rd as i32;
     let imm_b = sext(
-        (bits(i, 31, 31) << 12) | (bits(i, 7, 7) << 11) | (bits(i, 30, 25) << 5) | (bits(i, 11, 8) << 1),
+        (bits(i, 31, 31) << 12)
+            | (bits(i, 7, 7) << 11)
+            | (bits(i, 30, 25) << 5)
+            | (bits(i, 11, 8) << 1),
         13,
     );
     let imm_u = (i & 0xffff_f000) as i32;
     let imm_j = sext(
-        (bits(i, 31, 31) << 20) | (bits(i, 19, 12) << 12) | (bits(i, 20, 20) << 11) | (bits(i, 30, 21) << 1),
+        (bits(i, 31, 31) << 20)
+            | (bits(i, 19, 12) << 12)
+            | (bits(i, 20, 20) << 11)
+            | (bits(i, 30, 21) << 1),
         21,
     );
     let r = |op| Insn::new(op, rd, rs1, rs2, 0, 4);
@@ -302,11 +461,15 @@ fn decode_32(i: u32) -> Insn {
             } else {
                 [FmaddS, FmsubS, FnmsubS, FnmaddS]
             };
-            let mut insn = r(ops[((i & 0x7f) as usize - 0x43) / 4]);
-            insn.rs3 = bits(i, 31, 27) as u8;
-            insn.rm = f3 as u8;
-            insn.imm = i as i32;
-            insn
+            let rs3 = bits(i, 31, 27);
+            Insn::new(
+                ops[((i & 0x7f) as usize - 0x43) / 4],
+                rd,
+                rs1,
+                rs2,
+                (rs3 | f3 << 5) as i32,
+                4,
+            )
         }
         0x53 => decode_op_fp(i, rd, rs1, rs2, f3, f7),
         _ => illegal,
@@ -316,8 +479,14 @@ fn decode_32(i: u32) -> Insn {
 fn decode_amo(i: u32, rd: u32, rs1: u32, rs2: u32, f3: u32) -> Insn {
     use Op::*;
     let ops = match f3 {
-        2 => [LrW, ScW, AmoSwapW, AmoAddW, AmoXorW, AmoAndW, AmoOrW, AmoMinW, AmoMaxW, AmoMinuW, AmoMaxuW],
-        3 => [LrD, ScD, AmoSwapD, AmoAddD, AmoXorD, AmoAndD, AmoOrD, AmoMinD, AmoMaxD, AmoMinuD, AmoMaxuD],
+        2 => [
+            LrW, ScW, AmoSwapW, AmoAddW, AmoXorW, AmoAndW, AmoOrW, AmoMinW, AmoMaxW, AmoMinuW,
+            AmoMaxuW,
+        ],
+        3 => [
+            LrD, ScD, AmoSwapD, AmoAddD, AmoXorD, AmoAndD, AmoOrD, AmoMinD, AmoMaxD, AmoMinuD,
+            AmoMaxuD,
+        ],
         _ => return Insn::illegal(i, 4),
     };
     let index = match bits(i, 31, 27) {
@@ -345,11 +514,7 @@ fn decode_op_fp(i: u32, rd: u32, rs1: u32, rs2: u32, f3: u32, f7: u32) -> Insn {
     // Operations with a rounding-mode field.
     let rounded = |op| {
         if rm_valid(f3) {
-            // The bits ride along in `imm`: a dynamic rounding mode that
-            // turns out invalid at run time must report them.
-            let mut insn = Insn::new(op, rd, rs1, rs2, i as i32, 4);
-            insn.rm = f3 as u8;
-            insn
+            Insn::new(op, rd, rs1, rs2, (f3 << 5) as i32, 4)
         } else {
             illegal
         }
@@ -438,7 +603,11 @@ fn decode_compressed(c: u16) -> Insn {
         (1, 0b010) => ins(Addi, rd_full, 0, 0, imm6),
         (1, 0b011) if rd_full == 2 => {
             let imm = sext(
-                (b(12, 12) << 9) | (b(6, 6) << 4) | (b(5, 5) << 6) | (b(4, 3) << 7) | (b(2, 2) << 5),
+                (b(12, 12) << 9)
+                    | (b(6, 6) << 4)
+                    | (b(5, 5) << 6)
+                    | (b(4, 3) << 7)
+                    | (b(2, 2) << 5),
                 10,
             );
             if imm == 0 {
@@ -488,13 +657,23 @@ fn decode_compressed(c: u16) -> Insn {
         }
         (1, 0b110) | (1, 0b111) => {
             let imm = sext(
-                (b(12, 12) << 8) | (b(11, 10) << 3) | (b(6, 5) << 6) | (b(4, 3) << 1) | (b(2, 2) << 5),
+                (b(12, 12) << 8)
+                    | (b(11, 10) << 3)
+                    | (b(6, 5) << 6)
+                    | (b(4, 3) << 1)
+                    | (b(2, 2) << 5),
                 9,
             );
             let op = if b(13, 13) == 0 { Beq } else { Bne };
             ins(op, 0, r_hi, 0, imm)
         }
-        (2, 0b000) => ins(Slli, rd_full, rd_full, 0, ((b(12, 12) << 5) | b(6, 2)) as i32),
+        (2, 0b000) => ins(
+            Slli,
+            rd_full,
+            rd_full,
+            0,
+            ((b(12, 12) << 5) | b(6, 2)) as i32,
+        ),
         (2, 0b001) => {
             let off = (b(12, 12) << 5) | (b(6, 5) << 3) | (b(4, 2) << 6);
             ins(Fld, rd_full, 2, 0, off as i32)

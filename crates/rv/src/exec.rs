@@ -1,31 +1,437 @@
-//! The interpreter: fetch from the decode cache, execute, repeat.
+//! The interpreter: direct-threaded dispatch over a per-frame decode cache.
 //!
-//! `run` finds the decoded page holding pc and hands it to `run_page`,
-//! which executes until control leaves the page, a trap, or the budget.
-//! Within a page the common path is: index the slot, dispatch on the op,
-//! touch memory through the TLB. Nothing on it allocates or hashes.
+//! Every 4 KiB frame that has been executed gets a `CodePage`: one slot per
+//! halfword holding the decoded instruction and the handler that executes
+//! it. The loop in `interpret` fetches a slot, calls its handler, and
+//! stays on the page while the returned pc does. Handlers are small
+//! separate functions, so each gets its own register allocation; the rare
+//! and heavy instructions (FP, atomics, CSRs, division) share one
+//! out-of-line handler. Nothing on the common path allocates or hashes.
 
-use crate::decode::{decode, insn_len, CodePage, Insn, Op};
+use crate::decode::{decode, insn_len, Insn, Op};
 use crate::fpu::{self, Rounding};
 use crate::hart::Hart;
 use crate::mmu::{slot, walk, TlbEntry};
 use crate::{Access, PhysMem, Trap, PAGE_SIZE};
+use std::cell::Cell;
 use std::rc::Rc;
 
-pub(crate) fn run(hart: &mut Hart, mem: &mut PhysMem, budget: u64) -> Trap {
-    let end = hart.instret.saturating_add(budget);
-    loop {
-        if hart.instret >= end {
-            return Trap::BudgetExhausted;
-        }
-        let page = match code_page(hart, mem, hart.regs.pc) {
-            Ok(page) => page,
-            Err(trap) => return trap,
-        };
-        if let Some(trap) = run_page(hart, mem, &page, end) {
-            return trap;
+/// Executes one instruction at `pc`; returns the next pc. A return value
+/// with `EXIT` set makes the loop leave the page (`cpu.trap` says whether
+/// because of a trap).
+type Handler = fn(&mut Cpu, Insn, u64) -> u64;
+
+/// Bit 63 is never set in a user pc: handlers set it to leave the page.
+const EXIT: u64 = 1 << 63;
+
+#[derive(Clone, Copy)]
+struct Slot {
+    handler: Handler,
+    insn: Insn,
+}
+
+/// The decoded instructions of one 4 KiB frame, one slot per halfword.
+pub(crate) struct CodePage {
+    slots: Box<[Cell<Slot>; 2048]>,
+}
+
+impl CodePage {
+    fn new() -> CodePage {
+        let empty = Cell::new(Slot {
+            handler: undecoded,
+            insn: Insn::UNDECODED,
+        });
+        CodePage {
+            slots: Box::new(std::array::from_fn(|_| empty.clone())),
         }
     }
+}
+
+/// Interpreter state for one call of `run`.
+struct Cpu<'a> {
+    /// The integer registers: the compiler knows nothing else aliases them.
+    /// Slot 32 absorbs writes to x0; 64 entries make `& 63` bounds-check free.
+    x: [u64; 64],
+    hart: &'a mut Hart,
+    mem: &'a mut PhysMem,
+    page: Rc<CodePage>,
+    trap: Option<Trap>,
+    /// Instructions left in the budget.
+    left: u64,
+    budget: u64,
+}
+
+impl Cpu<'_> {
+    /// Records a trap at the current instruction.
+    #[cold]
+    fn trap(&mut self, trap: Trap) -> u64 {
+        self.trap = Some(trap);
+        EXIT
+    }
+
+    fn instret(&self) -> u64 {
+        self.hart.instret + self.budget - self.left
+    }
+}
+
+pub(crate) fn run(hart: &mut Hart, mem: &mut PhysMem, budget: u64) -> Trap {
+    if hart.code_epoch != mem.code_epoch {
+        hart.tlb.flush_stores();
+        hart.code_epoch = mem.code_epoch;
+    }
+    let mut regs = [0u64; 64];
+    regs[1..32].copy_from_slice(&hart.regs.x[1..]);
+    let pc = hart.regs.pc;
+    let page = match code_page(hart, mem, pc) {
+        Ok(page) => page,
+        Err(trap) => return trap,
+    };
+    let mut cpu = Cpu {
+        x: regs,
+        hart,
+        mem,
+        page,
+        trap: None,
+        left: budget,
+        budget,
+    };
+    let (trap, pc) = interpret(&mut cpu, pc);
+    let retired = budget - cpu.left;
+    let hart = cpu.hart;
+    hart.regs.x.copy_from_slice(&cpu.x[..32]);
+    hart.regs.x[0] = 0;
+    hart.regs.pc = pc;
+    hart.instret += retired;
+    trap
+}
+
+/// Runs until a trap or the end of the budget; returns the trap and the pc
+/// to resume at (the trapping instruction's).
+fn interpret(cpu: &mut Cpu, mut pc: u64) -> (Trap, u64) {
+    loop {
+        let base = pc & !0xfff;
+        let page = cpu.page.clone();
+        loop {
+            if cpu.left == 0 {
+                return (Trap::BudgetExhausted, pc);
+            }
+            let slot = page.slots[((pc >> 1) & 0x7ff) as usize].get();
+            let next = (slot.handler)(cpu, slot.insn, pc);
+            if next & !0xfff == base {
+                cpu.left -= 1;
+                pc = next;
+                continue;
+            }
+            if let Some(trap) = cpu.trap.take() {
+                return (trap, pc);
+            }
+            cpu.left -= 1;
+            pc = next & !EXIT;
+            break;
+        }
+        cpu.page = match code_page(cpu.hart, cpu.mem, pc) {
+            Ok(page) => page,
+            Err(trap) => return (trap, pc),
+        };
+    }
+}
+
+/// The handler of a slot not decoded yet: decode, cache, execute.
+fn undecoded(cpu: &mut Cpu, _: Insn, pc: u64) -> u64 {
+    let (insn, cacheable) = match fetch_decode(cpu.hart, cpu.mem, pc) {
+        Ok(decoded) => decoded,
+        Err(trap) => return cpu.trap(trap),
+    };
+    let handler = handler(insn.op);
+    if cacheable {
+        cpu.page.slots[((pc >> 1) & 0x7ff) as usize].set(Slot { handler, insn });
+    }
+    handler(cpu, insn, pc)
+}
+
+#[inline(always)]
+fn rd(i: Insn) -> usize {
+    (i.rd & 63) as usize
+}
+
+#[inline(always)]
+fn rs1(cpu: &Cpu, i: Insn) -> u64 {
+    cpu.x[(i.rs1 & 63) as usize]
+}
+
+#[inline(always)]
+fn rs2(cpu: &Cpu, i: Insn) -> u64 {
+    cpu.x[(i.rs2 & 63) as usize]
+}
+
+#[inline(always)]
+fn imm(i: Insn) -> u64 {
+    i.imm as i64 as u64
+}
+
+/// `rd = f(rs1, rs2 or imm)`.
+macro_rules! alu {
+    ($($name:ident: |$a:ident, $b:ident| $e:expr, $src:ident;)*) => {$(
+        fn $name(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+            let $a = rs1(cpu, i);
+            let $b = alu!(@src $src cpu, i);
+            cpu.x[rd(i)] = $e;
+            pc.wrapping_add(i.len())
+        }
+    )*};
+    (@src reg $cpu:ident, $i:ident) => { rs2($cpu, $i) };
+    (@src imm $cpu:ident, $i:ident) => { imm($i) };
+}
+
+alu! {
+    addi: |a, b| a.wrapping_add(b), imm;
+    slti: |a, b| ((a as i64) < b as i64) as u64, imm;
+    sltiu: |a, b| (a < b) as u64, imm;
+    xori: |a, b| a ^ b, imm;
+    ori: |a, b| a | b, imm;
+    andi: |a, b| a & b, imm;
+    slli: |a, b| a << (b & 63), imm;
+    srli: |a, b| a >> (b & 63), imm;
+    srai: |a, b| ((a as i64) >> (b & 63)) as u64, imm;
+    addiw: |a, b| sext32(a.wrapping_add(b)), imm;
+    slliw: |a, b| sext32(a << (b & 31)), imm;
+    srliw: |a, b| sext32(((a as u32) >> (b & 31)) as u64), imm;
+    sraiw: |a, b| ((a as i32) >> (b & 31)) as i64 as u64, imm;
+    add: |a, b| a.wrapping_add(b), reg;
+    sub: |a, b| a.wrapping_sub(b), reg;
+    sll: |a, b| a << (b & 63), reg;
+    slt: |a, b| ((a as i64) < b as i64) as u64, reg;
+    sltu: |a, b| (a < b) as u64, reg;
+    xor: |a, b| a ^ b, reg;
+    srl: |a, b| a >> (b & 63), reg;
+    sra: |a, b| ((a as i64) >> (b & 63)) as u64, reg;
+    or: |a, b| a | b, reg;
+    and: |a, b| a & b, reg;
+    addw: |a, b| sext32(a.wrapping_add(b)), reg;
+    subw: |a, b| sext32(a.wrapping_sub(b)), reg;
+    sllw: |a, b| sext32(a << (b & 31)), reg;
+    srlw: |a, b| sext32(((a as u32) >> (b & 31)) as u64), reg;
+    sraw: |a, b| ((a as i32) >> (b & 31)) as i64 as u64, reg;
+    mul: |a, b| a.wrapping_mul(b), reg;
+    mulw: |a, b| sext32(a.wrapping_mul(b)), reg;
+}
+
+macro_rules! branches {
+    ($($name:ident: |$a:ident, $b:ident| $cond:expr;)*) => {$(
+        fn $name(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+            let ($a, $b) = (rs1(cpu, i), rs2(cpu, i));
+            if $cond {
+                pc.wrapping_add(imm(i))
+            } else {
+                pc.wrapping_add(i.len())
+            }
+        }
+    )*};
+}
+
+branches! {
+    beq: |a, b| a == b;
+    bne: |a, b| a != b;
+    blt: |a, b| (a as i64) < b as i64;
+    bge: |a, b| a as i64 >= b as i64;
+    bltu: |a, b| a < b;
+    bgeu: |a, b| a >= b;
+}
+
+macro_rules! loads {
+    ($($name:ident: $t:ty;)*) => {$(
+        fn $name(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+            let addr = rs1(cpu, i).wrapping_add(imm(i));
+            match load_hit(cpu.hart, cpu.mem, addr) {
+                Some(bytes) => {
+                    cpu.x[rd(i)] = <$t>::from_le_bytes(bytes) as u64;
+                    pc.wrapping_add(i.len())
+                }
+                None => load_miss(cpu, i, pc, |bytes| <$t>::from_le_bytes(bytes) as u64),
+            }
+        }
+    )*};
+}
+
+loads! {
+    lb: i8;
+    lh: i16;
+    lw: i32;
+    ld: u64;
+    lbu: u8;
+    lhu: u16;
+    lwu: u32;
+}
+
+/// A load that missed the TLB or straddles pages. Kept out of line so that
+/// the handlers' hit paths stay leaf functions.
+#[inline(never)]
+fn load_miss<const N: usize>(cpu: &mut Cpu, i: Insn, pc: u64, extend: fn([u8; N]) -> u64) -> u64 {
+    let addr = rs1(cpu, i).wrapping_add(imm(i));
+    match load_slow(cpu.hart, cpu.mem, addr) {
+        Ok(bytes) => {
+            cpu.x[rd(i)] = extend(bytes);
+            pc.wrapping_add(i.len())
+        }
+        Err(trap) => cpu.trap(trap),
+    }
+}
+
+macro_rules! stores {
+    ($($name:ident: $t:ty;)*) => {$(
+        fn $name(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+            let addr = rs1(cpu, i).wrapping_add(imm(i));
+            let bytes = (rs2(cpu, i) as $t).to_le_bytes();
+            if store_hit(cpu.hart, cpu.mem, addr, bytes) {
+                return pc.wrapping_add(i.len());
+            }
+            store_miss(cpu, addr, bytes, pc.wrapping_add(i.len()))
+        }
+    )*};
+}
+
+stores! {
+    sb: u8;
+    sh: u16;
+    sw: u32;
+    sd: u64;
+}
+
+#[inline(never)]
+fn store_miss<const N: usize>(cpu: &mut Cpu, addr: u64, bytes: [u8; N], next: u64) -> u64 {
+    match store_slow(cpu.hart, cpu.mem, addr, bytes) {
+        Ok(()) => after_store(cpu, next),
+        Err(trap) => cpu.trap(trap),
+    }
+}
+
+/// A store that dropped decoded code (perhaps this very page's) must make
+/// the loop look the page up again.
+#[inline(always)]
+fn after_store(cpu: &mut Cpu, next: u64) -> u64 {
+    if cpu.hart.code_dirty {
+        cpu.hart.code_dirty = false;
+        return next | EXIT;
+    }
+    next
+}
+
+fn lui(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+    cpu.x[rd(i)] = imm(i);
+    pc.wrapping_add(i.len())
+}
+
+fn auipc(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+    cpu.x[rd(i)] = pc.wrapping_add(imm(i));
+    pc.wrapping_add(i.len())
+}
+
+fn jal(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+    cpu.x[rd(i)] = pc.wrapping_add(i.len());
+    pc.wrapping_add(imm(i))
+}
+
+fn jalr(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+    let target = rs1(cpu, i).wrapping_add(imm(i)) & !1;
+    cpu.x[rd(i)] = pc.wrapping_add(i.len());
+    target
+}
+
+fn fence(_: &mut Cpu, i: Insn, pc: u64) -> u64 {
+    pc.wrapping_add(i.len())
+}
+
+fn ecall(cpu: &mut Cpu, _: Insn, _: u64) -> u64 {
+    cpu.trap(Trap::Ecall)
+}
+
+fn ebreak(cpu: &mut Cpu, _: Insn, _: u64) -> u64 {
+    cpu.trap(Trap::Breakpoint)
+}
+
+fn illegal(cpu: &mut Cpu, i: Insn, _: u64) -> u64 {
+    cpu.trap(Trap::IllegalInstruction { bits: i.imm as u32 })
+}
+
+/// Everything else: M's divisions and high multiplies, A, Zicsr, fence.i,
+/// F and D.
+fn other(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+    let instret = cpu.instret();
+    match execute_other(cpu.hart, cpu.mem, &mut cpu.x, &i, pc, instret) {
+        Ok(Flow::Next) => pc.wrapping_add(i.len()),
+        Ok(Flow::Refetch) => pc.wrapping_add(i.len()) | EXIT,
+        Err(trap) => cpu.trap(trap),
+    }
+}
+
+fn handler(op: Op) -> Handler {
+    use Op::*;
+    match op {
+        Undecoded => undecoded,
+        Illegal => illegal,
+        Lui => lui,
+        Auipc => auipc,
+        Jal => jal,
+        Jalr => jalr,
+        Beq => beq,
+        Bne => bne,
+        Blt => blt,
+        Bge => bge,
+        Bltu => bltu,
+        Bgeu => bgeu,
+        Lb => lb,
+        Lh => lh,
+        Lw => lw,
+        Ld => ld,
+        Lbu => lbu,
+        Lhu => lhu,
+        Lwu => lwu,
+        Sb => sb,
+        Sh => sh,
+        Sw => sw,
+        Sd => sd,
+        Addi => addi,
+        Slti => slti,
+        Sltiu => sltiu,
+        Xori => xori,
+        Ori => ori,
+        Andi => andi,
+        Slli => slli,
+        Srli => srli,
+        Srai => srai,
+        Addiw => addiw,
+        Slliw => slliw,
+        Srliw => srliw,
+        Sraiw => sraiw,
+        Add => add,
+        Sub => sub,
+        Sll => sll,
+        Slt => slt,
+        Sltu => sltu,
+        Xor => xor,
+        Srl => srl,
+        Sra => sra,
+        Or => or,
+        And => and,
+        Addw => addw,
+        Subw => subw,
+        Sllw => sllw,
+        Srlw => srlw,
+        Sraw => sraw,
+        Mul => mul,
+        Mulw => mulw,
+        Fence => fence,
+        Ecall => ecall,
+        Ebreak => ebreak,
+        _ => other,
+    }
+}
+
+/// What the interpreter does after an out-of-line instruction.
+enum Flow {
+    Next,
+    /// Decoded code may have changed: look the page up again.
+    Refetch,
 }
 
 /// The decoded page for the frame holding `pc`, created on first use.
@@ -37,6 +443,8 @@ fn code_page(hart: &mut Hart, mem: &mut PhysMem, pc: u64) -> Result<Rc<CodePage>
     }
     let page = Rc::new(CodePage::new());
     mem.code[pfn] = Some(page.clone());
+    mem.code_epoch += 1;
+    hart.code_epoch = mem.code_epoch;
     // Stores to this frame must now take the slow path, which drops the page.
     hart.tlb.forget_store_frame(pa);
     Ok(page)
@@ -63,16 +471,26 @@ fn translate(hart: &mut Hart, mem: &mut PhysMem, va: u64, access: Access) -> Res
     Ok(pa)
 }
 
+/// The bytes at `va` if the TLB maps them within one page.
 #[inline(always)]
-fn load<const N: usize>(hart: &mut Hart, mem: &mut PhysMem, va: u64) -> Result<[u8; N], Trap> {
+fn load_hit<const N: usize>(hart: &Hart, mem: &PhysMem, va: u64) -> Option<[u8; N]> {
     let vpn = va >> 12;
-    let off = (va & 0xfff) as usize;
-    let e = hart.tlb.load[slot(vpn)];
-    if e.vpn == vpn && off + N <= PAGE_SIZE {
-        let pa = e.pa as usize + off;
-        return Ok(mem.ram[pa..pa + N].try_into().unwrap());
+    let off = va & 0xfff;
+    let e = &hart.tlb.load[slot(vpn)];
+    if e.vpn != vpn || off as usize + N > PAGE_SIZE {
+        return None;
     }
-    load_slow(hart, mem, va)
+    let pa = (e.pa + off) as usize;
+    mem.ram
+        .get(pa..pa + N)
+        .map(|bytes| bytes.try_into().unwrap())
+}
+
+fn load<const N: usize>(hart: &mut Hart, mem: &mut PhysMem, va: u64) -> Result<[u8; N], Trap> {
+    match load_hit(hart, mem, va) {
+        Some(bytes) => Ok(bytes),
+        None => load_slow(hart, mem, va),
+    }
 }
 
 #[cold]
@@ -90,21 +508,44 @@ fn load_slow<const N: usize>(hart: &mut Hart, mem: &mut PhysMem, va: u64) -> Res
     Ok(out)
 }
 
+/// Stores `bytes` at `va` if the TLB maps them writable within one page.
 #[inline(always)]
-fn store<const N: usize>(hart: &mut Hart, mem: &mut PhysMem, va: u64, bytes: [u8; N]) -> Result<(), Trap> {
+fn store_hit<const N: usize>(hart: &Hart, mem: &mut PhysMem, va: u64, bytes: [u8; N]) -> bool {
     let vpn = va >> 12;
-    let off = (va & 0xfff) as usize;
-    let e = hart.tlb.store[slot(vpn)];
-    if e.vpn == vpn && off + N <= PAGE_SIZE {
-        let pa = e.pa as usize + off;
-        mem.ram[pa..pa + N].copy_from_slice(&bytes);
+    let off = va & 0xfff;
+    let e = &hart.tlb.store[slot(vpn)];
+    if e.vpn != vpn || off as usize + N > PAGE_SIZE {
+        return false;
+    }
+    let pa = (e.pa + off) as usize;
+    match mem.ram.get_mut(pa..pa + N) {
+        Some(dst) => {
+            dst.copy_from_slice(&bytes);
+            true
+        }
+        None => false,
+    }
+}
+
+fn store<const N: usize>(
+    hart: &mut Hart,
+    mem: &mut PhysMem,
+    va: u64,
+    bytes: [u8; N],
+) -> Result<(), Trap> {
+    if store_hit(hart, mem, va, bytes) {
         return Ok(());
     }
     store_slow(hart, mem, va, bytes)
 }
 
 #[cold]
-fn store_slow<const N: usize>(hart: &mut Hart, mem: &mut PhysMem, va: u64, bytes: [u8; N]) -> Result<(), Trap> {
+fn store_slow<const N: usize>(
+    hart: &mut Hart,
+    mem: &mut PhysMem,
+    va: u64,
+    bytes: [u8; N],
+) -> Result<(), Trap> {
     let off = (va & 0xfff) as usize;
     let first = (PAGE_SIZE - off).min(N);
     // Translate both halves before writing either: a fault must not leave
@@ -122,31 +563,42 @@ fn store_slow<const N: usize>(hart: &mut Hart, mem: &mut PhysMem, va: u64, bytes
 
 /// Physical address for an atomic access, which must be naturally aligned
 /// and writable (a fault on an AMO is a store fault).
-fn atomic_addr(hart: &mut Hart, mem: &mut PhysMem, va: u64, size: u64, access: Access) -> Result<usize, Trap> {
+fn atomic_addr(
+    hart: &mut Hart,
+    mem: &mut PhysMem,
+    va: u64,
+    size: u64,
+    access: Access,
+) -> Result<usize, Trap> {
     if !va.is_multiple_of(size) {
         return Err(Trap::Misaligned { addr: va, access });
     }
     Ok(translate(hart, mem, va, access)? as usize + (va & 0xfff) as usize)
 }
 
-/// Fetches and decodes the instruction at `pc`. The bool says whether the
-/// result may be cached: an instruction straddling two pages depends on a
-/// second translation and is decoded afresh each time.
+/// Fetches the instruction bits at `pc`. The bool says whether they may be
+/// cached by frame: an instruction straddling two pages depends on a second
+/// translation and is decoded afresh each time.
 #[cold]
-fn fetch_decode(hart: &mut Hart, mem: &mut PhysMem, pc: u64) -> Result<(Insn, bool), Trap> {
+fn fetch_bits(hart: &mut Hart, mem: &mut PhysMem, pc: u64) -> Result<(u32, bool), Trap> {
     let pa = translate(hart, mem, pc, Access::Fetch)? as usize + (pc & 0xfff) as usize;
     let low = u16::from_le_bytes([mem.ram[pa], mem.ram[pa + 1]]);
     if insn_len(low) == 2 {
-        return Ok((decode(low as u32), true));
+        return Ok((low as u32, true));
     }
     if pc & 0xfff != 0xffe {
         let high = u16::from_le_bytes([mem.ram[pa + 2], mem.ram[pa + 3]]);
-        return Ok((decode(low as u32 | (high as u32) << 16), true));
+        return Ok((low as u32 | (high as u32) << 16, true));
     }
-    let next = pc.wrapping_add(2);
-    let pa2 = translate(hart, mem, next, Access::Fetch)? as usize;
+    let pa2 = translate(hart, mem, pc.wrapping_add(2), Access::Fetch)? as usize;
     let high = u16::from_le_bytes([mem.ram[pa2], mem.ram[pa2 + 1]]);
-    Ok((decode(low as u32 | (high as u32) << 16), false))
+    Ok((low as u32 | (high as u32) << 16, false))
+}
+
+#[cold]
+fn fetch_decode(hart: &mut Hart, mem: &mut PhysMem, pc: u64) -> Result<(Insn, bool), Trap> {
+    let (bits, cacheable) = fetch_bits(hart, mem, pc)?;
+    Ok((decode(bits), cacheable))
 }
 
 fn unbox(v: u64) -> u32 {
@@ -179,7 +631,7 @@ fn read_csr(hart: &Hart, csr: i32, instret: u64) -> Option<u64> {
         CSR_FRM => (fcsr >> 5) & 7,
         CSR_FCSR => fcsr & 0xff,
         CSR_CYCLE | CSR_INSTRET => instret,
-        CSR_TIME => hart.time(),
+        CSR_TIME => hart.time_at(instret),
         _ => return None,
     })
 }
@@ -196,33 +648,22 @@ fn write_csr(hart: &mut Hart, csr: i32, value: u64) -> Option<()> {
     Some(())
 }
 
-/// Executes instructions from `page` until pc leaves it. Returns a trap, or
-/// None to let `run` look up the next page.
-fn run_page(hart: &mut Hart, mem: &mut PhysMem, page: &CodePage, end: u64) -> Option<Trap> {
-    let base = hart.regs.pc & !0xfff;
-    let mut pc = hart.regs.pc;
-    let mut instret = hart.instret;
-
-    // Leaves with pc at the current instruction.
-    macro_rules! trap {
-        ($t:expr) => {{
-            let t = $t;
-            hart.regs.pc = pc;
-            hart.instret = instret;
-            return Some(t);
-        }};
-    }
-    macro_rules! tri {
-        ($e:expr) => {
-            match $e {
-                Ok(v) => v,
-                Err(t) => trap!(t),
-            }
-        };
-    }
-    macro_rules! x {
-        ($r:expr) => {
-            hart.regs.x[($r & 31) as usize]
+#[inline(never)]
+fn execute_other(
+    hart: &mut Hart,
+    mem: &mut PhysMem,
+    x: &mut [u64; 64],
+    i: &Insn,
+    here: u64,
+    instret: u64,
+) -> Result<Flow, Trap> {
+    use Op::*;
+    let rs1 = x[(i.rs1 & 63) as usize];
+    let rs2 = x[(i.rs2 & 63) as usize];
+    let addr = rs1.wrapping_add(i.imm as i64 as u64);
+    macro_rules! set {
+        ($v:expr) => {
+            x[(i.rd & 63) as usize] = $v
         };
     }
     macro_rules! f {
@@ -230,351 +671,322 @@ fn run_page(hart: &mut Hart, mem: &mut PhysMem, page: &CodePage, end: u64) -> Op
             hart.regs.f[($r & 31) as usize]
         };
     }
-
-    loop {
-        if instret >= end {
-            trap!(Trap::BudgetExhausted);
-        }
-        let cell = &page.slots[((pc >> 1) & 0x7ff) as usize];
-        let mut i = cell.get();
-        if i.op == Op::Undecoded {
-            let (insn, cacheable) = tri!(fetch_decode(hart, mem, pc));
-            if cacheable {
-                cell.set(insn);
-            }
-            i = insn;
-        }
-        let mut next = pc.wrapping_add(i.len as u64);
-        let rs1 = x!(i.rs1);
-        let rs2 = x!(i.rs2);
-        let imm = i.imm as i64 as u64;
-        let addr = rs1.wrapping_add(imm);
-
-        macro_rules! set {
-            ($v:expr) => {{
-                let v = $v;
-                x!(i.rd) = v;
-            }};
-        }
-        macro_rules! branch {
-            ($cond:expr) => {
-                if $cond {
-                    next = pc.wrapping_add(imm);
-                }
+    macro_rules! fs {
+        ($r:expr) => {
+            unbox(f!($r))
+        };
+    }
+    macro_rules! rounding {
+        () => {{
+            let rm = if i.rm() == 7 {
+                (hart.regs.fcsr >> 5) & 7
+            } else {
+                i.rm() as u32
             };
-        }
-        macro_rules! stored {
-            ($e:expr) => {{
-                tri!($e);
-                if hart.code_dirty {
-                    // The store dropped decoded code, possibly this page.
-                    hart.code_dirty = false;
-                    hart.regs.x[0] = 0;
-                    hart.regs.pc = next;
-                    hart.instret = instret + 1;
-                    return None;
+            match Rounding::from_bits(rm) {
+                Some(rm) => rm,
+                None => {
+                    let (bits, _) = fetch_bits(hart, mem, here)?;
+                    return Err(Trap::IllegalInstruction { bits });
                 }
-            }};
-        }
-        macro_rules! rounding {
-            () => {{
-                let rm = if i.rm == 7 { (hart.regs.fcsr >> 5) & 7 } else { i.rm as u32 };
-                match Rounding::from_bits(rm) {
-                    Some(rm) => rm,
-                    None => trap!(Trap::IllegalInstruction { bits: i.imm as u32 }),
-                }
-            }};
-        }
-        // An FP operation: `$body` sees the rounding mode as `rm` and the
-        // flags to accrue as `fl`.
-        macro_rules! fp {
-            (|$rm:ident, $fl:ident| $body:expr) => {{
-                let $rm = rounding!();
-                let mut $fl = 0u32;
-                let r = $body;
-                hart.regs.fcsr |= $fl;
-                r
-            }};
-            (|$fl:ident| $body:expr) => {{
-                let mut $fl = 0u32;
-                let r = $body;
-                hart.regs.fcsr |= $fl;
-                r
-            }};
-        }
-        macro_rules! fs {
-            ($r:expr) => {
-                unbox(f!($r))
+            }
+        }};
+    }
+    // An FP operation: `$body` sees the rounding mode as `rm` and the
+    // flags to accrue as `fl`.
+    macro_rules! fp {
+        (|$rm:ident, $fl:ident| $body:expr) => {{
+            let $rm = rounding!();
+            let mut $fl = 0u32;
+            let r = $body;
+            hart.regs.fcsr |= $fl;
+            r
+        }};
+        (|$fl:ident| $body:expr) => {{
+            let mut $fl = 0u32;
+            let r = $body;
+            hart.regs.fcsr |= $fl;
+            r
+        }};
+    }
+    macro_rules! amo {
+        ($size:expr, $op:expr) => {{
+            let pa = atomic_addr(hart, mem, rs1, $size, Access::Store)?;
+            let old = if $size == 4 {
+                sext32(u32::from_le_bytes(mem.ram[pa..pa + 4].try_into().unwrap()) as u64)
+            } else {
+                u64::from_le_bytes(mem.ram[pa..pa + 8].try_into().unwrap())
             };
+            let op: fn(u64, u64) -> u64 = $op;
+            let new = op(old, rs2);
+            mem.ram[pa..pa + $size].copy_from_slice(&new.to_le_bytes()[..$size]);
+            set!(old);
+        }};
+    }
+    match i.op {
+        // Stores already dropped stale decoded code; refetch anyway.
+        FenceI => return Ok(Flow::Refetch),
+        Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci => {
+            let illegal = Trap::IllegalInstruction { bits: csr_bits(i) };
+            let Some(old) = read_csr(hart, i.imm, instret) else {
+                return Err(illegal);
+            };
+            let src = match i.op {
+                Csrrw | Csrrs | Csrrc => rs1,
+                _ => i.rs1 as u64,
+            };
+            let new = match i.op {
+                Csrrw | Csrrwi => Some(src),
+                Csrrs | Csrrsi => (i.rs1 != 0).then_some(old | src),
+                _ => (i.rs1 != 0).then_some(old & !src),
+            };
+            if let Some(new) = new {
+                if write_csr(hart, i.imm, new).is_none() {
+                    return Err(illegal);
+                }
+            }
+            set!(old);
         }
-        macro_rules! amo {
-            ($size:expr, $op:expr) => {{
-                let pa = tri!(atomic_addr(hart, mem, rs1, $size, Access::Store));
-                let old = if $size == 4 {
-                    sext32(u32::from_le_bytes(mem.ram[pa..pa + 4].try_into().unwrap()) as u64)
-                } else {
-                    u64::from_le_bytes(mem.ram[pa..pa + 8].try_into().unwrap())
-                };
-                let op: fn(u64, u64) -> u64 = $op;
-                let new = op(old, rs2);
-                mem.ram[pa..pa + $size].copy_from_slice(&new.to_le_bytes()[..$size]);
-                set!(old);
-                if hart.code_dirty {
-                    hart.code_dirty = false;
-                    hart.regs.x[0] = 0;
-                    hart.regs.pc = next;
-                    hart.instret = instret + 1;
-                    return None;
-                }
-            }};
+        Mulh => set!(((rs1 as i64 as i128 * rs2 as i64 as i128) >> 64) as u64),
+        Mulhsu => set!(((rs1 as i64 as i128 * rs2 as i128) >> 64) as u64),
+        Mulhu => set!(((rs1 as u128 * rs2 as u128) >> 64) as u64),
+        Div => set!(match rs2 {
+            0 => u64::MAX,
+            _ => (rs1 as i64).wrapping_div(rs2 as i64) as u64,
+        }),
+        Divu => set!(rs1.checked_div(rs2).unwrap_or(u64::MAX)),
+        Rem => set!(match rs2 {
+            0 => rs1,
+            _ => (rs1 as i64).wrapping_rem(rs2 as i64) as u64,
+        }),
+        Remu => set!(rs1.checked_rem(rs2).unwrap_or(rs1)),
+        Divw => set!(match rs2 as i32 {
+            0 => u64::MAX,
+            d => (rs1 as i32).wrapping_div(d) as i64 as u64,
+        }),
+        Divuw => set!(match rs2 as u32 {
+            0 => u64::MAX,
+            d => sext32(((rs1 as u32) / d) as u64),
+        }),
+        Remw => set!(match rs2 as i32 {
+            0 => sext32(rs1),
+            d => (rs1 as i32).wrapping_rem(d) as i64 as u64,
+        }),
+        Remuw => set!(match rs2 as u32 {
+            0 => sext32(rs1),
+            d => sext32(((rs1 as u32) % d) as u64),
+        }),
+        LrW | LrD => {
+            let size = if i.op == LrW { 4 } else { 8 };
+            let pa = atomic_addr(hart, mem, rs1, size, Access::Load)?;
+            let v = if size == 4 {
+                sext32(u32::from_le_bytes(mem.ram[pa..pa + 4].try_into().unwrap()) as u64)
+            } else {
+                u64::from_le_bytes(mem.ram[pa..pa + 8].try_into().unwrap())
+            };
+            hart.reservation = Some(rs1);
+            set!(v);
         }
+        ScW | ScD => {
+            let size = if i.op == ScW { 4 } else { 8 };
+            if !rs1.is_multiple_of(size) {
+                return Err(Trap::Misaligned {
+                    addr: rs1,
+                    access: Access::Store,
+                });
+            }
+            // Like hardware (and qemu), a failing SC touches no memory.
+            if hart.reservation.take() == Some(rs1) {
+                let pa = atomic_addr(hart, mem, rs1, size, Access::Store)?;
+                mem.ram[pa..pa + size as usize]
+                    .copy_from_slice(&rs2.to_le_bytes()[..size as usize]);
+                set!(0);
+            } else {
+                set!(1);
+            }
+        }
+        AmoSwapW => amo!(4, |_, b| b),
+        AmoAddW => amo!(4, |a, b| a.wrapping_add(b)),
+        AmoXorW => amo!(4, |a, b| a ^ b),
+        AmoAndW => amo!(4, |a, b| a & b),
+        AmoOrW => amo!(4, |a, b| a | b),
+        AmoMinW => amo!(4, |a, b| (a as i32).min(b as i32) as u64),
+        AmoMaxW => amo!(4, |a, b| (a as i32).max(b as i32) as u64),
+        AmoMinuW => amo!(4, |a, b| (a as u32).min(b as u32) as u64),
+        AmoMaxuW => amo!(4, |a, b| (a as u32).max(b as u32) as u64),
+        AmoSwapD => amo!(8, |_, b| b),
+        AmoAddD => amo!(8, |a, b| a.wrapping_add(b)),
+        AmoXorD => amo!(8, |a, b| a ^ b),
+        AmoAndD => amo!(8, |a, b| a & b),
+        AmoOrD => amo!(8, |a, b| a | b),
+        AmoMinD => amo!(8, |a, b| (a as i64).min(b as i64) as u64),
+        AmoMaxD => amo!(8, |a, b| (a as i64).max(b as i64) as u64),
+        AmoMinuD => amo!(8, |a, b| a.min(b)),
+        AmoMaxuD => amo!(8, |a, b| a.max(b)),
 
-        use Op::*;
-        match i.op {
-            Undecoded => unreachable!("decoded above"),
-            Illegal => trap!(Trap::IllegalInstruction { bits: i.imm as u32 }),
-            Lui => set!(imm),
-            Auipc => set!(pc.wrapping_add(imm)),
-            Jal => {
-                set!(next);
-                next = pc.wrapping_add(imm);
-            }
-            Jalr => {
-                set!(next);
-                next = addr & !1;
-            }
-            Beq => branch!(rs1 == rs2),
-            Bne => branch!(rs1 != rs2),
-            Blt => branch!((rs1 as i64) < rs2 as i64),
-            Bge => branch!(rs1 as i64 >= rs2 as i64),
-            Bltu => branch!(rs1 < rs2),
-            Bgeu => branch!(rs1 >= rs2),
-            Lb => set!(i8::from_le_bytes(tri!(load(hart, mem, addr))) as u64),
-            Lh => set!(i16::from_le_bytes(tri!(load(hart, mem, addr))) as u64),
-            Lw => set!(i32::from_le_bytes(tri!(load(hart, mem, addr))) as u64),
-            Ld => set!(u64::from_le_bytes(tri!(load(hart, mem, addr)))),
-            Lbu => set!(u8::from_le_bytes(tri!(load(hart, mem, addr))) as u64),
-            Lhu => set!(u16::from_le_bytes(tri!(load(hart, mem, addr))) as u64),
-            Lwu => set!(u32::from_le_bytes(tri!(load(hart, mem, addr))) as u64),
-            Sb => stored!(store(hart, mem, addr, (rs2 as u8).to_le_bytes())),
-            Sh => stored!(store(hart, mem, addr, (rs2 as u16).to_le_bytes())),
-            Sw => stored!(store(hart, mem, addr, (rs2 as u32).to_le_bytes())),
-            Sd => stored!(store(hart, mem, addr, rs2.to_le_bytes())),
-            Addi => set!(addr),
-            Slti => set!(((rs1 as i64) < imm as i64) as u64),
-            Sltiu => set!((rs1 < imm) as u64),
-            Xori => set!(rs1 ^ imm),
-            Ori => set!(rs1 | imm),
-            Andi => set!(rs1 & imm),
-            Slli => set!(rs1 << (imm & 63)),
-            Srli => set!(rs1 >> (imm & 63)),
-            Srai => set!(((rs1 as i64) >> (imm & 63)) as u64),
-            Addiw => set!(sext32(addr)),
-            Slliw => set!(sext32(rs1 << (imm & 31))),
-            Srliw => set!(sext32(((rs1 as u32) >> (imm & 31)) as u64)),
-            Sraiw => set!(((rs1 as i32) >> (imm & 31)) as i64 as u64),
-            Add => set!(rs1.wrapping_add(rs2)),
-            Sub => set!(rs1.wrapping_sub(rs2)),
-            Sll => set!(rs1 << (rs2 & 63)),
-            Slt => set!(((rs1 as i64) < rs2 as i64) as u64),
-            Sltu => set!((rs1 < rs2) as u64),
-            Xor => set!(rs1 ^ rs2),
-            Srl => set!(rs1 >> (rs2 & 63)),
-            Sra => set!(((rs1 as i64) >> (rs2 & 63)) as u64),
-            Or => set!(rs1 | rs2),
-            And => set!(rs1 & rs2),
-            Addw => set!(sext32(rs1.wrapping_add(rs2))),
-            Subw => set!(sext32(rs1.wrapping_sub(rs2))),
-            Sllw => set!(sext32(rs1 << (rs2 & 31))),
-            Srlw => set!(sext32(((rs1 as u32) >> (rs2 & 31)) as u64)),
-            Sraw => set!(((rs1 as i32) >> (rs2 & 31)) as i64 as u64),
-            Fence => {}
-            FenceI => {
-                // Stores already dropped stale decoded code; refetch anyway.
-                hart.regs.pc = next;
-                hart.instret = instret + 1;
-                return None;
-            }
-            Ecall => trap!(Trap::Ecall),
-            Ebreak => trap!(Trap::Breakpoint),
-            Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci => {
-                let illegal = Trap::IllegalInstruction { bits: csr_bits(&i) };
-                let Some(old) = read_csr(hart, i.imm, instret) else { trap!(illegal) };
-                let src = match i.op {
-                    Csrrw | Csrrs | Csrrc => rs1,
-                    _ => i.rs1 as u64,
-                };
-                let new = match i.op {
-                    Csrrw | Csrrwi => Some(src),
-                    Csrrs | Csrrsi => (i.rs1 != 0).then_some(old | src),
-                    _ => (i.rs1 != 0).then_some(old & !src),
-                };
-                if let Some(new) = new {
-                    if write_csr(hart, i.imm, new).is_none() {
-                        trap!(illegal);
-                    }
-                }
-                set!(old);
-            }
-            Mul => set!(rs1.wrapping_mul(rs2)),
-            Mulh => set!(((rs1 as i64 as i128 * rs2 as i64 as i128) >> 64) as u64),
-            Mulhsu => set!(((rs1 as i64 as i128 * rs2 as i128) >> 64) as u64),
-            Mulhu => set!(((rs1 as u128 * rs2 as u128) >> 64) as u64),
-            Div => set!(match rs2 {
-                0 => u64::MAX,
-                _ => (rs1 as i64).wrapping_div(rs2 as i64) as u64,
-            }),
-            Divu => set!(rs1.checked_div(rs2).unwrap_or(u64::MAX)),
-            Rem => set!(match rs2 {
-                0 => rs1,
-                _ => (rs1 as i64).wrapping_rem(rs2 as i64) as u64,
-            }),
-            Remu => set!(rs1.checked_rem(rs2).unwrap_or(rs1)),
-            Mulw => set!(sext32(rs1.wrapping_mul(rs2))),
-            Divw => set!(match rs2 as i32 {
-                0 => u64::MAX,
-                d => (rs1 as i32).wrapping_div(d) as i64 as u64,
-            }),
-            Divuw => set!(match rs2 as u32 {
-                0 => u64::MAX,
-                d => sext32(((rs1 as u32) / d) as u64),
-            }),
-            Remw => set!(match rs2 as i32 {
-                0 => sext32(rs1),
-                d => (rs1 as i32).wrapping_rem(d) as i64 as u64,
-            }),
-            Remuw => set!(match rs2 as u32 {
-                0 => sext32(rs1),
-                d => sext32(((rs1 as u32) % d) as u64),
-            }),
-            LrW | LrD => {
-                let size = if i.op == LrW { 4 } else { 8 };
-                let pa = tri!(atomic_addr(hart, mem, rs1, size, Access::Load));
-                let v = if size == 4 {
-                    sext32(u32::from_le_bytes(mem.ram[pa..pa + 4].try_into().unwrap()) as u64)
-                } else {
-                    u64::from_le_bytes(mem.ram[pa..pa + 8].try_into().unwrap())
-                };
-                hart.reservation = Some(rs1);
-                set!(v);
-            }
-            ScW | ScD => {
-                let size = if i.op == ScW { 4 } else { 8 };
-                if !rs1.is_multiple_of(size) {
-                    trap!(Trap::Misaligned { addr: rs1, access: Access::Store });
-                }
-                // Like hardware (and qemu), a failing SC touches no memory.
-                if hart.reservation.take() == Some(rs1) {
-                    let pa = tri!(atomic_addr(hart, mem, rs1, size, Access::Store));
-                    mem.ram[pa..pa + size as usize].copy_from_slice(&rs2.to_le_bytes()[..size as usize]);
-                    set!(0);
-                    if hart.code_dirty {
-                        hart.code_dirty = false;
-                        hart.regs.x[0] = 0;
-                        hart.regs.pc = next;
-                        hart.instret = instret + 1;
-                        return None;
-                    }
-                } else {
-                    set!(1);
-                }
-            }
-            AmoSwapW => amo!(4, |_, b| b),
-            AmoAddW => amo!(4, |a, b| a.wrapping_add(b)),
-            AmoXorW => amo!(4, |a, b| a ^ b),
-            AmoAndW => amo!(4, |a, b| a & b),
-            AmoOrW => amo!(4, |a, b| a | b),
-            AmoMinW => amo!(4, |a, b| (a as i32).min(b as i32) as u64),
-            AmoMaxW => amo!(4, |a, b| (a as i32).max(b as i32) as u64),
-            AmoMinuW => amo!(4, |a, b| (a as u32).min(b as u32) as u64),
-            AmoMaxuW => amo!(4, |a, b| (a as u32).max(b as u32) as u64),
-            AmoSwapD => amo!(8, |_, b| b),
-            AmoAddD => amo!(8, |a, b| a.wrapping_add(b)),
-            AmoXorD => amo!(8, |a, b| a ^ b),
-            AmoAndD => amo!(8, |a, b| a & b),
-            AmoOrD => amo!(8, |a, b| a | b),
-            AmoMinD => amo!(8, |a, b| (a as i64).min(b as i64) as u64),
-            AmoMaxD => amo!(8, |a, b| (a as i64).max(b as i64) as u64),
-            AmoMinuD => amo!(8, |a, b| a.min(b)),
-            AmoMaxuD => amo!(8, |a, b| a.max(b)),
+        Flw => f!(i.rd) = nan_box(u32::from_le_bytes(load(hart, mem, addr)?)),
+        Fld => f!(i.rd) = u64::from_le_bytes(load(hart, mem, addr)?),
+        Fsw => store(hart, mem, addr, (f!(i.rs2) as u32).to_le_bytes())?,
+        Fsd => store(hart, mem, addr, f!(i.rs2).to_le_bytes())?,
 
-            Flw => f!(i.rd) = nan_box(u32::from_le_bytes(tri!(load(hart, mem, addr)))),
-            Fld => f!(i.rd) = u64::from_le_bytes(tri!(load(hart, mem, addr))),
-            Fsw => stored!(store(hart, mem, addr, (f!(i.rs2) as u32).to_le_bytes())),
-            Fsd => stored!(store(hart, mem, addr, f!(i.rs2).to_le_bytes())),
+        FmaddS => {
+            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_fma(
+                fs!(i.rs1),
+                fs!(i.rs2),
+                fs!(i.rs3()),
+                rm,
+                &mut fl
+            )))
+        }
+        FmsubS => {
+            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_fma(
+                fs!(i.rs1),
+                fs!(i.rs2),
+                fs!(i.rs3()) ^ SIGN32,
+                rm,
+                &mut fl
+            )))
+        }
+        FnmsubS => {
+            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_fma(
+                fs!(i.rs1) ^ SIGN32,
+                fs!(i.rs2),
+                fs!(i.rs3()),
+                rm,
+                &mut fl
+            )))
+        }
+        FnmaddS => {
+            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_fma(
+                fs!(i.rs1) ^ SIGN32,
+                fs!(i.rs2),
+                fs!(i.rs3()) ^ SIGN32,
+                rm,
+                &mut fl
+            )))
+        }
+        FaddS => {
+            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_add(
+                fs!(i.rs1),
+                fs!(i.rs2),
+                rm,
+                &mut fl
+            )))
+        }
+        FsubS => {
+            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_sub(
+                fs!(i.rs1),
+                fs!(i.rs2),
+                rm,
+                &mut fl
+            )))
+        }
+        FmulS => {
+            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_mul(
+                fs!(i.rs1),
+                fs!(i.rs2),
+                rm,
+                &mut fl
+            )))
+        }
+        FdivS => {
+            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_div(
+                fs!(i.rs1),
+                fs!(i.rs2),
+                rm,
+                &mut fl
+            )))
+        }
+        FsqrtS => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_sqrt(fs!(i.rs1), rm, &mut fl))),
+        FsgnjS => f!(i.rd) = nan_box((fs!(i.rs1) & !SIGN32) | (fs!(i.rs2) & SIGN32)),
+        FsgnjnS => f!(i.rd) = nan_box((fs!(i.rs1) & !SIGN32) | (!fs!(i.rs2) & SIGN32)),
+        FsgnjxS => f!(i.rd) = nan_box(fs!(i.rs1) ^ (fs!(i.rs2) & SIGN32)),
+        FminS => f!(i.rd) = nan_box(fp!(|fl| fpu::f32_min(fs!(i.rs1), fs!(i.rs2), &mut fl))),
+        FmaxS => f!(i.rd) = nan_box(fp!(|fl| fpu::f32_max(fs!(i.rs1), fs!(i.rs2), &mut fl))),
+        FcvtWS => {
+            set!(fp!(|rm, fl| fpu::f32_to_i32(fs!(i.rs1), rm, &mut fl)) as i64 as u64)
+        }
+        FcvtWuS => set!(sext32(
+            fp!(|rm, fl| fpu::f32_to_u32(fs!(i.rs1), rm, &mut fl)) as u64
+        )),
+        FcvtLS => set!(fp!(|rm, fl| fpu::f32_to_i64(fs!(i.rs1), rm, &mut fl)) as u64),
+        FcvtLuS => set!(fp!(|rm, fl| fpu::f32_to_u64(fs!(i.rs1), rm, &mut fl))),
+        FcvtSW => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::i32_to_f32(rs1 as i32, rm, &mut fl))),
+        FcvtSWu => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::u32_to_f32(rs1 as u32, rm, &mut fl))),
+        FcvtSL => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::i64_to_f32(rs1 as i64, rm, &mut fl))),
+        FcvtSLu => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::u64_to_f32(rs1, rm, &mut fl))),
+        FmvXW => set!(sext32(f!(i.rs1))),
+        FmvWX => f!(i.rd) = nan_box(rs1 as u32),
+        FeqS => set!(fp!(|fl| fpu::f32_eq(fs!(i.rs1), fs!(i.rs2), &mut fl)) as u64),
+        FltS => set!(fp!(|fl| fpu::f32_lt(fs!(i.rs1), fs!(i.rs2), &mut fl)) as u64),
+        FleS => set!(fp!(|fl| fpu::f32_le(fs!(i.rs1), fs!(i.rs2), &mut fl)) as u64),
+        FclassS => set!(fpu::f32_class(fs!(i.rs1))),
 
-            FmaddS => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_fma(fs!(i.rs1), fs!(i.rs2), fs!(i.rs3), rm, &mut fl))),
-            FmsubS => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_fma(fs!(i.rs1), fs!(i.rs2), fs!(i.rs3) ^ SIGN32, rm, &mut fl))),
-            FnmsubS => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_fma(fs!(i.rs1) ^ SIGN32, fs!(i.rs2), fs!(i.rs3), rm, &mut fl))),
-            FnmaddS => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_fma(fs!(i.rs1) ^ SIGN32, fs!(i.rs2), fs!(i.rs3) ^ SIGN32, rm, &mut fl))),
-            FaddS => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_add(fs!(i.rs1), fs!(i.rs2), rm, &mut fl))),
-            FsubS => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_sub(fs!(i.rs1), fs!(i.rs2), rm, &mut fl))),
-            FmulS => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_mul(fs!(i.rs1), fs!(i.rs2), rm, &mut fl))),
-            FdivS => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_div(fs!(i.rs1), fs!(i.rs2), rm, &mut fl))),
-            FsqrtS => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_sqrt(fs!(i.rs1), rm, &mut fl))),
-            FsgnjS => f!(i.rd) = nan_box((fs!(i.rs1) & !SIGN32) | (fs!(i.rs2) & SIGN32)),
-            FsgnjnS => f!(i.rd) = nan_box((fs!(i.rs1) & !SIGN32) | (!fs!(i.rs2) & SIGN32)),
-            FsgnjxS => f!(i.rd) = nan_box(fs!(i.rs1) ^ (fs!(i.rs2) & SIGN32)),
-            FminS => f!(i.rd) = nan_box(fp!(|fl| fpu::f32_min(fs!(i.rs1), fs!(i.rs2), &mut fl))),
-            FmaxS => f!(i.rd) = nan_box(fp!(|fl| fpu::f32_max(fs!(i.rs1), fs!(i.rs2), &mut fl))),
-            FcvtWS => set!(fp!(|rm, fl| fpu::f32_to_i32(fs!(i.rs1), rm, &mut fl)) as i64 as u64),
-            FcvtWuS => set!(sext32(fp!(|rm, fl| fpu::f32_to_u32(fs!(i.rs1), rm, &mut fl)) as u64)),
-            FcvtLS => set!(fp!(|rm, fl| fpu::f32_to_i64(fs!(i.rs1), rm, &mut fl)) as u64),
-            FcvtLuS => set!(fp!(|rm, fl| fpu::f32_to_u64(fs!(i.rs1), rm, &mut fl))),
-            FcvtSW => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::i32_to_f32(rs1 as i32, rm, &mut fl))),
-            FcvtSWu => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::u32_to_f32(rs1 as u32, rm, &mut fl))),
-            FcvtSL => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::i64_to_f32(rs1 as i64, rm, &mut fl))),
-            FcvtSLu => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::u64_to_f32(rs1, rm, &mut fl))),
-            FmvXW => set!(sext32(f!(i.rs1))),
-            FmvWX => f!(i.rd) = nan_box(rs1 as u32),
-            FeqS => set!(fp!(|fl| fpu::f32_eq(fs!(i.rs1), fs!(i.rs2), &mut fl)) as u64),
-            FltS => set!(fp!(|fl| fpu::f32_lt(fs!(i.rs1), fs!(i.rs2), &mut fl)) as u64),
-            FleS => set!(fp!(|fl| fpu::f32_le(fs!(i.rs1), fs!(i.rs2), &mut fl)) as u64),
-            FclassS => set!(fpu::f32_class(fs!(i.rs1))),
-
-            FmaddD => f!(i.rd) = fp!(|rm, fl| fpu::f64_fma(f!(i.rs1), f!(i.rs2), f!(i.rs3), rm, &mut fl)),
-            FmsubD => f!(i.rd) = fp!(|rm, fl| fpu::f64_fma(f!(i.rs1), f!(i.rs2), f!(i.rs3) ^ SIGN64, rm, &mut fl)),
-            FnmsubD => f!(i.rd) = fp!(|rm, fl| fpu::f64_fma(f!(i.rs1) ^ SIGN64, f!(i.rs2), f!(i.rs3), rm, &mut fl)),
-            FnmaddD => f!(i.rd) = fp!(|rm, fl| fpu::f64_fma(f!(i.rs1) ^ SIGN64, f!(i.rs2), f!(i.rs3) ^ SIGN64, rm, &mut fl)),
-            FaddD => f!(i.rd) = fp!(|rm, fl| fpu::f64_add(f!(i.rs1), f!(i.rs2), rm, &mut fl)),
-            FsubD => f!(i.rd) = fp!(|rm, fl| fpu::f64_sub(f!(i.rs1), f!(i.rs2), rm, &mut fl)),
-            FmulD => f!(i.rd) = fp!(|rm, fl| fpu::f64_mul(f!(i.rs1), f!(i.rs2), rm, &mut fl)),
-            FdivD => f!(i.rd) = fp!(|rm, fl| fpu::f64_div(f!(i.rs1), f!(i.rs2), rm, &mut fl)),
-            FsqrtD => f!(i.rd) = fp!(|rm, fl| fpu::f64_sqrt(f!(i.rs1), rm, &mut fl)),
-            FsgnjD => f!(i.rd) = (f!(i.rs1) & !SIGN64) | (f!(i.rs2) & SIGN64),
-            FsgnjnD => f!(i.rd) = (f!(i.rs1) & !SIGN64) | (!f!(i.rs2) & SIGN64),
-            FsgnjxD => f!(i.rd) = f!(i.rs1) ^ (f!(i.rs2) & SIGN64),
-            FminD => f!(i.rd) = fp!(|fl| fpu::f64_min(f!(i.rs1), f!(i.rs2), &mut fl)),
-            FmaxD => f!(i.rd) = fp!(|fl| fpu::f64_max(f!(i.rs1), f!(i.rs2), &mut fl)),
-            FcvtWD => set!(fp!(|rm, fl| fpu::f64_to_i32(f!(i.rs1), rm, &mut fl)) as i64 as u64),
-            FcvtWuD => set!(sext32(fp!(|rm, fl| fpu::f64_to_u32(f!(i.rs1), rm, &mut fl)) as u64)),
-            FcvtLD => set!(fp!(|rm, fl| fpu::f64_to_i64(f!(i.rs1), rm, &mut fl)) as u64),
-            FcvtLuD => set!(fp!(|rm, fl| fpu::f64_to_u64(f!(i.rs1), rm, &mut fl))),
-            FcvtDW => f!(i.rd) = fp!(|rm, fl| fpu::i32_to_f64(rs1 as i32, rm, &mut fl)),
-            FcvtDWu => f!(i.rd) = fp!(|rm, fl| fpu::u32_to_f64(rs1 as u32, rm, &mut fl)),
-            FcvtDL => f!(i.rd) = fp!(|rm, fl| fpu::i64_to_f64(rs1 as i64, rm, &mut fl)),
-            FcvtDLu => f!(i.rd) = fp!(|rm, fl| fpu::u64_to_f64(rs1, rm, &mut fl)),
-            FmvXD => set!(f!(i.rs1)),
-            FmvDX => f!(i.rd) = rs1,
-            FeqD => set!(fp!(|fl| fpu::f64_eq(f!(i.rs1), f!(i.rs2), &mut fl)) as u64),
-            FltD => set!(fp!(|fl| fpu::f64_lt(f!(i.rs1), f!(i.rs2), &mut fl)) as u64),
-            FleD => set!(fp!(|fl| fpu::f64_le(f!(i.rs1), f!(i.rs2), &mut fl)) as u64),
-            FclassD => set!(fpu::f64_class(f!(i.rs1))),
-            FcvtSD => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f64_to_f32(f!(i.rs1), rm, &mut fl))),
-            FcvtDS => f!(i.rd) = fp!(|rm, fl| {
+        FmaddD => {
+            f!(i.rd) = fp!(|rm, fl| fpu::f64_fma(f!(i.rs1), f!(i.rs2), f!(i.rs3()), rm, &mut fl))
+        }
+        FmsubD => {
+            f!(i.rd) =
+                fp!(|rm, fl| fpu::f64_fma(f!(i.rs1), f!(i.rs2), f!(i.rs3()) ^ SIGN64, rm, &mut fl))
+        }
+        FnmsubD => {
+            f!(i.rd) =
+                fp!(|rm, fl| fpu::f64_fma(f!(i.rs1) ^ SIGN64, f!(i.rs2), f!(i.rs3()), rm, &mut fl))
+        }
+        FnmaddD => {
+            f!(i.rd) = fp!(|rm, fl| fpu::f64_fma(
+                f!(i.rs1) ^ SIGN64,
+                f!(i.rs2),
+                f!(i.rs3()) ^ SIGN64,
+                rm,
+                &mut fl
+            ))
+        }
+        FaddD => f!(i.rd) = fp!(|rm, fl| fpu::f64_add(f!(i.rs1), f!(i.rs2), rm, &mut fl)),
+        FsubD => f!(i.rd) = fp!(|rm, fl| fpu::f64_sub(f!(i.rs1), f!(i.rs2), rm, &mut fl)),
+        FmulD => f!(i.rd) = fp!(|rm, fl| fpu::f64_mul(f!(i.rs1), f!(i.rs2), rm, &mut fl)),
+        FdivD => f!(i.rd) = fp!(|rm, fl| fpu::f64_div(f!(i.rs1), f!(i.rs2), rm, &mut fl)),
+        FsqrtD => f!(i.rd) = fp!(|rm, fl| fpu::f64_sqrt(f!(i.rs1), rm, &mut fl)),
+        FsgnjD => f!(i.rd) = (f!(i.rs1) & !SIGN64) | (f!(i.rs2) & SIGN64),
+        FsgnjnD => f!(i.rd) = (f!(i.rs1) & !SIGN64) | (!f!(i.rs2) & SIGN64),
+        FsgnjxD => f!(i.rd) = f!(i.rs1) ^ (f!(i.rs2) & SIGN64),
+        FminD => f!(i.rd) = fp!(|fl| fpu::f64_min(f!(i.rs1), f!(i.rs2), &mut fl)),
+        FmaxD => f!(i.rd) = fp!(|fl| fpu::f64_max(f!(i.rs1), f!(i.rs2), &mut fl)),
+        FcvtWD => set!(fp!(|rm, fl| fpu::f64_to_i32(f!(i.rs1), rm, &mut fl)) as i64 as u64),
+        FcvtWuD => set!(sext32(
+            fp!(|rm, fl| fpu::f64_to_u32(f!(i.rs1), rm, &mut fl)) as u64
+        )),
+        FcvtLD => set!(fp!(|rm, fl| fpu::f64_to_i64(f!(i.rs1), rm, &mut fl)) as u64),
+        FcvtLuD => set!(fp!(|rm, fl| fpu::f64_to_u64(f!(i.rs1), rm, &mut fl))),
+        FcvtDW => f!(i.rd) = fp!(|rm, fl| fpu::i32_to_f64(rs1 as i32, rm, &mut fl)),
+        FcvtDWu => f!(i.rd) = fp!(|rm, fl| fpu::u32_to_f64(rs1 as u32, rm, &mut fl)),
+        FcvtDL => f!(i.rd) = fp!(|rm, fl| fpu::i64_to_f64(rs1 as i64, rm, &mut fl)),
+        FcvtDLu => f!(i.rd) = fp!(|rm, fl| fpu::u64_to_f64(rs1, rm, &mut fl)),
+        FmvXD => set!(f!(i.rs1)),
+        FmvDX => f!(i.rd) = rs1,
+        FeqD => set!(fp!(|fl| fpu::f64_eq(f!(i.rs1), f!(i.rs2), &mut fl)) as u64),
+        FltD => set!(fp!(|fl| fpu::f64_lt(f!(i.rs1), f!(i.rs2), &mut fl)) as u64),
+        FleD => set!(fp!(|fl| fpu::f64_le(f!(i.rs1), f!(i.rs2), &mut fl)) as u64),
+        FclassD => set!(fpu::f64_class(f!(i.rs1))),
+        FcvtSD => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f64_to_f32(f!(i.rs1), rm, &mut fl))),
+        FcvtDS => {
+            f!(i.rd) = fp!(|rm, fl| {
                 let _ = rm;
                 fpu::f32_to_f64(fs!(i.rs1), &mut fl)
-            }),
+            })
         }
-        hart.regs.x[0] = 0;
-        instret += 1;
-        pc = next;
-        if pc & !0xfff != base {
-            hart.regs.pc = pc;
-            hart.instret = instret;
-            return None;
-        }
+
+        Undecoded | Illegal | Ecall | Ebreak | Fence | Lui | Auipc | Jal | Jalr | Beq | Bne
+        | Blt | Bge | Bltu | Bgeu | Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu | Sb | Sh | Sw | Sd
+        | Addi | Slti | Sltiu | Xori | Ori | Andi | Slli | Srli | Srai | Addiw | Slliw | Srliw
+        | Sraiw | Add | Sub | Sll | Slt | Sltu | Xor | Srl | Sra | Or | And | Addw | Subw
+        | Sllw | Srlw | Sraw | Mul | Mulw => unreachable!("these have handlers of their own"),
     }
+    if hart.code_dirty {
+        hart.code_dirty = false;
+        return Ok(Flow::Refetch);
+    }
+    Ok(Flow::Next)
 }
 
 const SIGN32: u32 = 1 << 31;
@@ -590,5 +1002,5 @@ fn csr_bits(i: &Insn) -> u32 {
         Op::Csrrsi => 6,
         _ => 7,
     };
-    ((i.imm as u32) << 20) | ((i.rs1 as u32) << 15) | (f3 << 12) | ((i.rd as u32) << 7) | 0x73
+    ((i.imm as u32) << 20) | ((i.rs1 as u32) << 15) | (f3 << 12) | ((i.rd as u32 & 31) << 7) | 0x73
 }

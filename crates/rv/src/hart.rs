@@ -39,6 +39,9 @@ pub struct Hart {
     pub(crate) instret: u64,
     /// Set when a store dropped decoded code: the interpreter must refetch.
     pub(crate) code_dirty: bool,
+    /// `PhysMem::code_epoch` when this hart's store TLB was last checked:
+    /// another hart may have decoded a frame this TLB still maps writable.
+    pub(crate) code_epoch: u64,
     pub clock: Clock,
 }
 
@@ -57,6 +60,7 @@ impl Hart {
             reservation: None,
             instret: 0,
             code_dirty: false,
+            code_epoch: 0,
             clock: Clock::Host {
                 start: Instant::now(),
             },
@@ -96,11 +100,16 @@ impl Hart {
 
     /// The `time` CSR.
     pub fn time(&self) -> u64 {
+        self.time_at(self.instret)
+    }
+
+    /// The `time` CSR when `instret` instructions have retired.
+    pub(crate) fn time_at(&self, instret: u64) -> u64 {
         match self.clock {
             Clock::Host { start } => {
                 (start.elapsed().as_nanos() as u64).wrapping_mul(TIMEBASE_HZ / 1_000_000) / 1000
             }
-            Clock::Virtual { offset } => offset + self.instret / 10,
+            Clock::Virtual { offset } => offset + instret / 10,
         }
     }
 

@@ -6,7 +6,7 @@
 //! it touches, so the kernel can never leave stale instructions behind (a
 //! freed text frame reused for data, `read()` into a code page, ...).
 
-use crate::decode::CodePage;
+use crate::exec::CodePage;
 use std::rc::Rc;
 
 pub const PAGE_SIZE: usize = 4096;
@@ -16,6 +16,9 @@ pub struct PhysMem {
     pub(crate) ram: Vec<u8>,
     /// Decoded instructions per frame, created on first execution.
     pub(crate) code: Vec<Option<Rc<CodePage>>>,
+    /// Counts decoded pages created, so that every hart can tell whether
+    /// its store TLB may map a frame that now holds code.
+    pub(crate) code_epoch: u64,
 }
 
 impl PhysMem {
@@ -25,6 +28,7 @@ impl PhysMem {
         PhysMem {
             ram: vec![0; frames * PAGE_SIZE],
             code: vec![None; frames],
+            code_epoch: 0,
         }
     }
 

@@ -142,7 +142,7 @@ fn undecoded(cpu: &mut Cpu, _: Insn, pc: u64) -> u64 {
         Ok(decoded) => decoded,
         Err(trap) => return cpu.trap(trap),
     };
-    let handler = handler(insn.op);
+    let handler = handler(insn);
     if cacheable {
         cpu.page.slots[((pc >> 1) & 0x7ff) as usize].set(Slot { handler, insn });
     }
@@ -172,11 +172,11 @@ fn imm(i: Insn) -> u64 {
 /// `rd = f(rs1, rs2 or imm)`.
 macro_rules! alu {
     ($($name:ident: |$a:ident, $b:ident| $e:expr, $src:ident;)*) => {$(
-        fn $name(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+        fn $name<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
             let $a = rs1(cpu, i);
             let $b = alu!(@src $src cpu, i);
             cpu.x[rd(i)] = $e;
-            pc.wrapping_add(i.len())
+            pc.wrapping_add(L)
         }
     )*};
     (@src reg $cpu:ident, $i:ident) => { rs2($cpu, $i) };
@@ -218,12 +218,12 @@ alu! {
 
 macro_rules! branches {
     ($($name:ident: |$a:ident, $b:ident| $cond:expr;)*) => {$(
-        fn $name(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+        fn $name<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
             let ($a, $b) = (rs1(cpu, i), rs2(cpu, i));
             if $cond {
                 pc.wrapping_add(imm(i))
             } else {
-                pc.wrapping_add(i.len())
+                pc.wrapping_add(L)
             }
         }
     )*};
@@ -240,12 +240,12 @@ branches! {
 
 macro_rules! loads {
     ($($name:ident: $t:ty;)*) => {$(
-        fn $name(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+        fn $name<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
             let addr = rs1(cpu, i).wrapping_add(imm(i));
             match load_hit(cpu.hart, cpu.mem, addr) {
                 Some(bytes) => {
                     cpu.x[rd(i)] = <$t>::from_le_bytes(bytes) as u64;
-                    pc.wrapping_add(i.len())
+                    pc.wrapping_add(L)
                 }
                 None => load_miss(cpu, i, pc, |bytes| <$t>::from_le_bytes(bytes) as u64),
             }
@@ -279,13 +279,13 @@ fn load_miss<const N: usize>(cpu: &mut Cpu, i: Insn, pc: u64, extend: fn([u8; N]
 
 macro_rules! stores {
     ($($name:ident: $t:ty;)*) => {$(
-        fn $name(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+        fn $name<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
             let addr = rs1(cpu, i).wrapping_add(imm(i));
             let bytes = (rs2(cpu, i) as $t).to_le_bytes();
             if store_hit(cpu.hart, cpu.mem, addr, bytes) {
-                return pc.wrapping_add(i.len());
+                return pc.wrapping_add(L);
             }
-            store_miss(cpu, addr, bytes, pc.wrapping_add(i.len()))
+            store_miss(cpu, addr, bytes, pc.wrapping_add(L))
         }
     )*};
 }
@@ -316,29 +316,29 @@ fn after_store(cpu: &mut Cpu, next: u64) -> u64 {
     next
 }
 
-fn lui(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+fn lui<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
     cpu.x[rd(i)] = imm(i);
-    pc.wrapping_add(i.len())
+    pc.wrapping_add(L)
 }
 
-fn auipc(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+fn auipc<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
     cpu.x[rd(i)] = pc.wrapping_add(imm(i));
-    pc.wrapping_add(i.len())
+    pc.wrapping_add(L)
 }
 
-fn jal(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
-    cpu.x[rd(i)] = pc.wrapping_add(i.len());
+fn jal<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+    cpu.x[rd(i)] = pc.wrapping_add(L);
     pc.wrapping_add(imm(i))
 }
 
-fn jalr(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+fn jalr<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
     let target = rs1(cpu, i).wrapping_add(imm(i)) & !1;
-    cpu.x[rd(i)] = pc.wrapping_add(i.len());
+    cpu.x[rd(i)] = pc.wrapping_add(L);
     target
 }
 
-fn fence(_: &mut Cpu, i: Insn, pc: u64) -> u64 {
-    pc.wrapping_add(i.len())
+fn fence<const L: u64>(_: &mut Cpu, _: Insn, pc: u64) -> u64 {
+    pc.wrapping_add(L)
 }
 
 fn ecall(cpu: &mut Cpu, _: Insn, _: u64) -> u64 {
@@ -364,63 +364,74 @@ fn other(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
     }
 }
 
-fn handler(op: Op) -> Handler {
+/// The handler for `insn`. Handlers on the hot path are instantiated per
+/// instruction length, so that stepping over one is a constant add.
+fn handler(insn: Insn) -> Handler {
     use Op::*;
-    match op {
+    macro_rules! sized {
+        ($f:ident) => {
+            if insn.len() == 2 {
+                $f::<2>
+            } else {
+                $f::<4>
+            }
+        };
+    }
+    match insn.op {
         Undecoded => undecoded,
         Illegal => illegal,
-        Lui => lui,
-        Auipc => auipc,
-        Jal => jal,
-        Jalr => jalr,
-        Beq => beq,
-        Bne => bne,
-        Blt => blt,
-        Bge => bge,
-        Bltu => bltu,
-        Bgeu => bgeu,
-        Lb => lb,
-        Lh => lh,
-        Lw => lw,
-        Ld => ld,
-        Lbu => lbu,
-        Lhu => lhu,
-        Lwu => lwu,
-        Sb => sb,
-        Sh => sh,
-        Sw => sw,
-        Sd => sd,
-        Addi => addi,
-        Slti => slti,
-        Sltiu => sltiu,
-        Xori => xori,
-        Ori => ori,
-        Andi => andi,
-        Slli => slli,
-        Srli => srli,
-        Srai => srai,
-        Addiw => addiw,
-        Slliw => slliw,
-        Srliw => srliw,
-        Sraiw => sraiw,
-        Add => add,
-        Sub => sub,
-        Sll => sll,
-        Slt => slt,
-        Sltu => sltu,
-        Xor => xor,
-        Srl => srl,
-        Sra => sra,
-        Or => or,
-        And => and,
-        Addw => addw,
-        Subw => subw,
-        Sllw => sllw,
-        Srlw => srlw,
-        Sraw => sraw,
-        Mul => mul,
-        Mulw => mulw,
-        Fence => fence,
+        Lui => sized!(lui),
+        Auipc => sized!(auipc),
+        Jal => sized!(jal),
+        Jalr => sized!(jalr),
+        Beq => sized!(beq),
+        Bne => sized!(bne),
+        Blt => sized!(blt),
+        Bge => sized!(bge),
+        Bltu => sized!(bltu),
+        Bgeu => sized!(bgeu),
+        Lb => sized!(lb),
+        Lh => sized!(lh),
+        Lw => sized!(lw),
+        Ld => sized!(ld),
+        Lbu => sized!(lbu),
+        Lhu => sized!(lhu),
+        Lwu => sized!(lwu),
+        Sb => sized!(sb),
+        Sh => sized!(sh),
+        Sw => sized!(sw),
+        Sd => sized!(sd),
+        Addi => sized!(addi),
+        Slti => sized!(slti),
+        Sltiu => sized!(sltiu),
+        Xori => sized!(xori),
+        Ori => sized!(ori),
+        Andi => sized!(andi),
+        Slli => sized!(slli),
+        Srli => sized!(srli),
+        Srai => sized!(srai),
+        Addiw => sized!(addiw),
+        Slliw => sized!(slliw),
+        Srliw => sized!(srliw),
+        Sraiw => sized!(sraiw),
+        Add => sized!(add),
+        Sub => sized!(sub),
+        Sll => sized!(sll),
+        Slt => sized!(slt),
+        Sltu => sized!(sltu),
+        Xor => sized!(xor),
+        Srl => sized!(srl),
+        Sra => sized!(sra),
+        Or => sized!(or),
+        And => sized!(and),
+        Addw => sized!(addw),
+        Subw => sized!(subw),
+        Sllw => sized!(sllw),
+        Srlw => sized!(srlw),
+        Sraw => sized!(sraw),
+        Mul => sized!(mul),
+        Mulw => sized!(mulw),
+        Fence => sized!(fence),
         Ecall => ecall,
         Ebreak => ebreak,
         _ => other,

@@ -261,14 +261,50 @@ pub(crate) fn decode(bits: u32) -> Insn {
 /// Whether `rd` names an integer register (rather than an FP one or nothing).
 fn writes_x(op: Op) -> bool {
     use Op::*;
-    match op {
-        Flw | Fld | FmaddS | FmsubS | FnmsubS | FnmaddS | FaddS | FsubS | FmulS | FdivS
-        | FsqrtS | FsgnjS | FsgnjnS | FsgnjxS | FminS | FmaxS | FcvtSW | FcvtSWu | FcvtSL
-        | FcvtSLu | FmvWX | FmaddD | FmsubD | FnmsubD | FnmaddD | FaddD | FsubD | FmulD | FdivD
-        | FsqrtD | FsgnjD | FsgnjnD | FsgnjxD | FminD | FmaxD | FcvtDW | FcvtDWu | FcvtDL
-        | FcvtDLu | FmvDX | FcvtSD | FcvtDS => false,
-        _ => true,
-    }
+    !matches!(
+        op,
+        Flw | Fld
+            | FmaddS
+            | FmsubS
+            | FnmsubS
+            | FnmaddS
+            | FaddS
+            | FsubS
+            | FmulS
+            | FdivS
+            | FsqrtS
+            | FsgnjS
+            | FsgnjnS
+            | FsgnjxS
+            | FminS
+            | FmaxS
+            | FcvtSW
+            | FcvtSWu
+            | FcvtSL
+            | FcvtSLu
+            | FmvWX
+            | FmaddD
+            | FmsubD
+            | FnmsubD
+            | FnmaddD
+            | FaddD
+            | FsubD
+            | FmulD
+            | FdivD
+            | FsqrtD
+            | FsgnjD
+            | FsgnjnD
+            | FsgnjxD
+            | FminD
+            | FmaxD
+            | FcvtDW
+            | FcvtDWu
+            | FcvtDL
+            | FcvtDLu
+            | FmvDX
+            | FcvtSD
+            | FcvtDS
+    )
 }
 
 fn decode_any(bits: u32) -> Insn {

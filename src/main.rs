@@ -1,1 +1,160 @@
-fn main() {}
+//! `cleave`: runs riscv64 Linux programs on a kernel of its own.
+
+mod size;
+
+use clap::{Args, Parser, Subcommand};
+use kernel::task::signal::Signal;
+use kernel::task::{Config, Cred, ExecRequest, ExitStatus, Kernel};
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "cleave",
+    version,
+    about = "A Linux-compatible kernel for riscv64 programs, running as an ordinary program",
+    after_help = "Examples:\n  \
+        cleave run ./hello                 run a static riscv64 program\n  \
+        cleave run --strace ./hello a b    trace its system calls\n  \
+        cleave run --mem 512M --clear-env --env HOME=/ ./prog"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a riscv64 Linux program from a host path.
+    #[command(after_help = "Examples:\n  \
+        cleave run ./hello\n  \
+        cleave run --strace ./hello\n  \
+        cleave run --env LANG=C --mem 256M ./bench -n 10")]
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Guest physical memory, with an optional K, M or G suffix.
+    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = size::parse)]
+    mem: usize,
+
+    /// Add K=V to the program's environment (repeatable).
+    #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
+    env: Vec<(OsString, OsString)>,
+
+    /// Start from an empty environment instead of cleave's own.
+    #[arg(long)]
+    clear_env: bool,
+
+    /// Print each system call to stderr, strace style.
+    #[arg(long)]
+    strace: bool,
+
+    /// Virtual time and seeded randomness: the same bytes every run.
+    #[arg(long)]
+    deterministic: bool,
+
+    /// The seed for --deterministic.
+    #[arg(long, value_name = "N", requires = "deterministic")]
+    seed: Option<u64>,
+
+    /// The program (a host path) and its arguments.
+    #[arg(
+        value_name = "PROGRAM",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    command: Vec<OsString>,
+}
+
+fn parse_env(s: &str) -> Result<(OsString, OsString), String> {
+    match s.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.into(), value.into())),
+        _ => Err("expected K=V".into()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // One line: clap's message up to its usage hint, joined.
+            let text = e.to_string();
+            let message: Vec<&str> = text
+                .lines()
+                .take_while(|line| !line.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            eprintln!(
+                "cleave: {}",
+                message.join(" ").trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Some(Command::Run(args)) => run(args),
+        None => {
+            eprintln!(
+                "cleave: booting the embedded userland is not implemented yet; \
+                 use `cleave run PROGRAM`"
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let mut command = args.command.into_iter();
+    let program = command.next().expect("clap requires PROGRAM");
+    let mut env: Vec<(OsString, OsString)> = if args.clear_env {
+        Vec::new()
+    } else {
+        std::env::vars_os().collect()
+    };
+    for (key, value) in args.env {
+        env.retain(|(k, _)| *k != key);
+        env.push((key, value));
+    }
+    let request = ExecRequest {
+        path: PathBuf::from(&program),
+        argv: std::iter::once(program.clone())
+            .chain(command)
+            .map(OsString::into_vec)
+            .collect(),
+        envp: env
+            .into_iter()
+            .map(|(mut key, value)| {
+                key.push("=");
+                key.push(value);
+                key.into_vec()
+            })
+            .collect(),
+    };
+    let config = Config {
+        mem_bytes: args.mem,
+        seed: args.deterministic.then_some(args.seed.unwrap_or(0)),
+        trace: args
+            .strace
+            .then(|| Box::new(std::io::stderr()) as Box<dyn std::io::Write>),
+    };
+    let mut kernel = Kernel::new(config);
+    if let Err(e) = kernel.spawn(&request, Cred::host()) {
+        eprintln!("cleave: {}: {e}", program.to_string_lossy());
+        return ExitCode::from(e.shell_code() as u8);
+    }
+    let status = kernel.run();
+    // Like a shell, say how the program died, except for the deaths that
+    // are routine in a pipeline or at the keyboard.
+    if let ExitStatus::Killed(sig) = status {
+        if sig != Signal::SIGPIPE && sig != Signal::SIGINT {
+            eprintln!("{}", sig.description());
+        }
+    }
+    ExitCode::from(status.shell_code() as u8)
+}

@@ -3,3 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod errno;
+pub mod loader;
+pub mod mm;
+pub mod syscall;
+pub mod task;

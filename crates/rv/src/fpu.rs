@@ -721,7 +721,7 @@ pub fn f32_fma(a: u32, b: u32, c: u32, rm: Rounding, fl: &mut u32) -> u32 {
     fast_or_soft!(rm, fl, host::f32_fma(a, b, c), soft(fl))
 }
 pub fn f64_fma(a: u64, b: u64, c: u64, rm: Rounding, fl: &mut u32) -> u64 {
-    fma(F64, a, b, c, rm, fl)
+    fast_or_soft!(rm, fl, host::f64_fma(a, b, c), fma(F64, a, b, c, rm, fl))
 }
 
 pub fn f32_min(a: u32, b: u32, fl: &mut u32) -> u32 {
@@ -1040,6 +1040,48 @@ mod host {
             return None;
         }
         Some((r.to_bits(), e || f64::from(r) != s))
+    }
+
+    pub fn f64_fma(a: u64, b: u64, c: u64) -> Option<(u64, bool)> {
+        // The host's fma rounds once, like RISC-V's. A normal r means every
+        // operand was finite. Exactness is decided in integers: with
+        // significands m and exponents e (value m * 2^(e - 1075)), the sum
+        // ma*mb * 2^(ea+eb-1075) + mc * 2^ec - mr * 2^er is zero iff r is
+        // exact. When the terms are too far apart for an i128, the software
+        // core decides.
+        let r = f64::from_bits(a).mul_add(f64::from_bits(b), f64::from_bits(c));
+        if !normal64(r) || (a << 1) == 0 || (b << 1) == 0 {
+            return None;
+        }
+        let ((ma, ea), (mb, eb), (mc, ec), (mr, er)) =
+            (parts64(a), parts64(b), parts64(c), parts64(r.to_bits()));
+        let negative = |x: u64| x >> 63 == 1;
+        let mut terms = [
+            (
+                negative(a) != negative(b),
+                ma as u128 * mb as u128,
+                ea + eb - 1075,
+            ),
+            (negative(c), mc as u128, ec),
+            (!negative(r.to_bits()), mr as u128, er),
+        ];
+        if mc == 0 {
+            terms[1].2 = i32::MAX; // a zero addend does not set the scale
+        }
+        let low = terms.iter().map(|t| t.2).min().unwrap_or(0);
+        let mut sum = 0i128;
+        for (neg, m, e) in terms {
+            if m == 0 {
+                continue;
+            }
+            let shift = (e - low) as u32;
+            if shift + (128 - m.leading_zeros()) > 125 {
+                return None;
+            }
+            let v = (m << shift) as i128;
+            sum += if neg { -v } else { v };
+        }
+        Some((r.to_bits(), sum != 0))
     }
 
     pub fn f32_to_f64(a: u32) -> Option<(u64, bool)> {
@@ -1869,6 +1911,18 @@ mod tests {
                 host::f64_sqrt(a),
                 run(|fl| sqrt(F64, a, rm, fl)),
                 &[a],
+            );
+            // Addends of every size, and near -(a * b) for cancellations.
+            let c = match r.next() % 3 {
+                0 => r.float(F64),
+                1 => f64_mul(a, b, rm, &mut 0) ^ 1 << 63 ^ (r.next() & 7),
+                _ => f64_mul(a, b, rm, &mut 0) >> (r.next() % 3),
+            };
+            check(
+                "f64_fma",
+                host::f64_fma(a, b, c),
+                run(|fl| fma(F64, a, b, c, rm, fl)),
+                &[a, b, c],
             );
             let narrow = wide(host::f64_to_f32(a));
             check(

@@ -1,0 +1,567 @@
+//! The ELF loader: what execve does between finding the file and running
+//! its first instruction (Linux's `load_elf_binary`): validate the file,
+//! map its PT_LOAD segments with their protections, zero the bss, set the
+//! program break, map the stack and build the initial stack on it.
+
+pub mod elf;
+pub mod stack;
+
+use crate::errno::Errno;
+use crate::mm::{
+    self, Mm, Phys, ELF_ET_DYN_BASE, MAP_ANONYMOUS, MAP_FIXED, MAP_GROWSDOWN, MAP_PRIVATE,
+    PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP,
+};
+use crate::task::Cred;
+pub use elf::{ElfImage, ElfKind};
+use std::fmt;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+pub const PAGE_SIZE: u64 = mm::PAGE_SIZE;
+pub const TASK_SIZE: u64 = mm::TASK_SIZE;
+
+/// Room Linux leaves below the arguments in a new stack VMA before it first
+/// has to grow (`stack_expand` in setup_arg_pages).
+const STACK_EXPAND: u64 = 128 << 10;
+
+/// Why an executable could not be started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExecError {
+    NotFound,
+    IsDirectory,
+    PermissionDenied,
+    /// Another host error reading the file.
+    Io(String),
+    /// No ELF magic.
+    NotElf,
+    /// An ELF file for another machine, class or byte order, described as
+    /// "x86-64 ELF" or "32-bit RISC-V ELF".
+    WrongArch(String),
+    /// An ELF file that is no executable ("relocatable object").
+    NotExecutable(&'static str),
+    /// The file ends before something its headers promise.
+    Truncated(&'static str),
+    /// The headers contradict themselves.
+    Corrupt(String),
+    /// A dynamically linked program (PT_INTERP): not supported yet.
+    Dynamic {
+        interp: String,
+    },
+    /// The guest-visible error of a step that failed (ENOMEM, E2BIG...).
+    Errno(Errno),
+}
+
+impl ExecError {
+    /// The errno execve returns for this failure.
+    pub fn errno(&self) -> Errno {
+        match self {
+            ExecError::NotFound => Errno::ENOENT,
+            // Linux's execve of a directory fails in may_open with EACCES.
+            ExecError::IsDirectory | ExecError::PermissionDenied => Errno::EACCES,
+            ExecError::Io(_) => Errno::EIO,
+            ExecError::NotElf
+            | ExecError::WrongArch(_)
+            | ExecError::NotExecutable(_)
+            | ExecError::Truncated(_)
+            | ExecError::Corrupt(_)
+            | ExecError::Dynamic { .. } => Errno::ENOEXEC,
+            ExecError::Errno(e) => *e,
+        }
+    }
+
+    /// The exit status a shell gives a command that failed this way: 127
+    /// when it does not exist, 126 when it cannot be executed.
+    pub fn shell_code(&self) -> i32 {
+        match self {
+            ExecError::NotFound => 127,
+            _ => 126,
+        }
+    }
+}
+
+impl fmt::Display for ExecError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            ExecError::NotFound => write!(f, "No such file or directory"),
+            ExecError::IsDirectory => write!(f, "Is a directory"),
+            ExecError::PermissionDenied => write!(f, "Permission denied"),
+            ExecError::Io(e) => write!(f, "cannot read: {e}"),
+            ExecError::NotElf => write!(f, "not an ELF executable"),
+            ExecError::WrongArch(what) => write!(f, "not a riscv64 executable ({what})"),
+            ExecError::NotExecutable(what) => write!(f, "not an executable ({what})"),
+            ExecError::Truncated(what) => write!(f, "truncated ELF file ({what})"),
+            ExecError::Corrupt(what) => write!(f, "corrupt ELF file ({what})"),
+            ExecError::Dynamic { interp } => write!(
+                f,
+                "dynamically linked programs are not supported yet (interpreter {interp})"
+            ),
+            ExecError::Errno(e) => write!(f, "cannot load: {}", e.name()),
+        }
+    }
+}
+
+impl From<Errno> for ExecError {
+    fn from(e: Errno) -> ExecError {
+        ExecError::Errno(e)
+    }
+}
+
+/// An executable file read from the host.
+pub struct Executable {
+    /// The absolute path, what /proc/self/exe shows.
+    pub path: PathBuf,
+    pub data: Vec<u8>,
+}
+
+impl Executable {
+    /// Reads the file at `path`, which must be a regular file with an
+    /// execute bit, as execve requires.
+    pub fn open(path: &Path) -> Result<Executable, ExecError> {
+        let meta = std::fs::metadata(path).map_err(io_error)?;
+        if meta.is_dir() {
+            return Err(ExecError::IsDirectory);
+        }
+        if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
+            return Err(ExecError::PermissionDenied);
+        }
+        let data = std::fs::read(path).map_err(io_error)?;
+        let path = std::fs::canonicalize(path).map_err(io_error)?;
+        Ok(Executable { path, data })
+    }
+}
+
+fn io_error(e: io::Error) -> ExecError {
+    match e.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => ExecError::NotFound,
+        io::ErrorKind::PermissionDenied => ExecError::PermissionDenied,
+        io::ErrorKind::IsADirectory => ExecError::IsDirectory,
+        _ => ExecError::Io(e.to_string()),
+    }
+}
+
+/// The strings and settings for the new program's stack.
+pub struct ExecArgs<'a> {
+    pub argv: &'a [Vec<u8>],
+    pub envp: &'a [Vec<u8>],
+    /// The path as given to exec (AT_EXECFN).
+    pub execfn: &'a [u8],
+    /// AT_RANDOM's 16 bytes.
+    pub random: [u8; 16],
+    pub cred: Cred,
+    /// RLIMIT_STACK's soft limit.
+    pub stack_limit: u64,
+}
+
+/// Where the new program starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StartInfo {
+    pub entry: u64,
+    pub sp: u64,
+}
+
+/// Loads `image` into the empty address space `mm` and builds its stack.
+/// On failure `mm` is half built and must be released by the caller.
+pub fn load(
+    phys: &mut Phys,
+    mm: &mut Mm,
+    image: &ElfImage,
+    args: &ExecArgs,
+) -> Result<StartInfo, ExecError> {
+    if let Some(interp) = &image.interp {
+        return Err(ExecError::Dynamic {
+            interp: interp.clone(),
+        });
+    }
+    let bias = load_bias(image);
+    map_segments(phys, mm, image, bias)?;
+    let (_, end) = image.span();
+    mm.set_brk_start(end + bias);
+
+    mm.set_stack_limit(args.stack_limit);
+    let aux = stack::AuxInfo {
+        phdr: image.phdr_vaddr.map_or(0, |va| va + bias),
+        phent: u64::from(image.phentsize),
+        phnum: u64::from(image.phnum),
+        base: 0,
+        entry: image.entry + bias,
+        uid: u64::from(args.cred.uid),
+        euid: u64::from(args.cred.euid),
+        gid: u64::from(args.cred.gid),
+        egid: u64::from(args.cred.egid),
+        secure: false,
+        sysinfo_ehdr: None,
+    };
+    let stack_args = stack::StackArgs {
+        argv: args.argv,
+        envp: args.envp,
+        execfn: args.execfn,
+        random: args.random,
+        aux,
+    };
+    // Linux allows the strings a quarter of the stack limit.
+    let built = stack::build(STACK_TOP, &stack_args, args.stack_limit / 4)?;
+    let stack_size = page_up(built.bytes.len() as u64) + STACK_EXPAND;
+    let mut prot = PROT_READ | PROT_WRITE;
+    if image.exec_stack {
+        prot |= PROT_EXEC;
+    }
+    let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN;
+    mm.mmap(phys, STACK_TOP - stack_size, stack_size, prot, flags, 0)?;
+    mm.write_user(phys, built.sp, &built.bytes)?;
+    Ok(StartInfo {
+        entry: image.entry + bias,
+        sp: built.sp,
+    })
+}
+
+/// Where an ET_DYN image goes. A static-pie has no interpreter to collide
+/// with, so unlike Linux (which puts such "loaders" in the mmap area) it is
+/// placed where Linux puts a PIE, ELF_ET_DYN_BASE: a fixed, predictable
+/// address with room for the heap above it. Aligned to the largest segment
+/// alignment, as Linux does.
+fn load_bias(image: &ElfImage) -> u64 {
+    match image.kind {
+        ElfKind::Exec => 0,
+        ElfKind::Dyn => {
+            let align = image.max_align().max(PAGE_SIZE);
+            let (start, _) = image.span();
+            (ELF_ET_DYN_BASE - page_down(start)) & !(align - 1)
+        }
+    }
+}
+
+/// Maps each PT_LOAD segment with its protection and writes the file's
+/// bytes into it (the rest, the bss, stays zero). Two segments may share a
+/// page at their boundary; the later one's protection wins there, as
+/// Linux's MAP_FIXED over it would.
+fn map_segments(
+    phys: &mut Phys,
+    mm: &mut Mm,
+    image: &ElfImage,
+    bias: u64,
+) -> Result<(), ExecError> {
+    let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+    let mut mapped_end = 0;
+    for seg in &image.segments {
+        let prot = seg.prot;
+        let start = page_down(seg.vaddr + bias);
+        let end = page_up(seg.vaddr + bias + seg.memsz);
+        if start < mapped_end {
+            mm.mprotect(phys, start, PAGE_SIZE, prot)?;
+        }
+        let fresh = start.max(mapped_end);
+        if fresh < end {
+            mm.mmap(phys, fresh, end - fresh, prot, flags, 0)?;
+            mapped_end = end;
+        }
+        let file = &image.data[seg.offset as usize..][..seg.filesz as usize];
+        mm.write_user_force(phys, seg.vaddr + bias, file)?;
+    }
+    Ok(())
+}
+
+fn page_down(addr: u64) -> u64 {
+    addr & !(PAGE_SIZE - 1)
+}
+
+fn page_up(addr: u64) -> u64 {
+    page_down(addr + PAGE_SIZE - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PT_LOAD for [`elf_file`]: (vaddr, file bytes, memsz, PF_ flags).
+    pub struct Load<'a>(pub u64, pub &'a [u8], pub u64, pub u32);
+
+    /// A little-endian ELF64 file with the given type, machine and PT_LOAD
+    /// segments, each segment's bytes at a page-congruent offset.
+    pub fn elf_file(e_type: u16, machine: u16, entry: u64, loads: &[Load]) -> Vec<u8> {
+        let phnum = loads.len();
+        let mut f = vec![0u8; 64 + 56 * phnum];
+        f[..4].copy_from_slice(b"\x7fELF");
+        f[4] = 2; // ELFCLASS64
+        f[5] = 1; // little-endian
+        f[6] = 1; // EV_CURRENT
+        f[16..18].copy_from_slice(&e_type.to_le_bytes());
+        f[18..20].copy_from_slice(&machine.to_le_bytes());
+        f[20..24].copy_from_slice(&1u32.to_le_bytes());
+        f[24..32].copy_from_slice(&entry.to_le_bytes());
+        f[32..40].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
+        f[52..54].copy_from_slice(&64u16.to_le_bytes()); // e_ehsize
+        f[54..56].copy_from_slice(&56u16.to_le_bytes()); // e_phentsize
+        f[56..58].copy_from_slice(&(phnum as u16).to_le_bytes());
+        for (i, Load(vaddr, bytes, memsz, flags)) in loads.iter().enumerate() {
+            // Place the bytes at the next offset congruent to vaddr.
+            let mut offset = (f.len() as u64 + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+            offset += vaddr % PAGE_SIZE;
+            f.resize(offset as usize, 0);
+            f.extend_from_slice(bytes);
+            let ph = 64 + 56 * i;
+            let fields: [(usize, u64, usize); 7] = [
+                (0, 1, 4), // PT_LOAD
+                (4, u64::from(*flags), 4),
+                (8, offset, 8),
+                (16, *vaddr, 8),
+                (24, *vaddr, 8),
+                (32, bytes.len() as u64, 8),
+                (40, *memsz, 8),
+            ];
+            for (at, value, width) in fields {
+                f[ph + at..ph + at + width].copy_from_slice(&value.to_le_bytes()[..width]);
+            }
+            f[ph + 48..ph + 56].copy_from_slice(&PAGE_SIZE.to_le_bytes());
+        }
+        f
+    }
+
+    const ET_EXEC: u16 = 2;
+    const ET_DYN: u16 = 3;
+    const EM_RISCV: u16 = 243;
+    const R: u32 = 4;
+    const W: u32 = 2;
+    const X: u32 = 1;
+
+    fn hello() -> Vec<u8> {
+        let text = [0x13u8; 0x180]; // nops
+        elf_file(
+            ET_EXEC,
+            EM_RISCV,
+            0x10100,
+            &[
+                Load(0x10000, &text, 0x180, R | X),
+                Load(0x11f00, b"data!", 0x2000, R | W),
+            ],
+        )
+    }
+
+    fn parse_err(data: &[u8]) -> ExecError {
+        ElfImage::parse(data).unwrap_err()
+    }
+
+    #[test]
+    fn parses_a_static_executable() {
+        let file = hello();
+        let image = ElfImage::parse(&file).unwrap();
+        assert_eq!(image.kind, ElfKind::Exec);
+        assert_eq!(image.entry, 0x10100);
+        assert_eq!(image.segments.len(), 2);
+        assert_eq!(image.span(), (0x10000, 0x13f00));
+        assert_eq!(image.phdr_vaddr, None);
+        assert!(image.interp.is_none());
+        assert!(!image.exec_stack);
+    }
+
+    #[test]
+    fn rejects_what_is_not_riscv64() {
+        assert_eq!(parse_err(b""), ExecError::NotElf);
+        assert_eq!(parse_err(b"#!/bin/sh\necho hi\n"), ExecError::NotElf);
+        assert_eq!(
+            parse_err(b"\x7fELF\x02\x01"),
+            ExecError::Truncated("ELF header")
+        );
+
+        let x86 = elf_file(ET_EXEC, 62, 0, &[]);
+        assert_eq!(parse_err(&x86), ExecError::WrongArch("x86-64 ELF".into()));
+        let arm64 = elf_file(ET_EXEC, 183, 0, &[]);
+        assert_eq!(
+            parse_err(&arm64),
+            ExecError::WrongArch("AArch64 ELF".into())
+        );
+
+        let mut rv32 = hello();
+        rv32[4] = 1;
+        assert_eq!(
+            parse_err(&rv32),
+            ExecError::WrongArch("32-bit RISC-V ELF".into())
+        );
+        let mut big = hello();
+        big[5] = 2;
+        big[18..20].copy_from_slice(&EM_RISCV.to_be_bytes());
+        assert_eq!(
+            parse_err(&big),
+            ExecError::WrongArch("big-endian 64-bit RISC-V ELF".into())
+        );
+
+        let object = elf_file(1, EM_RISCV, 0, &[]);
+        assert_eq!(
+            parse_err(&object),
+            ExecError::NotExecutable("relocatable object")
+        );
+    }
+
+    #[test]
+    fn rejects_broken_headers() {
+        let file = hello();
+        assert_eq!(parse_err(&file[..40]), ExecError::Truncated("ELF header"));
+        assert_eq!(
+            parse_err(&file[..100]),
+            ExecError::Truncated("program headers past end of file")
+        );
+        assert_eq!(
+            parse_err(&file[..file.len() - 1]),
+            ExecError::Truncated("segment extends past end of file")
+        );
+
+        let mut no_phdrs = file.clone();
+        no_phdrs[56] = 0;
+        assert!(matches!(parse_err(&no_phdrs), ExecError::Corrupt(_)));
+
+        let mut bad_entsize = file.clone();
+        bad_entsize[54] = 32;
+        assert!(matches!(parse_err(&bad_entsize), ExecError::Corrupt(_)));
+
+        // filesz > memsz
+        let mut big_file = file.clone();
+        big_file[64 + 40..64 + 48].copy_from_slice(&0x10u64.to_le_bytes());
+        assert!(matches!(parse_err(&big_file), ExecError::Corrupt(_)));
+
+        let overlapping = elf_file(
+            ET_EXEC,
+            EM_RISCV,
+            0x10000,
+            &[Load(0x10000, b"a", 0x2000, R), Load(0x11000, b"b", 0x10, R)],
+        );
+        assert!(matches!(parse_err(&overlapping), ExecError::Corrupt(_)));
+
+        let beyond = elf_file(
+            ET_EXEC,
+            EM_RISCV,
+            0,
+            &[Load(TASK_SIZE - 0x1000, b"a", 0x2000, R)],
+        );
+        assert!(matches!(parse_err(&beyond), ExecError::Corrupt(_)));
+
+        // vaddr and offset not congruent modulo the page size
+        let mut skewed = file.clone();
+        skewed[64 + 16..64 + 24].copy_from_slice(&0x10010u64.to_le_bytes());
+        assert!(matches!(parse_err(&skewed), ExecError::Corrupt(_)));
+    }
+
+    #[test]
+    fn notes_the_interpreter() {
+        let mut file = hello();
+        // Turn the data segment into PT_INTERP pointing at a path.
+        let ph = 64 + 56;
+        let path_at = file.len() as u64;
+        file.extend_from_slice(b"/lib/ld-linux-riscv64-lp64d.so.1\0");
+        file[ph..ph + 4].copy_from_slice(&3u32.to_le_bytes());
+        file[ph + 8..ph + 16].copy_from_slice(&path_at.to_le_bytes());
+        file[ph + 32..ph + 40].copy_from_slice(&33u64.to_le_bytes());
+        let image = ElfImage::parse(&file).unwrap();
+        assert_eq!(
+            image.interp.as_deref(),
+            Some("/lib/ld-linux-riscv64-lp64d.so.1")
+        );
+    }
+
+    fn args<'a>() -> ExecArgs<'a> {
+        ExecArgs {
+            argv: &[],
+            envp: &[],
+            execfn: b"/t",
+            random: [7; 16],
+            cred: Cred::default(),
+            stack_limit: 8 << 20,
+        }
+    }
+
+    #[test]
+    fn loads_segments_bss_and_stack() {
+        let mut phys = Phys::new(4 << 20);
+        let mut mm = Mm::new(&mut phys).unwrap();
+        let file = hello();
+        let image = ElfImage::parse(&file).unwrap();
+        let start = load(&mut phys, &mut mm, &image, &args()).unwrap();
+        assert_eq!(start.entry, 0x10100);
+        assert_eq!(start.sp % 16, 0);
+        assert!(start.sp < STACK_TOP && start.sp > STACK_TOP - 0x10000);
+
+        let text = mm.find_vma(0x10000).unwrap();
+        assert_eq!(
+            (text.start, text.end, text.prot),
+            (0x10000, 0x11000, PROT_READ | PROT_EXEC)
+        );
+        let data = mm.find_vma(0x11f00).unwrap();
+        assert_eq!(
+            (data.start, data.end, data.prot),
+            (0x11000, 0x14000, PROT_READ | PROT_WRITE)
+        );
+        let stack = mm.find_vma(start.sp).unwrap();
+        assert!(stack.growsdown && stack.end == STACK_TOP);
+        assert_eq!(stack.prot, PROT_READ | PROT_WRITE);
+
+        let mut buf = [0xffu8; 8];
+        mm.read_user(&mut phys, 0x11f00, &mut buf).unwrap();
+        assert_eq!(&buf, b"data!\0\0\0");
+        // The tail of the last file page and the pages after it: bss.
+        mm.read_user(&mut phys, 0x13ef8, &mut buf).unwrap();
+        assert_eq!(buf, [0; 8]);
+        mm.read_user(&mut phys, 0x10100, &mut buf[..4]).unwrap();
+        assert_eq!(buf[..4], [0x13; 4]);
+        // Text is not writable by the guest.
+        assert_eq!(mm.write_user(&mut phys, 0x10100, b"x"), Err(Errno::EFAULT));
+        assert_eq!(mm.current_brk(), 0x14000);
+        mm.release(&mut phys);
+        assert_eq!(phys.live_mms(), 0);
+    }
+
+    #[test]
+    fn places_static_pie_at_et_dyn_base() {
+        let mut phys = Phys::new(4 << 20);
+        let mut mm = Mm::new(&mut phys).unwrap();
+        let file = elf_file(
+            ET_DYN,
+            EM_RISCV,
+            0x100,
+            &[Load(0, &[0x13; 0x200], 0x200, R | X)],
+        );
+        let image = ElfImage::parse(&file).unwrap();
+        let start = load(&mut phys, &mut mm, &image, &args()).unwrap();
+        assert_eq!(start.entry, ELF_ET_DYN_BASE + 0x100);
+        assert_eq!(
+            mm.find_vma(ELF_ET_DYN_BASE).unwrap().prot,
+            PROT_READ | PROT_EXEC
+        );
+        mm.release(&mut phys);
+    }
+
+    #[test]
+    fn a_page_shared_by_two_segments_gets_both_contents() {
+        let mut phys = Phys::new(4 << 20);
+        let mut mm = Mm::new(&mut phys).unwrap();
+        let file = elf_file(
+            ET_EXEC,
+            EM_RISCV,
+            0x10000,
+            &[
+                Load(0x10000, b"text", 0x800, R | X),
+                Load(0x10800, b"data", 0x800, R | W),
+            ],
+        );
+        let image = ElfImage::parse(&file).unwrap();
+        load(&mut phys, &mut mm, &image, &args()).unwrap();
+        let mut buf = [0; 4];
+        mm.read_user(&mut phys, 0x10000, &mut buf).unwrap();
+        assert_eq!(&buf, b"text");
+        mm.read_user(&mut phys, 0x10800, &mut buf).unwrap();
+        assert_eq!(&buf, b"data");
+        assert_eq!(mm.find_vma(0x10000).unwrap().prot, PROT_READ | PROT_WRITE);
+        mm.release(&mut phys);
+    }
+
+    #[test]
+    fn rejects_dynamic_programs_before_touching_memory() {
+        let mut phys = Phys::new(4 << 20);
+        let mut mm = Mm::new(&mut phys).unwrap();
+        let file = hello();
+        let mut image = ElfImage::parse(&file).unwrap();
+        image.interp = Some("/lib/ld.so".into());
+        let err = load(&mut phys, &mut mm, &image, &args()).unwrap_err();
+        assert_eq!(err.errno(), Errno::ENOEXEC);
+        assert_eq!(mm.vmas().count(), 0);
+        mm.release(&mut phys);
+    }
+}

@@ -1,0 +1,59 @@
+//! Memory system calls: thin wrappers over the address space, which checks
+//! the arguments as Linux does.
+
+use crate::errno::{Errno, KResult};
+use crate::mm::MAP_ANONYMOUS;
+use crate::task::Kernel;
+
+pub fn brk(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let mm = k.mm();
+    let brk = mm.borrow_mut().brk(&mut k.phys, a[0]);
+    Ok(brk)
+}
+
+pub fn mmap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let (addr, len, prot, flags, fd, offset) = (a[0], a[1], a[2], a[3], a[4], a[5]);
+    if flags & MAP_ANONYMOUS == 0 {
+        // Only the standard streams are open, and no tty or pipe can be
+        // mapped.
+        k.current().files.borrow().get(u64::from(fd as u32))?;
+        return Err(Errno::ENODEV);
+    }
+    let mm = k.mm();
+    let result = mm
+        .borrow_mut()
+        .mmap(&mut k.phys, addr, len, prot, flags, offset);
+    result
+}
+
+pub fn munmap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let mm = k.mm();
+    let result = mm.borrow_mut().munmap(&mut k.phys, a[0], a[1]);
+    result.map(|()| 0)
+}
+
+pub fn mprotect(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let mm = k.mm();
+    let result = mm.borrow_mut().mprotect(&mut k.phys, a[0], a[1], a[2]);
+    result.map(|()| 0)
+}
+
+pub fn mremap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let mm = k.mm();
+    let result = mm
+        .borrow_mut()
+        .mremap(&mut k.phys, a[0], a[1], a[2], a[3], a[4]);
+    result
+}
+
+pub fn madvise(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let mm = k.mm();
+    let result = mm.borrow_mut().madvise(&mut k.phys, a[0], a[1], a[2]);
+    result.map(|()| 0)
+}
+
+pub fn msync(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let mm = k.mm();
+    let result = mm.borrow_mut().msync(a[0], a[1], a[2]);
+    result.map(|()| 0)
+}

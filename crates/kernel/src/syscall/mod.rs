@@ -1,0 +1,132 @@
+//! The system-call table: riscv64's asm-generic numbers, a7 = number,
+//! a0..a5 = arguments, a0 = result or -errno. A number without a handler
+//! is ENOSYS, as Linux's `sys_ni_syscall`.
+
+mod fs;
+mod mem;
+pub mod nr;
+mod process;
+mod signal;
+mod time;
+pub mod trace;
+
+use crate::errno::{Errno, KResult};
+use crate::task::Kernel;
+
+/// A handler gets the six argument registers and returns a0's value.
+type Handler = fn(&mut Kernel, &[u64; 6]) -> KResult<u64>;
+
+/// The dirfd meaning "relative to the working directory".
+pub const AT_FDCWD: i32 = -100;
+
+static TABLE: [Option<Handler>; nr::COUNT] = {
+    let mut t: [Option<Handler>; nr::COUNT] = [None; nr::COUNT];
+    macro_rules! table {
+        ($($nr:ident => $handler:path,)*) => { $(t[nr::$nr as usize] = Some($handler);)* };
+    }
+    table! {
+        IOCTL => fs::ioctl,
+        CLOSE => fs::close,
+        LSEEK => fs::lseek,
+        READ => fs::read,
+        WRITE => fs::write,
+        READV => fs::readv,
+        WRITEV => fs::writev,
+        READLINKAT => fs::readlinkat,
+        NEWFSTATAT => fs::newfstatat,
+        FSTAT => fs::fstat,
+        EXIT => process::exit,
+        EXIT_GROUP => process::exit_group,
+        SET_TID_ADDRESS => process::set_tid_address,
+        SET_ROBUST_LIST => process::set_robust_list,
+        NANOSLEEP => time::nanosleep,
+        CLOCK_GETTIME => time::clock_gettime,
+        CLOCK_GETRES => time::clock_getres,
+        CLOCK_NANOSLEEP => time::clock_nanosleep,
+        SCHED_YIELD => process::sched_yield,
+        RT_SIGACTION => signal::rt_sigaction,
+        RT_SIGPROCMASK => signal::rt_sigprocmask,
+        UNAME => process::uname,
+        GETRLIMIT => process::getrlimit,
+        SETRLIMIT => process::setrlimit,
+        GETTIMEOFDAY => time::gettimeofday,
+        GETPID => process::getpid,
+        GETPPID => process::getppid,
+        GETUID => process::getuid,
+        GETEUID => process::geteuid,
+        GETGID => process::getgid,
+        GETEGID => process::getegid,
+        GETTID => process::gettid,
+        BRK => mem::brk,
+        MUNMAP => mem::munmap,
+        MREMAP => mem::mremap,
+        MMAP => mem::mmap,
+        MPROTECT => mem::mprotect,
+        MSYNC => mem::msync,
+        MADVISE => mem::madvise,
+        RISCV_FLUSH_ICACHE => process::riscv_flush_icache,
+        PRLIMIT64 => process::prlimit64,
+        GETRANDOM => process::getrandom,
+    }
+    t
+};
+
+/// Runs system call `nr` for the current task.
+pub fn dispatch(k: &mut Kernel, nr: u64, args: &[u64; 6]) -> KResult<u64> {
+    match TABLE.get(nr as usize).copied().flatten() {
+        Some(handler) => handler(k, args),
+        None => Err(Errno::ENOSYS),
+    }
+}
+
+/// Whether `nr` has a handler (for documentation and its test).
+pub fn is_implemented(nr: u64) -> bool {
+    TABLE.get(nr as usize).is_some_and(Option::is_some)
+}
+
+/// Linux's MAX_RW_COUNT: one read or write moves at most this much.
+const MAX_RW_COUNT: u64 = 0x7fff_f000;
+
+/// An `int` argument: the low 32 bits, sign-extended, as the C prototype
+/// makes the kernel see it.
+fn int(arg: u64) -> i32 {
+    arg as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_riscv64s() {
+        let expected = [
+            (nr::READ, 63),
+            (nr::WRITE, 64),
+            (nr::EXIT, 93),
+            (nr::EXIT_GROUP, 94),
+            (nr::BRK, 214),
+            (nr::MMAP, 222),
+            (nr::CLONE, 220),
+            (nr::EXECVE, 221),
+            (nr::WAIT4, 260),
+            (nr::RISCV_FLUSH_ICACHE, 259),
+            (nr::CLONE3, 435),
+            (nr::MSEAL, 462),
+        ];
+        for (nr, value) in expected {
+            assert_eq!(nr, value, "{:?}", nr::NAMES[value as usize]);
+        }
+        assert_eq!(nr::NAMES[nr::NEWFSTATAT as usize], Some("newfstatat"));
+    }
+
+    #[test]
+    fn every_handler_has_a_name_and_a_trace_format() {
+        for nr in 0..nr::COUNT as u64 {
+            if is_implemented(nr) {
+                assert!(nr::NAMES[nr as usize].is_some(), "{nr}");
+                assert!(trace::signature(nr).is_some(), "{nr}");
+            }
+        }
+        assert!(!is_implemented(nr::RSEQ) && !is_implemented(nr::COUNT as u64));
+    }
+}

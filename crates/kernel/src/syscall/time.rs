@@ -1,0 +1,125 @@
+//! Clocks and sleeping.
+
+use super::int;
+use crate::errno::{Errno, KResult};
+use crate::task::Kernel;
+use std::time::Duration;
+
+const CLOCK_REALTIME: i32 = 0;
+const CLOCK_MONOTONIC: i32 = 1;
+const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+const CLOCK_MONOTONIC_RAW: i32 = 4;
+const CLOCK_REALTIME_COARSE: i32 = 5;
+const CLOCK_MONOTONIC_COARSE: i32 = 6;
+const CLOCK_BOOTTIME: i32 = 7;
+const CLOCK_REALTIME_ALARM: i32 = 8;
+const CLOCK_BOOTTIME_ALARM: i32 = 9;
+const CLOCK_TAI: i32 = 11;
+
+const TIMER_ABSTIME: u64 = 1;
+
+/// The tick of the coarse clocks: one jiffy at Debian's HZ=250.
+const COARSE_RESOLUTION: Duration = Duration::from_millis(4);
+
+/// The time on `clock` now, or EINVAL for a clock that does not exist.
+fn now(k: &Kernel, clock: i32) -> KResult<Duration> {
+    Ok(match clock {
+        CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_REALTIME_ALARM | CLOCK_TAI => {
+            k.clock.realtime(&k.hart)
+        }
+        // Nothing suspends, so BOOTTIME equals MONOTONIC.
+        CLOCK_MONOTONIC
+        | CLOCK_MONOTONIC_RAW
+        | CLOCK_MONOTONIC_COARSE
+        | CLOCK_BOOTTIME
+        | CLOCK_BOOTTIME_ALARM => k.clock.monotonic(&k.hart),
+        CLOCK_PROCESS_CPUTIME_ID => k.process_cpu_time(),
+        CLOCK_THREAD_CPUTIME_ID => k.current().cpu_time,
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+fn timespec_bytes(d: Duration) -> [u8; 16] {
+    let mut b = [0; 16];
+    b[..8].copy_from_slice(&(d.as_secs() as i64).to_le_bytes());
+    b[8..].copy_from_slice(&i64::from(d.subsec_nanos()).to_le_bytes());
+    b
+}
+
+/// A struct timespec from the guest: EFAULT, or EINVAL when it is not a
+/// valid non-negative time.
+fn read_timespec(k: &mut Kernel, addr: u64) -> KResult<Duration> {
+    let mut b = [0; 16];
+    k.copy_from_user(addr, &mut b)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().unwrap());
+    let nsec = i64::from_le_bytes(b[8..].try_into().unwrap());
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Duration::new(sec as u64, nsec as u32))
+}
+
+pub fn clock_gettime(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let t = now(k, int(a[0]))?;
+    k.copy_to_user(a[1], &timespec_bytes(t))?;
+    Ok(0)
+}
+
+pub fn clock_getres(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let clock = int(a[0]);
+    now(k, clock)?;
+    let res = match clock {
+        CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE => COARSE_RESOLUTION,
+        _ => Duration::from_nanos(1),
+    };
+    if a[1] != 0 {
+        k.copy_to_user(a[1], &timespec_bytes(res))?;
+    }
+    Ok(0)
+}
+
+pub fn gettimeofday(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    if a[0] != 0 {
+        let t = k.clock.realtime(&k.hart);
+        let mut b = [0; 16];
+        b[..8].copy_from_slice(&(t.as_secs() as i64).to_le_bytes());
+        b[8..].copy_from_slice(&i64::from(t.subsec_micros()).to_le_bytes());
+        k.copy_to_user(a[0], &b)?;
+    }
+    if a[1] != 0 {
+        // struct timezone: UTC, no DST.
+        k.copy_to_user(a[1], &[0; 8])?;
+    }
+    Ok(0)
+}
+
+pub fn nanosleep(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let d = read_timespec(k, a[0])?;
+    k.clock.sleep(&mut k.hart, d);
+    Ok(0)
+}
+
+pub fn clock_nanosleep(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let (clock, flags) = (int(a[0]), a[1]);
+    match clock {
+        CLOCK_REALTIME
+        | CLOCK_MONOTONIC
+        | CLOCK_BOOTTIME
+        | CLOCK_TAI
+        | CLOCK_PROCESS_CPUTIME_ID => {}
+        // Clocks that exist but cannot be slept on.
+        CLOCK_MONOTONIC_RAW | CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE => {
+            return Err(Errno::EOPNOTSUPP)
+        }
+        _ => return Err(Errno::EINVAL),
+    }
+    let t = read_timespec(k, a[2])?;
+    let d = if flags & TIMER_ABSTIME != 0 {
+        t.saturating_sub(now(k, clock)?)
+    } else {
+        t
+    };
+    k.clock.sleep(&mut k.hart, d);
+    Ok(0)
+}

@@ -1,0 +1,443 @@
+//! `--strace`: one line per system call in strace's style,
+//! `[tid 1] write(1, "hello\n", 6) = 6`.
+//!
+//! Input arguments are formatted before the call (execve replaces the
+//! memory they live in), output buffers after it, when their length is
+//! known.
+
+use super::nr;
+use crate::errno::Errno;
+use crate::task::rlimit;
+use crate::task::signal::Signal;
+use crate::task::Kernel;
+use std::fmt::Write as _;
+
+/// How strace shows one argument.
+#[derive(Clone, Copy)]
+pub(super) enum Arg {
+    /// Signed decimal (ints, offsets).
+    Int,
+    /// Unsigned decimal (sizes).
+    Size,
+    Hex,
+    /// NULL or an address.
+    Ptr,
+    /// A directory fd: AT_FDCWD by name.
+    DirFd,
+    /// A NUL-terminated string.
+    Str,
+    /// A buffer the kernel reads, its length in argument n.
+    InBuf(usize),
+    /// A buffer the kernel fills; its length is the return value.
+    OutBuf,
+    /// An iovec array the kernel reads, the count in argument n.
+    InIov(usize),
+    Prot,
+    MapFlags,
+    /// Flag bits named by a table, or "0".
+    Flags(&'static [(u64, &'static str)]),
+    /// An ioctl request.
+    Ioctl,
+    Signal,
+    ClockId,
+    Resource,
+    SigHow,
+}
+
+/// How strace shows the result.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ret {
+    Int,
+    Hex,
+    /// The call does not return (exit, exit_group): "= ?".
+    None,
+}
+
+pub(super) fn signature(nr: u64) -> Option<(&'static [Arg], Ret)> {
+    use Arg::*;
+    let int = Ret::Int;
+    Some(match nr {
+        nr::READ => (&[Int, OutBuf, Size], int),
+        nr::WRITE => (&[Int, InBuf(2), Size], int),
+        nr::READV => (&[Int, Ptr, Int], int),
+        nr::WRITEV => (&[Int, InIov(2), Int], int),
+        nr::CLOSE => (&[Int], int),
+        nr::LSEEK => (&[Int, Int, Int], int),
+        nr::IOCTL => (&[Int, Ioctl, Ptr], int),
+        nr::FSTAT => (&[Int, Ptr], int),
+        nr::NEWFSTATAT => (&[DirFd, Str, Ptr, Flags(AT_FLAGS)], int),
+        nr::READLINKAT => (&[DirFd, Str, OutBuf, Size], int),
+        nr::EXIT | nr::EXIT_GROUP => (&[Int], Ret::None),
+        nr::BRK => (&[Ptr], Ret::Hex),
+        nr::MMAP => (&[Ptr, Size, Prot, MapFlags, Int, Int], Ret::Hex),
+        nr::MUNMAP => (&[Ptr, Size], int),
+        nr::MPROTECT => (&[Ptr, Size, Prot], int),
+        nr::MREMAP => (&[Ptr, Size, Size, Flags(MREMAP_FLAGS), Ptr], Ret::Hex),
+        nr::MADVISE => (&[Ptr, Size, Int], int),
+        nr::MSYNC => (&[Ptr, Size, Flags(MS_FLAGS)], int),
+        nr::SET_TID_ADDRESS => (&[Ptr], int),
+        nr::SET_ROBUST_LIST => (&[Ptr, Size], int),
+        nr::RSEQ => (&[Ptr, Size, Hex, Hex], int),
+        nr::PRLIMIT64 => (&[Int, Resource, Ptr, Ptr], int),
+        nr::GETRLIMIT | nr::SETRLIMIT => (&[Resource, Ptr], int),
+        nr::GETRANDOM => (&[Ptr, Size, Flags(GRND_FLAGS)], int),
+        nr::UNAME => (&[Ptr], int),
+        nr::CLOCK_GETTIME | nr::CLOCK_GETRES => (&[ClockId, Ptr], int),
+        nr::CLOCK_NANOSLEEP => (&[ClockId, Hex, Ptr, Ptr], int),
+        nr::NANOSLEEP => (&[Ptr, Ptr], int),
+        nr::GETTIMEOFDAY => (&[Ptr, Ptr], int),
+        nr::GETPID
+        | nr::GETTID
+        | nr::GETPPID
+        | nr::GETUID
+        | nr::GETEUID
+        | nr::GETGID
+        | nr::GETEGID
+        | nr::SCHED_YIELD => (&[], int),
+        nr::RT_SIGACTION => (&[Signal, Ptr, Ptr, Size], int),
+        nr::RT_SIGPROCMASK => (&[SigHow, Ptr, Ptr, Size], int),
+        nr::RISCV_FLUSH_ICACHE => (&[Ptr, Ptr, Hex], int),
+        _ => return None,
+    })
+}
+
+/// A call being traced: the line so far, and what must wait for the result.
+pub struct Pending {
+    line: String,
+    /// Output arguments: (position in `line`, argument index).
+    outputs: Vec<(usize, usize)>,
+    ret: Ret,
+}
+
+/// Formats the call's name and input arguments.
+pub fn enter(k: &mut Kernel, nr: u64, args: &[u64; 6]) -> Pending {
+    let tid = k.current_tid();
+    let name = nr::NAMES.get(nr as usize).copied().flatten();
+    let mut line = match name {
+        Some(name) => format!("[tid {tid}] {name}("),
+        None => format!("[tid {tid}] syscall_{nr:#x}("),
+    };
+    let mut outputs = Vec::new();
+    let (kinds, ret): (&[Arg], Ret) = match signature(nr) {
+        Some(sig) => sig,
+        None => (&[Arg::Hex; 6], Ret::Int),
+    };
+    for (i, kind) in kinds.iter().enumerate() {
+        if i > 0 {
+            line.push_str(", ");
+        }
+        let value = args[i];
+        match *kind {
+            Arg::OutBuf => outputs.push((line.len(), i)),
+            kind => format_arg(k, &mut line, kind, value, args),
+        }
+    }
+    if ret == Ret::None {
+        line.push_str(") = ?");
+    }
+    Pending { line, outputs, ret }
+}
+
+/// Completes the line with output buffers and the result.
+pub fn exit(
+    k: &mut Kernel,
+    mut pending: Pending,
+    args: &[u64; 6],
+    result: Result<u64, Errno>,
+) -> String {
+    for &(pos, i) in pending.outputs.iter().rev() {
+        let text = match result {
+            Ok(len) => quoted(&k.peek_user(args[i], len as usize)),
+            Err(_) => pointer(args[i]),
+        };
+        pending.line.insert_str(pos, &text);
+    }
+    if pending.ret == Ret::None {
+        return pending.line;
+    }
+    pending.line.push_str(") = ");
+    match result {
+        Ok(v) if pending.ret == Ret::Hex => write!(pending.line, "{v:#x}"),
+        Ok(v) => write!(pending.line, "{}", v as i64),
+        Err(e) => write!(pending.line, "-1 {} ({})", e.name(), describe(e)),
+    }
+    .unwrap();
+    pending.line
+}
+
+fn format_arg(k: &mut Kernel, out: &mut String, kind: Arg, value: u64, args: &[u64; 6]) {
+    match kind {
+        Arg::Int => write!(out, "{}", value as i32),
+        Arg::Size => write!(out, "{value}"),
+        Arg::Hex => write!(out, "{value:#x}"),
+        Arg::Ptr | Arg::OutBuf => write!(out, "{}", pointer(value)),
+        Arg::DirFd if value as i32 == super::AT_FDCWD => write!(out, "AT_FDCWD"),
+        Arg::DirFd => write!(out, "{}", value as i32),
+        Arg::Str => match k.peek_user_cstr(value) {
+            Some(s) => write!(out, "{}", quoted(&s)),
+            None => write!(out, "{}", pointer(value)),
+        },
+        Arg::InBuf(len) => {
+            let bytes = k.peek_user(value, args[len].min(STRING_LIMIT as u64 + 1) as usize);
+            write!(out, "{}", quoted_limited(&bytes, args[len] as usize))
+        }
+        Arg::InIov(count) => write!(out, "{}", iovecs(k, value, args[count])),
+        Arg::Prot => write!(out, "{}", flags(value, PROT_FLAGS, "PROT_NONE")),
+        Arg::MapFlags => write!(out, "{}", map_flags(value)),
+        Arg::Flags(names) => write!(out, "{}", flags(value, names, "0")),
+        Arg::Ioctl => match value & 0xffff_ffff {
+            0x5401 => write!(out, "TCGETS"),
+            0x5413 => write!(out, "TIOCGWINSZ"),
+            request => write!(out, "{request:#x}"),
+        },
+        Arg::Signal => match Signal::from_guest(value) {
+            Ok(sig) => write!(out, "{}", sig.name()),
+            Err(_) => write!(out, "{}", value as i32),
+        },
+        Arg::ClockId => match CLOCKS.get(value as usize) {
+            Some(name) if !name.is_empty() => write!(out, "{name}"),
+            _ => write!(out, "{}", value as i32),
+        },
+        Arg::Resource => match rlimit::NAMES.get(value as usize) {
+            Some(name) => write!(out, "{name}"),
+            None => write!(out, "{value:#x} /* RLIMIT_??? */"),
+        },
+        Arg::SigHow => match value {
+            0 => write!(out, "SIG_BLOCK"),
+            1 => write!(out, "SIG_UNBLOCK"),
+            2 => write!(out, "SIG_SETMASK"),
+            _ => write!(out, "{value:#x} /* SIG_??? */"),
+        },
+    }
+    .unwrap();
+}
+
+/// strace shows this many bytes of a string before "...".
+const STRING_LIMIT: usize = 32;
+
+fn pointer(value: u64) -> String {
+    if value == 0 {
+        "NULL".into()
+    } else {
+        format!("{value:#x}")
+    }
+}
+
+fn quoted(bytes: &[u8]) -> String {
+    quoted_limited(bytes, bytes.len())
+}
+
+/// `bytes` as a C string literal the way strace escapes it, cut at
+/// STRING_LIMIT with "..." when the full length `len` is longer.
+fn quoted_limited(bytes: &[u8], len: usize) -> String {
+    let shown = &bytes[..bytes.len().min(STRING_LIMIT)];
+    let mut s = String::from("\"");
+    for (i, &b) in shown.iter().enumerate() {
+        match b {
+            b'\n' => s.push_str("\\n"),
+            b'\t' => s.push_str("\\t"),
+            b'\r' => s.push_str("\\r"),
+            b'\x0b' => s.push_str("\\v"),
+            b'\x0c' => s.push_str("\\f"),
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(b as char),
+            _ => {
+                // Octal, padded when a digit follows so it stays unambiguous.
+                let next_is_digit = shown.get(i + 1).is_some_and(|c| (b'0'..=b'7').contains(c));
+                if next_is_digit {
+                    write!(s, "\\{b:03o}").unwrap();
+                } else {
+                    write!(s, "\\{b:o}").unwrap();
+                }
+            }
+        }
+    }
+    s.push('"');
+    if len > shown.len() {
+        s.push_str("...");
+    }
+    s
+}
+
+fn iovecs(k: &mut Kernel, addr: u64, count: u64) -> String {
+    let raw = k.peek_user(addr, 16 * count.min(8) as usize);
+    let mut parts = Vec::new();
+    for iov in raw.chunks_exact(16) {
+        let base = u64::from_le_bytes(iov[..8].try_into().unwrap());
+        let len = u64::from_le_bytes(iov[8..].try_into().unwrap());
+        let data = k.peek_user(base, len.min(STRING_LIMIT as u64 + 1) as usize);
+        parts.push(format!(
+            "{{iov_base={}, iov_len={len}}}",
+            quoted_limited(&data, len as usize)
+        ));
+    }
+    if raw.len() < 16 * count.min(8) as usize {
+        return pointer(addr);
+    }
+    if count > 8 {
+        parts.push("...".into());
+    }
+    format!("[{}]", parts.join(", "))
+}
+
+const PROT_FLAGS: &[(u64, &str)] = &[(1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC")];
+
+const AT_FLAGS: &[(u64, &str)] = &[
+    (0x100, "AT_SYMLINK_NOFOLLOW"),
+    (0x800, "AT_NO_AUTOMOUNT"),
+    (0x1000, "AT_EMPTY_PATH"),
+];
+
+const MREMAP_FLAGS: &[(u64, &str)] = &[
+    (1, "MREMAP_MAYMOVE"),
+    (2, "MREMAP_FIXED"),
+    (4, "MREMAP_DONTUNMAP"),
+];
+
+const MS_FLAGS: &[(u64, &str)] = &[(1, "MS_ASYNC"), (2, "MS_INVALIDATE"), (4, "MS_SYNC")];
+
+const GRND_FLAGS: &[(u64, &str)] = &[
+    (1, "GRND_NONBLOCK"),
+    (2, "GRND_RANDOM"),
+    (4, "GRND_INSECURE"),
+];
+
+const MAP_FLAGS: &[(u64, &str)] = &[
+    (0x10, "MAP_FIXED"),
+    (0x20, "MAP_ANONYMOUS"),
+    (0x100, "MAP_GROWSDOWN"),
+    (0x800, "MAP_DENYWRITE"),
+    (0x1000, "MAP_EXECUTABLE"),
+    (0x2000, "MAP_LOCKED"),
+    (0x4000, "MAP_NORESERVE"),
+    (0x8000, "MAP_POPULATE"),
+    (0x10000, "MAP_NONBLOCK"),
+    (0x20000, "MAP_STACK"),
+    (0x40000, "MAP_HUGETLB"),
+    (0x80000, "MAP_SYNC"),
+    (0x100000, "MAP_FIXED_NOREPLACE"),
+];
+
+fn map_flags(value: u64) -> String {
+    let kind = match value & 0xf {
+        1 => "MAP_SHARED",
+        2 => "MAP_PRIVATE",
+        3 => "MAP_SHARED_VALIDATE",
+        _ => return format!("{value:#x}"),
+    };
+    let rest = value & !0xf;
+    if rest == 0 {
+        kind.into()
+    } else {
+        format!("{kind}|{}", flags(rest, MAP_FLAGS, "0"))
+    }
+}
+
+/// `A|B|0x40` for the bits of `value`, or `none` when it is zero.
+fn flags(value: u64, names: &[(u64, &str)], none: &str) -> String {
+    if value == 0 {
+        return none.into();
+    }
+    let mut parts = Vec::new();
+    let mut left = value;
+    for &(bit, name) in names {
+        if left & bit != 0 {
+            parts.push(name.to_string());
+            left &= !bit;
+        }
+    }
+    if left != 0 {
+        parts.push(format!("{left:#x}"));
+    }
+    parts.join("|")
+}
+
+const CLOCKS: [&str; 12] = [
+    "CLOCK_REALTIME",
+    "CLOCK_MONOTONIC",
+    "CLOCK_PROCESS_CPUTIME_ID",
+    "CLOCK_THREAD_CPUTIME_ID",
+    "CLOCK_MONOTONIC_RAW",
+    "CLOCK_REALTIME_COARSE",
+    "CLOCK_MONOTONIC_COARSE",
+    "CLOCK_BOOTTIME",
+    "CLOCK_REALTIME_ALARM",
+    "CLOCK_BOOTTIME_ALARM",
+    "",
+    "CLOCK_TAI",
+];
+
+/// What strerror says, for the errnos a trace shows.
+pub fn describe(e: Errno) -> &'static str {
+    match e {
+        Errno::EPERM => "Operation not permitted",
+        Errno::ENOENT => "No such file or directory",
+        Errno::ESRCH => "No such process",
+        Errno::EINTR => "Interrupted system call",
+        Errno::EIO => "Input/output error",
+        Errno::ENXIO => "No such device or address",
+        Errno::E2BIG => "Argument list too long",
+        Errno::ENOEXEC => "Exec format error",
+        Errno::EBADF => "Bad file descriptor",
+        Errno::ECHILD => "No child processes",
+        Errno::EAGAIN => "Resource temporarily unavailable",
+        Errno::ENOMEM => "Cannot allocate memory",
+        Errno::EACCES => "Permission denied",
+        Errno::EFAULT => "Bad address",
+        Errno::EBUSY => "Device or resource busy",
+        Errno::EEXIST => "File exists",
+        Errno::EXDEV => "Invalid cross-device link",
+        Errno::ENODEV => "No such device",
+        Errno::ENOTDIR => "Not a directory",
+        Errno::EISDIR => "Is a directory",
+        Errno::EINVAL => "Invalid argument",
+        Errno::ENFILE => "Too many open files in system",
+        Errno::EMFILE => "Too many open files",
+        Errno::ENOTTY => "Inappropriate ioctl for device",
+        Errno::ETXTBSY => "Text file busy",
+        Errno::EFBIG => "File too large",
+        Errno::ENOSPC => "No space left on device",
+        Errno::ESPIPE => "Illegal seek",
+        Errno::EROFS => "Read-only file system",
+        Errno::EMLINK => "Too many links",
+        Errno::EPIPE => "Broken pipe",
+        Errno::EDOM => "Numerical argument out of domain",
+        Errno::ERANGE => "Numerical result out of range",
+        Errno::EDEADLK => "Resource deadlock avoided",
+        Errno::ENAMETOOLONG => "File name too long",
+        Errno::ENOSYS => "Function not implemented",
+        Errno::ENOTEMPTY => "Directory not empty",
+        Errno::ELOOP => "Too many levels of symbolic links",
+        Errno::EOVERFLOW => "Value too large for defined data type",
+        Errno::ENOTSOCK => "Socket operation on non-socket",
+        Errno::EOPNOTSUPP => "Operation not supported",
+        Errno::ETIMEDOUT => "Connection timed out",
+        _ => "Unknown error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_escape_like_strace() {
+        assert_eq!(quoted(b"hello\n"), r#""hello\n""#);
+        assert_eq!(quoted(b"a\0b\x1b1"), r#""a\0b\0331""#);
+        assert_eq!(quoted(b"\"\\"), r#""\"\\""#);
+        let long = vec![b'x'; 40];
+        assert_eq!(
+            quoted_limited(&long, 40),
+            format!("\"{}\"...", "x".repeat(32))
+        );
+    }
+
+    #[test]
+    fn flag_sets() {
+        assert_eq!(flags(3, PROT_FLAGS, "PROT_NONE"), "PROT_READ|PROT_WRITE");
+        assert_eq!(flags(0, PROT_FLAGS, "PROT_NONE"), "PROT_NONE");
+        assert_eq!(map_flags(0x22), "MAP_PRIVATE|MAP_ANONYMOUS");
+        assert_eq!(map_flags(0x20022), "MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK");
+    }
+}

@@ -52,6 +52,10 @@ struct RunArgs {
     /// Print each system call to stderr, strace style.
     #[arg(long)]
     strace: bool,
+    /// At exit, print what the kernel counted (instructions, faults,
+    /// copy-on-write) to stderr.
+    #[arg(long)]
+    stats: bool,
 
     /// Virtual time and seeded randomness: the same bytes every run.
     #[arg(long)]
@@ -109,6 +113,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// One line of counters, `name=value`, for people and for benches/.
+fn print_stats(kernel: &Kernel, elapsed: std::time::Duration) {
+    let instret = kernel.hart.instret();
+    let seconds = elapsed.as_secs_f64();
+    let m = &kernel.phys.stats;
+    eprintln!(
+        "cleave: stats: instret={instret} seconds={seconds:.3} mips={:.0} zero_fill_faults={} \
+         cow_faults={} pages_copied={} cow_reused={}",
+        instret as f64 / seconds / 1e6,
+        m.zero_fill_faults,
+        m.cow_faults,
+        m.pages_copied,
+        m.cow_reused,
+    );
+}
+
 fn run(args: RunArgs) -> ExitCode {
     let mut command = args.command.into_iter();
     let program = command.next().expect("clap requires PROGRAM");
@@ -148,7 +168,11 @@ fn run(args: RunArgs) -> ExitCode {
         eprintln!("cleave: {}: {e}", program.to_string_lossy());
         return ExitCode::from(e.shell_code() as u8);
     }
+    let started = std::time::Instant::now();
     let status = kernel.run();
+    if args.stats {
+        print_stats(&kernel, started.elapsed());
+    }
     // Like a shell, say how the program died, except for the deaths that
     // are routine in a pipeline or at the keyboard.
     if let ExitStatus::Killed(sig) = status {

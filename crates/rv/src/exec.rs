@@ -32,7 +32,8 @@ struct Slot {
 
 /// The decoded instructions of one 4 KiB frame, one slot per halfword.
 pub(crate) struct CodePage {
-    slots: Box<[Cell<Slot>; 2048]>,
+    /// Inline, not boxed: the loop reaches a slot without another load.
+    slots: [Cell<Slot>; 2048],
 }
 
 impl CodePage {
@@ -42,7 +43,7 @@ impl CodePage {
             insn: Insn::UNDECODED,
         });
         CodePage {
-            slots: Box::new(std::array::from_fn(|_| empty.clone())),
+            slots: std::array::from_fn(|_| empty.clone()),
         }
     }
 }
@@ -108,30 +109,45 @@ pub(crate) fn run(hart: &mut Hart, mem: &mut PhysMem, budget: u64) -> Trap {
 /// Runs until a trap or the end of the budget; returns the trap and the pc
 /// to resume at (the trapping instruction's).
 fn interpret(cpu: &mut Cpu, mut pc: u64) -> (Trap, u64) {
+    // `left` lives in a host register; handlers that need the instruction
+    // count read `cpu.left`, stored (not read back) before every call, so no
+    // chain of dependent memory updates runs through the loop.
+    let mut left = cpu.left;
     loop {
         let base = pc & !0xfff;
         let page = cpu.page.clone();
         loop {
-            if cpu.left == 0 {
+            if left == 0 {
+                cpu.left = 0;
                 return (Trap::BudgetExhausted, pc);
             }
             let slot = page.slots[((pc >> 1) & 0x7ff) as usize].get();
+            cpu.left = left;
             let next = (slot.handler)(cpu, slot.insn, pc);
             if next & !0xfff == base {
-                cpu.left -= 1;
+                left -= 1;
                 pc = next;
                 continue;
             }
             if let Some(trap) = cpu.trap.take() {
+                cpu.left = left;
                 return (trap, pc);
             }
-            cpu.left -= 1;
+            left -= 1;
             pc = next & !EXIT;
             break;
         }
+        if left == 0 {
+            // Out of budget: the next fetch (and its fault) belongs to the next slice.
+            cpu.left = 0;
+            return (Trap::BudgetExhausted, pc);
+        }
         cpu.page = match code_page(cpu.hart, cpu.mem, pc) {
             Ok(page) => page,
-            Err(trap) => return (trap, pc),
+            Err(trap) => {
+                cpu.left = left;
+                return (trap, pc);
+            }
         };
     }
 }

@@ -369,6 +369,67 @@ fn illegal(cpu: &mut Cpu, i: Insn, _: u64) -> u64 {
     cpu.trap(Trap::IllegalInstruction { bits: i.imm as u32 })
 }
 
+/// The rounding mode of an FP instruction, or None if it is invalid (the
+/// instruction is then illegal; `other` raises that).
+#[inline(always)]
+fn rounding(cpu: &Cpu, i: Insn) -> Option<Rounding> {
+    let rm = match i.rm() {
+        7 => (cpu.hart.regs.fcsr >> 5) & 7,
+        rm => rm as u32,
+    };
+    Rounding::from_bits(rm)
+}
+
+/// The double-precision instructions of numeric inner loops get handlers of
+/// their own; the rest of F and D go through `other`.
+macro_rules! fp_double {
+    ($($name:ident: |$a:ident, $b:ident, $c:ident, $rm:ident, $fl:ident| $e:expr;)*) => {$(
+        fn $name<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+            let Some($rm) = rounding(cpu, i) else {
+                return other(cpu, i, pc);
+            };
+            let f = &cpu.hart.regs.f;
+            let ($a, $b, $c) = (f[(i.rs1 & 31) as usize], f[(i.rs2 & 31) as usize], f[i.rs3() as usize]);
+            let mut $fl = 0;
+            let r = $e;
+            cpu.hart.regs.fcsr |= $fl;
+            cpu.hart.regs.f[(i.rd & 31) as usize] = r;
+            pc.wrapping_add(L)
+        }
+    )*};
+}
+
+fp_double! {
+    fadd_d: |a, b, _c, rm, fl| fpu::f64_add(a, b, rm, &mut fl);
+    fsub_d: |a, b, _c, rm, fl| fpu::f64_sub(a, b, rm, &mut fl);
+    fmul_d: |a, b, _c, rm, fl| fpu::f64_mul(a, b, rm, &mut fl);
+    fdiv_d: |a, b, _c, rm, fl| fpu::f64_div(a, b, rm, &mut fl);
+    fmadd_d: |a, b, c, rm, fl| fpu::f64_fma(a, b, c, rm, &mut fl);
+    fmsub_d: |a, b, c, rm, fl| fpu::f64_fma(a, b, c ^ SIGN64, rm, &mut fl);
+    fnmsub_d: |a, b, c, rm, fl| fpu::f64_fma(a ^ SIGN64, b, c, rm, &mut fl);
+    fnmadd_d: |a, b, c, rm, fl| fpu::f64_fma(a ^ SIGN64, b, c ^ SIGN64, rm, &mut fl);
+}
+
+fn fld<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+    let addr = rs1(cpu, i).wrapping_add(imm(i));
+    match load_hit(cpu.hart, cpu.mem, addr) {
+        Some(bytes) => {
+            cpu.hart.regs.f[(i.rd & 31) as usize] = u64::from_le_bytes(bytes);
+            pc.wrapping_add(L)
+        }
+        None => other(cpu, i, pc),
+    }
+}
+
+fn fsd<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
+    let addr = rs1(cpu, i).wrapping_add(imm(i));
+    let bytes = cpu.hart.regs.f[(i.rs2 & 31) as usize].to_le_bytes();
+    if store_hit(cpu.hart, cpu.mem, addr, bytes) {
+        return pc.wrapping_add(L);
+    }
+    other(cpu, i, pc)
+}
+
 /// Everything else: M's divisions and high multiplies, A, Zicsr, fence.i,
 /// F and D.
 fn other(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
@@ -450,6 +511,16 @@ fn handler(insn: Insn) -> Handler {
         Fence => sized!(fence),
         Ecall => ecall,
         Ebreak => ebreak,
+        Fld => sized!(fld),
+        Fsd => sized!(fsd),
+        FaddD => sized!(fadd_d),
+        FsubD => sized!(fsub_d),
+        FmulD => sized!(fmul_d),
+        FdivD => sized!(fdiv_d),
+        FmaddD => sized!(fmadd_d),
+        FmsubD => sized!(fmsub_d),
+        FnmsubD => sized!(fnmsub_d),
+        FnmaddD => sized!(fnmadd_d),
         _ => other,
     }
 }

@@ -11,76 +11,11 @@
 //! which `cleave run --stats` prints as `instret=N` on stderr.
 //! Record the figures in docs/benchmarks.md.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-struct Outcome {
-    best: Duration,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-/// Runs `cmd` `runs` times; the fastest run counts. Fails on the first run
-/// that does not exit successfully.
-fn time(cmd: &mut Command, runs: u32) -> Result<Outcome, String> {
-    let mut best = Duration::MAX;
-    let mut last = None;
-    for _ in 0..runs {
-        let start = Instant::now();
-        let out = cmd
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
-        best = best.min(start.elapsed());
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            return Err(format!(
-                "{}: {}",
-                out.status,
-                stderr.lines().next().unwrap_or("")
-            ));
-        }
-        last = Some(out);
-    }
-    let out = last.expect("at least one run");
-    Ok(Outcome {
-        best,
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    })
-}
-
-fn env_u32(name: &str, default: u32) -> u32 {
-    std::env::var(name).map_or(default, |v| {
-        v.parse()
-            .unwrap_or_else(|_| panic!("{name}={v} is not a number"))
-    })
-}
-
-/// The same C source built for the host, or None without a host compiler.
-fn native_build(source: &Path) -> Option<PathBuf> {
-    let exe = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-native");
-    let built = Command::new("cc")
-        .args(["-O2", "-o"])
-        .arg(&exe)
-        .arg(source)
-        .status()
-        .is_ok_and(|s| s.success());
-    built.then_some(exe)
-}
-
-fn host_cpu() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_string())
-}
+use common::{env_u32, host_cpu, native_build, time, Outcome};
+use std::path::Path;
+use std::process::Command;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -97,7 +32,7 @@ fn main() {
         Ok(o) => println!("  {name:<28} {:>8.3} s", o.best.as_secs_f64()),
         Err(e) => println!("  {name:<28} failed: {e}"),
     };
-    let native = match native_build(&root.join("userland/src/bench.c")) {
+    let native = match native_build("bench", Path::new(env!("CARGO_TARGET_TMPDIR"))) {
         Some(exe) => time(Command::new(exe).arg(&scale), runs),
         None => Err("no host C compiler (cc)".to_string()),
     };

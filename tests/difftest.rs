@@ -14,8 +14,6 @@
 
 #[path = "difftest/elf.rs"]
 mod elf;
-#[path = "difftest/encode.rs"]
-mod encode;
 #[path = "difftest/gen.rs"]
 mod gen;
 
@@ -34,32 +32,6 @@ const INSTRUCTIONS: usize = 200;
 const TIMEOUT: Duration = Duration::from_secs(20);
 /// Stop after this many mismatches: the first few say it all.
 const MAX_FAILURES: usize = 5;
-
-/// splitmix64: small, seeded, the same everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x6a09_e667_f3bc_c908)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..n (the bias is irrelevant for n this small).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")

@@ -20,8 +20,8 @@
 //! so every program ends.
 
 use super::elf;
-use super::encode::*;
-use super::Rng;
+use testkit::encode::*;
+use testkit::Rng;
 
 pub const BASE: u64 = 0x10000;
 const STATE: u64 = BASE + 0x2000;
@@ -33,17 +33,17 @@ pub const OUTPUT_BYTES: usize = SAVE_BYTES + DATA_BYTES;
 pub const SP_VALUE: u64 = STATE + SAVE_BYTES as u64 + DATA_BYTES as u64 / 2;
 pub const S0_VALUE: u64 = SP_VALUE - 512;
 
-const SP: u8 = 2;
-const S0: u8 = 8;
+const SP: u32 = 2;
+const S0: u32 = 8;
 /// The data area relative to sp.
 const DATA_LO: i64 = -(DATA_BYTES as i64) / 2;
 const DATA_HI: i64 = DATA_BYTES as i64 / 2;
 /// The register table relative to sp.
-const TABLE: i64 = DATA_LO - SAVE_BYTES as i64;
+const TABLE: i32 = DATA_LO as i32 - SAVE_BYTES as i32;
 
-const FFLAGS: u32 = 1;
-const FRM: u32 = 2;
-const FCSR: u32 = 3;
+/// The generator for seed N starts from N ^ SEED_SALT; changing it would
+/// change every program (and make old failure reports unreproducible).
+const SEED_SALT: u64 = 0x6a09_e667_f3bc_c908;
 
 pub struct Program {
     pub elf: Vec<u8>,
@@ -52,8 +52,8 @@ pub struct Program {
 }
 
 /// Offset from sp of the table slot for x`r` (1..=31), f`r` (32 + r) or fcsr (63).
-pub fn slot(index: usize) -> i64 {
-    TABLE + 8 * (index as i64 - 1)
+pub fn slot(index: usize) -> i32 {
+    TABLE + 8 * (index as i32 - 1)
 }
 const FCSR_SLOT: usize = 64;
 
@@ -70,27 +70,27 @@ enum Item {
 enum Jump {
     Branch {
         f3: u32,
-        rs1: u8,
-        rs2: u8,
+        rs1: u32,
+        rs2: u32,
     },
     Jal {
-        rd: u8,
+        rd: u32,
     },
     /// auipc rt, 0; jalr rd, off(rt). With `odd` the offset is one more:
     /// jalr clears bit 0 of the target.
     Jalr {
-        rt: u8,
-        rd: u8,
+        rt: u32,
+        rd: u32,
         odd: bool,
     },
     CBranch {
         bnez: bool,
-        rs1: u8,
+        rs1: u32,
     },
     CJ,
     /// auipc rt, 0; addi rt, rt, off; then c.jr rt or c.jalr rt.
     CJr {
-        rt: u8,
+        rt: u32,
         link: bool,
     },
 }
@@ -191,7 +191,7 @@ struct Gen {
 
 pub fn generate(seed: u64, instructions: usize) -> Program {
     let mut g = Gen {
-        rng: Rng::new(seed),
+        rng: Rng::new(seed ^ SEED_SALT),
         units: Vec::new(),
         unit: Vec::new(),
     };
@@ -214,7 +214,7 @@ impl Gen {
     fn initial_state(&mut self) -> Vec<u64> {
         let mut table = vec![0; SAVE_BYTES / 8];
         for r in 1..32 {
-            table[r - 1] = match r as u8 {
+            table[r - 1] = match r as u32 {
                 SP => SP_VALUE,
                 S0 => S0_VALUE,
                 _ => self.int_value(),
@@ -257,9 +257,9 @@ impl Gen {
 
     /// A destination register: anything but the reserved sp and s0 (x0 is
     /// allowed: the write is dropped).
-    fn xd(&mut self) -> u8 {
+    fn xd(&mut self) -> u32 {
         loop {
-            let r = self.rng.below(32) as u8;
+            let r = self.rng.below(32) as u32;
             if r != SP && r != S0 {
                 return r;
             }
@@ -267,7 +267,7 @@ impl Gen {
     }
 
     /// A writable register other than x0, to hold an address.
-    fn xt(&mut self) -> u8 {
+    fn xt(&mut self) -> u32 {
         loop {
             let r = self.xd();
             if r != 0 {
@@ -276,22 +276,22 @@ impl Gen {
         }
     }
 
-    fn xs(&mut self) -> u8 {
-        self.rng.below(32) as u8
+    fn xs(&mut self) -> u32 {
+        self.rng.below(32) as u32
     }
 
-    fn f(&mut self) -> u8 {
-        self.rng.below(32) as u8
+    fn f(&mut self) -> u32 {
+        self.rng.below(32) as u32
     }
 
     /// x9..x15: a compressed destination other than s0.
-    fn cd(&mut self) -> u8 {
-        9 + self.rng.below(7) as u8
+    fn cd(&mut self) -> u32 {
+        9 + self.rng.below(7) as u32
     }
 
     /// x8..x15 or f8..f15: a compressed source.
-    fn cs(&mut self) -> u8 {
-        8 + self.rng.below(8) as u8
+    fn cs(&mut self) -> u32 {
+        8 + self.rng.below(8) as u32
     }
 
     /// Any rounding mode but the reserved 5 and 6; 7 is dynamic (frm).
@@ -299,20 +299,20 @@ impl Gen {
         *self.rng.pick(&[0, 1, 2, 3, 4, 7, 7])
     }
 
-    fn imm12(&mut self) -> i64 {
+    fn imm12(&mut self) -> i32 {
         match self.rng.below(4) {
             0 => *self.rng.pick(&[0, 1, -1, 2047, -2048, 31, 32, 63]),
-            _ => self.rng.below(4096) as i64 - 2048,
+            _ => self.rng.below(4096) as i32 - 2048,
         }
     }
 
-    fn shamt(&mut self, word: bool) -> i64 {
-        self.rng.below(if word { 32 } else { 64 }) as i64
+    fn shamt(&mut self, word: bool) -> u32 {
+        self.rng.below(if word { 32 } else { 64 }) as u32
     }
 
     /// A base register (sp or s0) and an offset that keeps an access of
     /// `size` bytes, aligned to `align`, inside the data area.
-    fn address(&mut self, size: i64, align: i64) -> (u8, i64) {
+    fn address(&mut self, size: i64, align: i64) -> (u32, i32) {
         let (base, from_sp) = if self.rng.below(2) == 0 {
             (SP, 0)
         } else {
@@ -321,7 +321,7 @@ impl Gen {
         let lo = (DATA_LO - from_sp).max(-2048);
         let hi = (DATA_HI - from_sp - size).min(2047);
         let off = lo + self.rng.below((hi - lo + 1) as u64) as i64;
-        (base, off - off.rem_euclid(align))
+        (base, (off - off.rem_euclid(align)) as i32)
     }
 
     fn word(&mut self, w: u32) {
@@ -339,10 +339,10 @@ impl Gen {
     }
 
     /// `addi rt, base, off`: an aligned address in the data area, for atomics.
-    fn atomic_address(&mut self, size: i64) -> u8 {
+    fn atomic_address(&mut self, size: i64) -> u32 {
         let rt = self.xt();
         let (base, off) = self.address(size, size);
-        self.word(i_type(OP_IMM, rt, 0, base, off));
+        self.word(addi(rt, base, off));
         rt
     }
 
@@ -420,14 +420,19 @@ impl Gen {
         let w = match self.rng.below(12) {
             f3 @ (0 | 2 | 3 | 4 | 6 | 7) => i_type(OP_IMM, rd, f3 as u32, rs1, self.imm12()),
             8 => i_type(OP_IMM_32, rd, 0, rs1, self.imm12()), // addiw
-            9 => i_type(OP_IMM, rd, 1, rs1, self.shamt(false)), // slli
+            9 => slli(rd, rs1, self.shamt(false)),
             10 => {
-                let arith = self.rng.below(2) << 10; // srli / srai
-                i_type(OP_IMM, rd, 5, rs1, self.shamt(false) | arith as i64)
+                let arith = self.rng.below(2) == 1;
+                let shamt = self.shamt(false);
+                if arith {
+                    srai(rd, rs1, shamt)
+                } else {
+                    srli(rd, rs1, shamt)
+                }
             }
             _ => {
                 let (f3, f7) = *self.rng.pick(&[(1, 0), (5, 0), (5, 0x20)]); // slliw srliw sraiw
-                r_type(OP_IMM_32, rd, f3, rs1, self.shamt(true) as u8, f7)
+                r_type(OP_IMM_32, rd, f3, rs1, self.shamt(true), f7)
             }
         };
         self.word(w);
@@ -435,7 +440,7 @@ impl Gen {
 
     fn upper(&mut self) {
         let opcode = *self.rng.pick(&[LUI, AUIPC]);
-        let (rd, upper) = (self.xd(), self.rng.below(1 << 20) as u32);
+        let (rd, upper) = (self.xd(), self.rng.below(1 << 20) as i32);
         self.word(u_type(opcode, rd, upper));
     }
 
@@ -478,7 +483,7 @@ impl Gen {
             self.rng.below(2) == 1,
         );
         let (rd, rs2) = (self.xd(), self.xs());
-        self.word(amo(f5, aq, rl, f3, rd, rt, rs2));
+        self.word(amo(f5, f3, rd, rs2, rt, aq, rl));
     }
 
     /// lr; a few register operations that leave the address alone; sc to the
@@ -494,17 +499,17 @@ impl Gen {
             }
         };
         let (aq, rl) = (self.coin(), self.coin());
-        self.word(amo(0b00010, aq, rl, f3, rd, rt, 0));
+        self.word(amo(0b00010, f3, rd, 0, rt, aq, rl));
         for _ in 0..self.rng.below(3) {
             self.alu_reg();
             if let Some(Item::Word(w)) = self.unit.last() {
-                if (w >> 7) & 31 == rt as u32 {
+                if (w >> 7) & 31 == rt {
                     self.unit.pop();
                 }
             }
         }
         let (rd, rs2, aq, rl) = (self.xd(), self.xs(), self.coin(), self.coin());
-        self.word(amo(0b00011, aq, rl, f3, rd, rt, rs2));
+        self.word(amo(0b00011, f3, rd, rs2, rt, aq, rl));
     }
 
     /// An sc with no reservation (every lr's sc came before): it must fail.
@@ -512,7 +517,7 @@ impl Gen {
         let f3 = 2 + self.rng.below(2) as u32;
         let rt = self.atomic_address(1 << f3);
         let (rd, rs2) = (self.xd(), self.xs());
-        self.word(amo(0b00011, false, false, f3, rd, rt, rs2));
+        self.word(amo(0b00011, f3, rd, rs2, rt, false, false));
     }
 
     fn coin(&mut self) -> bool {
@@ -586,11 +591,11 @@ impl Gen {
 
     /// To and from w, wu, l, lu, and between single and double.
     fn fp_convert(&mut self) {
-        let (fmt, rm, kind) = (self.fmt(), self.rm(), self.rng.below(4) as u8);
+        let (fmt, rm, kind) = (self.fmt(), self.rm(), self.rng.below(4) as u32);
         let w = match self.rng.below(3) {
             0 => r_type(OP_FP, self.xd(), rm, self.f(), kind, 0x60 | fmt),
             1 => r_type(OP_FP, self.f(), rm, self.xs(), kind, 0x68 | fmt),
-            _ => r_type(OP_FP, self.f(), rm, self.f(), 1 - fmt as u8, 0x20 | fmt),
+            _ => r_type(OP_FP, self.f(), rm, self.f(), 1 - fmt, 0x20 | fmt),
         };
         self.word(w);
     }
@@ -605,27 +610,27 @@ impl Gen {
             // csrrw/csrrs/csrrc fflags, rs: any value
             0 => {
                 let (f3, rs1) = (1 + self.rng.below(3) as u32, self.xs());
-                self.word(csr(f3, rd, FFLAGS, rs1));
+                self.word(csr_type(f3, rd, FFLAGS, rs1));
             }
             // csrrwi/csrrsi/csrrci fflags, uimm: any value
             1 => {
-                let (f3, uimm) = (5 + self.rng.below(3) as u32, self.rng.below(32) as u8);
-                self.word(csr(f3, rd, FFLAGS, uimm));
+                let (f3, uimm) = (5 + self.rng.below(3) as u32, self.rng.below(32) as u32);
+                self.word(csr_type(f3, rd, FFLAGS, uimm));
             }
             // read any of the three
             2 => {
                 let which = 1 + self.rng.below(3) as u32;
-                self.word(csr(2, rd, which, 0));
+                self.word(csrrs(rd, which, 0));
             }
             // csrrc/csrrci frm or fcsr, anything
             3 => {
                 let (which, imm) = (FRM + self.rng.below(2) as u32, self.rng.below(2) as u32);
                 let src = if imm == 1 {
-                    self.rng.below(32) as u8
+                    self.rng.below(32) as u32
                 } else {
                     self.xs()
                 };
-                self.word(csr(3 + 4 * imm, rd, which, src));
+                self.word(csr_type(3 + 4 * imm, rd, which, src));
             }
             // csrrwi frm, csrrwi fcsr
             4 => {
@@ -636,40 +641,40 @@ impl Gen {
                 } else {
                     uimm
                 };
-                self.word(csr(5, rd, which, uimm as u8));
+                self.word(csrrwi(rd, which, uimm as u32));
             }
             // li rt, v; csrrw frm/fcsr, rt (junk above the field must be ignored)
             5 | 6 => {
                 let which = FRM + self.rng.below(2) as u32;
                 let shift = if which == FRM { 0 } else { 5 };
                 let v = self.rng.below(4096);
-                let v = self.valid_frm(v, shift) as i64;
+                let v = self.valid_frm(v, shift) as i32;
                 let rt = self.xt();
                 // addi rt, x0, v: sign-extended, so often with junk up to bit 63.
                 let imm = if v >= 2048 { v - 4096 } else { v };
-                self.word(i_type(OP_IMM, rt, 0, 0, imm));
+                self.word(addi(rt, 0, imm));
                 let f3 = if shift == 5 && self.rng.below(2) == 0 {
                     // csrrs fcsr from frm = 0 gives a valid frm too.
-                    self.word(csr(5, 0, FRM, 0));
+                    self.word(csrrwi(0, FRM, 0));
                     2
                 } else {
                     1
                 };
-                self.word(csr(f3, rd, which, rt));
+                self.word(csr_type(f3, rd, which, rt));
             }
             // csrrwi frm, 0; csrrsi frm, v
             _ => {
-                self.word(csr(5, 0, FRM, 0));
+                self.word(csrrwi(0, FRM, 0));
                 let uimm = self.rng.below(32);
                 let uimm = self.valid_frm(uimm, 0);
-                self.word(csr(6, rd, FRM, uimm as u8));
+                self.word(csrrsi(rd, FRM, uimm as u32));
             }
         }
     }
 
     fn fence(&mut self) {
         let w = match self.rng.below(3) {
-            0 => 0x0000_100f,                                   // fence.i
+            0 => FENCE_I,
             1 => 0x8330_000f,                                   // fence.tso
             _ => (self.rng.below(256) as u32) << 20 | MISC_MEM, // fence pred, succ
         };
@@ -697,8 +702,8 @@ impl Gen {
     /// Every RV64C instruction but c.ebreak, with HINT forms (x0
     /// destinations, zero shifts and immediates) where they are legal.
     fn compressed(&mut self) {
-        let rng = |g: &mut Gen, n| g.rng.below(n) as i64;
-        let imm6 = |g: &mut Gen| g.rng.below(64) as i64 - 32;
+        let rng = |g: &mut Gen, n| g.rng.below(n) as u32;
+        let imm6 = |g: &mut Gen| g.rng.below(64) as i32 - 32;
         // A full-width destination other than sp and s0; `zero` allows x0.
         let rd = |g: &mut Gen, zero: bool| loop {
             let r = g.xd();
@@ -708,18 +713,19 @@ impl Gen {
         };
         let h = match self.rng.below(24) {
             0 => c_addi4spn(self.cd(), 4 * (1 + rng(self, 255))),
-            1 => c_double_mem(1, self.cs(), S0, 8 * rng(self, 32)), // c.fld
-            2 => c_word_mem(2, self.cd(), S0, 4 * rng(self, 32)),   // c.lw
-            3 => c_double_mem(3, self.cd(), S0, 8 * rng(self, 32)), // c.ld
-            4 => c_double_mem(5, self.cs(), S0, 8 * rng(self, 32)), // c.fsd
-            5 => c_word_mem(6, self.cs(), S0, 4 * rng(self, 32)),   // c.sw
-            6 => c_double_mem(7, self.cs(), S0, 8 * rng(self, 32)), // c.sd
-            7 => c_imm(0, rd(self, true), imm6(self)),              // c.addi, c.nop
-            8 => c_imm(1, rd(self, false), imm6(self)),             // c.addiw
-            9 => c_imm(2, rd(self, true), imm6(self)),              // c.li
+            1 => c_fld(self.cs(), S0, 8 * rng(self, 32)),
+            2 => c_lw(self.cd(), S0, 4 * rng(self, 32)),
+            3 => c_ld(self.cd(), S0, 8 * rng(self, 32)),
+            4 => c_fsd(self.cs(), S0, 8 * rng(self, 32)),
+            5 => c_sw(self.cs(), S0, 4 * rng(self, 32)),
+            6 => c_sd(self.cs(), S0, 8 * rng(self, 32)),
+            7 => c_addi(rd(self, true), imm6(self)), // c.nop too
+            8 => c_addiw(rd(self, false), imm6(self)),
+            9 => c_li(rd(self, true), imm6(self)),
             10 => {
                 // c.addi16sp, undone at once: sp is reserved.
-                let n = 16 * (1 + rng(self, 31)) * if self.rng.below(2) == 0 { 1 } else { -1 };
+                let n =
+                    16 * (1 + rng(self, 31)) as i32 * if self.rng.below(2) == 0 { 1 } else { -1 };
                 self.half(c_addi16sp(n));
                 c_addi16sp(-n)
             }
@@ -730,11 +736,11 @@ impl Gen {
                         break v;
                     }
                 };
-                c_imm(3, rd(self, true), v) // c.lui
+                c_lui(rd(self, true), v)
             }
-            12 => c_shift_andi(0, self.cd(), rng(self, 64)), // c.srli
-            13 => c_shift_andi(1, self.cd(), rng(self, 64)), // c.srai
-            14 => c_shift_andi(2, self.cd(), imm6(self)),    // c.andi
+            12 => c_srli(self.cd(), rng(self, 64)),
+            13 => c_srai(self.cd(), rng(self, 64)),
+            14 => c_andi(self.cd(), imm6(self)),
             15 => {
                 let word = self.rng.below(3) == 0;
                 let f2 = self.rng.below(if word { 2 } else { 4 }) as u16;
@@ -751,9 +757,9 @@ impl Gen {
                 return;
             }
             17 => c_slli(rd(self, true), rng(self, 64)),
-            18 => c_double_load_sp(1, self.f(), 8 * rng(self, 64)), // c.fldsp
+            18 => c_fldsp(self.f(), 8 * rng(self, 64)),
             19 => c_lwsp(rd(self, false), 4 * rng(self, 64)),
-            20 => c_double_load_sp(3, rd(self, false), 8 * rng(self, 64)), // c.ldsp
+            20 => c_ldsp(rd(self, false), 8 * rng(self, 64)),
             21 => {
                 let (rt, link) = (self.xt(), self.rng.below(2) == 1);
                 self.jump(12, Jump::CJr { rt, link });
@@ -770,9 +776,9 @@ impl Gen {
                 c_reg(self.rng.below(2) == 1, rd(self, true), rs2)
             }
             _ => match self.rng.below(3) {
-                0 => c_double_store_sp(5, self.f(), 8 * rng(self, 64)), // c.fsdsp
+                0 => c_fsdsp(self.f(), 8 * rng(self, 64)),
                 1 => c_swsp(self.xs(), 4 * rng(self, 64)),
-                _ => c_double_store_sp(7, self.xs(), 8 * rng(self, 64)), // c.sdsp
+                _ => c_sdsp(self.xs(), 8 * rng(self, 64)),
             },
         };
         self.half(h);
@@ -787,15 +793,15 @@ impl Gen {
 
         // Prologue: sp first, then fcsr through x1, then every register.
         let (hi, lo) = split(SP_VALUE as i64);
-        push(&mut code, u_type(LUI, SP, hi));
-        push(&mut code, i_type(OP_IMM, SP, 0, SP, lo));
-        push(&mut code, i_type(LOAD, 1, 3, SP, slot(FCSR_SLOT)));
-        push(&mut code, csr(1, 0, FCSR, 1));
+        push(&mut code, lui(SP, hi));
+        push(&mut code, addi(SP, SP, lo));
+        push(&mut code, ld(1, SP, slot(FCSR_SLOT)));
+        push(&mut code, csrrw(0, FCSR, 1));
         for r in (1..32).filter(|&r| r != SP) {
-            push(&mut code, i_type(LOAD, r, 3, SP, slot(r as usize)));
+            push(&mut code, ld(r, SP, slot(r as usize)));
         }
         for r in 0..32 {
-            push(&mut code, i_type(LOAD_FP, r, 3, SP, slot(32 + r as usize)));
+            push(&mut code, fld(r, SP, slot(32 + r as usize)));
         }
 
         // The units' addresses; the epilogue is unit `units.len()`.
@@ -815,23 +821,23 @@ impl Gen {
                     Item::Half(h) => words.push((*h as u32, 2)),
                     Item::Jump { ahead, how } => {
                         let target = starts[(index + ahead).min(self.units.len())];
-                        let off = (target - at) as i64;
+                        let off = (target - at) as i32;
                         match *how {
                             Jump::Branch { f3, rs1, rs2 } => {
                                 words.push((b_type(f3, rs1, rs2, off), 4))
                             }
-                            Jump::Jal { rd } => words.push((j_type(rd, off), 4)),
+                            Jump::Jal { rd } => words.push((jal(rd, off), 4)),
                             Jump::Jalr { rt, rd, odd } => {
-                                words.push((u_type(AUIPC, rt, 0), 4));
-                                words.push((i_type(JALR, rd, 0, rt, off + odd as i64), 4));
+                                words.push((auipc(rt, 0), 4));
+                                words.push((jalr(rd, rt, off + odd as i32), 4));
                             }
                             Jump::CBranch { bnez, rs1 } => {
                                 words.push((c_branch(bnez, rs1, off) as u32, 2))
                             }
                             Jump::CJ => words.push((c_j(off) as u32, 2)),
                             Jump::CJr { rt, link } => {
-                                words.push((u_type(AUIPC, rt, 0), 4));
-                                words.push((i_type(OP_IMM, rt, 0, rt, off), 4));
+                                words.push((auipc(rt, 0), 4));
+                                words.push((addi(rt, rt, off), 4));
                                 words.push((c_reg(link, rt, 0) as u32, 2));
                             }
                         }
@@ -848,24 +854,24 @@ impl Gen {
         // Epilogue: every register, fcsr, then write(1, table, OUTPUT_BYTES)
         // and exit(0).
         for r in 1..32 {
-            push(&mut code, s_type(STORE, 3, SP, r, slot(r as usize)));
+            push(&mut code, sd(r, SP, slot(r as usize)));
         }
         for r in 0..32 {
-            push(&mut code, s_type(STORE_FP, 3, SP, r, slot(32 + r as usize)));
+            push(&mut code, fsd(r, SP, slot(32 + r as usize)));
         }
-        push(&mut code, csr(2, 1, FCSR, 0));
-        push(&mut code, s_type(STORE, 3, SP, 1, slot(FCSR_SLOT)));
+        push(&mut code, csrrs(1, FCSR, 0));
+        push(&mut code, sd(1, SP, slot(FCSR_SLOT)));
         let (a0, a1, a2, a7) = (10, 11, 12, 17);
         let (hi, lo) = split(OUTPUT_BYTES as i64);
-        push(&mut code, i_type(OP_IMM, a0, 0, 0, 1));
-        push(&mut code, i_type(OP_IMM, a1, 0, SP, TABLE));
-        push(&mut code, u_type(LUI, a2, hi));
-        push(&mut code, i_type(OP_IMM, a2, 0, a2, lo));
-        push(&mut code, i_type(OP_IMM, a7, 0, 0, 64));
-        push(&mut code, 0x73); // ecall
-        push(&mut code, i_type(OP_IMM, a0, 0, 0, 0));
-        push(&mut code, i_type(OP_IMM, a7, 0, 0, 93));
-        push(&mut code, 0x73);
+        push(&mut code, addi(a0, 0, 1));
+        push(&mut code, addi(a1, SP, TABLE));
+        push(&mut code, lui(a2, hi));
+        push(&mut code, addi(a2, a2, lo));
+        push(&mut code, addi(a7, 0, 64));
+        push(&mut code, ECALL);
+        push(&mut code, addi(a0, 0, 0));
+        push(&mut code, addi(a7, 0, 93));
+        push(&mut code, ECALL);
 
         let state_offset = (STATE - BASE - elf::HEADERS) as usize;
         assert!(code.len() <= state_offset, "the code overlaps the state");
@@ -881,9 +887,9 @@ impl Gen {
 }
 
 /// `value` as lui's upper 20 bits plus a signed 12-bit addi.
-fn split(value: i64) -> (u32, i64) {
+fn split(value: i64) -> (i32, i32) {
     let lo = (value << 52) >> 52;
-    (((value - lo) >> 12) as u32 & 0xfffff, lo)
+    (((value - lo) >> 12) as i32 & 0xfffff, lo as i32)
 }
 
 /// Where the register table starts in the ELF file.

@@ -21,6 +21,7 @@ use rv::{pte, Access, Hart, Trap};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use testkit::Rng;
 
 const ARENA: u64 = 0x10_0000_0000;
 const ARENA_PAGES: u64 = 48;
@@ -62,25 +63,6 @@ enum Path {
     Uaccess,
     Hart,
     SoftHart,
-}
-
-/// splitmix64: small, seedable, good enough.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
 }
 
 type Frame = Box<[u8; 4096]>;
@@ -281,7 +263,7 @@ impl World {
             PROT_WRITE,
             PROT_READ | PROT_EXEC,
         ];
-        choices[self.rng.below(choices.len() as u64) as usize]
+        *self.rng.pick(&choices)
     }
 
     fn step(&mut self) -> String {
@@ -395,7 +377,7 @@ impl World {
     }
 
     fn path(&mut self) -> Path {
-        [Path::Uaccess, Path::Hart, Path::SoftHart][self.rng.below(3) as usize]
+        *self.rng.pick(&[Path::Uaccess, Path::Hart, Path::SoftHart])
     }
 
     fn write(&mut self, s: usize) -> String {
@@ -653,7 +635,7 @@ fn run_seed(seed: u64, steps: usize) -> MmStats {
     let mut world = World {
         phys,
         spaces: vec![Space::new(mm, BTreeMap::new())],
-        rng: Rng(seed),
+        rng: Rng::new(seed),
         next_id: 0,
     };
     let mut log = Vec::new();

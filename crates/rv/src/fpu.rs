@@ -634,14 +634,11 @@ fn convert(from: Fmt, to: Fmt, a: u64, rm: Rounding, fl: &mut u32) -> u64 {
 // Each arithmetic entry point tries the host fast path (round-to-nearest-even
 // with a normal result, see `host`) before the exact software core.
 
-/// `fast` is an `Option<(result, inexact)>` tried only for RNE; `soft` otherwise.
-macro_rules! fast_or_soft {
-    ($rm:expr, $fl:expr, $fast:expr, $soft:expr) => {
-        match if $rm == Rounding::NearestEven {
-            $fast
-        } else {
-            None
-        } {
+/// `fast` is an `Option<(result, inexact)>` tried only when `rm` is `mode`;
+/// `soft` otherwise.
+macro_rules! fast_in_mode_or_soft {
+    ($mode:expr, $rm:expr, $fl:expr, $fast:expr, $soft:expr) => {
+        match if $rm == $mode { $fast } else { None } {
             Some((r, inexact)) => {
                 if inexact {
                     *$fl |= NX;
@@ -650,6 +647,13 @@ macro_rules! fast_or_soft {
             }
             None => $soft,
         }
+    };
+}
+
+/// `fast` is an `Option<(result, inexact)>` tried only for RNE; `soft` otherwise.
+macro_rules! fast_or_soft {
+    ($rm:expr, $fl:expr, $fast:expr, $soft:expr) => {
+        fast_in_mode_or_soft!(Rounding::NearestEven, $rm, $fl, $fast, $soft)
     };
 }
 
@@ -782,19 +786,7 @@ pub fn f64_to_f32(a: u64, rm: Rounding, fl: &mut u32) -> u32 {
 /// `fast` is an `Option<(result, inexact)>` tried only for RTZ (C's casts).
 macro_rules! trunc_or_soft {
     ($rm:expr, $fl:expr, $fast:expr, $soft:expr) => {
-        match if $rm == Rounding::TowardZero {
-            $fast
-        } else {
-            None
-        } {
-            Some((r, inexact)) => {
-                if inexact {
-                    *$fl |= NX;
-                }
-                r
-            }
-            None => $soft,
-        }
+        fast_in_mode_or_soft!(Rounding::TowardZero, $rm, $fl, $fast, $soft)
     };
 }
 
@@ -1141,6 +1133,7 @@ mod host {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use testkit::Rng;
     use Rounding::*;
 
     const MODES: [Rounding; 5] = [NearestEven, TowardZero, Down, Up, NearestMaxMagnitude];
@@ -1799,43 +1792,32 @@ mod tests {
         assert_eq!(fl, DZ | NX);
     }
 
-    /// splitmix64, for the differential test below.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        /// Random bits, or a sparse significand (exact results, ties) with an
-        /// exponent field anywhere, subnormal and near-overflow included.
-        fn float(&mut self, f: Fmt) -> u64 {
-            let r = self.next();
-            let width = f.frac + f.exp + 1;
-            let bits = if r & 1 == 0 {
-                r >> 1
-            } else {
-                let keep = (r >> 1) % (f.frac as u64 + 1);
-                let frac = self.next() & !((1 << keep) - 1) & f.frac_mask();
-                let field = match (r >> 8) % 4 {
-                    0 => 0,
-                    1 => (r >> 16) % 4,
-                    2 => f.exp_field_max() - 1 - (r >> 16) % 4,
-                    _ => (r >> 16) % (f.exp_field_max() + 1),
-                };
-                (r >> 40) << (width - 1) | field << f.frac | frac
+    /// Random bits, or a sparse significand (exact results, ties) with an
+    /// exponent field anywhere, subnormal and near-overflow included.
+    fn random_float(rng: &mut Rng, f: Fmt) -> u64 {
+        let r = rng.next();
+        let width = f.frac + f.exp + 1;
+        let bits = if r & 1 == 0 {
+            r >> 1
+        } else {
+            let keep = (r >> 1) % (f.frac as u64 + 1);
+            let frac = rng.next() & !((1 << keep) - 1) & f.frac_mask();
+            let field = match (r >> 8) % 4 {
+                0 => 0,
+                1 => (r >> 16) % 4,
+                2 => f.exp_field_max() - 1 - (r >> 16) % 4,
+                _ => (r >> 16) % (f.exp_field_max() + 1),
             };
-            bits & (u64::MAX >> (64 - width))
-        }
+            (r >> 40) << (width - 1) | field << f.frac | frac
+        };
+        bits & (u64::MAX >> (64 - width))
     }
 
     /// The host fast paths against the software core: same bits, and NX
     /// exactly when the core raises it (and nothing else).
     #[test]
     fn host_fast_paths_match_the_software_core() {
-        let mut r = Rng(1);
+        let mut r = Rng::new(1);
         let rm = NearestEven;
         let mut hits = [0usize; 8];
         let check = |name: &str, fast: Option<(u64, bool)>, soft: (u64, u32), ops: &[u64]| {
@@ -1846,7 +1828,11 @@ mod tests {
             0
         };
         for _ in 0..400_000 {
-            let (a, b, c) = (r.float(F32), r.float(F32), r.float(F32));
+            let (a, b, c) = (
+                random_float(&mut r, F32),
+                random_float(&mut r, F32),
+                random_float(&mut r, F32),
+            );
             let (a32, b32) = (a as u32, b as u32);
             let wide = |x: Option<(u32, bool)>| x.map(|(r, i)| (r as u64, i));
             hits[0] += check(
@@ -1887,7 +1873,7 @@ mod tests {
                 &[a, b, c],
             );
 
-            let (a, b) = (r.float(F64), r.float(F64));
+            let (a, b) = (random_float(&mut r, F64), random_float(&mut r, F64));
             hits[5] += check(
                 "f64_add",
                 host::f64_add(a, b),
@@ -1914,7 +1900,7 @@ mod tests {
             );
             // Addends of every size, and near -(a * b) for cancellations.
             let c = match r.next() % 3 {
-                0 => r.float(F64),
+                0 => random_float(&mut r, F64),
                 1 => f64_mul(a, b, rm, &mut 0) ^ 1 << 63 ^ (r.next() & 7),
                 _ => f64_mul(a, b, rm, &mut 0) >> (r.next() % 3),
             };

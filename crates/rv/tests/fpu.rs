@@ -12,6 +12,7 @@ use rv::fpu::{self, Rounding};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use testkit::Rng;
 
 const MODES: [Rounding; 5] = [
     Rounding::NearestEven,
@@ -161,25 +162,6 @@ fn ops() -> Vec<Op> {
         op!("fcvt.d.l", int, M64, rm1, fpu::i64_to_f64),
         op!("fcvt.d.lu", int, M64, rm1, fpu::u64_to_f64),
     ]
-}
-
-/// splitmix64: small, seeded, the same everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn bool(&mut self) -> bool {
-        self.next() & 1 == 1
-    }
 }
 
 /// Field widths of a format: (fraction bits, exponent bits).
@@ -478,7 +460,7 @@ fn fpu_matches_qemu_riscv64() {
     let writer = std::thread::spawn(move || {
         let ops = self::ops();
         let mut w = BufWriter::with_capacity(1 << 20, stdin);
-        let mut r = Rng(seed);
+        let mut r = Rng::new(seed);
         for &(i, mode, n) in &writer_plan {
             let op = &ops[i];
             for x in [i as u32, mode as u32, n as u32] {
@@ -494,7 +476,7 @@ fn fpu_matches_qemu_riscv64() {
     });
 
     let mut rd = BufReader::with_capacity(1 << 20, stdout);
-    let mut r = Rng(seed);
+    let mut r = Rng::new(seed);
     let mut mismatches = vec![0usize; ops.len()];
     // How often each flag (NX, UF, OF, DZ, NV) was raised, per operation: shows
     // that the generator reaches every corner.

@@ -7,6 +7,7 @@
 //! fault fetching the next instruction, if it jumped off the mapped code.)
 
 use rv::{pte, Hart, PhysMem, Regs, Trap, PAGE_SIZE};
+use testkit::Rng;
 
 const WORDS: usize = 1_000_000;
 const HALFWORDS: usize = 1_000_000;
@@ -20,19 +21,6 @@ const DATA: u64 = 0x80_0000;
 const DATA_PAGES: u64 = 4;
 
 const LEAF: u64 = pte::V | pte::U | pte::A;
-
-/// splitmix64: a small seeded generator, so a failure is reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
 
 /// A hart, its memory, and a bump allocator of physical frames.
 struct Machine {
@@ -331,7 +319,7 @@ fn kind_16(c: u32) -> Kind {
 #[test]
 fn a_million_random_words_and_halfwords() {
     let mut m = Machine::new();
-    let mut rng = Rng(0x5eed_0001);
+    let mut rng = Rng::new(0x5eed_0001);
 
     // Low bits 11 make every word a 32-bit encoding; the halfwords below
     // cover the compressed space.
@@ -395,7 +383,7 @@ fn known_illegal_patterns_trap() {
     let mut m = Machine::new();
     for &(what, bits, frm) in cases {
         m.poke(CODE, &bits.to_le_bytes());
-        let mut regs = random_regs(&mut Rng(1), CODE);
+        let mut regs = random_regs(&mut Rng::new(1), CODE);
         regs.fcsr = frm << 5;
         m.hart.regs = regs.clone();
         let trap = m.hart.run(&mut m.mem, 1);

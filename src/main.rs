@@ -4,7 +4,7 @@ mod size;
 
 use clap::{Args, Parser, Subcommand};
 use kernel::task::signal::Signal;
-use kernel::task::{Config, Cred, ExecRequest, ExitStatus, Kernel};
+use kernel::task::{Config, Cred, ExecRequest, ExitStatus, Kernel, INIT_IMAGE};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
@@ -163,16 +163,37 @@ fn run(args: RunArgs) -> ExitCode {
             .strace
             .then(|| Box::new(std::io::stderr()) as Box<dyn std::io::Write>),
     };
-    let mut kernel = Kernel::new(config);
-    if let Err(e) = kernel.spawn(&request, Cred::host()) {
+    // Errors about the file itself come from here, before boot, with the
+    // file's name; init's exec would only see an errno.
+    if let Err(e) = kernel::loader::precheck(&request.path) {
         eprintln!("cleave: {}: {e}", program.to_string_lossy());
         return ExitCode::from(e.shell_code() as u8);
     }
+    let mut kernel = Kernel::new(config);
+    // PID 1 is the embedded init, which runs [PROGRAM, ARGS...] as its
+    // first child and reaps everything.
+    let mut init_argv = vec![b"init".to_vec()];
+    init_argv.extend(request.argv);
+    if let Err(e) = kernel.boot_init(INIT_IMAGE, init_argv, request.envp, Cred::host()) {
+        eprintln!("cleave: init: {e}");
+        return ExitCode::from(1);
+    }
     let started = std::time::Instant::now();
-    let status = kernel.run();
+    let shutdown = kernel.run();
     if args.stats {
         print_stats(&kernel, started.elapsed());
     }
+    let status = match (shutdown.main, shutdown.init) {
+        (Some(status), _) => status,
+        (None, _) if shutdown.deadlock => {
+            return ExitCode::from(1);
+        }
+        (None, Some(init)) => {
+            eprintln!("cleave: init ended before the program: {init:?}");
+            init
+        }
+        (None, None) => return ExitCode::from(1),
+    };
     // Like a shell, say how the program died, except for the deaths that
     // are routine in a pipeline or at the keyboard.
     if let ExitStatus::Killed(sig) = status {

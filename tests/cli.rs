@@ -228,7 +228,9 @@ fn write_reaches_stdout_and_strace_shows_it() {
     let trace = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
         trace,
-        "[tid 1] write(1, \"hello\\n\", 6) = 6\n[tid 1] exit_group(7) = ?\n"
+        // tid 2: PID 1 is init, whose system calls (and its child's until
+        // the exec) are not traced.
+        "[tid 2] write(1, \"hello\\n\", 6) = 6\n[tid 2] exit_group(7) = ?\n"
     );
 }
 

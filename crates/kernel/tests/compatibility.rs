@@ -59,10 +59,16 @@ fn the_document_matches_the_table() {
         let implemented = is_implemented(*number);
         match section {
             Section::Supported | Section::Partial => {
-                assert!(implemented, "{name} is listed as {section:?} but has no handler")
+                assert!(
+                    implemented,
+                    "{name} is listed as {section:?} but has no handler"
+                )
             }
             Section::Unsupported => {
-                assert!(!implemented, "{name} is listed as not supported but has a handler")
+                assert!(
+                    !implemented,
+                    "{name} is listed as not supported but has a handler"
+                )
             }
         }
     }

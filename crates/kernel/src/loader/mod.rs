@@ -131,7 +131,33 @@ impl Executable {
     }
 }
 
+/// What exec would say about `path` before building anything: the CLI's
+/// check, so that a bad file is reported by name before boot. A "#!" script
+/// passes (its interpreter is exec's business); an ELF file must be one
+/// this loader can run.
+pub fn precheck(path: &Path) -> Result<(), ExecError> {
+    let exe = Executable::open(path)?;
+    if exe.data.starts_with(b"#!") {
+        return Ok(());
+    }
+    let image = ElfImage::parse(&exe.data)?;
+    if let Some(interp) = &image.interp {
+        return Err(ExecError::Dynamic {
+            interp: interp.clone(),
+        });
+    }
+    Ok(())
+}
+
 fn io_error(e: io::Error) -> ExecError {
+    // Errors with an exact errno of their own (ENOTDIR, ELOOP,
+    // ENAMETOOLONG) keep it.
+    match e.raw_os_error() {
+        Some(20) => return ExecError::Errno(Errno::ENOTDIR),
+        Some(40) => return ExecError::Errno(Errno::ELOOP),
+        Some(36) => return ExecError::Errno(Errno::ENAMETOOLONG),
+        _ => {}
+    }
     match e.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => ExecError::NotFound,
         io::ErrorKind::PermissionDenied => ExecError::PermissionDenied,

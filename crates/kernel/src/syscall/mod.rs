@@ -3,9 +3,11 @@
 //! is ENOSYS, as Linux's `sys_ni_syscall`.
 
 mod fs;
+mod futex;
 mod mem;
 pub mod nr;
 mod process;
+mod sched;
 mod signal;
 mod time;
 pub mod trace;
@@ -39,11 +41,20 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         EXIT_GROUP => process::exit_group,
         SET_TID_ADDRESS => process::set_tid_address,
         SET_ROBUST_LIST => process::set_robust_list,
+        GET_ROBUST_LIST => futex::get_robust_list,
+        FUTEX => futex::futex,
         NANOSLEEP => time::nanosleep,
         CLOCK_GETTIME => time::clock_gettime,
         CLOCK_GETRES => time::clock_getres,
         CLOCK_NANOSLEEP => time::clock_nanosleep,
         SCHED_YIELD => process::sched_yield,
+        SCHED_GETSCHEDULER => sched::sched_getscheduler,
+        SCHED_GETPARAM => sched::sched_getparam,
+        SCHED_SETAFFINITY => sched::sched_setaffinity,
+        SCHED_GETAFFINITY => sched::sched_getaffinity,
+        SCHED_GET_PRIORITY_MAX => sched::sched_get_priority_max,
+        SCHED_GET_PRIORITY_MIN => sched::sched_get_priority_min,
+        GETCPU => sched::getcpu,
         RT_SIGACTION => signal::rt_sigaction,
         RT_SIGPROCMASK => signal::rt_sigprocmask,
         UNAME => process::uname,
@@ -67,6 +78,21 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         RISCV_FLUSH_ICACHE => process::riscv_flush_icache,
         PRLIMIT64 => process::prlimit64,
         GETRANDOM => process::getrandom,
+        CLONE => process::clone,
+        CLONE3 => process::clone3,
+        EXECVE => process::execve,
+        EXECVEAT => process::execveat,
+        WAIT4 => process::wait4,
+        WAITID => process::waitid,
+        SETPGID => process::setpgid,
+        GETPGID => process::getpgid,
+        GETSID => process::getsid,
+        SETSID => process::setsid,
+        PRCTL => process::prctl,
+        UMASK => process::umask,
+        GETCWD => process::getcwd,
+        GETRESUID => process::getresuid,
+        GETRESGID => process::getresgid,
     }
     t
 };

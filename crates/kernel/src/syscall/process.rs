@@ -3,9 +3,15 @@
 
 use super::int;
 use crate::errno::{Errno, KResult};
+use crate::task::block::WaitReason;
+use crate::task::clone::*;
+use crate::task::exit::*;
 use crate::task::rlimit::{self, Rlimit, RLIMIT_STACK};
-use crate::task::{ExitStatus, Kernel};
+use crate::task::signal::{self, Signal};
+use crate::task::{ExitStatus, Kernel, ThreadGroup};
 use rand::RngCore;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 pub fn exit(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let tid = k.current_tid();
@@ -175,6 +181,417 @@ const FLUSH_ICACHE_LOCAL: u64 = 1;
 pub fn riscv_flush_icache(_: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if a[2] & !FLUSH_ICACHE_LOCAL != 0 {
         return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+// ---- clone, fork, vfork, exec, wait: see task/clone.rs, exec.rs, exit.rs.
+
+/// clone(flags, newsp, parent_tid, tls, child_tid): riscv64's order
+/// (CONFIG_CLONE_BACKWARDS). The exit signal is the low byte; the upper 32
+/// bits of flags are ignored, as Linux's `lower_32_bits` does.
+pub fn clone(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let flags = a[0] & 0xffff_ffff;
+    let args = CloneArgs {
+        flags: flags & !CSIGNAL,
+        pidfd: a[2],
+        child_tid: a[4],
+        parent_tid: a[2],
+        exit_signal: flags & CSIGNAL,
+        stack: a[1],
+        tls: a[3],
+        ..CloneArgs::default()
+    };
+    k.kernel_clone(&args)
+}
+
+/// struct clone_args sizes: VER0 (up to tls), VER1 (+ set_tid,
+/// set_tid_size), VER2 (+ cgroup).
+const CLONE_ARGS_SIZE_VER0: u64 = 64;
+const CLONE_ARGS_SIZE_VER2: u64 = 88;
+/// MAX_PID_NS_LEVEL.
+const MAX_PID_NS_LEVEL: u64 = 32;
+
+/// clone3(struct clone_args *, size): Linux's copy_clone_args_from_user
+/// and clone3_args_valid, then the common path.
+pub fn clone3(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let (uargs, size) = (a[0], a[1]);
+    if size > crate::mm::PAGE_SIZE {
+        return Err(Errno::E2BIG);
+    }
+    if size < CLONE_ARGS_SIZE_VER0 {
+        return Err(Errno::EINVAL);
+    }
+    // copy_struct_from_user: a bigger struct is fine if the tail is zero.
+    let mut b = vec![0u8; size as usize];
+    k.copy_from_user(uargs, &mut b)?;
+    if b.len() > CLONE_ARGS_SIZE_VER2 as usize
+        && b[CLONE_ARGS_SIZE_VER2 as usize..].iter().any(|&x| x != 0)
+    {
+        return Err(Errno::E2BIG);
+    }
+    b.resize(CLONE_ARGS_SIZE_VER2 as usize, 0);
+    let w = |i: usize| u64::from_le_bytes(b[i * 8..][..8].try_into().unwrap());
+    let (flags, pidfd, child_tid, parent_tid, exit_signal) = (w(0), w(1), w(2), w(3), w(4));
+    let (stack, stack_size, tls, set_tid, set_tid_size, cgroup) =
+        (w(5), w(6), w(7), w(8), w(9), w(10));
+    if set_tid_size > MAX_PID_NS_LEVEL
+        || (set_tid == 0 && set_tid_size > 0)
+        || (set_tid != 0 && set_tid_size == 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    if exit_signal & !CSIGNAL != 0 || exit_signal >= u64::from(signal::NSIG) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_INTO_CGROUP != 0 && (cgroup > i32::MAX as u64 || size < CLONE_ARGS_SIZE_VER2) {
+        return Err(Errno::EINVAL);
+    }
+    if set_tid != 0 {
+        let mut tids = vec![0u8; 4 * set_tid_size as usize];
+        k.copy_from_user(set_tid, &mut tids)?;
+    }
+    // clone3_args_valid.
+    if flags & !(0xffff_ffff | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0
+        || flags & (CLONE_DETACHED | (CSIGNAL & !CLONE_NEWTIME)) != 0
+        || flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND) == CLONE_SIGHAND | CLONE_CLEAR_SIGHAND
+        || (flags & (CLONE_THREAD | CLONE_PARENT) != 0 && exit_signal != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    // clone3_stack_valid: the stack is [stack, stack + stack_size).
+    let sp = if stack == 0 {
+        if stack_size != 0 {
+            return Err(Errno::EINVAL);
+        }
+        0
+    } else {
+        match stack.checked_add(stack_size) {
+            Some(top) if stack_size != 0 && top <= crate::mm::TASK_SIZE => top,
+            _ => return Err(Errno::EINVAL),
+        }
+    };
+    let args = CloneArgs {
+        flags,
+        pidfd,
+        child_tid,
+        parent_tid,
+        exit_signal,
+        stack: sp,
+        tls,
+        set_tid_size,
+        cgroup,
+    };
+    k.kernel_clone(&args)
+}
+
+/// The longest path exec accepts (PATH_MAX, NUL included).
+const PATH_MAX: usize = 4096;
+
+pub fn execve(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let filename = k.read_user_cstr(a[0], PATH_MAX - 1)?;
+    if filename.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let host = k.current().fs.borrow().resolve(&filename);
+    k.do_execve(host, filename, a[1], a[2], false)
+}
+
+const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const AT_EMPTY_PATH: u64 = 0x1000;
+
+pub fn execveat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let (dirfd, flags) = (int(a[0]), a[4] & 0xffff_ffff);
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let filename = k.read_user_cstr(a[1], PATH_MAX - 1)?;
+    if filename.is_empty() {
+        if flags & AT_EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        // The fd itself: only the standard streams exist, none of which
+        // is an executable regular file.
+        k.current().files.borrow().get(dirfd as u64)?;
+        return Err(Errno::EACCES);
+    }
+    if filename[0] != b'/' && dirfd != super::AT_FDCWD {
+        // Directory fds come with the VFS (issue 6): every open fd is a
+        // standard stream, which is no directory.
+        k.current().files.borrow().get(dirfd as u64)?;
+        return Err(Errno::ENOTDIR);
+    }
+    let host = k.current().fs.borrow().resolve(&filename);
+    k.do_execve(host, filename, a[2], a[3], flags & AT_SYMLINK_NOFOLLOW != 0)
+}
+
+/// sizeof(struct rusage) on riscv64: two timevals and fourteen longs.
+const RUSAGE_SIZE: usize = 144;
+
+fn rusage_bytes(utime: std::time::Duration) -> [u8; RUSAGE_SIZE] {
+    let mut b = [0; RUSAGE_SIZE];
+    b[..8].copy_from_slice(&(utime.as_secs() as i64).to_le_bytes());
+    b[8..16].copy_from_slice(&i64::from(utime.subsec_micros()).to_le_bytes());
+    b
+}
+
+/// wait4(pid, wstatus, options, rusage).
+pub fn wait4(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let (pid, status_addr, options, ru) = (int(a[0]), a[1], a[2] as u32, a[3]);
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WCLONE | WALL) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // -INT_MIN cannot be negated.
+    if pid == i32::MIN {
+        return Err(Errno::ESRCH);
+    }
+    let who = match pid {
+        -1 => WaitWho::Any,
+        0 => WaitWho::Pgid(0),
+        p if p < 0 => WaitWho::Pgid(p.unsigned_abs()),
+        p => WaitWho::Pid(p as u32),
+    };
+    match k.do_wait(who, options | WEXITED)? {
+        Some(r) => {
+            if status_addr != 0 {
+                k.write_user_u32(status_addr, r.status)?;
+            }
+            if ru != 0 {
+                k.copy_to_user(ru, &rusage_bytes(r.utime))?;
+            }
+            Ok(u64::from(r.pid))
+        }
+        None if options & WNOHANG != 0 => Ok(0),
+        None => {
+            let tgid = k.group().borrow().tgid;
+            Err(k.block(WaitReason::Child { tgid }, None))
+        }
+    }
+}
+
+const P_ALL: u64 = 0;
+const P_PID: u64 = 1;
+const P_PGID: u64 = 2;
+const P_PIDFD: u64 = 3;
+
+/// sizeof(siginfo_t).
+const SIGINFO_SIZE: usize = 128;
+
+/// waitid(idtype, id, infop, options, rusage).
+pub fn waitid(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let (idtype, id, infop, options, ru) =
+        (a[0] & 0xffff_ffff, a[1] as u32, a[2], a[3] as u32, a[4]);
+    if options & !(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | WNOTHREAD | WCLONE | WALL)
+        != 0
+        || options & (WEXITED | WSTOPPED | WCONTINUED) == 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let who = match idtype {
+        P_ALL => WaitWho::Any,
+        P_PID if (id as i32) > 0 => WaitWho::Pid(id),
+        P_PGID if (id as i32) >= 0 => WaitWho::Pgid(id),
+        // pidfds come with the fd table (issue 6): no fd is a pidfd.
+        P_PIDFD => {
+            k.current().files.borrow().get(u64::from(id))?;
+            return Err(Errno::EINVAL);
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    let result = match k.do_wait(who, options)? {
+        Some(r) => r,
+        None if options & WNOHANG != 0 => {
+            // Nothing ready: Linux zeroes si_signo and si_pid (and the
+            // rest of the fields it would fill).
+            if infop != 0 {
+                k.copy_to_user(infop, &[0; 32])?;
+            }
+            return Ok(0);
+        }
+        None => {
+            let tgid = k.group().borrow().tgid;
+            return Err(k.block(WaitReason::Child { tgid }, None));
+        }
+    };
+    if ru != 0 {
+        k.copy_to_user(ru, &rusage_bytes(result.utime))?;
+    }
+    if infop != 0 {
+        let mut b = [0u8; SIGINFO_SIZE];
+        b[0..4].copy_from_slice(&(Signal::SIGCHLD.0 as i32).to_le_bytes());
+        b[8..12].copy_from_slice(&result.code.to_le_bytes());
+        b[16..20].copy_from_slice(&(result.pid as i32).to_le_bytes());
+        b[20..24].copy_from_slice(&result.uid.to_le_bytes());
+        b[24..28].copy_from_slice(&result.si_status.to_le_bytes());
+        // si_utime, si_stime in clock ticks (USER_HZ = 100).
+        let ticks = (result.utime.as_millis() / 10) as i64;
+        b[32..40].copy_from_slice(&ticks.to_le_bytes());
+        k.copy_to_user(infop, &b[..48])?;
+    }
+    Ok(0)
+}
+
+// ---- process groups and sessions.
+
+/// The process `pid` (0: the caller), or ESRCH. Zombies are found too.
+fn find_process(k: &Kernel, pid: i32) -> KResult<Rc<RefCell<ThreadGroup>>> {
+    if pid == 0 {
+        return Ok(k.group());
+    }
+    if pid < 0 {
+        return Err(Errno::ESRCH);
+    }
+    k.process(pid as u32).ok_or(Errno::ESRCH)
+}
+
+pub fn setpgid(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let (pid, pgid) = (int(a[0]), int(a[1]));
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = k.group();
+    let (my_tgid, my_sid) = (me.borrow().tgid, me.borrow().sid);
+    let target = find_process(k, pid)?;
+    let t = target.borrow();
+    let pgid = if pgid == 0 { t.tgid } else { pgid as u32 };
+    // Only the caller or one of its children (not yet exec'd, same
+    // session), never a session leader.
+    if t.tgid != my_tgid {
+        if t.ppid != my_tgid || t.zombie.is_some() {
+            return Err(Errno::ESRCH);
+        }
+        if t.sid != my_sid {
+            return Err(Errno::EPERM);
+        }
+        if t.did_exec {
+            return Err(Errno::EACCES);
+        }
+    }
+    if t.sid == t.tgid {
+        return Err(Errno::EPERM);
+    }
+    if pgid != t.tgid
+        && !k
+            .processes()
+            .any(|g| g.borrow().pgid == pgid && g.borrow().sid == my_sid)
+    {
+        return Err(Errno::EPERM);
+    }
+    drop(t);
+    target.borrow_mut().pgid = pgid;
+    Ok(0)
+}
+
+pub fn getpgid(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let g = find_process(k, int(a[0]))?;
+    let pgid = g.borrow().pgid;
+    Ok(u64::from(pgid))
+}
+
+pub fn getsid(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let g = find_process(k, int(a[0]))?;
+    let sid = g.borrow().sid;
+    Ok(u64::from(sid))
+}
+
+pub fn setsid(k: &mut Kernel, _: &[u64; 6]) -> KResult<u64> {
+    let me = k.group();
+    let tgid = me.borrow().tgid;
+    // A process group leader (or the pid of any group) cannot start one.
+    if k.processes().any(|g| g.borrow().pgid == tgid) {
+        return Err(Errno::EPERM);
+    }
+    let mut g = me.borrow_mut();
+    g.sid = tgid;
+    g.pgid = tgid;
+    Ok(u64::from(tgid))
+}
+
+// ---- prctl, scheduling odds and ends, fs info.
+
+const PR_SET_PDEATHSIG: u64 = 1;
+const PR_GET_PDEATHSIG: u64 = 2;
+const PR_SET_NAME: u64 = 15;
+const PR_GET_NAME: u64 = 16;
+const PR_SET_CHILD_SUBREAPER: u64 = 36;
+const PR_GET_CHILD_SUBREAPER: u64 = 37;
+
+pub fn prctl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let option = a[0] & 0xffff_ffff;
+    match option {
+        PR_SET_CHILD_SUBREAPER => {
+            k.group().borrow_mut().child_subreaper = a[1] != 0;
+            Ok(0)
+        }
+        PR_GET_CHILD_SUBREAPER => {
+            let v = u32::from(k.group().borrow().child_subreaper);
+            k.write_user_u32(a[1], v)?;
+            Ok(0)
+        }
+        PR_SET_NAME => {
+            let mut name = vec![0u8; 16];
+            let got = k.peek_user(a[1], 16);
+            if got.is_empty() {
+                return Err(Errno::EFAULT);
+            }
+            name[..got.len()].copy_from_slice(&got);
+            let end = name.iter().position(|&b| b == 0).unwrap_or(15).min(15);
+            name.truncate(end);
+            k.group().borrow_mut().comm = name;
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut name = k.group().borrow().comm.clone();
+            name.resize(16, 0);
+            k.copy_to_user(a[1], &name)?;
+            Ok(0)
+        }
+        PR_SET_PDEATHSIG => {
+            Signal::from_guest(a[1]).map(drop).or(if a[1] == 0 {
+                Ok(())
+            } else {
+                Err(Errno::EINVAL)
+            })?;
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => {
+            k.write_user_u32(a[1], 0)?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn umask(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let fs = k.current().fs.clone();
+    let old = fs.borrow().umask;
+    fs.borrow_mut().umask = (a[0] as u32) & 0o777;
+    Ok(u64::from(old))
+}
+
+pub fn getcwd(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let cwd = k.current().fs.borrow().cwd.clone();
+    let mut bytes = cwd.into_os_string().into_encoded_bytes();
+    bytes.push(0);
+    if (a[1] as usize) < bytes.len() {
+        return Err(Errno::ERANGE);
+    }
+    k.copy_to_user(a[0], &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+pub fn getresuid(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let c = k.current().cred;
+    for (addr, v) in [(a[0], c.uid), (a[1], c.euid), (a[2], c.euid)] {
+        k.write_user_u32(addr, v)?;
+    }
+    Ok(0)
+}
+
+pub fn getresgid(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let c = k.current().cred;
+    for (addr, v) in [(a[0], c.gid), (a[1], c.egid), (a[2], c.egid)] {
+        k.write_user_u32(addr, v)?;
     }
     Ok(0)
 }

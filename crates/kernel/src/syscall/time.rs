@@ -2,6 +2,7 @@
 
 use super::int;
 use crate::errno::{Errno, KResult};
+use crate::task::block::WaitReason;
 use crate::task::Kernel;
 use std::time::Duration;
 
@@ -49,7 +50,7 @@ fn timespec_bytes(d: Duration) -> [u8; 16] {
 
 /// A struct timespec from the guest: EFAULT, or EINVAL when it is not a
 /// valid non-negative time.
-fn read_timespec(k: &mut Kernel, addr: u64) -> KResult<Duration> {
+pub(super) fn read_timespec(k: &mut Kernel, addr: u64) -> KResult<Duration> {
     let mut b = [0; 16];
     k.copy_from_user(addr, &mut b)?;
     let sec = i64::from_le_bytes(b[..8].try_into().unwrap());
@@ -94,10 +95,23 @@ pub fn gettimeofday(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     Ok(0)
 }
 
+/// Sleeps the current thread until `deadline` (CLOCK_MONOTONIC) through
+/// the blocking framework: the call blocks, and when it runs again it keeps
+/// the deadline of its first run, so time already slept is not lost.
+fn sleep_until(k: &mut Kernel, deadline: Duration) -> KResult<u64> {
+    if k.monotonic() >= deadline {
+        return Ok(0);
+    }
+    Err(k.block(WaitReason::Sleep, Some(deadline)))
+}
+
 pub fn nanosleep(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    if let Some(deadline) = k.restart().and_then(|r| r.deadline) {
+        return sleep_until(k, deadline);
+    }
     let d = read_timespec(k, a[0])?;
-    k.clock.sleep(&mut k.hart, d);
-    Ok(0)
+    let deadline = k.monotonic() + d;
+    sleep_until(k, deadline)
 }
 
 pub fn clock_nanosleep(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
@@ -114,12 +128,16 @@ pub fn clock_nanosleep(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         }
         _ => return Err(Errno::EINVAL),
     }
+    if let Some(deadline) = k.restart().and_then(|r| r.deadline) {
+        return sleep_until(k, deadline);
+    }
     let t = read_timespec(k, a[2])?;
+    // An absolute time on any clock becomes a CLOCK_MONOTONIC deadline.
     let d = if flags & TIMER_ABSTIME != 0 {
         t.saturating_sub(now(k, clock)?)
     } else {
         t
     };
-    k.clock.sleep(&mut k.hart, d);
-    Ok(0)
+    let deadline = k.monotonic() + d;
+    sleep_until(k, deadline)
 }

@@ -77,6 +77,13 @@ pub(super) fn signature(nr: u64) -> Option<(&'static [Arg], Ret)> {
         nr::MSYNC => (&[Ptr, Size, Flags(MS_FLAGS)], int),
         nr::SET_TID_ADDRESS => (&[Ptr], int),
         nr::SET_ROBUST_LIST => (&[Ptr, Size], int),
+        nr::GET_ROBUST_LIST => (&[Int, Ptr, Ptr], int),
+        nr::FUTEX => (&[Ptr, Hex, Int, Ptr, Ptr, Hex], int),
+        nr::GETCPU => (&[Ptr, Ptr, Ptr], int),
+        nr::SCHED_GETAFFINITY | nr::SCHED_SETAFFINITY => (&[Int, Size, Ptr], int),
+        nr::SCHED_GETSCHEDULER => (&[Int], int),
+        nr::SCHED_GET_PRIORITY_MAX | nr::SCHED_GET_PRIORITY_MIN => (&[Int], int),
+        nr::SCHED_GETPARAM => (&[Int, Ptr], int),
         nr::RSEQ => (&[Ptr, Size, Hex, Hex], int),
         nr::PRLIMIT64 => (&[Int, Resource, Ptr, Ptr], int),
         nr::GETRLIMIT | nr::SETRLIMIT => (&[Resource, Ptr], int),
@@ -97,6 +104,19 @@ pub(super) fn signature(nr: u64) -> Option<(&'static [Arg], Ret)> {
         nr::RT_SIGACTION => (&[Signal, Ptr, Ptr, Size], int),
         nr::RT_SIGPROCMASK => (&[SigHow, Ptr, Ptr, Size], int),
         nr::RISCV_FLUSH_ICACHE => (&[Ptr, Ptr, Hex], int),
+        nr::CLONE => (&[Hex, Ptr, Ptr, Ptr, Ptr], int),
+        nr::CLONE3 => (&[Ptr, Size], int),
+        nr::EXECVE => (&[Str, Ptr, Ptr], int),
+        nr::EXECVEAT => (&[DirFd, Str, Ptr, Ptr, Hex], int),
+        nr::WAIT4 => (&[Int, Ptr, Hex, Ptr], int),
+        nr::WAITID => (&[Int, Int, Ptr, Hex, Ptr], int),
+        nr::SETPGID => (&[Int, Int], int),
+        nr::GETPGID | nr::GETSID => (&[Int], int),
+        nr::SETSID => (&[], int),
+        nr::PRCTL => (&[Int, Hex, Hex, Hex, Hex], int),
+        nr::UMASK => (&[Hex], Ret::Hex),
+        nr::GETCWD => (&[Ptr, Size], int),
+        nr::GETRESUID | nr::GETRESGID => (&[Ptr, Ptr, Ptr], int),
         _ => return None,
     })
 }
@@ -163,6 +183,12 @@ pub fn exit(
     }
     .unwrap();
     pending.line
+}
+
+/// The line of a call that blocked: it runs again, and is traced again,
+/// when woken (see `task::block`).
+pub fn blocked(pending: Pending) -> String {
+    format!("{}) <blocked>", pending.line)
 }
 
 fn format_arg(k: &mut Kernel, out: &mut String, kind: Arg, value: u64, args: &[u64; 6]) {

@@ -67,7 +67,8 @@ impl Clock {
             Clock::Host { .. } => std::thread::sleep(d),
             Clock::Virtual => {
                 if let rv::Clock::Virtual { offset } = &mut hart.clock {
-                    *offset += (d.as_nanos() / u128::from(NS_PER_TICK)) as u64;
+                    // Rounded up: a sleep never ends early.
+                    *offset += d.as_nanos().div_ceil(u128::from(NS_PER_TICK)) as u64;
                 }
             }
         }

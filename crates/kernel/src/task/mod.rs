@@ -3,16 +3,31 @@
 //! A [`Task`] is a thread: its registers and the per-thread state Linux
 //! keeps in `task_struct`. The resources a thread may share with others,
 //! each decided by its own clone flag, are reference-counted handles: the
-//! address space ([`Mm`], CLONE_VM), the signal handlers ([`SigHand`],
-//! CLONE_SIGHAND), the file table ([`Files`], CLONE_FILES) and the thread
-//! group ([`ThreadGroup`], CLONE_THREAD: pid, limits, exit status).
+//! address space ([`Mm`], CLONE_VM), the file table ([`Files`],
+//! CLONE_FILES), cwd/root/umask ([`FsInfo`], CLONE_FS), the signal handlers
+//! ([`SigHand`], CLONE_SIGHAND) and the thread group ([`ThreadGroup`],
+//! CLONE_THREAD: pid, parent, process group, session, limits, exit status).
+//! `clone.rs` decides each of them (`copy_process`); `exec.rs` replaces the
+//! image; `exit.rs` ends threads and processes and implements wait;
+//! `block.rs` is how a system call waits.
+//!
+//! Processes are [`ThreadGroup`]s kept in `Kernel::groups` from fork until
+//! reaped (a zombie is a group with no threads left and `zombie` set);
+//! threads are kept in `Kernel::tasks` while they live.
 //!
 //! [`Kernel::run`] is the only place guest code runs: it puts the current
 //! task on the hart for a slice, handles the trap the hart returns (system
-//! call, page fault, fault signal, end of slice) and picks who runs next.
+//! call, page fault, fault signal, end of slice) and picks who runs next:
+//! round robin over the runnable threads in slices of [`SLICE`] retired
+//! instructions.
 
+pub mod block;
 pub mod clock;
+pub mod clone;
+pub mod exec;
+pub mod exit;
 pub mod files;
+pub mod futex;
 pub mod rlimit;
 pub mod signal;
 
@@ -20,6 +35,7 @@ use crate::errno::{Errno, KResult};
 use crate::loader::{self, ElfImage, ExecError, Executable};
 use crate::mm::{Mm, Phys, TlbFlush};
 use crate::syscall;
+use block::{Restart, TaskState};
 use clock::Clock;
 use files::Files;
 use rand::rngs::StdRng;
@@ -28,17 +44,23 @@ use rlimit::Rlimits;
 use rv::{Hart, Regs, Trap};
 use signal::{SigHand, Signal};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+/// The embedded init (userland/src/init.c), PID 1 of every boot.
+pub static INIT_IMAGE: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../userland/bin/init"
+));
+
 /// A thread id; a process id is its thread group leader's tid.
 pub type Tid = u32;
 
 /// Instructions a task runs before the scheduler looks at the others.
-const SLICE: u64 = 1 << 20;
+pub const SLICE: u64 = 1 << 20;
 
 /// How a process ended, as wait4 would report it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,21 +109,89 @@ impl Cred {
             egid: rustix::process::getegid().as_raw(),
         }
     }
+
+    /// Whether these ids carry the capabilities an unnamespaced root has.
+    pub fn privileged(&self) -> bool {
+        self.euid == 0
+    }
+}
+
+/// Linux's `fs_struct`: working directory, root and umask, shared by
+/// CLONE_FS and copied otherwise. Paths are host paths until the VFS
+/// arrives (issue 6); [`FsInfo::resolve`] is the one place a guest path
+/// becomes a host path.
+#[derive(Clone, Debug)]
+pub struct FsInfo {
+    pub cwd: PathBuf,
+    pub root: PathBuf,
+    pub umask: u32,
+}
+
+impl FsInfo {
+    /// The host process's working directory, the host root, umask 022.
+    pub fn host() -> FsInfo {
+        FsInfo {
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+            root: PathBuf::from("/"),
+            umask: 0o022,
+        }
+    }
+
+    /// The host path a guest path names: relative paths from the cwd.
+    pub fn resolve(&self, path: &[u8]) -> PathBuf {
+        use std::os::unix::ffi::OsStrExt;
+        let p = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+        if p.is_absolute() {
+            self.root.join(p.strip_prefix("/").unwrap_or(p))
+        } else {
+            self.cwd.join(p)
+        }
+    }
 }
 
 /// A thread group: what all threads of one process share (Linux's
-/// `signal_struct` plus the process identity).
+/// `signal_struct` plus the process identity and its place in the tree).
 pub struct ThreadGroup {
     pub tgid: Tid,
+    /// The parent process.
     pub ppid: Tid,
+    /// The parent thread (Linux's real_parent is a thread: __WNOTHREAD).
+    pub parent_tid: Tid,
+    pub pgid: Tid,
+    pub sid: Tid,
     pub rlimits: Rlimits,
     /// The executable, what /proc/self/exe names.
     pub exe: PathBuf,
+    /// The command name (at most 15 bytes), what prctl(PR_GET_NAME) and
+    /// /proc/PID/comm show.
+    pub comm: Vec<u8>,
     /// Threads not yet exited.
     pub live_threads: usize,
     /// Set by exit_group or a fatal signal; the last thread to go reports
     /// it.
     pub exit: Option<ExitStatus>,
+    /// How the process ended, once every thread has: a zombie until reaped.
+    pub zombie: Option<ExitStatus>,
+    /// Sent to the parent when the process ends (clone's low byte); 0 for
+    /// none.
+    pub exit_signal: u32,
+    /// PR_SET_CHILD_SUBREAPER.
+    pub child_subreaper: bool,
+    /// Whether the process has exec'd since fork (setpgid's EACCES).
+    pub did_exec: bool,
+    /// Shared pending signals (delivery is issue 5; SIGCHLD is recorded).
+    pub pending: u64,
+    /// A stop not yet reported to wait (WUNTRACED): the stopping signal.
+    pub stop_report: Option<Signal>,
+    /// A continue not yet reported to wait (WCONTINUED).
+    pub continued_report: bool,
+    /// CPU time of threads that have exited.
+    pub dead_threads_time: Duration,
+    /// CPU time of reaped children (rusage RUSAGE_CHILDREN).
+    pub children_time: Duration,
+    /// Whether system calls are traced: not for init nor for its children
+    /// until they exec, so that `--strace` shows the user's program only.
+    pub traced: bool,
 }
 
 /// One thread.
@@ -109,18 +199,28 @@ pub struct Task {
     pub tid: Tid,
     /// Saved registers, valid while the task is off the hart.
     regs: Regs,
-    /// set_tid_address: cleared and futex-woken at exit.
+    /// Runnable or blocked (see `block.rs`).
+    pub state: TaskState,
+    /// The earlier attempt of a blocked call (see `block.rs`).
+    pub restart: Option<Restart>,
+    /// set_tid_address / CLONE_CHILD_CLEARTID: cleared and futex-woken at
+    /// exit.
     pub clear_child_tid: u64,
-    /// set_robust_list: the list head, walked at exit once futexes exist.
+    /// set_robust_list: the list head, walked at exit by the futex code.
     pub robust_list: u64,
     /// Blocked signals.
     pub sigmask: u64,
+    /// Pending signals for this thread only.
+    pub pending: u64,
     pub cred: Cred,
     /// CPU time this thread has used (see `Clock::slice_cost`).
     pub cpu_time: Duration,
+    /// vfork: the parent thread waiting for this child to exec or exit.
+    pub vfork_parent: Option<Tid>,
     pub mm: Rc<RefCell<Mm>>,
     pub sighand: Rc<RefCell<SigHand>>,
     pub files: Rc<RefCell<Files>>,
+    pub fs: Rc<RefCell<FsInfo>>,
     pub group: Rc<RefCell<ThreadGroup>>,
 }
 
@@ -150,21 +250,46 @@ pub struct ExecRequest {
     pub envp: Vec<Vec<u8>>,
 }
 
+/// How a run ended: what the CLI reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shutdown {
+    /// How PID 1 ended (None: a deadlock stopped the kernel first).
+    pub init: Option<ExitStatus>,
+    /// How the main program (PID 1's first child) ended, if it did.
+    pub main: Option<ExitStatus>,
+    /// Every thread was blocked with nothing left to wake it.
+    pub deadlock: bool,
+}
+
 pub struct Kernel {
     pub hart: Hart,
     pub phys: Phys,
+    /// Live threads.
     tasks: BTreeMap<Tid, Task>,
+    /// Processes, from clone until reaped (zombies included).
+    groups: BTreeMap<Tid, Rc<RefCell<ThreadGroup>>>,
     /// Runnable tasks; the front one is current.
     run_queue: VecDeque<Tid>,
+    /// Blocked tasks with a deadline: (CLOCK_MONOTONIC deadline, tid).
+    timers: BTreeSet<(Duration, Tid)>,
     /// Whose registers are in the hart right now.
     on_hart: Option<Tid>,
+    /// The system call being handled (see `block.rs`).
+    syscall_nr: u64,
     next_tid: Tid,
     pub clock: Clock,
     /// Host entropy, or a seeded generator in deterministic mode.
     pub rng: StdRng,
     trace: Option<Box<dyn Write>>,
-    /// How the first process ended: what `run` returns.
+    /// How PID 1 ended: the kernel shuts down.
     init_exit: Option<ExitStatus>,
+    /// The first child of PID 1 (the program `cleave run` names) and how
+    /// it ended.
+    main_pid: Option<Tid>,
+    main_exit: Option<ExitStatus>,
+    deadlock: bool,
+    /// Futex wait queues (see `futex.rs`).
+    pub futex: futex::FutexTable,
 }
 
 impl Kernel {
@@ -179,43 +304,102 @@ impl Kernel {
             hart,
             phys: Phys::new(config.mem_bytes),
             tasks: BTreeMap::new(),
+            groups: BTreeMap::new(),
             run_queue: VecDeque::new(),
+            timers: BTreeSet::new(),
             on_hart: None,
+            syscall_nr: 0,
             next_tid: 1,
             clock,
             rng,
             trace: config.trace,
             init_exit: None,
+            main_pid: None,
+            main_exit: None,
+            deadlock: false,
+            futex: futex::FutexTable::default(),
         }
     }
 
     /// Creates the first process, running `req`, as the child of no one.
     pub fn spawn(&mut self, req: &ExecRequest, cred: Cred) -> Result<Tid, ExecError> {
+        let exe = Executable::open(&req.path)?;
+        self.spawn_executable(exe, req, cred, true)
+    }
+
+    /// Boots PID 1 from an executable in memory (the embedded init).
+    pub fn boot_init(
+        &mut self,
+        image: &[u8],
+        argv: Vec<Vec<u8>>,
+        envp: Vec<Vec<u8>>,
+        cred: Cred,
+    ) -> Result<Tid, ExecError> {
+        let exe = Executable {
+            path: PathBuf::from("/sbin/init"),
+            data: image.to_vec(),
+        };
+        let req = ExecRequest {
+            path: exe.path.clone(),
+            argv,
+            envp,
+        };
+        self.spawn_executable(exe, &req, cred, false)
+    }
+
+    fn spawn_executable(
+        &mut self,
+        exe: Executable,
+        req: &ExecRequest,
+        cred: Cred,
+        traced: bool,
+    ) -> Result<Tid, ExecError> {
         let rlimits = Rlimits::boot_defaults(self.phys.total_frames() as u64);
-        let image = self.load_image(req, cred, rlimits.get(rlimit::RLIMIT_STACK).cur)?;
+        let image = self.load_executable(exe, req, cred, rlimits.get(rlimit::RLIMIT_STACK).cur)?;
         let tid = self.alloc_tid();
-        let group = ThreadGroup {
+        let comm = exec::comm_of(&req.path);
+        let group = Rc::new(RefCell::new(ThreadGroup {
             tgid: tid,
             ppid: 0,
+            parent_tid: 0,
+            pgid: tid,
+            sid: tid,
             rlimits,
             exe: image.exe,
+            comm,
             live_threads: 1,
             exit: None,
-        };
+            zombie: None,
+            exit_signal: Signal::SIGCHLD.0,
+            child_subreaper: false,
+            did_exec: false,
+            pending: 0,
+            stop_report: None,
+            continued_report: false,
+            dead_threads_time: Duration::ZERO,
+            children_time: Duration::ZERO,
+            traced,
+        }));
+        self.groups.insert(tid, group.clone());
         self.tasks.insert(
             tid,
             Task {
                 tid,
                 regs: image.regs,
+                state: TaskState::Runnable,
+                restart: None,
                 clear_child_tid: 0,
                 robust_list: 0,
                 sigmask: 0,
+                pending: 0,
                 cred,
                 cpu_time: Duration::ZERO,
+                vfork_parent: None,
                 mm: Rc::new(RefCell::new(image.mm)),
                 sighand: Rc::new(RefCell::new(SigHand::default())),
                 files: Rc::new(RefCell::new(Files::host_stdio())),
-                group: Rc::new(RefCell::new(group)),
+                fs: Rc::new(RefCell::new(FsInfo::host())),
+                group,
             },
         );
         self.run_queue.push_back(tid);
@@ -232,6 +416,17 @@ impl Kernel {
         stack_limit: u64,
     ) -> Result<NewImage, ExecError> {
         let exe = Executable::open(&req.path)?;
+        self.load_executable(exe, req, cred, stack_limit)
+    }
+
+    /// [`Kernel::load_image`] for a file already read.
+    pub fn load_executable(
+        &mut self,
+        exe: Executable,
+        req: &ExecRequest,
+        cred: Cred,
+        stack_limit: u64,
+    ) -> Result<NewImage, ExecError> {
         let image = ElfImage::parse(&exe.data)?;
         let mut mm = Mm::new(&mut self.phys)?;
         let mut random = [0; 16];
@@ -273,9 +468,23 @@ impl Kernel {
         tid
     }
 
-    /// Runs tasks until none is left; returns how the first process ended.
-    pub fn run(&mut self) -> ExitStatus {
-        while let Some(&tid) = self.run_queue.front() {
+    /// Runs tasks until PID 1 ends (or nothing can run any more); then
+    /// releases whatever is left, so that every frame is free.
+    pub fn run(&mut self) -> Shutdown {
+        loop {
+            if self.init_exit.is_some() || self.tasks.is_empty() {
+                break;
+            }
+            if !self.timers.is_empty() {
+                self.expire_timers();
+            }
+            let Some(&tid) = self.run_queue.front() else {
+                if self.idle() {
+                    continue;
+                }
+                self.deadlock = true;
+                break;
+            };
             self.switch_to(tid);
             let (started, retired) = (Instant::now(), self.hart.instret());
             let trap = self.hart.run(&mut self.phys.mem, SLICE);
@@ -286,8 +495,37 @@ impl Kernel {
             self.handle_trap(trap);
             self.sync_tlb();
         }
-        self.init_exit
-            .expect("the run queue emptied before the first process exited")
+        self.shutdown();
+        Shutdown {
+            init: self.init_exit,
+            main: self.main_exit,
+            deadlock: self.deadlock,
+        }
+    }
+
+    /// Ends every thread left and drops every process, releasing memory.
+    fn shutdown(&mut self) {
+        let tids: Vec<Tid> = self.tasks.keys().copied().collect();
+        for tid in tids {
+            if let Some(task) = self.tasks.remove(&tid) {
+                self.release_task(task);
+            }
+        }
+        self.run_queue.clear();
+        self.timers.clear();
+        self.on_hart = None;
+        self.groups.clear();
+        // The leak check: with every address space released, no frame is
+        // in use and no `Mm` is alive.
+        debug_assert_eq!(self.phys.live_mms(), 0, "address spaces leaked");
+    }
+
+    /// Drops a task's handles, releasing the address space with its last
+    /// user.
+    fn release_task(&mut self, task: Task) {
+        if let Ok(mm) = Rc::try_unwrap(task.mm) {
+            mm.into_inner().release(&mut self.phys);
+        }
     }
 
     fn handle_trap(&mut self, trap: Trap) {
@@ -302,6 +540,8 @@ impl Kernel {
             Trap::PageFault { addr, access } => {
                 let mm = self.current().mm.clone();
                 let result = mm.borrow_mut().handle_fault(&mut self.phys, addr, access);
+                // Not held across an exit: the last user releases the space.
+                drop(mm);
                 if let Err(fault) = result {
                     let sig = match fault {
                         crate::mm::Fault::Bus => Signal::SIGBUS,
@@ -321,25 +561,50 @@ impl Kernel {
     }
 
     fn syscall(&mut self, nr: u64, args: [u64; 6]) {
-        let pending = self
-            .trace
-            .is_some()
-            .then(|| syscall::trace::enter(self, nr, &args));
+        let tid = self.current_tid();
+        self.syscall_nr = nr;
+        if self.current().restart.is_some_and(|r| r.nr != nr) {
+            self.current_mut().restart = None;
+        }
+        let traced = self.trace.is_some() && self.current().group.borrow().traced;
+        let pending = traced.then(|| syscall::trace::enter(self, nr, &args));
         let result = syscall::dispatch(self, nr, &args);
+        let blocked = result == Err(block::BLOCKED);
         if let Some(pending) = pending {
-            let line = syscall::trace::exit(self, pending, &args, result);
+            let line = if blocked {
+                syscall::trace::blocked(pending)
+            } else {
+                syscall::trace::exit(self, pending, &args, result)
+            };
             if let Some(out) = self.trace.as_mut() {
                 // One write per line; a trace that cannot be written must
                 // not stop the guest.
                 let _ = out.write_all(format!("{line}\n").as_bytes());
             }
         }
+        if blocked {
+            // Back onto the ecall: the call runs again when woken, with
+            // every argument register as it was (Linux's -ERESTARTSYS).
+            self.regs_mut(tid).pc -= 4;
+            return;
+        }
         // A task that exited in the call has no register to return into.
-        if self.on_hart.is_some() {
-            self.hart.regs.x[10] = match result {
+        if let Some(task) = self.tasks.get_mut(&tid) {
+            task.restart = None;
+            let value = match result {
                 Ok(value) => value,
                 Err(e) => e.as_return(),
             };
+            self.regs_mut(tid).x[10] = value;
+        }
+    }
+
+    /// The registers of `tid`: in the hart if it is on it, else saved.
+    pub fn regs_mut(&mut self, tid: Tid) -> &mut Regs {
+        if self.on_hart == Some(tid) {
+            &mut self.hart.regs
+        } else {
+            &mut self.tasks.get_mut(&tid).expect("task exists").regs
         }
     }
 
@@ -349,46 +614,6 @@ impl Kernel {
         self.exit_group(ExitStatus::Killed(sig));
     }
 
-    /// Ends every thread of the current process with `status`.
-    pub fn exit_group(&mut self, status: ExitStatus) {
-        let group = self.current().group.clone();
-        group.borrow_mut().exit.get_or_insert(status);
-        let tgid = group.borrow().tgid;
-        let members: Vec<Tid> = self
-            .tasks
-            .values()
-            .filter(|t| t.group.borrow().tgid == tgid)
-            .map(|t| t.tid)
-            .collect();
-        for tid in members {
-            self.exit_thread(tid, status);
-        }
-    }
-
-    /// Ends one thread; the last one out ends the process with `status`
-    /// unless exit_group or a signal already chose one.
-    pub fn exit_thread(&mut self, tid: Tid, status: ExitStatus) {
-        let task = self.tasks.remove(&tid).expect("exiting task exists");
-        self.run_queue.retain(|&t| t != tid);
-        if self.on_hart == Some(tid) {
-            self.on_hart = None;
-        }
-        let mut group = task.group.borrow_mut();
-        group.live_threads -= 1;
-        if group.live_threads > 0 {
-            return;
-        }
-        let status = *group.exit.get_or_insert(status);
-        if group.ppid == 0 {
-            self.init_exit = Some(status);
-        }
-        drop(group);
-        // The address space goes with its last user.
-        if let Ok(mm) = Rc::try_unwrap(task.mm) {
-            mm.into_inner().release(&mut self.phys);
-        }
-    }
-
     /// sched_yield: the current task goes to the back of the run queue.
     pub fn yield_now(&mut self) {
         self.run_queue.rotate_left(1);
@@ -396,12 +621,39 @@ impl Kernel {
 
     /// CPU time used by all threads of the current process.
     pub fn process_cpu_time(&self) -> Duration {
-        let tgid = self.current().group.borrow().tgid;
+        let group = self.current().group.clone();
+        let tgid = group.borrow().tgid;
+        let dead = group.borrow().dead_threads_time;
         self.tasks
             .values()
             .filter(|t| t.group.borrow().tgid == tgid)
             .map(|t| t.cpu_time)
-            .sum()
+            .sum::<Duration>()
+            + dead
+    }
+
+    /// The process `pid`, live or zombie.
+    pub fn process(&self, pid: Tid) -> Option<Rc<RefCell<ThreadGroup>>> {
+        self.groups.get(&pid).cloned()
+    }
+
+    /// Every process, live or zombie, by pid.
+    pub fn processes(&self) -> impl Iterator<Item = &Rc<RefCell<ThreadGroup>>> {
+        self.groups.values()
+    }
+
+    /// The live thread `tid`.
+    pub fn task(&self, tid: Tid) -> Option<&Task> {
+        self.tasks.get(&tid)
+    }
+
+    /// The live threads of process `tgid`.
+    pub fn threads_of(&self, tgid: Tid) -> Vec<Tid> {
+        self.tasks
+            .values()
+            .filter(|t| t.group.borrow().tgid == tgid)
+            .map(|t| t.tid)
+            .collect()
     }
 
     /// Puts `tid`'s registers and page table on the hart.

@@ -1,0 +1,271 @@
+//! Blocking: how a system call waits without blocking the host thread.
+//!
+//! One host thread runs every guest thread, so a call that must wait
+//! (wait4, waitid, vfork's parent, nanosleep, futex, a pipe read) cannot
+//! wait on the host. Instead the calling thread goes to sleep on a
+//! [`WaitReason`], leaves the run queue, and the scheduler runs someone
+//! else. A sleeping thread costs no host CPU: it is on no queue that the run
+//! loop looks at, only (if it has a deadline) in the timer set.
+//!
+//! # Blocking: restartable calls
+//!
+//! A handler that must wait returns `Err(k.block(reason, deadline))`:
+//!
+//! ```text
+//! pub fn wait4(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+//!     if let Some(pid) = reap_one(k, ...)? { return Ok(pid) }
+//!     Err(k.block(WaitReason::Child { tgid }, None))
+//! }
+//! ```
+//!
+//! [`Kernel::block`] marks the current thread blocked and returns the
+//! internal errno [`BLOCKED`] (Linux's ERESTARTSYS, 512, which never reaches
+//! the guest). The system-call path then leaves the thread's pc ON the
+//! `ecall` and every register untouched, exactly as Linux does for
+//! -ERESTARTSYS. The handler must not have changed guest-visible state it
+//! cannot redo (check, then block; or make the side effect idempotent).
+//!
+//! # Waking
+//!
+//! Events wake blocked threads in one of two ways:
+//!
+//! - [`Kernel::wake_restart`] / [`Kernel::wake_tid_restart`]: the thread
+//!   becomes runnable with its pc on the `ecall`, so the whole call runs
+//!   again from scratch and re-checks its condition (wait4 re-scans the
+//!   children; a spurious wakeup just blocks again). Use this when the
+//!   condition is re-checkable.
+//! - [`Kernel::wake_complete`]: the call finishes with the given result
+//!   (a0 = value or -errno, pc past the `ecall`) without running again. Use
+//!   this when re-running would be wrong: a futex whose value did not change
+//!   would sleep again (a lost wakeup), and vfork's clone must not create a
+//!   second child. FUTEX_WAKE is `k.wake_complete(tid, Ok(0))`.
+//!
+//! A deadline (CLOCK_MONOTONIC, [`Kernel::monotonic`]) passed to `block`
+//! wakes the thread by restarting its call with [`Restart::timed_out`] set.
+//!
+//! # Restart state
+//!
+//! A restarted handler sees [`Kernel::restart`]: `Some` when this execution
+//! re-runs a call of the same number that this thread blocked in, with the
+//! deadline it blocked with (so time already slept is not lost: nanosleep
+//! computes its absolute deadline once and keeps it), whether that deadline
+//! expired, and one word of free per-call state (`data`, set with
+//! [`Kernel::block_with`]). The state is cleared when the call completes.
+//!
+//! # When everything sleeps
+//!
+//! When no thread is runnable the run loop sleeps the host until the
+//! earliest deadline (in deterministic mode virtual time jumps there
+//! instead). When nothing has a deadline, nothing can ever wake: the kernel
+//! reports the deadlock on stderr, with what each thread waits for, and
+//! shuts down.
+//!
+//! # Interruption (signals, issue 5)
+//!
+//! Delivering a signal to a blocked thread will be
+//! `k.wake_complete(tid, Err(Errno::EINTR))` (or a restart for SA_RESTART);
+//! the handler for nanosleep writes the remaining time from its restart
+//! deadline: see `syscall::time`.
+
+use super::{Kernel, Tid};
+use crate::errno::{Errno, KResult};
+use std::time::Duration;
+
+/// The internal errno of a handler that blocked: Linux's ERESTARTSYS. Never
+/// seen by the guest.
+pub const BLOCKED: Errno = Errno(512);
+
+/// What a blocked thread waits for. Wakers select threads by reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WaitReason {
+    /// wait4/waitid: a child of thread group `tgid` changed state.
+    Child { tgid: Tid },
+    /// vfork's parent: the child `child` has not yet exec'd or exited. Its
+    /// clone call completes with the child's tid when it does.
+    Vfork { child: Tid },
+    /// A futex word. The futex module keeps its own queues (for FIFO order
+    /// and requeue) and wakes by tid; the key here is for reports and for
+    /// selecting by reason. `space` identifies the address space (private
+    /// futex) or the shared object, `addr` the word.
+    Futex { space: usize, addr: u64 },
+    /// nanosleep and clock_nanosleep: only the deadline wakes it.
+    Sleep,
+    /// sched_yield-like waits and anything else, by name.
+    Other(&'static str),
+}
+
+/// A blocked thread's wait.
+#[derive(Clone, Debug)]
+pub struct Blocked {
+    pub reason: WaitReason,
+    /// CLOCK_MONOTONIC time at which the thread is woken anyway.
+    pub deadline: Option<Duration>,
+}
+
+/// What a restarted call knows about its earlier attempt.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Restart {
+    /// The system call number that blocked.
+    pub nr: u64,
+    /// The deadline it blocked with.
+    pub deadline: Option<Duration>,
+    /// Whether the deadline woke it.
+    pub timed_out: bool,
+    /// Free per-call state, from [`Kernel::block_with`].
+    pub data: u64,
+}
+
+/// Whether a thread can run.
+#[derive(Clone, Debug, Default)]
+pub enum TaskState {
+    #[default]
+    Runnable,
+    Blocked(Blocked),
+}
+
+impl Kernel {
+    /// Blocks the current thread on `reason` until woken or until
+    /// `deadline` (CLOCK_MONOTONIC). Returns [`BLOCKED`], which the handler
+    /// returns as its error: `return Err(k.block(reason, None))`.
+    pub fn block(&mut self, reason: WaitReason, deadline: Option<Duration>) -> Errno {
+        self.block_with(reason, deadline, 0)
+    }
+
+    /// [`Kernel::block`], keeping `data` for the restarted call.
+    pub fn block_with(
+        &mut self,
+        reason: WaitReason,
+        deadline: Option<Duration>,
+        data: u64,
+    ) -> Errno {
+        let tid = self.current_tid();
+        let nr = self.syscall_nr;
+        let task = self.current_mut();
+        task.restart = Some(Restart {
+            nr,
+            deadline,
+            timed_out: false,
+            data,
+        });
+        task.state = TaskState::Blocked(Blocked { reason, deadline });
+        self.run_queue.retain(|&t| t != tid);
+        if let Some(d) = deadline {
+            self.timers.insert((d, tid));
+        }
+        BLOCKED
+    }
+
+    /// The earlier attempt of the current call, if this run restarts a call
+    /// that blocked (see the module comment).
+    pub fn restart(&self) -> Option<Restart> {
+        self.current().restart.filter(|r| r.nr == self.syscall_nr)
+    }
+
+    /// Whether `tid` exists and is blocked.
+    pub fn is_blocked(&self, tid: Tid) -> bool {
+        self.tasks
+            .get(&tid)
+            .is_some_and(|t| matches!(t.state, TaskState::Blocked(_)))
+    }
+
+    /// What `tid` is blocked on, if it is.
+    pub fn blocked_on(&self, tid: Tid) -> Option<&WaitReason> {
+        match &self.tasks.get(&tid)?.state {
+            TaskState::Blocked(b) => Some(&b.reason),
+            TaskState::Runnable => None,
+        }
+    }
+
+    /// Makes blocked `tid` runnable; its call re-runs from the `ecall`.
+    /// Returns whether it was blocked.
+    pub fn wake_tid_restart(&mut self, tid: Tid) -> bool {
+        self.unblock(tid)
+    }
+
+    /// Wakes every thread blocked on a reason `matches` accepts, restarting
+    /// their calls. Returns how many it woke.
+    pub fn wake_restart(&mut self, matches: impl Fn(&WaitReason) -> bool) -> usize {
+        let tids: Vec<Tid> = self
+            .tasks
+            .values()
+            .filter(|t| matches!(&t.state, TaskState::Blocked(b) if matches(&b.reason)))
+            .map(|t| t.tid)
+            .collect();
+        for &tid in &tids {
+            self.unblock(tid);
+        }
+        tids.len()
+    }
+
+    /// Wakes blocked `tid`, finishing its call with `result` (a0 = value or
+    /// -errno, pc past the `ecall`). Returns whether it was blocked.
+    pub fn wake_complete(&mut self, tid: Tid, result: KResult<u64>) -> bool {
+        if !self.unblock(tid) {
+            return false;
+        }
+        let regs = self.regs_mut(tid);
+        regs.x[10] = match result {
+            Ok(v) => v,
+            Err(e) => e.as_return(),
+        };
+        regs.pc += 4;
+        self.tasks.get_mut(&tid).expect("woken task exists").restart = None;
+        true
+    }
+
+    fn unblock(&mut self, tid: Tid) -> bool {
+        let Some(task) = self.tasks.get_mut(&tid) else {
+            return false;
+        };
+        let TaskState::Blocked(b) = std::mem::take(&mut task.state) else {
+            return false;
+        };
+        if let Some(d) = b.deadline {
+            self.timers.remove(&(d, tid));
+        }
+        self.run_queue.push_back(tid);
+        true
+    }
+
+    /// Wakes (restarting, `timed_out` set) every thread whose deadline has
+    /// passed.
+    pub(super) fn expire_timers(&mut self) {
+        let now = self.monotonic();
+        while let Some(&(d, tid)) = self.timers.first() {
+            if d > now {
+                break;
+            }
+            self.unblock(tid);
+            if let Some(r) = self.tasks.get_mut(&tid).and_then(|t| t.restart.as_mut()) {
+                r.timed_out = true;
+            }
+        }
+    }
+
+    /// Nothing is runnable: waits for the earliest deadline. Returns false
+    /// when nothing can ever wake (a deadlock), after reporting it.
+    pub(super) fn idle(&mut self) -> bool {
+        let Some(&(deadline, _)) = self.timers.first() else {
+            let mut report =
+                String::from("cleave: deadlock: every thread is blocked and none can wake:");
+            for t in self.tasks.values() {
+                if let TaskState::Blocked(b) = &t.state {
+                    report.push_str(&format!(" [tid {}: {:?}]", t.tid, b.reason));
+                }
+            }
+            eprintln!("{report}");
+            return false;
+        };
+        let now = self.monotonic();
+        if deadline > now {
+            self.clock.sleep(&mut self.hart, deadline - now);
+        }
+        self.expire_timers();
+        true
+    }
+
+    /// CLOCK_MONOTONIC now: the clock deadlines are measured on.
+    pub fn monotonic(&self) -> Duration {
+        self.clock.monotonic(&self.hart)
+    }
+}

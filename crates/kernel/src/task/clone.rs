@@ -1,0 +1,355 @@
+//! clone, fork and vfork: Linux's `kernel_clone` and `copy_process`.
+//!
+//! A new task is the caller's copy, resource by resource, each shared or
+//! duplicated by its own flag:
+//!
+//! | resource                         | shared with          | else          |
+//! |----------------------------------|----------------------|---------------|
+//! | address space (`copy_mm`)        | CLONE_VM             | `Mm::fork`: copy-on-write |
+//! | fd table (`copy_files`)          | CLONE_FILES          | copied        |
+//! | cwd, root, umask (`copy_fs`)     | CLONE_FS             | copied        |
+//! | signal handlers (`copy_sighand`) | CLONE_SIGHAND        | copied (CLONE_CLEAR_SIGHAND: reset to default) |
+//! | thread group (`copy_thread_group`) | CLONE_THREAD       | a new process |
+//!
+//! fork is clone with none of them (exit signal SIGCHLD); vfork is
+//! CLONE_VM|CLONE_VFORK|SIGCHLD, the parent blocked until the child execs
+//! or exits; a thread is CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|
+//! CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|
+//! CLONE_CHILD_CLEARTID.
+//!
+//! Honoured trivially: CLONE_SYSVSEM (no System V semaphores yet),
+//! CLONE_IO (one I/O context), CLONE_DETACHED (ignored by Linux too),
+//! CLONE_UNTRACED and CLONE_PTRACE (no ptrace). Not supported: namespaces
+//! (EPERM, as an unprivileged caller gets it), CLONE_PIDFD (EINVAL: there
+//! are no pidfds until the fd table holds files, issue 6),
+//! CLONE_INTO_CGROUP (EPERM... see `copy_process`), clone3's set_tid (EPERM,
+//! as for a caller without CAP_CHECKPOINT_RESTORE).
+
+use super::block::{TaskState, WaitReason};
+use super::rlimit::RLIMIT_NPROC;
+use super::signal::{Signal, SIG_DFL, SIG_IGN};
+use super::{Kernel, Task, ThreadGroup, Tid};
+use crate::errno::{Errno, KResult};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+pub const CSIGNAL: u64 = 0xff;
+pub const CLONE_NEWTIME: u64 = 0x80;
+pub const CLONE_VM: u64 = 0x100;
+pub const CLONE_FS: u64 = 0x200;
+pub const CLONE_FILES: u64 = 0x400;
+pub const CLONE_SIGHAND: u64 = 0x800;
+pub const CLONE_PIDFD: u64 = 0x1000;
+pub const CLONE_PTRACE: u64 = 0x2000;
+pub const CLONE_VFORK: u64 = 0x4000;
+pub const CLONE_PARENT: u64 = 0x8000;
+pub const CLONE_THREAD: u64 = 0x10000;
+pub const CLONE_NEWNS: u64 = 0x20000;
+pub const CLONE_SYSVSEM: u64 = 0x40000;
+pub const CLONE_SETTLS: u64 = 0x80000;
+pub const CLONE_PARENT_SETTID: u64 = 0x100000;
+pub const CLONE_CHILD_CLEARTID: u64 = 0x200000;
+pub const CLONE_DETACHED: u64 = 0x400000;
+pub const CLONE_UNTRACED: u64 = 0x800000;
+pub const CLONE_CHILD_SETTID: u64 = 0x1000000;
+pub const CLONE_NEWCGROUP: u64 = 0x2000000;
+pub const CLONE_NEWUTS: u64 = 0x4000000;
+pub const CLONE_NEWIPC: u64 = 0x8000000;
+pub const CLONE_NEWUSER: u64 = 0x10000000;
+pub const CLONE_NEWPID: u64 = 0x20000000;
+pub const CLONE_NEWNET: u64 = 0x40000000;
+pub const CLONE_IO: u64 = 0x80000000;
+pub const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// The namespace flags, none of which is supported.
+const CLONE_NEW_ANY: u64 = CLONE_NEWNS
+    | CLONE_NEWCGROUP
+    | CLONE_NEWUTS
+    | CLONE_NEWIPC
+    | CLONE_NEWUSER
+    | CLONE_NEWPID
+    | CLONE_NEWNET
+    | CLONE_NEWTIME;
+
+/// Linux's `struct kernel_clone_args`: what clone and clone3 ask for.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CloneArgs {
+    /// Flags without the exit signal.
+    pub flags: u64,
+    pub pidfd: u64,
+    pub child_tid: u64,
+    pub parent_tid: u64,
+    pub exit_signal: u64,
+    /// The new stack pointer (clone3: stack + stack_size), 0 to keep it.
+    pub stack: u64,
+    pub tls: u64,
+    pub set_tid_size: u64,
+    pub cgroup: u64,
+}
+
+impl Kernel {
+    /// Linux's kernel_clone: creates the task and returns its tid to the
+    /// caller, or blocks the caller (vfork) until the child releases it.
+    pub fn kernel_clone(&mut self, args: &CloneArgs) -> KResult<u64> {
+        let flags = args.flags;
+        // clone() passes pidfd and parent_tid in one register.
+        if flags & CLONE_PIDFD != 0
+            && flags & CLONE_PARENT_SETTID != 0
+            && args.pidfd == args.parent_tid
+        {
+            return Err(Errno::EINVAL);
+        }
+        let child = self.copy_process(args)?;
+        if flags & CLONE_PARENT_SETTID != 0 {
+            // Into the caller's space, after the child's was copied: a fork
+            // child does not see it. A fault is ignored, as in Linux.
+            let _ = self.write_user_u32(args.parent_tid, child);
+        }
+        if flags & CLONE_VFORK != 0 {
+            self.tasks
+                .get_mut(&child)
+                .expect("child exists")
+                .vfork_parent = Some(self.current_tid());
+            // Woken by vfork_release with the child's tid as the result.
+            return Err(self.block(WaitReason::Vfork { child }, None));
+        }
+        Ok(u64::from(child))
+    }
+
+    /// Linux's copy_process: validates the flags in Linux's order, then
+    /// builds the child one resource at a time. Returns the child's tid;
+    /// the child is runnable.
+    pub fn copy_process(&mut self, args: &CloneArgs) -> KResult<Tid> {
+        let flags = args.flags;
+        if flags & (CLONE_NEWNS | CLONE_FS) == CLONE_NEWNS | CLONE_FS
+            || flags & (CLONE_NEWUSER | CLONE_FS) == CLONE_NEWUSER | CLONE_FS
+        {
+            return Err(Errno::EINVAL);
+        }
+        // Threads share signal handlers; shared handlers need a shared
+        // address space.
+        if flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0 {
+            return Err(Errno::EINVAL);
+        }
+        if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
+            return Err(Errno::EINVAL);
+        }
+        // init may not create siblings (they would have no reaper).
+        let my_tgid = self.current().group.borrow().tgid;
+        if flags & CLONE_PARENT != 0 && my_tgid == 1 {
+            return Err(Errno::EINVAL);
+        }
+        if flags & CLONE_THREAD != 0 && flags & (CLONE_NEWUSER | CLONE_NEWPID) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if flags & CLONE_PIDFD != 0 && flags & CLONE_DETACHED != 0 {
+            return Err(Errno::EINVAL);
+        }
+        // RLIMIT_NPROC: the tasks of the caller's real uid, unless it has
+        // CAP_SYS_RESOURCE/CAP_SYS_ADMIN (root here).
+        let cred = self.current().cred;
+        let nproc = self.current().group.borrow().rlimits.get(RLIMIT_NPROC).cur;
+        if !cred.privileged() && cred.uid != 0 && self.tasks_of_user(cred.uid) >= nproc {
+            return Err(Errno::EAGAIN);
+        }
+        // copy_namespaces: an unprivileged caller gets EPERM.
+        if flags & CLONE_NEW_ANY != 0 {
+            return Err(Errno::EPERM);
+        }
+        if flags & CLONE_INTO_CGROUP != 0 {
+            return Err(Errno::EPERM);
+        }
+        // alloc_pid: choosing the pid needs CAP_CHECKPOINT_RESTORE.
+        if args.set_tid_size > 0 {
+            return Err(Errno::EPERM);
+        }
+        if flags & CLONE_PIDFD != 0 {
+            // No pidfds before the fd table holds files (issue 6).
+            return Err(Errno::EINVAL);
+        }
+
+        let mm = self.copy_mm(flags)?;
+        let files = self.copy_files(flags);
+        let fs = self.copy_fs(flags);
+        let sighand = self.copy_sighand(flags);
+        let tid = self.alloc_tid();
+        let group = self.copy_thread_group(flags, args.exit_signal, tid);
+
+        // copy_thread: the caller's registers; the child returns 0 from the
+        // call, past the ecall (the caller's pc already is), on its new
+        // stack and with its new thread pointer if asked.
+        let mut regs = self.hart.regs.clone();
+        regs.x[10] = 0;
+        if args.stack != 0 {
+            regs.x[2] = args.stack;
+        }
+        if flags & CLONE_SETTLS != 0 {
+            regs.x[4] = args.tls;
+        }
+        let me = self.current();
+        let child = Task {
+            tid,
+            regs,
+            state: TaskState::Runnable,
+            restart: None,
+            clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 {
+                args.child_tid
+            } else {
+                0
+            },
+            robust_list: 0,
+            sigmask: me.sigmask,
+            // fork clears pending signals: the child has its own.
+            pending: 0,
+            cred: me.cred,
+            cpu_time: Duration::ZERO,
+            vfork_parent: None,
+            mm,
+            sighand,
+            files,
+            fs,
+            group,
+        };
+        self.tasks.insert(tid, child);
+        if flags & CLONE_CHILD_SETTID != 0 {
+            // In the child's space (Linux writes it as the child first
+            // runs); a fault is ignored.
+            let mm = self.tasks[&tid].mm.clone();
+            let _ = mm
+                .borrow_mut()
+                .write_user_u32(&mut self.phys, args.child_tid, tid);
+        }
+        if my_tgid == 1 && flags & CLONE_THREAD == 0 && self.main_pid.is_none() {
+            self.main_pid = Some(tid);
+        }
+        self.run_queue.push_back(tid);
+        Ok(tid)
+    }
+
+    /// CLONE_VM: the same address space; else a copy-on-write copy. The
+    /// parent's TLB loses the write permissions fork took away when the
+    /// run loop applies its `take_tlb_flush` after this call.
+    fn copy_mm(&mut self, flags: u64) -> KResult<Rc<RefCell<crate::mm::Mm>>> {
+        let mm = self.current().mm.clone();
+        if flags & CLONE_VM != 0 {
+            return Ok(mm);
+        }
+        let child = mm.borrow_mut().fork(&mut self.phys)?;
+        Ok(Rc::new(RefCell::new(child)))
+    }
+
+    /// CLONE_FILES: the same fd table; else a copy.
+    fn copy_files(&mut self, flags: u64) -> Rc<RefCell<super::files::Files>> {
+        let files = self.current().files.clone();
+        if flags & CLONE_FILES != 0 {
+            return files;
+        }
+        let copy = files.borrow().clone();
+        Rc::new(RefCell::new(copy))
+    }
+
+    /// CLONE_FS: the same cwd, root and umask; else a copy.
+    fn copy_fs(&mut self, flags: u64) -> Rc<RefCell<super::FsInfo>> {
+        let fs = self.current().fs.clone();
+        if flags & CLONE_FS != 0 {
+            return fs;
+        }
+        let copy = fs.borrow().clone();
+        Rc::new(RefCell::new(copy))
+    }
+
+    /// CLONE_SIGHAND: the same handlers; else a copy, with every caught
+    /// signal back to SIG_DFL under CLONE_CLEAR_SIGHAND.
+    fn copy_sighand(&mut self, flags: u64) -> Rc<RefCell<super::signal::SigHand>> {
+        let sighand = self.current().sighand.clone();
+        if flags & CLONE_SIGHAND != 0 {
+            return sighand;
+        }
+        let mut copy = sighand.borrow().clone();
+        if flags & CLONE_CLEAR_SIGHAND != 0 {
+            copy.reset_caught();
+        }
+        Rc::new(RefCell::new(copy))
+    }
+
+    /// CLONE_THREAD: one more thread in the caller's group; else a new
+    /// process whose parent is the caller (CLONE_PARENT: the caller's
+    /// parent), in the caller's process group and session.
+    fn copy_thread_group(
+        &mut self,
+        flags: u64,
+        exit_signal: u64,
+        tid: Tid,
+    ) -> Rc<RefCell<ThreadGroup>> {
+        let group = self.current().group.clone();
+        if flags & CLONE_THREAD != 0 {
+            group.borrow_mut().live_threads += 1;
+            return group;
+        }
+        let g = group.borrow();
+        let (ppid, parent_tid, exit_signal) = if flags & CLONE_PARENT != 0 {
+            // A sibling signals the common parent as the caller would.
+            (g.ppid, g.parent_tid, g.exit_signal)
+        } else {
+            (g.tgid, self.current_tid(), exit_signal as u32)
+        };
+        let child = Rc::new(RefCell::new(ThreadGroup {
+            tgid: tid,
+            ppid,
+            parent_tid,
+            pgid: g.pgid,
+            sid: g.sid,
+            rlimits: g.rlimits.clone(),
+            exe: g.exe.clone(),
+            comm: g.comm.clone(),
+            live_threads: 1,
+            exit: None,
+            zombie: None,
+            exit_signal,
+            child_subreaper: false,
+            did_exec: false,
+            pending: 0,
+            stop_report: None,
+            continued_report: false,
+            dead_threads_time: Duration::ZERO,
+            children_time: Duration::ZERO,
+            traced: g.traced,
+        }));
+        drop(g);
+        self.groups.insert(tid, child.clone());
+        child
+    }
+
+    /// Tasks (threads, and zombies not yet reaped) of real uid `uid`: what
+    /// RLIMIT_NPROC counts.
+    fn tasks_of_user(&self, uid: u32) -> u64 {
+        let live = self.tasks.values().filter(|t| t.cred.uid == uid).count();
+        let zombies = self
+            .groups
+            .values()
+            .filter(|g| g.borrow().zombie.is_some())
+            .count();
+        (live + zombies) as u64
+    }
+
+    /// Writes a u32 into the current address space.
+    pub fn write_user_u32(&mut self, addr: u64, value: u32) -> KResult<()> {
+        self.copy_to_user(addr, &value.to_le_bytes())
+    }
+}
+
+impl super::signal::SigHand {
+    /// Every caught signal back to SIG_DFL; ignored ones stay ignored (what
+    /// exec and CLONE_CLEAR_SIGHAND do).
+    pub fn reset_caught(&mut self) {
+        for nr in 1..super::signal::NSIG {
+            let sig = Signal(nr);
+            let act = self.action(sig);
+            if act.handler != SIG_DFL && act.handler != SIG_IGN {
+                let _ = self.set_action(sig, Default::default());
+            }
+        }
+    }
+}

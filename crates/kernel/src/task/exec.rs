@@ -1,0 +1,261 @@
+//! execve and execveat (Linux's fs/exec.c): same process, new image.
+//!
+//! Everything that can fail happens first, with the caller untouched: the
+//! file is opened (ENOENT, EACCES, ENOTDIR, ELOOP), the argument and
+//! environment strings are copied in (EFAULT, E2BIG), "#!" scripts are
+//! resolved to their interpreter (at most [`MAX_SCRIPT_DEPTH`] levels,
+//! ELOOP beyond), and the new address space is built aside by the loader
+//! (ENOEXEC, ENOMEM). Then, past the point of no return (`begin_new_exec`):
+//! the other threads are killed and the caller takes the leader's tid, the
+//! futex state and clear_child_tid are released, the new address space
+//! replaces the old (which goes with its last user: a vfork parent still
+//! holds it), the vfork parent is released, caught signals are reset to
+//! SIG_DFL (ignored ones stay), and comm and exe are updated.
+
+use super::block::TaskState;
+use super::{ExecRequest, Kernel, Tid};
+use crate::errno::{Errno, KResult};
+use crate::loader::{ExecError, Executable};
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// Linux's exec_binprm: an interpreter may itself be a script this many
+/// times (depth 0 to 4 load a script, depth 5 must be the binary).
+pub const MAX_SCRIPT_DEPTH: usize = 5;
+
+/// BINPRM_BUF_SIZE: the "#!" line is looked for in this many bytes.
+const BINPRM_BUF_SIZE: usize = 256;
+
+/// MAX_ARG_STRLEN: one argument or environment string, NUL included.
+pub const MAX_ARG_STRLEN: usize = 32 * 4096;
+
+/// MAX_ARG_STRINGS.
+const MAX_ARG_STRINGS: usize = 0x7fff_ffff;
+
+/// ARG_MAX and _STK_LIM, for bprm_stack_limits.
+const ARG_MAX: u64 = 32 * 4096;
+const STK_LIM: u64 = 8 << 20;
+
+/// The command name exec gives a process: the file name's last component,
+/// at most 15 bytes (TASK_COMM_LEN).
+pub fn comm_of(path: &Path) -> Vec<u8> {
+    let name = path
+        .file_name()
+        .map(|n| n.as_encoded_bytes().to_vec())
+        .unwrap_or_default();
+    name[..name.len().min(15)].to_vec()
+}
+
+/// A "#!" line's interpreter and optional argument (Linux's
+/// load_script): None if the file is no script.
+/// A "#!" line: the interpreter and its optional argument.
+type Shebang = (Vec<u8>, Option<Vec<u8>>);
+
+fn parse_shebang(data: &[u8]) -> Option<Result<Shebang, ExecError>> {
+    if !data.starts_with(b"#!") {
+        return None;
+    }
+    let buf = &data[2..data.len().min(BINPRM_BUF_SIZE)];
+    let line = match buf.iter().position(|&b| b == b'\n') {
+        Some(end) => &buf[..end],
+        None => buf,
+    };
+    let is_space = |b: &u8| *b == b' ' || *b == b'\t';
+    let line: &[u8] = {
+        let start = line.iter().position(|b| !is_space(b)).unwrap_or(line.len());
+        let end = line
+            .iter()
+            .rposition(|b| !is_space(b))
+            .map_or(start, |e| e + 1);
+        &line[start..end.max(start)]
+    };
+    if line.is_empty() {
+        return Some(Err(ExecError::NotElf));
+    }
+    let interp_end = line.iter().position(is_space).unwrap_or(line.len());
+    let interp = line[..interp_end].to_vec();
+    let rest = &line[interp_end..];
+    let rest_start = rest.iter().position(|b| !is_space(b)).unwrap_or(rest.len());
+    let arg = (rest_start < rest.len()).then(|| rest[rest_start..].to_vec());
+    Some(Ok((interp, arg)))
+}
+
+impl Kernel {
+    /// Reads a NULL-terminated array of string pointers (argv, envp).
+    /// A NULL array is empty. EFAULT, or E2BIG for an over-long string.
+    pub fn read_user_strings(&mut self, mut addr: u64) -> KResult<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        if addr == 0 {
+            return Ok(out);
+        }
+        loop {
+            let p = self.read_user_u64(addr)?;
+            if p == 0 {
+                return Ok(out);
+            }
+            if out.len() >= MAX_ARG_STRINGS {
+                return Err(Errno::E2BIG);
+            }
+            let s = match self.read_user_cstr(p, MAX_ARG_STRLEN - 1) {
+                Err(Errno::ENAMETOOLONG) => return Err(Errno::E2BIG),
+                r => r?,
+            };
+            out.push(s);
+            addr += 8;
+        }
+    }
+
+    /// Opens the file exec would run (the one place a guest path becomes a
+    /// host file: swapped for the VFS with issue 6).
+    fn open_exec(&self, path: &Path, nofollow: bool) -> Result<Executable, ExecError> {
+        if nofollow {
+            if let Ok(meta) = std::fs::symlink_metadata(path) {
+                if meta.file_type().is_symlink() {
+                    return Err(ExecError::Errno(Errno::ELOOP));
+                }
+            }
+        }
+        Executable::open(path)
+    }
+
+    /// execve/execveat for the current thread: `host` is the resolved
+    /// file, `filename` the path as the caller gave it (AT_EXECFN, comm,
+    /// the script argument).
+    pub fn do_execve(
+        &mut self,
+        host: PathBuf,
+        filename: Vec<u8>,
+        argv_addr: u64,
+        envp_addr: u64,
+        nofollow: bool,
+    ) -> KResult<u64> {
+        let mut exe = self.open_exec(&host, nofollow).map_err(|e| e.errno())?;
+        let mut argv = self.read_user_strings(argv_addr)?;
+        let envp = self.read_user_strings(envp_addr)?;
+        if argv.is_empty() {
+            // Linux 5.18+: an empty argv gets "" as argv[0].
+            argv.push(Vec::new());
+        }
+        // bprm_stack_limits.
+        let stack_cur = self
+            .current()
+            .group
+            .borrow()
+            .rlimits
+            .get(super::rlimit::RLIMIT_STACK)
+            .cur;
+        let limit = (STK_LIM / 4 * 3).min(stack_cur / 4).max(ARG_MAX);
+        let ptr_size = 8 * (argv.len() + envp.len()) as u64;
+        let strings: u64 = argv.iter().chain(&envp).map(|s| s.len() as u64 + 1).sum();
+        if ptr_size >= limit || strings + filename.len() as u64 + 1 > limit - ptr_size {
+            return Err(Errno::E2BIG);
+        }
+        // Scripts: the interpreter runs with the script as its argument.
+        let mut depth = 0;
+        while let Some(script) = parse_shebang(&exe.data) {
+            depth += 1;
+            if depth > MAX_SCRIPT_DEPTH {
+                return Err(Errno::ELOOP);
+            }
+            let (interp, arg) = script.map_err(|e| e.errno())?;
+            let script_name = if depth == 1 {
+                filename.clone()
+            } else {
+                exe.path.as_os_str().as_encoded_bytes().to_vec()
+            };
+            let mut new_argv = vec![interp.clone()];
+            new_argv.extend(arg);
+            new_argv.push(script_name);
+            new_argv.extend(argv.into_iter().skip(1));
+            argv = new_argv;
+            let interp_path = self.current().fs.borrow().resolve(&interp);
+            exe = self.open_exec(&interp_path, false).map_err(|e| e.errno())?;
+        }
+        let cred = self.current().cred;
+        let req = ExecRequest {
+            path: PathBuf::from(std::ffi::OsString::from(
+                String::from_utf8_lossy(&filename).into_owned(),
+            )),
+            argv,
+            envp,
+        };
+        let image = self
+            .load_executable(exe, &req, cred, stack_cur)
+            .map_err(|e| e.errno())?;
+
+        // The point of no return.
+        let tid = self.de_thread();
+        self.futex_exit_release(tid);
+        let task = self.tasks.get_mut(&tid).expect("exec'ing task exists");
+        let old = std::mem::replace(&mut task.mm, Rc::new(RefCell::new(image.mm)));
+        let new_root = task.mm.borrow().root();
+        if let Ok(mm) = Rc::try_unwrap(old) {
+            mm.into_inner().release(&mut self.phys);
+        }
+        self.hart.regs = image.regs;
+        self.hart.set_page_table(new_root);
+        self.hart.clear_reservation();
+        if self.vfork_release(tid) {
+            // The parent resumes first, as it does on Linux, where it is
+            // woken while the new image is still starting.
+            self.yield_now();
+        }
+        let task = self.tasks.get_mut(&tid).expect("exec'ing task exists");
+        // Handlers shared with another process are unshared first.
+        if Rc::strong_count(&task.sighand) > 1 {
+            let copy = task.sighand.borrow().clone();
+            task.sighand = Rc::new(RefCell::new(copy));
+        }
+        task.sighand.borrow_mut().reset_caught();
+        // The fd table is unshared; close-on-exec comes with the fd table
+        // of issue 6 (only the standard streams exist yet).
+        if Rc::strong_count(&task.files) > 1 {
+            let copy = task.files.borrow().clone();
+            task.files = Rc::new(RefCell::new(copy));
+        }
+        task.restart = None;
+        let tracing = self.trace.is_some();
+        let mut g = self.tasks[&tid].group.borrow_mut();
+        g.exe = image.exe;
+        g.comm = comm_of(&req.path);
+        g.did_exec = true;
+        g.traced = tracing;
+        Ok(0)
+    }
+
+    /// Linux's de_thread: every other thread of the caller's process is
+    /// killed, and a non-leader caller takes the leader's tid. Returns the
+    /// caller's tid afterwards.
+    fn de_thread(&mut self) -> Tid {
+        let tid = self.current_tid();
+        let group = self.current().group.clone();
+        let tgid = group.borrow().tgid;
+        for other in self.threads_of(tgid) {
+            if other != tid {
+                let status = super::ExitStatus::Killed(super::signal::Signal::SIGKILL);
+                self.exit_thread(other, status);
+            }
+        }
+        if tid == tgid {
+            return tid;
+        }
+        let mut task = self.tasks.remove(&tid).expect("exec'ing task exists");
+        task.tid = tgid;
+        task.state = TaskState::Runnable;
+        self.tasks.insert(tgid, task);
+        for t in self.run_queue.iter_mut() {
+            if *t == tid {
+                *t = tgid;
+            }
+        }
+        self.on_hart = Some(tgid);
+        for g in self.groups.values() {
+            let mut g = g.borrow_mut();
+            if g.parent_tid == tid {
+                g.parent_tid = tgid;
+            }
+        }
+        tgid
+    }
+}

@@ -1,0 +1,349 @@
+//! Exit and wait (Linux's kernel/exit.c): ending a thread (`exit`) and a
+//! process (`exit_group`), zombies, reparenting of orphans to the nearest
+//! subreaper or to init, the parent's notification, and wait4/waitid's
+//! choice of child and status encoding.
+//!
+//! A thread's exit: the futex world is told (robust list, clear_child_tid
+//! zeroed and woken), a vfork parent is released, the thread leaves the
+//! scheduler. The last thread of a process makes it a zombie: its address
+//! space goes with its last user, its children are reparented, its parent
+//! gets the exit signal (recorded as pending; delivery is issue 5) and its
+//! waiters are woken. wait reaps the zombie. PID 1's end shuts the kernel
+//! down.
+
+use super::block::{TaskState, WaitReason};
+use super::signal::{Signal, SIG_IGN};
+use super::{ExitStatus, Kernel, Task, ThreadGroup, Tid};
+use crate::errno::{Errno, KResult};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+// wait options (asm-generic).
+pub const WNOHANG: u32 = 0x1;
+pub const WUNTRACED: u32 = 0x2;
+pub const WSTOPPED: u32 = WUNTRACED;
+pub const WEXITED: u32 = 0x4;
+pub const WCONTINUED: u32 = 0x8;
+pub const WNOWAIT: u32 = 0x0100_0000;
+pub const WNOTHREAD: u32 = 0x2000_0000;
+pub const WALL: u32 = 0x4000_0000;
+pub const WCLONE: u32 = 0x8000_0000;
+
+/// SA_NOCLDWAIT: children of a parent with it are reaped at exit.
+const SA_NOCLDWAIT: u64 = 2;
+
+// si_code values for SIGCHLD.
+pub const CLD_EXITED: i32 = 1;
+pub const CLD_KILLED: i32 = 2;
+pub const CLD_DUMPED: i32 = 3;
+pub const CLD_STOPPED: i32 = 5;
+pub const CLD_CONTINUED: i32 = 6;
+
+/// Which children a wait looks at (wait4's pid, waitid's idtype and id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitWho {
+    Any,
+    Pid(Tid),
+    Pgid(Tid),
+}
+
+/// A child state change that wait reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitResult {
+    pub pid: Tid,
+    pub uid: u32,
+    /// wait4's status word.
+    pub status: u32,
+    /// waitid's si_code and si_status.
+    pub code: i32,
+    pub si_status: i32,
+    /// The child's CPU time (its own and its reaped children's).
+    pub utime: Duration,
+}
+
+impl Kernel {
+    /// Ends every thread of the current process with `status`.
+    pub fn exit_group(&mut self, status: ExitStatus) {
+        let group = self.current().group.clone();
+        group.borrow_mut().exit.get_or_insert(status);
+        let tgid = group.borrow().tgid;
+        for tid in self.threads_of(tgid) {
+            self.exit_thread(tid, status);
+        }
+    }
+
+    /// Ends one thread; the last one out ends the process with `status`
+    /// unless exit_group or a signal already chose one.
+    pub fn exit_thread(&mut self, tid: Tid, status: ExitStatus) {
+        if !self.tasks.contains_key(&tid) {
+            return;
+        }
+        // mm_release: robust futexes, clear_child_tid (while the task and
+        // its address space still exist).
+        self.futex_exit_release(tid);
+        self.vfork_release(tid);
+        let task = self.tasks.remove(&tid).expect("exiting task exists");
+        self.run_queue.retain(|&t| t != tid);
+        if let TaskState::Blocked(b) = &task.state {
+            if let Some(d) = b.deadline {
+                self.timers.remove(&(d, tid));
+            }
+        }
+        if self.on_hart == Some(tid) {
+            self.on_hart = None;
+        }
+        let group = task.group.clone();
+        let uid = task.cred.uid;
+        {
+            let mut g = group.borrow_mut();
+            g.live_threads -= 1;
+            g.dead_threads_time += task.cpu_time;
+        }
+        let tgid = group.borrow().tgid;
+        let last = group.borrow().live_threads == 0;
+        // Children whose parent thread this was get another thread of the
+        // group as parent (Linux's find_new_reaper looks in the group first).
+        if !last {
+            if let Some(&heir) = self.threads_of(tgid).first() {
+                for g in self.groups.values() {
+                    let mut g = g.borrow_mut();
+                    if g.parent_tid == tid && g.tgid != tgid {
+                        g.parent_tid = heir;
+                    }
+                }
+            }
+        }
+        self.release_task(task);
+        if last {
+            let status = *group.borrow_mut().exit.get_or_insert(status);
+            self.exit_process(&group, status, uid);
+        }
+    }
+
+    /// The last thread of `group` has gone: reparent its children, make it
+    /// a zombie and tell its parent.
+    fn exit_process(&mut self, group: &Rc<RefCell<ThreadGroup>>, status: ExitStatus, _uid: u32) {
+        let tgid = group.borrow().tgid;
+        if tgid == 1 {
+            self.init_exit = Some(status);
+            return;
+        }
+        if Some(tgid) == self.main_pid {
+            self.main_exit = Some(status);
+        }
+        self.forget_original_parent(group);
+        group.borrow_mut().zombie = Some(status);
+        let (ppid, exit_signal) = {
+            let g = group.borrow();
+            (g.ppid, g.exit_signal)
+        };
+        let Some(parent) = self.groups.get(&ppid).cloned() else {
+            // No parent (the first process of a kernel booted without
+            // init): nobody will reap it.
+            self.groups.remove(&tgid);
+            return;
+        };
+        // Linux's do_notify_parent: SIGCHLD ignored (or SA_NOCLDWAIT) by
+        // the parent means the child is reaped at once.
+        let sighand = self
+            .threads_of(ppid)
+            .first()
+            .map(|t| self.tasks[t].sighand.clone());
+        let mut autoreap = false;
+        if exit_signal == Signal::SIGCHLD.0 {
+            if let Some(sighand) = sighand {
+                let act = sighand.borrow().action(Signal::SIGCHLD);
+                autoreap = act.handler == SIG_IGN || act.flags & SA_NOCLDWAIT != 0;
+            }
+        }
+        if (1..64).contains(&exit_signal) {
+            parent.borrow_mut().pending |= Signal(exit_signal).bit();
+        }
+        if autoreap {
+            self.reap(tgid);
+        }
+        self.wake_restart(|r| *r == WaitReason::Child { tgid: ppid });
+    }
+
+    /// Linux's forget_original_parent: the children of dying `group` go to
+    /// the nearest live ancestor that is a child subreaper, or to init;
+    /// zombies among them are announced to the new parent.
+    fn forget_original_parent(&mut self, group: &Rc<RefCell<ThreadGroup>>) {
+        let tgid = group.borrow().tgid;
+        let children: Vec<_> = self
+            .groups
+            .values()
+            .filter(|g| g.borrow().ppid == tgid)
+            .cloned()
+            .collect();
+        if children.is_empty() {
+            return;
+        }
+        let reaper = self.find_reaper(group.borrow().ppid);
+        let reaper_tid = self.threads_of(reaper).first().copied().unwrap_or(reaper);
+        let mut zombies = false;
+        for child in children {
+            let mut c = child.borrow_mut();
+            c.ppid = reaper;
+            c.parent_tid = reaper_tid;
+            zombies |= c.zombie.is_some();
+            // Linux sends SIGCHLD for a reparented zombie (exit_signal is
+            // reset to SIGCHLD on reparenting of a process).
+            c.exit_signal = Signal::SIGCHLD.0;
+        }
+        if zombies {
+            if let Some(r) = self.groups.get(&reaper) {
+                r.borrow_mut().pending |= Signal::SIGCHLD.bit();
+            }
+        }
+        self.wake_restart(|r| *r == WaitReason::Child { tgid: reaper });
+    }
+
+    /// The nearest live ancestor starting at `pid` that is a child
+    /// subreaper, else init.
+    fn find_reaper(&self, mut pid: Tid) -> Tid {
+        while let Some(g) = self.groups.get(&pid) {
+            let g = g.borrow();
+            if pid == 1 {
+                break;
+            }
+            if g.child_subreaper && g.zombie.is_none() && g.live_threads > 0 {
+                return pid;
+            }
+            pid = g.ppid;
+        }
+        1
+    }
+
+    /// Removes zombie `pid`, adding its times to its parent's.
+    fn reap(&mut self, pid: Tid) {
+        let Some(g) = self.groups.remove(&pid) else {
+            return;
+        };
+        let (ppid, time) = {
+            let g = g.borrow();
+            (g.ppid, g.dead_threads_time + g.children_time)
+        };
+        if let Some(p) = self.groups.get(&ppid) {
+            p.borrow_mut().children_time += time;
+        }
+    }
+
+    /// vfork: if `tid` is a vfork child, its parent's clone returns now
+    /// (with the child's tid), because the child exec'd or is exiting.
+    /// Returns whether a parent was released.
+    pub fn vfork_release(&mut self, tid: Tid) -> bool {
+        let Some(task) = self.tasks.get_mut(&tid) else {
+            return false;
+        };
+        match task.vfork_parent.take() {
+            Some(parent) if self.blocked_on(parent) == Some(&WaitReason::Vfork { child: tid }) => {
+                self.wake_complete(parent, Ok(u64::from(tid)))
+            }
+            _ => false,
+        }
+    }
+
+    /// The core of wait4 and waitid (Linux's do_wait): reports one child
+    /// of the current process matching `who` and `options`, reaping it
+    /// unless WNOWAIT. Ok(None): none is ready (WNOHANG, or the caller
+    /// blocks). ECHILD when no child matches at all.
+    pub fn do_wait(&mut self, who: WaitWho, options: u32) -> KResult<Option<WaitResult>> {
+        let me = self.current().group.clone();
+        let (my_tgid, my_pgid) = {
+            let g = me.borrow();
+            (g.tgid, g.pgid)
+        };
+        let my_tid = self.current_tid();
+        let mut any = false;
+        let candidates: Vec<_> = self.groups.values().cloned().collect();
+        for child in candidates {
+            let c = child.borrow();
+            if c.ppid != my_tgid || c.tgid == my_tgid {
+                continue;
+            }
+            if options & WNOTHREAD != 0 && c.parent_tid != my_tid {
+                continue;
+            }
+            let selected = match who {
+                WaitWho::Any => true,
+                WaitWho::Pid(pid) => c.tgid == pid,
+                WaitWho::Pgid(0) => c.pgid == my_pgid,
+                WaitWho::Pgid(pgid) => c.pgid == pgid,
+            };
+            // A "clone child" signals its parent with something other
+            // than SIGCHLD; __WCLONE selects only those, __WALL both.
+            let clone_child = c.exit_signal != Signal::SIGCHLD.0;
+            if !selected || (options & WALL == 0 && clone_child != (options & WCLONE != 0)) {
+                continue;
+            }
+            any = true;
+            let uid = self
+                .threads_of(c.tgid)
+                .first()
+                .map(|t| self.tasks[t].cred.uid)
+                .unwrap_or(self.current().cred.uid);
+            let utime = c.dead_threads_time + c.children_time;
+            let base = WaitResult {
+                pid: c.tgid,
+                uid,
+                status: 0,
+                code: 0,
+                si_status: 0,
+                utime,
+            };
+            if let (Some(status), true) = (c.zombie, options & WEXITED != 0) {
+                let (code, si_status) = match status {
+                    ExitStatus::Exited(code) => (CLD_EXITED, i32::from(code)),
+                    ExitStatus::Killed(sig) => (CLD_KILLED, sig.0 as i32),
+                };
+                let pid = c.tgid;
+                drop(c);
+                if options & WNOWAIT == 0 {
+                    self.reap(pid);
+                }
+                return Ok(Some(WaitResult {
+                    status: status.wait_status(),
+                    code,
+                    si_status,
+                    ..base
+                }));
+            }
+            if let (Some(sig), true) = (c.stop_report, options & WSTOPPED != 0) {
+                drop(c);
+                if options & WNOWAIT == 0 {
+                    child.borrow_mut().stop_report = None;
+                }
+                return Ok(Some(WaitResult {
+                    status: 0x7f | sig.0 << 8,
+                    code: CLD_STOPPED,
+                    si_status: sig.0 as i32,
+                    ..base
+                }));
+            }
+            if c.continued_report && options & WCONTINUED != 0 {
+                drop(c);
+                if options & WNOWAIT == 0 {
+                    child.borrow_mut().continued_report = false;
+                }
+                return Ok(Some(WaitResult {
+                    status: 0xffff,
+                    code: CLD_CONTINUED,
+                    si_status: Signal::SIGCONT.0 as i32,
+                    ..base
+                }));
+            }
+        }
+        if any {
+            Ok(None)
+        } else {
+            Err(Errno::ECHILD)
+        }
+    }
+
+    /// Whether `task` is the current thread group's only live thread.
+    pub fn is_single_threaded(&self, task: &Task) -> bool {
+        task.group.borrow().live_threads == 1
+    }
+}

@@ -1,0 +1,373 @@
+//! Guest programs judged by Linux: process, thread and memory semantics.
+//!
+//! Each case is one run of a multi-case guest program (`proctest CASE`,
+//! `mmtest CASE` from `userland/src/`). The same C source is compiled for
+//! the host with `cc` at test time and run natively: Linux's stdout and exit
+//! status are the expected ones. The committed riscv64 binary in
+//! `userland/bin/` runs under `cleave run` and must print the same bytes and
+//! exit the same way. The programs print only deterministic facts
+//! (relations, values, errno names, decoded wait statuses), never pids or
+//! addresses, so the two outputs can be compared byte for byte.
+//!
+//! [`ACTIVE`] lists the cases cleave gets right: any difference fails.
+//! [`PENDING`] lists the cases that still differ, each with what it waits
+//! for; they run too, their difference is reported, and a pending case that
+//! starts matching Linux fails the test, so that it is moved to [`ACTIVE`]
+//! and the list stays true.
+//!
+//! Without `cc` the test is skipped, unless CI is set: in CI a missing tool
+//! is a failure. `GUEST_CASE=proctest/fork_cow` (or any substring) runs only
+//! the matching cases.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The cases cleave must get right, as "program/case".
+const ACTIVE: &[&str] = &[
+    "proctest/fork_basic",
+    "proctest/fork_cow",
+    "proctest/fork_many",
+    "proctest/vfork_order",
+    "proctest/vfork_exec",
+    "proctest/clone_vm",
+    "proctest/clone_fs",
+    "proctest/clone_sighand",
+    "proctest/clone_thread",
+    "proctest/clone_parent",
+    "proctest/clone_settid_fork",
+    "proctest/clone_errors",
+    "proctest/exec_basic",
+    "proctest/exec_signals",
+    "proctest/exec_fail",
+    "proctest/exit_codes",
+    "proctest/zombie",
+    "proctest/wnohang",
+    "proctest/waitid_wnowait",
+    "proctest/wait_pgrp",
+    "proctest/reparent_init",
+    "proctest/reparent_subreaper",
+    "proctest/threads64",
+    "proctest/exit_group_from_thread",
+    "proctest/posix_spawn",
+    "mmtest/map_fixed",
+    "mmtest/map_errors",
+    "mmtest/munmap_split",
+    "mmtest/mprotect_split",
+    "mmtest/mremap",
+    "mmtest/brk",
+    "mmtest/madvise",
+    "mmtest/zero_page",
+    "mmtest/fork_shared",
+    "mmtest/faults",
+];
+
+/// The cases that still differ, as ("program/case", what they need).
+const PENDING: &[(&str, &str)] = &[
+    ("proctest/clone_files", "dup and fcntl (issue 6)"),
+    ("proctest/exec_cloexec", "dup and fcntl (issue 6)"),
+    ("proctest/exec_fail_files", "open and chmod (issue 6)"),
+    ("proctest/signal_deaths", "kill, raise, abort (issue 5)"),
+    ("proctest/system", "a /bin/sh (issue 7)"),
+    ("proctest/fork_bomb_nproc", "setresuid (issue 4)"),
+];
+
+/// Generous: a case runs in well under a second; a hang must not hang the
+/// suite.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn work_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The host compiler, or None (a skip) when there is none outside CI.
+fn host_cc() -> Option<&'static str> {
+    static FOUND: OnceLock<bool> = OnceLock::new();
+    let found = *FOUND.get_or_init(|| {
+        let ok = Command::new("cc")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            let why = "cc not found (Debian: apt-get install gcc)";
+            assert!(!in_ci(), "{why}; CI must run the guest tests");
+            // Straight to stderr: libtest would swallow eprintln! of a passing test.
+            let _ = writeln!(std::io::stderr(), "skipping the guest tests: {why}");
+        }
+        ok
+    });
+    found.then_some("cc")
+}
+
+/// Compiles `userland/src/NAME.c` for the host, once per test binary.
+fn native(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT.get_or_init(Default::default).lock().unwrap();
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let src = root().join("userland/src").join(format!("{name}.c"));
+    let out = work_dir().join(format!("{name}.native"));
+    let result = Command::new(host_cc().unwrap())
+        .args(["-O2", "-std=gnu11", "-Wall", "-Wextra", "-pthread", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .output()
+        .expect("cc runs");
+    assert!(
+        result.status.success(),
+        "cc {}: {}",
+        src.display(),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    built.insert(name.to_string(), out.clone());
+    out
+}
+
+/// One run's result: stdout, how it ended (as a shell's `$?`: a death by
+/// signal S is 128 + S, which is how `cleave run` reports one) and stderr.
+struct Run {
+    stdout: Vec<u8>,
+    status: Result<i32, String>,
+    stderr: Vec<u8>,
+    elapsed: Duration,
+}
+
+fn shell_code(status: ExitStatus) -> i32 {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(sig)) => 128 + sig,
+        _ => -1,
+    }
+}
+
+/// Runs `program args` with no stdin and a fixed environment, its output to
+/// files (a descendant that outlives it cannot hold a pipe open), in a
+/// process group of its own that is killed after TIMEOUT.
+fn run(program: &Path, args: &[&str], tag: &str) -> Run {
+    let dir = work_dir();
+    let out_path = dir.join(format!("{tag}.out"));
+    let err_path = dir.join(format!("{tag}.err"));
+    let started = Instant::now();
+    let mut child = Command::new(program)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("LC_ALL", "C")
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    let status = loop {
+        match child.try_wait().unwrap() {
+            Some(status) => break Ok(shell_code(status)),
+            None if started.elapsed() > TIMEOUT => {
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg(format!("-{}", child.id()))
+                    .status();
+                let _ = child.wait();
+                break Err(format!("still running after {TIMEOUT:?}; killed"));
+            }
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+    };
+    Run {
+        stdout: std::fs::read(&out_path).unwrap(),
+        stderr: std::fs::read(&err_path).unwrap(),
+        status,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Runs one case natively and under cleave; None when they agree, else a
+/// report of the difference.
+fn check(program: &str, case: &str) -> (Option<String>, Duration) {
+    let host = native(program);
+    let guest = root().join("userland/bin").join(program);
+    let expected = run(&host, &[case], &format!("{program}-{case}-native"));
+    let guest_str = guest.to_str().unwrap();
+    let got = run(
+        Path::new(env!("CARGO_BIN_EXE_cleave")),
+        &["run", guest_str, case],
+        &format!("{program}-{case}-cleave"),
+    );
+    if expected.status.is_err() {
+        panic!(
+            "{program} {case}: the native run is the reference and must end: {:?}",
+            expected.status
+        );
+    }
+    if expected.stdout == got.stdout && expected.status == got.status {
+        return (None, got.elapsed);
+    }
+    let mut report = String::new();
+    let show = |s: &Result<i32, String>| match s {
+        Ok(code) => format!("exit status {code}"),
+        Err(e) => e.clone(),
+    };
+    writeln!(
+        report,
+        "  linux: {}; cleave: {}",
+        show(&expected.status),
+        show(&got.status)
+    )
+    .unwrap();
+    let want = String::from_utf8_lossy(&expected.stdout);
+    let have = String::from_utf8_lossy(&got.stdout);
+    let want: Vec<&str> = want.lines().collect();
+    let have: Vec<&str> = have.lines().collect();
+    for i in 0..want.len().max(have.len()) {
+        let (w, h) = (want.get(i), have.get(i));
+        if w == h {
+            writeln!(report, "    {}", w.unwrap()).unwrap();
+        } else {
+            if let Some(w) = w {
+                writeln!(report, "  - {w}").unwrap();
+            }
+            if let Some(h) = h {
+                writeln!(report, "  + {h}").unwrap();
+            }
+        }
+    }
+    let stderr = String::from_utf8_lossy(&got.stderr);
+    for line in stderr.lines().take(5) {
+        writeln!(report, "  cleave stderr: {line}").unwrap();
+    }
+    (Some(report), got.elapsed)
+}
+
+/// Whether a case ("program/case") is selected by GUEST_CASE.
+fn selected(id: &str) -> bool {
+    match std::env::var("GUEST_CASE") {
+        Ok(filter) if !filter.is_empty() => id.contains(&filter),
+        _ => true,
+    }
+}
+
+/// Checks the cases ("program/case") on a few threads; returns each case's
+/// result in order.
+fn check_all(cases: &[&str]) -> Vec<(Option<String>, Duration)> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+    let next = Mutex::new(0usize);
+    let results = Mutex::new(vec![None; cases.len()]);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = {
+                    let mut n = next.lock().unwrap();
+                    *n += 1;
+                    *n - 1
+                };
+                let Some(id) = cases.get(i) else {
+                    break;
+                };
+                let (program, case) = id.split_once('/').expect("program/case");
+                let result = check(program, case);
+                results.lock().unwrap()[i] = Some(result);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect()
+}
+
+#[test]
+fn cases_match_linux() {
+    if host_cc().is_none() {
+        return;
+    }
+    let cases: Vec<&str> = ACTIVE.iter().copied().filter(|id| selected(id)).collect();
+    let results = check_all(&cases);
+    let mut failures = String::new();
+    for (id, (diff, elapsed)) in cases.iter().zip(&results) {
+        match diff {
+            None => {
+                let _ = writeln!(std::io::stderr(), "guest case {id}: ok ({elapsed:.2?})");
+            }
+            Some(diff) => writeln!(failures, "{id} differs from Linux:\n{diff}").unwrap(),
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
+}
+
+#[test]
+fn pending_cases_still_differ() {
+    if host_cc().is_none() {
+        return;
+    }
+    let pending: Vec<(&str, &str)> = PENDING
+        .iter()
+        .copied()
+        .filter(|(id, _)| selected(id))
+        .collect();
+    let cases: Vec<&str> = pending.iter().map(|&(id, _)| id).collect();
+    let results = check_all(&cases);
+    let mut now_pass = Vec::new();
+    for (&(id, needs), (diff, _)) in pending.iter().zip(&results) {
+        match diff {
+            Some(diff) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "pending case {id}: differs (needs {needs})\n{diff}"
+                );
+            }
+            None => now_pass.push(id),
+        }
+    }
+    assert!(
+        now_pass.is_empty(),
+        "pending cases now match Linux; move them to ACTIVE in tests/guest.rs: {}",
+        now_pass.join(", ")
+    );
+}
+
+/// The lists name every case the programs have, each once.
+#[test]
+fn lists_cover_every_case() {
+    if host_cc().is_none() {
+        return;
+    }
+    let mut listed: Vec<&str> = ACTIVE
+        .iter()
+        .copied()
+        .chain(PENDING.iter().map(|&(id, _)| id))
+        .collect();
+    listed.sort_unstable();
+    let before = listed.len();
+    listed.dedup();
+    assert_eq!(before, listed.len(), "a case is listed twice");
+    let mut all = Vec::new();
+    for program in ["proctest", "mmtest"] {
+        let out = run(&native(program), &["list"], &format!("{program}-list"));
+        for case in String::from_utf8(out.stdout).unwrap().lines() {
+            all.push(format!("{program}/{case}"));
+        }
+    }
+    all.sort_unstable();
+    assert_eq!(listed, all, "ACTIVE and PENDING must list every case");
+}

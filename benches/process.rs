@@ -41,8 +41,9 @@ fn main() {
     let runs = env_u32("BENCH_RUNS", 3);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
     println!("process benchmark: best of {runs} runs, on {}", host_cpu());
-    // posix_spawn runs `true` beside procbench, natively and in the guest.
-    let native = native_build("procbench", dir).filter(|_| native_build("true", dir).is_some());
+    // posix_spawn runs `true`: natively the host build, in the guest the
+    // riscv64 one beside procbench.
+    let native = native_build("procbench", dir).zip(native_build("true", dir));
     if native.is_none() {
         println!("  no host C compiler (cc): native figures are missing");
     }
@@ -55,7 +56,9 @@ fn main() {
         let args = [mode.to_string(), mib.to_string(), n.to_string()];
         let theirs = native
             .as_ref()
-            .and_then(|exe| time(Command::new(exe).args(&args), runs).ok())
+            .and_then(|(exe, true_exe)| {
+                time(Command::new(exe).args(&args).arg(true_exe), runs).ok()
+            })
             .and_then(|o| micros(&o.stdout));
         let ours = time(
             Command::new(cleave)

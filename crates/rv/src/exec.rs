@@ -25,27 +25,25 @@ type Handler = fn(&mut Cpu, Insn, u64) -> u64;
 const EXIT: u64 = 1 << 63;
 
 #[derive(Clone, Copy)]
-struct Slot {
+pub(crate) struct Slot {
     handler: Handler,
     insn: Insn,
 }
 
-/// The decoded instructions of one 4 KiB frame, one slot per halfword.
-pub(crate) struct CodePage {
-    /// Inline, not boxed: the loop reaches a slot without another load.
-    slots: [Cell<Slot>; 2048],
-}
+/// The decoded instructions of one 4 KiB frame, one slot per halfword. The
+/// slots sit in the `Rc`'s own allocation, so the loop reaches one without
+/// another load.
+pub(crate) type CodePage = [Cell<Slot>; 2048];
 
-impl CodePage {
-    fn new() -> CodePage {
-        let empty = Cell::new(Slot {
-            handler: undecoded,
-            insn: Insn::UNDECODED,
-        });
-        CodePage {
-            slots: std::array::from_fn(|_| empty.clone()),
-        }
-    }
+/// A page of undecoded slots, written straight into its allocation (a
+/// 32 KiB value built on the stack and moved would cost a copy per page).
+fn new_code_page() -> Rc<CodePage> {
+    let empty = Cell::new(Slot {
+        handler: undecoded,
+        insn: Insn::UNDECODED,
+    });
+    let slots: Rc<[Cell<Slot>]> = std::iter::repeat_n(empty, 2048).collect();
+    slots.try_into().unwrap_or_else(|_| unreachable!("2048 slots"))
 }
 
 /// Interpreter state for one call of `run`.
@@ -121,7 +119,7 @@ fn interpret(cpu: &mut Cpu, mut pc: u64) -> (Trap, u64) {
                 cpu.left = 0;
                 return (Trap::BudgetExhausted, pc);
             }
-            let slot = page.slots[((pc >> 1) & 0x7ff) as usize].get();
+            let slot = page[((pc >> 1) & 0x7ff) as usize].get();
             cpu.left = left;
             let next = (slot.handler)(cpu, slot.insn, pc);
             if next & !0xfff == base {
@@ -160,7 +158,7 @@ fn undecoded(cpu: &mut Cpu, _: Insn, pc: u64) -> u64 {
     };
     let handler = handler(insn);
     if cacheable {
-        cpu.page.slots[((pc >> 1) & 0x7ff) as usize].set(Slot { handler, insn });
+        cpu.page[((pc >> 1) & 0x7ff) as usize].set(Slot { handler, insn });
     }
     handler(cpu, insn, pc)
 }
@@ -539,7 +537,7 @@ fn code_page(hart: &mut Hart, mem: &mut PhysMem, pc: u64) -> Result<Rc<CodePage>
     if let Some(page) = &mem.code[pfn] {
         return Ok(page.clone());
     }
-    let page = Rc::new(CodePage::new());
+    let page = new_code_page();
     mem.code[pfn] = Some(page.clone());
     mem.code_epoch += 1;
     hart.code_epoch = mem.code_epoch;

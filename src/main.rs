@@ -7,7 +7,7 @@ use kernel::task::signal::Signal;
 use kernel::task::{Config, Cred, ExecRequest, ExitStatus, Kernel, INIT_IMAGE};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -170,6 +170,24 @@ fn run(args: RunArgs) -> ExitCode {
         return ExitCode::from(e.shell_code() as u8);
     }
     let mut kernel = Kernel::new(config);
+    // The guest sees the host read-only at the same paths, except /tmp,
+    // /dev and /proc (see kernel::fs); a program or cwd under those is
+    // mounted where it is.
+    if let Ok(cwd) = std::env::current_dir() {
+        let program = cwd.join(&request.path);
+        for dir in [
+            program.parent().map(Path::to_path_buf),
+            std::fs::canonicalize(&program)
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf)),
+            Some(cwd),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            kernel.vfs.expose_host(&dir);
+        }
+    }
     // PID 1 is the embedded init, which runs [PROGRAM, ARGS...] as its
     // first child and reaps everything.
     let mut init_argv = vec![b"init".to_vec()];
@@ -196,10 +214,12 @@ fn run(args: RunArgs) -> ExitCode {
     };
     // Like a shell, say how the program died, except for the deaths that
     // are routine in a pipeline or at the keyboard.
-    if let ExitStatus::Killed(sig) = status {
-        if sig != Signal::SIGPIPE && sig != Signal::SIGINT {
+    match status {
+        ExitStatus::Killed(sig) if sig != Signal::SIGPIPE && sig != Signal::SIGINT => {
             eprintln!("{}", sig.description());
         }
+        ExitStatus::Dumped(sig) => eprintln!("{} (core dumped)", sig.description()),
+        _ => {}
     }
     ExitCode::from(status.shell_code() as u8)
 }

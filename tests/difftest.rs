@@ -12,8 +12,6 @@
 //! DIFFTEST_PROGRAMS=1` reruns one failure. Without qemu-riscv64 the test is
 //! skipped, unless CI is set: in CI a missing tool is a failure.
 
-#[path = "difftest/elf.rs"]
-mod elf;
 #[path = "difftest/gen.rs"]
 mod gen;
 

@@ -1,7 +1,7 @@
 //! Guest programs judged by Linux: process, thread and memory semantics.
 //!
 //! Each case is one run of a multi-case guest program (`proctest CASE`,
-//! `mmtest CASE` from `userland/src/`). The same C source is compiled for
+//! `mmtest CASE`, `fstest CASE`, `sigtest CASE` from `userland/src/`). The same C source is compiled for
 //! the host with `cc` at test time and run natively: Linux's stdout and exit
 //! status are the expected ones. The committed riscv64 binary in
 //! `userland/bin/` runs under `cleave run` and must print the same bytes and
@@ -42,9 +42,12 @@ const ACTIVE: &[&str] = &[
     "proctest/clone_parent",
     "proctest/clone_settid_fork",
     "proctest/clone_errors",
+    "proctest/clone_files",
     "proctest/exec_basic",
     "proctest/exec_signals",
     "proctest/exec_fail",
+    "proctest/exec_cloexec",
+    "proctest/exec_fail_files",
     "proctest/exit_codes",
     "proctest/zombie",
     "proctest/wnohang",
@@ -55,6 +58,30 @@ const ACTIVE: &[&str] = &[
     "proctest/threads64",
     "proctest/exit_group_from_thread",
     "proctest/posix_spawn",
+    "proctest/signal_deaths",
+    "sigtest/siginfo",
+    "sigtest/faults",
+    "sigtest/mask_pending",
+    "sigtest/nested",
+    "sigtest/nodefer_resethand",
+    "sigtest/restart",
+    "sigtest/ucontext",
+    "sigtest/altstack",
+    "sigtest/tgkill",
+    "sigtest/abort",
+    "sigtest/pgrp",
+    "sigtest/sigsuspend",
+    "sigtest/sigchld",
+    "sigtest/stop_cont",
+    "sigtest/alarm",
+    "proctest/fork_bomb_nproc",
+    "fstest/paths",
+    "fstest/fork_offset",
+    "fstest/dup_fcntl",
+    "fstest/exec_cloexec",
+    "fstest/pipe",
+    "fstest/meta",
+    "fstest/devices",
     "mmtest/map_fixed",
     "mmtest/map_errors",
     "mmtest/munmap_split",
@@ -65,17 +92,11 @@ const ACTIVE: &[&str] = &[
     "mmtest/zero_page",
     "mmtest/fork_shared",
     "mmtest/faults",
+    "mmtest/rlimit_as",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
-const PENDING: &[(&str, &str)] = &[
-    ("proctest/clone_files", "dup and fcntl (issue 6)"),
-    ("proctest/exec_cloexec", "dup and fcntl (issue 6)"),
-    ("proctest/exec_fail_files", "open and chmod (issue 6)"),
-    ("proctest/signal_deaths", "kill, raise, abort (issue 5)"),
-    ("proctest/system", "a /bin/sh (issue 7)"),
-    ("proctest/fork_bomb_nproc", "setresuid (issue 4)"),
-];
+const PENDING: &[(&str, &str)] = &[("proctest/system", "a /bin/sh (issue 7)")];
 
 /// Generous: a case runs in well under a second; a hang must not hang the
 /// suite.
@@ -362,7 +383,7 @@ fn lists_cover_every_case() {
     listed.dedup();
     assert_eq!(before, listed.len(), "a case is listed twice");
     let mut all = Vec::new();
-    for program in ["proctest", "mmtest"] {
+    for program in ["proctest", "mmtest", "fstest", "sigtest"] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {
             all.push(format!("{program}/{case}"));

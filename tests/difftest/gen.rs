@@ -19,7 +19,7 @@
 //! to the start of a later unit (a group of instructions emitted together),
 //! so every program ends.
 
-use super::elf;
+use testkit::elf;
 use testkit::encode::*;
 use testkit::Rng;
 

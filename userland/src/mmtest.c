@@ -467,6 +467,67 @@ static int case_faults(void)
 	return 0;
 }
 
+/*
+ * RLIMIT_AS: mmap, mremap growth and brk fail with ENOMEM once the mappings
+ * would span more than the limit; a MAP_FIXED replacement needs no more.
+ * Everything is relative to the headroom left when mmap first fails, since
+ * the address space's starting size differs between Linux and cleave.
+ */
+static int case_rlimit_as(void)
+{
+	const unsigned long MB = 1UL << 20;
+	struct rlimit rl;
+	getrlimit(RLIMIT_AS, &rl);
+	say("limit starts infinite: %s", yesno(rl.rlim_cur == RLIM_INFINITY));
+	rl.rlim_cur = 256 * MB;
+	say("setrlimit: %s", res(setrlimit(RLIMIT_AS, &rl)));
+	enum { MAX = 256 };
+	static char *chunk[MAX];
+	int n = 0, err = 0;
+	for (; n < MAX; n++) {
+		void *p = mmap(NULL, MB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			err = errno;
+			break;
+		}
+		chunk[n] = p;
+	}
+	/* Headroom now below 1 MiB. */
+	const char *big = mres(mmap(NULL, 2 * MB, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+	void *fixed = mmap(chunk[1], MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	const char *fixed_res = fixed == chunk[1] ? "ok" : mres(fixed);
+	munmap(chunk[0], MB);
+	/* Headroom in [1 MiB, 2 MiB). */
+	errno = 0;
+	void *grown3 = mremap(chunk[2], MB, 3 * MB, MREMAP_MAYMOVE);
+	const char *grow3 = mres(grown3);
+	void *grown2 = mremap(chunk[2], MB, 2 * MB, MREMAP_MAYMOVE);
+	const char *grow2 = mres(grown2);
+	/* Headroom below 1 MiB again. */
+	long brk0 = syscall(SYS_brk, 0);
+	long brk1 = syscall(SYS_brk, brk0 + 2 * MB);
+	int brk_failed = brk1 == brk0;
+	munmap(chunk[3], MB);
+	munmap(chunk[4], MB);
+	munmap(chunk[5], MB);
+	/* Headroom in [3 MiB, 4 MiB). */
+	long brk2 = syscall(SYS_brk, brk0 + 2 * MB);
+	int brk_grew = brk2 == brk0 + (long)(2 * MB);
+	syscall(SYS_brk, brk0);
+	say("mmap stopped with: %s", errname(err));
+	say("chunks mapped before that: between 1 and 255: %s", yesno(n >= 1 && n < MAX));
+	say("then 2 MiB more: %s", big);
+	say("MAP_FIXED over a chunk at the limit: %s", fixed_res);
+	say("one chunk unmapped; mremap to 3 MiB: %s", grow3);
+	say("mremap to 2 MiB: %s", grow2);
+	say("brk 2 MiB higher at the limit: %s", brk_failed ? "refused" : "grew");
+	say("brk 2 MiB higher with room: %s", brk_grew ? "grew" : "refused");
+	rl.rlim_cur = RLIM_INFINITY;
+	say("limit raised again: %s", res(setrlimit(RLIMIT_AS, &rl)));
+	say("then 2 MiB more: %s", mres(mmap(NULL, 2 * MB, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)));
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -474,7 +535,7 @@ static const struct {
 	{"map_fixed", case_map_fixed},	     {"map_errors", case_map_errors}, {"munmap_split", case_munmap_split},
 	{"mprotect_split", case_mprotect_split}, {"mremap", case_mremap},	      {"brk", case_brk},
 	{"madvise", case_madvise},	     {"fork_shared", case_fork_shared}, {"zero_page", case_zero_page},
-	{"faults", case_faults},
+	{"faults", case_faults},		     {"rlimit_as", case_rlimit_as},
 };
 
 int main(int argc, char **argv)

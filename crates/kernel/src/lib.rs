@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod errno;
+pub mod fs;
 pub mod loader;
 pub mod mm;
 pub mod syscall;

@@ -43,7 +43,9 @@ fn new_code_page() -> Rc<CodePage> {
         insn: Insn::UNDECODED,
     });
     let slots: Rc<[Cell<Slot>]> = std::iter::repeat_n(empty, 2048).collect();
-    slots.try_into().unwrap_or_else(|_| unreachable!("2048 slots"))
+    slots
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("2048 slots"))
 }
 
 /// Interpreter state for one call of `run`.

@@ -109,7 +109,7 @@ impl Hart {
             Clock::Host { start } => {
                 (start.elapsed().as_nanos() as u64).wrapping_mul(TIMEBASE_HZ / 1_000_000) / 1000
             }
-            Clock::Virtual { offset } => offset + instret / 10,
+            Clock::Virtual { offset } => offset.saturating_add(instret / 10),
         }
     }
 

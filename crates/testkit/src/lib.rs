@@ -1,10 +1,12 @@
 //! Helpers shared by cleave's tests, and only by tests (every user has it as
 //! a dev-dependency): one seeded random generator, so that a failing seed
-//! reproduces anywhere, and one RISC-V instruction encoder.
+//! reproduces anywhere, one RISC-V instruction encoder, and a writer of
+//! minimal static riscv64 executables.
 //!
 //! Pure functions on plain integers. testkit does not depend on `rv`, so
 //! `rv`'s own tests can use it without linking a second copy of `rv`'s types.
 
+pub mod elf;
 pub mod encode;
 mod rng;
 

@@ -5,6 +5,7 @@
 
 pub mod elf;
 pub mod stack;
+pub mod vdso;
 
 use crate::errno::Errno;
 use crate::mm::{
@@ -205,6 +206,7 @@ pub fn load(
     mm.set_brk_start(end + bias);
 
     mm.set_stack_limit(args.stack_limit);
+    let vdso = map_vdso(phys, mm)?;
     let aux = stack::AuxInfo {
         phdr: image.phdr_vaddr.map_or(0, |va| va + bias),
         phent: u64::from(image.phentsize),
@@ -215,8 +217,10 @@ pub fn load(
         euid: u64::from(args.cred.euid),
         gid: u64::from(args.cred.gid),
         egid: u64::from(args.cred.egid),
-        secure: false,
-        sysinfo_ehdr: None,
+        // Linux's bprm->secureexec without set-user-ID files: an exec whose
+        // effective ids differ from the real ones.
+        secure: args.cred.euid != args.cred.uid || args.cred.egid != args.cred.gid,
+        sysinfo_ehdr: Some(vdso),
     };
     let stack_args = stack::StackArgs {
         argv: args.argv,
@@ -239,6 +243,24 @@ pub fn load(
         entry: image.entry + bias,
         sp: built.sp,
     })
+}
+
+/// Maps the vDSO (read and execute, below the stack's gap, where mmap
+/// puts things) and records it in the address space.
+fn map_vdso(phys: &mut Phys, mm: &mut Mm) -> Result<u64, ExecError> {
+    let image = vdso::image();
+    let len = page_up(image.len() as u64);
+    let addr = mm.mmap(
+        phys,
+        0,
+        len,
+        PROT_READ | PROT_EXEC,
+        MAP_PRIVATE | MAP_ANONYMOUS,
+        0,
+    )?;
+    mm.write_user_force(phys, addr, image)?;
+    mm.vdso = addr;
+    Ok(addr)
 }
 
 /// Where an ET_DYN image goes. A static-pie has no interpreter to collide

@@ -173,6 +173,9 @@ impl Mm {
         if stack.end - va > self.stack_limit || va < MMAP_MIN_ADDR {
             return Err(Fault::MapErr);
         }
+        if !self.may_expand_vm((stack.start - va) / PAGE_SIZE) {
+            return Err(Fault::MapErr);
+        }
         if let Some(prev) = self.vmas.prev(stack.start) {
             let accessible = prev.prot & (PROT_READ | PROT_WRITE | PROT_EXEC) != 0;
             if !prev.growsdown && accessible && va - prev.end < STACK_GUARD_GAP {

@@ -31,8 +31,10 @@ impl Mm {
     pub fn fork(&mut self, phys: &mut Phys) -> KResult<Mm> {
         let mut child = Mm::new(phys)?;
         child.start_brk = self.start_brk;
+        child.vdso = self.vdso;
         child.brk = self.brk;
         child.stack_limit = self.stack_limit;
+        child.as_limit = self.as_limit;
         for vma in self.vmas.iter() {
             if vma.dontfork {
                 continue;

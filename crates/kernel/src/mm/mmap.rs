@@ -66,6 +66,12 @@ impl Mm {
             return Err(Errno::EINVAL);
         }
         let pages = len / PAGE_SIZE;
+        // RLIMIT_AS; a fixed mapping replaces what it overlaps.
+        if !self.may_expand_vm(pages)
+            && (!fixed || !self.may_expand_vm(pages - self.mapped_pages(start, end)))
+        {
+            return Err(Errno::ENOMEM);
+        }
         if flags & MAP_NORESERVE == 0 && (shared || prot & PROT_WRITE != 0) {
             enough_memory(phys, pages)?;
         }
@@ -127,6 +133,15 @@ impl Mm {
                     .unmapped_area_topdown(len, MMAP_MIN_ADDR, TASK_SIZE, STACK_GUARD_GAP)
             })
             .ok_or(Errno::ENOMEM)
+    }
+
+    /// Pages of [start, end) that some VMA covers.
+    fn mapped_pages(&self, start: u64, end: u64) -> u64 {
+        self.vmas
+            .iter()
+            .filter(|v| v.start < end && v.end > start)
+            .map(|v| (v.end.min(end) - v.start.max(start)) / PAGE_SIZE)
+            .sum()
     }
 
     /// Adds a VMA over a free range and joins it with equal neighbours.
@@ -343,6 +358,7 @@ impl Mm {
             .find_after(oldbrk)
             .is_some_and(|next| newbrk + PAGE_SIZE > VmaTree::start_gap(next, STACK_GUARD_GAP));
         if collides
+            || !self.may_expand_vm((newbrk - oldbrk) / PAGE_SIZE)
             || enough_memory(phys, (newbrk - oldbrk) / PAGE_SIZE).is_err()
             || self.vmas.len() >= MAX_MAP_COUNT
         {
@@ -536,8 +552,12 @@ impl Mm {
             old_len = new_len;
         }
         let vma = self.vma_to_resize(addr, old_len, new_len)?;
-        let to = self.get_unmapped_area(new_addr, new_len, fixed)?;
         let dontunmap = flags & MREMAP_DONTUNMAP != 0;
+        // The old range stays mapped: it counts again.
+        if dontunmap && !self.may_expand_vm(old_len / PAGE_SIZE) {
+            return Err(Errno::ENOMEM);
+        }
+        let to = self.get_unmapped_area(new_addr, new_len, fixed)?;
         self.move_vma(phys, &vma, addr, old_len, to, new_len, dontunmap)
     }
 
@@ -555,6 +575,9 @@ impl Mm {
         // one that would be a new, unrelated mapping, which Linux refuses.
         if old_len == 0 && !vma.shared {
             return Err(Errno::EINVAL);
+        }
+        if !self.may_expand_vm((new_len - old_len) / PAGE_SIZE) {
+            return Err(Errno::ENOMEM);
         }
         Ok(vma.clone())
     }

@@ -175,8 +175,13 @@ pub struct Mm {
     start_brk: u64,
     brk: u64,
     stack_limit: u64,
+    /// RLIMIT_AS: the most bytes the VMAs may span together.
+    as_limit: u64,
     stats: MmStats,
     tlb: TlbFlush,
+    /// Where the vDSO is mapped (0: nowhere); signal handlers return
+    /// through its `__vdso_rt_sigreturn`.
+    pub vdso: u64,
 }
 
 impl Mm {
@@ -190,8 +195,10 @@ impl Mm {
             start_brk: 0,
             brk: 0,
             stack_limit: STACK_LIMIT,
+            as_limit: u64::MAX,
             stats: MmStats::default(),
             tlb: TlbFlush::None,
+            vdso: 0,
         })
     }
 
@@ -237,6 +244,26 @@ impl Mm {
     /// RLIMIT_STACK: how large a growsdown VMA may become.
     pub fn set_stack_limit(&mut self, bytes: u64) {
         self.stack_limit = bytes;
+    }
+
+    /// RLIMIT_AS: mmap, mremap, brk and stack growth fail once the VMAs
+    /// would span more than `bytes` together (Linux's may_expand_vm).
+    pub fn set_as_limit(&mut self, bytes: u64) {
+        self.as_limit = bytes;
+    }
+
+    /// Linux's total_vm: the pages all VMAs span.
+    pub fn total_vm_pages(&self) -> u64 {
+        self.vmas
+            .iter()
+            .map(|v| (v.end - v.start) / PAGE_SIZE)
+            .sum()
+    }
+
+    /// Linux's may_expand_vm: whether `pages` more stay within RLIMIT_AS.
+    fn may_expand_vm(&self, pages: u64) -> bool {
+        self.as_limit == u64::MAX
+            || self.total_vm_pages().saturating_add(pages) <= self.as_limit / PAGE_SIZE
     }
 
     /// What to flush from the TLB of a hart running this address space, and

@@ -1,14 +1,25 @@
-//! File system calls, for now over the host's standard streams on fds 0-2.
+//! File system calls: descriptors, paths, pipes (see `crate::fs`).
 
 use super::{int, AT_FDCWD, MAX_RW_COUNT};
 use crate::errno::{Errno, KResult};
+use crate::fs::file::*;
+use crate::fs::pipe::{PipeEnd, PIPE_BUF};
+use crate::fs::{
+    Data, Device, FileKind, Loc, OpenFile, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
+};
+use crate::task::block::WaitReason;
 use crate::task::files::HostStdio;
-use crate::task::signal::{Signal, SIG_DFL};
-use crate::task::{ExitStatus, Kernel};
+use crate::task::sigdeliver::SigTarget;
+use crate::task::signal::{SigInfo, Signal, SI_USER};
+use crate::task::{FsInfo, Kernel};
+use rand::RngCore;
 use rustix::fs::SeekFrom;
 use rustix::termios::SpecialCodeIndex as Cc;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
 
-/// Bytes moved between guest memory and the host per step.
+/// Bytes moved between guest memory and a file per step.
 const CHUNK: usize = 1 << 20;
 /// UIO_MAXIOV: the most iovecs readv/writev accept.
 const UIO_MAXIOV: u64 = 1024;
@@ -16,33 +27,332 @@ const UIO_MAXIOV: u64 = 1024;
 const PATH_MAX: usize = 4096;
 
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const AT_REMOVEDIR: u64 = 0x200;
+const AT_SYMLINK_FOLLOW: u64 = 0x400;
 const AT_NO_AUTOMOUNT: u64 = 0x800;
 const AT_EMPTY_PATH: u64 = 0x1000;
+const AT_EACCESS: u64 = 0x200;
+const RENAME_NOREPLACE: u64 = 1;
 
 const TCGETS: u64 = 0x5401;
 const TIOCGWINSZ: u64 = 0x5413;
 
-fn file(k: &Kernel, fd: u64) -> KResult<HostStdio> {
+fn file(k: &Kernel, fd: u64) -> KResult<Rc<OpenFile>> {
     k.current().files.borrow().get(fd)
 }
 
-pub fn read(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let file = file(k, a[0])?;
-    let len = a[2].min(MAX_RW_COUNT).min(CHUNK as u64) as usize;
+fn console(k: &Kernel, fd: u64) -> KResult<HostStdio> {
+    match &file(k, fd)?.kind {
+        FileKind::Console(s) => Ok(*s),
+        FileKind::Inode(loc) => match &loc.inode.borrow().data {
+            Data::Device(Device::Console) => Ok(HostStdio::Stdout),
+            _ => Err(Errno::ENOTTY),
+        },
+        FileKind::Pipe(_) => Err(Errno::ENOTTY),
+    }
+}
+
+/// RLIMIT_NOFILE, capped by the table's size.
+fn nofile(k: &Kernel) -> usize {
+    k.nofile_limit().min(crate::task::files::NR_OPEN as u64) as usize
+}
+
+fn now(k: &Kernel) -> Duration {
+    k.clock.realtime(&k.hart)
+}
+
+fn fsinfo(k: &Kernel) -> FsInfo {
+    k.current().fs.borrow().clone()
+}
+
+fn path_arg(k: &mut Kernel, addr: u64) -> KResult<Vec<u8>> {
+    k.read_user_cstr(addr, PATH_MAX - 1)
+}
+
+/// Where a path given with `dirfd` starts: the cwd (AT_FDCWD or an
+/// absolute path) or the directory open on `dirfd`; with `empty` and an
+/// empty path, the file open on `dirfd` itself (AT_EMPTY_PATH).
+pub fn start_dir(k: &Kernel, dirfd: i32, path: &[u8], empty: bool) -> KResult<Loc> {
+    if (path.first() == Some(&b'/')) || dirfd == AT_FDCWD {
+        if path.is_empty() && !empty {
+            return Err(Errno::ENOENT);
+        }
+        return Ok(fsinfo(k).cwd);
+    }
+    let f = file(k, dirfd as u32 as u64)?;
+    let FileKind::Inode(loc) = &f.kind else {
+        return Err(if path.is_empty() {
+            Errno::EACCES
+        } else {
+            Errno::ENOTDIR
+        });
+    };
+    if path.is_empty() {
+        if !empty {
+            return Err(Errno::ENOENT);
+        }
+        return Ok(loc.clone());
+    }
+    if !loc.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok(loc.clone())
+}
+
+/// Resolves `path` relative to `dirfd`.
+fn lookup_at(k: &Kernel, dirfd: i32, path: &[u8], follow: bool, empty: bool) -> KResult<Loc> {
+    let start = start_dir(k, dirfd, path, empty)?;
+    if path.is_empty() {
+        return Ok(start);
+    }
+    let fs = fsinfo(k);
+    k.vfs.walk(&fs.root, &start, path, follow)
+}
+
+/// The parent directory and last name of `path` relative to `dirfd`.
+fn parent_at(k: &Kernel, dirfd: i32, path: &[u8]) -> KResult<crate::fs::Parent> {
+    let start = start_dir(k, dirfd, path, false)?;
+    let fs = fsinfo(k);
+    k.vfs.walk_parent(&fs.root, &start, path)
+}
+
+/// Whether the current credentials grant `bits` (4 r, 2 w, 1 x) on `loc`.
+fn permitted(k: &Kernel, loc: &Loc, bits: u32) -> bool {
+    let i = loc.inode.borrow();
+    if matches!(i.data, Data::Host(_)) {
+        return crate::fs::host_access(&i, bits);
+    }
+    let cred = k.cred();
+    if cred.euid == 0 {
+        return bits & 1 == 0 || i.is_dir() || i.mode & 0o111 != 0;
+    }
+    let shift = if cred.euid == i.uid {
+        6
+    } else if cred.egid == i.gid || cred.groups.contains(&i.gid) {
+        3
+    } else {
+        0
+    };
+    (i.mode >> shift) & bits == bits
+}
+
+/// SIGPIPE to the writer of a pipe without readers, as Linux does; the
+/// write itself fails with EPIPE.
+fn raise_sigpipe(k: &mut Kernel) {
+    let (pid, uid) = (k.current().group.borrow().tgid, k.cred().uid);
+    let info = SigInfo::user(Signal::SIGPIPE, SI_USER, pid, uid);
+    k.send_signal(SigTarget::Thread(k.current_tid()), info);
+}
+
+/// One host write; a broken pipe raises SIGPIPE as Linux does.
+fn host_write(k: &mut Kernel, file: HostStdio, data: &[u8], done: u64) -> KResult<usize> {
+    match file.write(data) {
+        Ok(n) => Ok(n),
+        Err(_) if done > 0 => Ok(0),
+        Err(Errno::EPIPE) => {
+            raise_sigpipe(k);
+            Err(Errno::EPIPE)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads up to `len` bytes from `f` at `pos` (or its offset), possibly
+/// blocking (a pipe).
+fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KResult<Vec<u8>> {
+    if !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    match &f.kind {
+        FileKind::Console(s) => {
+            let mut buf = vec![0; len];
+            let n = s.read(&mut buf)?;
+            buf.truncate(n);
+            Ok(buf)
+        }
+        FileKind::Pipe(end) => {
+            let mut p = end.pipe.borrow_mut();
+            if p.is_empty() {
+                if p.writers == 0 {
+                    return Ok(Vec::new());
+                }
+                if f.nonblock() {
+                    return Err(Errno::EAGAIN);
+                }
+                let id = p.id;
+                drop(p);
+                return Err(k.block(WaitReason::Pipe { id }, None));
+            }
+            let out = p.read(len);
+            crate::fs::pipe::note_wake(p.id);
+            Ok(out)
+        }
+        FileKind::Inode(loc) => {
+            let offset = pos.unwrap_or(f.offset.get());
+            let mut i = loc.inode.borrow_mut();
+            let out = match &i.data {
+                Data::Dir(_) => return Err(Errno::EISDIR),
+                Data::File(d) => {
+                    let start = (offset as usize).min(d.len());
+                    d[start..(start + len).min(d.len())].to_vec()
+                }
+                Data::Host(h) => {
+                    if i.is_dir() {
+                        return Err(Errno::EISDIR);
+                    }
+                    let mut buf = vec![0; len];
+                    let n = h.read_at(offset, &mut buf)?;
+                    buf.truncate(n);
+                    buf
+                }
+                Data::Symlink(_) => return Err(Errno::EINVAL),
+                Data::Device(d) => {
+                    return match d {
+                        Device::Null => Ok(Vec::new()),
+                        Device::Zero | Device::Full => Ok(vec![0; len]),
+                        Device::Random | Device::Urandom => {
+                            let mut buf = vec![0; len];
+                            drop(i);
+                            k.rng.fill_bytes(&mut buf);
+                            Ok(buf)
+                        }
+                        Device::Console => {
+                            let mut buf = vec![0; len];
+                            let n = HostStdio::Stdin.read(&mut buf)?;
+                            buf.truncate(n);
+                            Ok(buf)
+                        }
+                    }
+                }
+            };
+            i.atime = now(k);
+            if pos.is_none() {
+                f.offset.set(offset + out.len() as u64);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Writes `data` to `f` at `pos` (or its offset; O_APPEND at the end).
+/// `done` bytes of the call were written before (console chunks).
+fn file_write(
+    k: &mut Kernel,
+    f: &OpenFile,
+    data: &[u8],
+    pos: Option<u64>,
+    done: u64,
+) -> KResult<usize> {
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    match &f.kind {
+        FileKind::Console(s) => host_write(k, *s, data, done),
+        FileKind::Pipe(end) => pipe_write(k, f, end, data),
+        FileKind::Inode(loc) => {
+            let t = now(k);
+            let mut i = loc.inode.borrow_mut();
+            let append = f.flags.get() & O_APPEND != 0;
+            match &mut i.data {
+                Data::File(d) => {
+                    let offset = if append {
+                        d.len() as u64
+                    } else {
+                        pos.unwrap_or(f.offset.get())
+                    };
+                    let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
+                    if end > (1 << 40) {
+                        return Err(Errno::EFBIG);
+                    }
+                    if d.len() < end as usize {
+                        d.resize(end as usize, 0);
+                    }
+                    d[offset as usize..end as usize].copy_from_slice(data);
+                    i.mtime = t;
+                    i.ctime = t;
+                    if pos.is_none() {
+                        f.offset.set(end);
+                    }
+                    Ok(data.len())
+                }
+                Data::Device(Device::Full) => Err(Errno::ENOSPC),
+                Data::Device(Device::Console) => {
+                    drop(i);
+                    host_write(k, HostStdio::Stdout, data, done)
+                }
+                Data::Device(_) => Ok(data.len()),
+                Data::Dir(_) => Err(Errno::EISDIR),
+                _ => Err(Errno::EROFS),
+            }
+        }
+    }
+}
+
+/// A pipe write: atomic up to PIPE_BUF, else as much as fits, blocking
+/// (the restart word counts the bytes already written) until all is in.
+fn pipe_write(k: &mut Kernel, f: &OpenFile, end: &PipeEnd, data: &[u8]) -> KResult<usize> {
+    let done = k.restart().map_or(0, |r| r.data as usize).min(data.len());
+    let mut p = end.pipe.borrow_mut();
+    if p.readers == 0 {
+        drop(p);
+        if done > 0 {
+            return Ok(done);
+        }
+        raise_sigpipe(k);
+        return Err(Errno::EPIPE);
+    }
+    let rest = &data[done..];
+    // Up to PIPE_BUF, all or nothing: it fits one new page or tops up the
+    // last one.
+    let n = if rest.len() <= PIPE_BUF && done == 0 && !p.has_room(rest.len()) {
+        0
+    } else {
+        p.write(rest, done == 0)
+    };
+    let id = p.id;
+    if n > 0 {
+        crate::fs::pipe::note_wake(id);
+    }
+    drop(p);
+    let done = done + n;
+    if done == data.len() || (f.nonblock() && done > 0) {
+        return Ok(done);
+    }
+    if f.nonblock() {
+        return Err(Errno::EAGAIN);
+    }
+    Err(k.block_with(WaitReason::Pipe { id }, None, done as u64))
+}
+
+fn do_read(k: &mut Kernel, fd: u64, addr: u64, len: u64, pos: Option<u64>) -> KResult<u64> {
+    let f = file(k, fd)?;
+    if pos.is_some() && matches!(f.kind, FileKind::Pipe(_)) {
+        return Err(Errno::ESPIPE);
+    }
+    let len = len.min(MAX_RW_COUNT).min(CHUNK as u64) as usize;
     if len == 0 {
         return Ok(0);
     }
     // Check the buffer before consuming input that could not be delivered.
-    k.check_user_writable(a[1], len)?;
-    let mut buf = vec![0; len];
-    let n = file.read(&mut buf)?;
-    k.copy_to_user(a[1], &buf[..n])?;
-    Ok(n as u64)
+    k.check_user_writable(addr, len)?;
+    let data = file_read(k, &f, len, pos)?;
+    k.copy_to_user(addr, &data)?;
+    Ok(data.len() as u64)
 }
 
-pub fn write(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let file = file(k, a[0])?;
-    let (addr, len) = (a[1], a[2].min(MAX_RW_COUNT));
+fn do_write(k: &mut Kernel, fd: u64, addr: u64, len: u64, pos: Option<u64>) -> KResult<u64> {
+    let f = file(k, fd)?;
+    if pos.is_some() && matches!(f.kind, FileKind::Pipe(_)) {
+        return Err(Errno::ESPIPE);
+    }
+    let len = len.min(MAX_RW_COUNT);
+    if let FileKind::Pipe(_) = f.kind {
+        // One pass: a restarted call sees the same bytes.
+        let n = (len as usize).min(CHUNK);
+        let mut buf = vec![0; n];
+        k.copy_from_user(addr, &mut buf)?;
+        return file_write(k, &f, &buf, None, 0).map(|n| n as u64);
+    }
     let mut done = 0;
     let mut buf = vec![0; (len as usize).min(CHUNK)];
     while done < len {
@@ -50,7 +360,7 @@ pub fn write(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         if let Err(e) = k.copy_from_user(addr + done, &mut buf[..n]) {
             return if done > 0 { Ok(done) } else { Err(e) };
         }
-        let written = host_write(k, file, &buf[..n], done)?;
+        let written = file_write(k, &f, &buf[..n], pos.map(|p| p + done), done)?;
         done += written as u64;
         if written < n {
             break;
@@ -59,22 +369,26 @@ pub fn write(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     Ok(done)
 }
 
-/// One host write; a broken pipe raises SIGPIPE as Linux does, which kills
-/// the process while its disposition is the default.
-fn host_write(k: &mut Kernel, file: HostStdio, data: &[u8], done: u64) -> KResult<usize> {
-    match file.write(data) {
-        Ok(n) => Ok(n),
-        Err(_) if done > 0 => Ok(0),
-        Err(Errno::EPIPE) => {
-            let task = k.current();
-            let action = task.sighand.borrow().action(Signal::SIGPIPE);
-            if action.handler == SIG_DFL && task.sigmask & Signal::SIGPIPE.bit() == 0 {
-                k.exit_group(ExitStatus::Killed(Signal::SIGPIPE));
-            }
-            Err(Errno::EPIPE)
-        }
-        Err(e) => Err(e),
+pub fn read(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    do_read(k, a[0], a[1], a[2], None)
+}
+
+pub fn write(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    do_write(k, a[0], a[1], a[2], None)
+}
+
+pub fn pread64(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
     }
+    do_read(k, a[0], a[1], a[2], Some(a[3]))
+}
+
+pub fn pwrite64(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    do_write(k, a[0], a[1], a[2], Some(a[3]))
 }
 
 /// The iovec array of readv/writev: (base, len) pairs, their total capped
@@ -101,10 +415,10 @@ fn iovecs(k: &mut Kernel, addr: u64, count: u64) -> KResult<Vec<(u64, u64)>> {
 }
 
 pub fn writev(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let file = file(k, a[0])?;
+    let f = file(k, a[0])?;
     let iovs = iovecs(k, a[1], a[2])?;
-    // Gathered into one host write per chunk, so that a line printed in
-    // pieces reaches a pipe in one piece, as Linux's writev does.
+    // Gathered into one write per chunk, so that a line printed in pieces
+    // reaches a pipe in one piece, as Linux's writev does.
     let mut done = 0u64;
     let mut buf = Vec::new();
     'gather: for (base, len) in iovs {
@@ -122,7 +436,7 @@ pub fn writev(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             }
             offset += n as u64;
             if buf.len() == CHUNK {
-                let written = host_write(k, file, &buf, done)?;
+                let written = file_write(k, &f, &buf, None, done)?;
                 done += written as u64;
                 if written < buf.len() {
                     return Ok(done);
@@ -132,21 +446,21 @@ pub fn writev(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         }
     }
     if !buf.is_empty() {
-        done += host_write(k, file, &buf, done)? as u64;
+        done += file_write(k, &f, &buf, None, done)? as u64;
     }
     Ok(done)
 }
 
 pub fn readv(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let file = file(k, a[0])?;
+    let f = file(k, a[0])?;
     let iovs = iovecs(k, a[1], a[2])?;
     let total: u64 = iovs.iter().map(|&(_, len)| len).sum();
     let len = (total as usize).min(CHUNK);
     if len == 0 {
         return Ok(0);
     }
-    let mut buf = vec![0; len];
-    let n = file.read(&mut buf)?;
+    let buf = file_read(k, &f, len, None)?;
+    let n = buf.len();
     let mut copied = 0;
     for (base, len) in iovs {
         if copied == n {
@@ -160,28 +474,114 @@ pub fn readv(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 }
 
 pub fn close(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    k.current().files.borrow_mut().close(a[0])?;
+    let closed = k.current().files.borrow_mut().close(a[0])?;
+    drop(closed);
     Ok(0)
 }
 
-pub fn lseek(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let file = file(k, a[0])?;
-    let offset = a[1] as i64;
-    let pos = match int(a[2]) {
-        0 if offset < 0 => return Err(Errno::EINVAL),
-        3 | 4 if offset < 0 => return Err(Errno::ENXIO),
-        0 => SeekFrom::Start(offset as u64),
-        1 => SeekFrom::Current(offset),
-        2 => SeekFrom::End(offset),
-        3 => SeekFrom::Data(offset as u64),
-        4 => SeekFrom::Hole(offset as u64),
-        _ => return Err(Errno::EINVAL),
-    };
-    file.seek(pos)
+const CLOSE_RANGE_UNSHARE: u64 = 2;
+const CLOSE_RANGE_CLOEXEC: u64 = 4;
+
+/// close_range(first, last, flags).
+pub fn close_range(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let (first, last, flags) = (a[0] as u32, a[1] as u32, a[2] & 0xffff_ffff);
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    let task = k.current_mut();
+    if flags & CLOSE_RANGE_UNSHARE != 0 && Rc::strong_count(&task.files) > 1 {
+        let copy = task.files.borrow().clone();
+        task.files = Rc::new(std::cell::RefCell::new(copy));
+    }
+    let files = task.files.clone();
+    let last = u64::from(last).min(crate::task::files::NR_OPEN as u64 - 1);
+    let mut closed = Vec::new();
+    for fd in u64::from(first)..=last {
+        if flags & CLOSE_RANGE_CLOEXEC != 0 {
+            let _ = files.borrow_mut().set_cloexec(fd, true);
+        } else if let Ok(f) = files.borrow_mut().close(fd) {
+            closed.push(f);
+        }
+    }
+    drop(closed);
+    Ok(0)
 }
 
+/// fsync and fdatasync: tmpfs has nothing to write back; host files are
+/// read-only.
+pub fn fsync(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    match file(k, a[0])?.kind {
+        FileKind::Inode(_) => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn lseek(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let f = file(k, a[0])?;
+    let offset = a[1] as i64;
+    let whence = int(a[2]);
+    let size = match &f.kind {
+        FileKind::Console(s) => {
+            let pos = match whence {
+                0 if offset < 0 => return Err(Errno::EINVAL),
+                3 | 4 if offset < 0 => return Err(Errno::ENXIO),
+                0 => SeekFrom::Start(offset as u64),
+                1 => SeekFrom::Current(offset),
+                2 => SeekFrom::End(offset),
+                3 => SeekFrom::Data(offset as u64),
+                4 => SeekFrom::Hole(offset as u64),
+                _ => return Err(Errno::EINVAL),
+            };
+            return s.seek(pos);
+        }
+        FileKind::Pipe(_) => return Err(Errno::ESPIPE),
+        FileKind::Inode(loc) => {
+            let i = loc.inode.borrow();
+            if let Data::Device(_) = i.data {
+                return Ok(0);
+            }
+            i.size() as i64
+        }
+    };
+    let base = match whence {
+        0 => 0,
+        1 => f.offset.get() as i64,
+        2 => size,
+        3 | 4 if offset < 0 || offset >= size => return Err(Errno::ENXIO),
+        3 => 0,
+        4 => {
+            return Ok({
+                f.offset.set(size as u64);
+                size as u64
+            })
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    let new = base.checked_add(offset).ok_or(Errno::EOVERFLOW)?;
+    if new < 0 {
+        return Err(Errno::EINVAL);
+    }
+    f.offset.set(new as u64);
+    Ok(new as u64)
+}
+
+const FIONREAD: u64 = 0x541b;
+
 pub fn ioctl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let file = file(k, a[0])?;
+    if a[1] & 0xffff_ffff == FIONREAD {
+        let f = file(k, a[0])?;
+        let n = match &f.kind {
+            FileKind::Pipe(end) => end.pipe.borrow().len(),
+            FileKind::Inode(loc) if !loc.is_dir() => {
+                let size = loc.inode.borrow().size();
+                size.saturating_sub(f.offset.get()) as usize
+            }
+            _ => return Err(Errno::ENOTTY),
+        };
+        k.copy_to_user(a[2], &(n as u32).to_le_bytes())?;
+        return Ok(0);
+    }
+    let file = console(k, a[0])?;
     if !file.is_terminal() {
         return Err(Errno::ENOTTY);
     }
@@ -247,10 +647,169 @@ fn termios_bytes(t: &rustix::termios::Termios) -> [u8; 36] {
     b
 }
 
+/// The fields of a stat, before layout.
+struct StatInfo {
+    dev: u64,
+    ino: u64,
+    mode: u32,
+    nlink: u32,
+    uid: u32,
+    gid: u32,
+    rdev: u64,
+    size: i64,
+    blksize: i32,
+    blocks: i64,
+    atime: (i64, i64),
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+fn ts(d: Duration) -> (i64, i64) {
+    (d.as_secs() as i64, i64::from(d.subsec_nanos()))
+}
+
+fn loc_stat(loc: &Loc) -> StatInfo {
+    let i = loc.inode.borrow();
+    let size = if i.is_dir() && !matches!(i.data, Data::Host(_)) {
+        4096
+    } else {
+        i.size()
+    };
+    StatInfo {
+        dev: i.dev,
+        ino: i.ino,
+        mode: i.mode,
+        nlink: i.nlink,
+        uid: i.uid,
+        gid: i.gid,
+        rdev: match &i.data {
+            Data::Device(d) => d.rdev(),
+            _ => 0,
+        },
+        size: size as i64,
+        blksize: 4096,
+        blocks: size.div_ceil(512) as i64,
+        atime: ts(i.atime),
+        mtime: ts(i.mtime),
+        ctime: ts(i.ctime),
+    }
+}
+
+/// The host's stat of a standard stream. The casts are no-ops on x86-64
+/// but not on every host.
+#[allow(clippy::unnecessary_cast)]
+fn host_stat(s: &rustix::fs::Stat) -> StatInfo {
+    StatInfo {
+        dev: s.st_dev as u64,
+        ino: s.st_ino as u64,
+        mode: s.st_mode as u32,
+        nlink: s.st_nlink as u32,
+        uid: s.st_uid as u32,
+        gid: s.st_gid as u32,
+        rdev: s.st_rdev as u64,
+        size: s.st_size as i64,
+        blksize: s.st_blksize as i32,
+        blocks: s.st_blocks as i64,
+        atime: (s.st_atime as i64, s.st_atime_nsec as i64),
+        mtime: (s.st_mtime as i64, s.st_mtime_nsec as i64),
+        ctime: (s.st_ctime as i64, s.st_ctime_nsec as i64),
+    }
+}
+
+fn file_stat(k: &Kernel, f: &OpenFile) -> KResult<StatInfo> {
+    let _ = k;
+    Ok(match &f.kind {
+        // Passing the host's kind through (character device, pipe,
+        // regular file) lets the guest's libc pick the buffering the host
+        // program would.
+        FileKind::Console(s) => host_stat(&s.stat()?),
+        FileKind::Inode(loc) => loc_stat(loc),
+        FileKind::Pipe(end) => StatInfo {
+            dev: 0xc,
+            ino: end.id(),
+            mode: S_IFIFO | 0o600,
+            nlink: 1,
+            uid: 0,
+            gid: 0,
+            rdev: 0,
+            size: 0,
+            blksize: 4096,
+            blocks: 0,
+            atime: (0, 0),
+            mtime: (0, 0),
+            ctime: (0, 0),
+        },
+    })
+}
+
+/// riscv64's `struct stat` (asm-generic, 128 bytes).
+fn stat_bytes(s: &StatInfo) -> [u8; 128] {
+    let mut b = [0; 128];
+    let mut put = |offset: usize, bytes: &[u8]| b[offset..][..bytes.len()].copy_from_slice(bytes);
+    put(0, &s.dev.to_le_bytes());
+    put(8, &s.ino.to_le_bytes());
+    put(16, &s.mode.to_le_bytes());
+    put(20, &s.nlink.to_le_bytes());
+    put(24, &s.uid.to_le_bytes());
+    put(28, &s.gid.to_le_bytes());
+    put(32, &s.rdev.to_le_bytes());
+    put(48, &s.size.to_le_bytes());
+    put(56, &s.blksize.to_le_bytes());
+    put(64, &s.blocks.to_le_bytes());
+    put(72, &s.atime.0.to_le_bytes());
+    put(80, &s.atime.1.to_le_bytes());
+    put(88, &s.mtime.0.to_le_bytes());
+    put(96, &s.mtime.1.to_le_bytes());
+    put(104, &s.ctime.0.to_le_bytes());
+    put(112, &s.ctime.1.to_le_bytes());
+    b
+}
+
+/// `struct statx` (256 bytes), STATX_BASIC_STATS.
+fn statx_bytes(s: &StatInfo) -> [u8; 256] {
+    let mut b = [0; 256];
+    let mut put = |offset: usize, bytes: &[u8]| b[offset..][..bytes.len()].copy_from_slice(bytes);
+    put(0, &0x7ffu32.to_le_bytes());
+    put(4, &(s.blksize as u32).to_le_bytes());
+    put(16, &s.nlink.to_le_bytes());
+    put(20, &s.uid.to_le_bytes());
+    put(24, &s.gid.to_le_bytes());
+    put(28, &(s.mode as u16).to_le_bytes());
+    put(32, &s.ino.to_le_bytes());
+    put(40, &(s.size as u64).to_le_bytes());
+    put(48, &(s.blocks as u64).to_le_bytes());
+    for (off, t) in [(64, s.atime), (96, s.ctime), (112, s.mtime)] {
+        put(off, &t.0.to_le_bytes());
+        put(off + 8, &(t.1 as u32).to_le_bytes());
+    }
+    let (rmaj, rmin) = ((s.rdev >> 8) as u32 & 0xfff, (s.rdev & 0xff) as u32);
+    put(128, &rmaj.to_le_bytes());
+    put(132, &rmin.to_le_bytes());
+    let (dmaj, dmin) = ((s.dev >> 8) as u32 & 0xfff, (s.dev & 0xff) as u32);
+    put(136, &dmaj.to_le_bytes());
+    put(140, &dmin.to_le_bytes());
+    b
+}
+
 pub fn fstat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let stat = file(k, a[0])?.stat()?;
-    k.copy_to_user(a[1], &stat_bytes(&stat))?;
+    let f = file(k, a[0])?;
+    let st = file_stat(k, &f)?;
+    k.copy_to_user(a[1], &stat_bytes(&st))?;
     Ok(0)
+}
+
+/// The stat of `path` at `dirfd` (AT_EMPTY_PATH: the fd itself).
+fn stat_at(k: &mut Kernel, dirfd: i32, path_addr: u64, flags: u64) -> KResult<StatInfo> {
+    let path = path_arg(k, path_addr)?;
+    if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        if dirfd == AT_FDCWD {
+            return Ok(loc_stat(&fsinfo(k).cwd));
+        }
+        let f = file(k, dirfd as u32 as u64)?;
+        return file_stat(k, &f);
+    }
+    let loc = lookup_at(k, dirfd, &path, flags & AT_SYMLINK_NOFOLLOW == 0, false)?;
+    Ok(loc_stat(&loc))
 }
 
 pub fn newfstatat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
@@ -258,61 +817,735 @@ pub fn newfstatat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let path = k.read_user_cstr(a[1], PATH_MAX)?;
-    if !path.is_empty() || flags & AT_EMPTY_PATH == 0 || int(a[0]) == AT_FDCWD {
-        // No file system yet: nothing exists by name.
-        return Err(Errno::ENOENT);
-    }
-    fstat(k, &[a[0], a[2], 0, 0, 0, 0])
+    let st = stat_at(k, int(a[0]), a[1], flags)?;
+    k.copy_to_user(a[2], &stat_bytes(&st))?;
+    Ok(0)
 }
 
-/// The host's stat of an fd in riscv64's `struct stat` (asm-generic, 128
-/// bytes). Passing the host's kind through (character device, pipe,
-/// regular file) lets the guest's libc pick the buffering the host
-/// program would. The casts are no-ops on x86-64 but not on every host.
-#[allow(clippy::unnecessary_cast)]
-fn stat_bytes(s: &rustix::fs::Stat) -> [u8; 128] {
-    let mut b = [0; 128];
-    let mut put = |offset: usize, bytes: &[u8]| b[offset..][..bytes.len()].copy_from_slice(bytes);
-    put(0, &(s.st_dev as u64).to_le_bytes());
-    put(8, &(s.st_ino as u64).to_le_bytes());
-    put(16, &(s.st_mode as u32).to_le_bytes());
-    put(20, &(s.st_nlink as u32).to_le_bytes());
-    put(24, &(s.st_uid as u32).to_le_bytes());
-    put(28, &(s.st_gid as u32).to_le_bytes());
-    put(32, &(s.st_rdev as u64).to_le_bytes());
-    put(48, &(s.st_size as i64).to_le_bytes());
-    put(56, &(s.st_blksize as i32).to_le_bytes());
-    put(64, &(s.st_blocks as i64).to_le_bytes());
-    put(72, &(s.st_atime as i64).to_le_bytes());
-    put(80, &(s.st_atime_nsec as i64).to_le_bytes());
-    put(88, &(s.st_mtime as i64).to_le_bytes());
-    put(96, &(s.st_mtime_nsec as i64).to_le_bytes());
-    put(104, &(s.st_ctime as i64).to_le_bytes());
-    put(112, &(s.st_ctime_nsec as i64).to_le_bytes());
-    b
+pub fn statx(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let flags = a[2] & 0xffff_ffff;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | 0x6000) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let st = stat_at(k, int(a[0]), a[1], flags)?;
+    k.copy_to_user(a[4], &statx_bytes(&st))?;
+    Ok(0)
 }
 
 pub fn readlinkat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let size = int(a[3]);
-    let path = k.read_user_cstr(a[1], PATH_MAX)?;
+    let path = path_arg(k, a[1])?;
     if size <= 0 {
         return Err(Errno::EINVAL);
     }
     let tgid = k.group().borrow().tgid;
     let own = format!("/proc/{tgid}/exe");
-    if path != b"/proc/self/exe" && path != b"/proc/thread-self/exe" && path != own.as_bytes() {
-        // No file system yet: /proc/self/exe is the only link there is.
+    let target = if path == b"/proc/self/exe"
+        || path == b"/proc/thread-self/exe"
+        || path == own.as_bytes()
+    {
+        // procfs does not exist yet: /proc/self/exe is answered here.
+        k.group()
+            .borrow()
+            .exe
+            .as_os_str()
+            .as_encoded_bytes()
+            .to_vec()
+    } else {
+        let loc = lookup_at(k, int(a[0]), &path, false, true)?;
+        k.vfs.readlink(&loc).map_err(|_| Errno::EINVAL)?
+    };
+    let n = target.len().min(size as usize);
+    k.copy_to_user(a[2], &target[..n])?;
+    Ok(n as u64)
+}
+
+/// openat(dirfd, path, flags, mode).
+pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let (dirfd, flags, mode) = (int(a[0]), a[2] as u32, a[3] as u32);
+    let path = path_arg(k, a[1])?;
+    if flags & O_TMPFILE == O_TMPFILE {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let fs = fsinfo(k);
+    let start = start_dir(k, dirfd, &path, false)?;
+    let follow = flags & O_NOFOLLOW == 0;
+    let path_only = flags & O_PATH != 0;
+    let acc = flags & O_ACCMODE;
+    let loc = if flags & O_CREAT != 0 && !path_only {
+        let parent = k.vfs.walk_parent(&fs.root, &start, &path)?;
+        let name = &parent.name[..];
+        let existing = if name == b"." || name == b".." {
+            Some(k.vfs.walk(&fs.root, &start, &path, true)?)
+        } else {
+            match k.vfs.lookup_crossed(&parent.dir, name) {
+                Ok(l) => Some(l),
+                Err(Errno::ENOENT) => None,
+                Err(e) => return Err(e),
+            }
+        };
+        match existing {
+            Some(_) if flags & O_EXCL != 0 => return Err(Errno::EEXIST),
+            Some(l) if l.inode.borrow().is_symlink() => {
+                if !follow {
+                    return Err(Errno::ELOOP);
+                }
+                k.vfs.walk(&fs.root, &start, &path, true)?
+            }
+            Some(l) => {
+                if l.is_dir() {
+                    return Err(Errno::EISDIR);
+                }
+                if parent.trailing_slash {
+                    return Err(Errno::ENOTDIR);
+                }
+                l
+            }
+            None => {
+                if parent.trailing_slash {
+                    return Err(Errno::EISDIR);
+                }
+                if !permitted(k, &parent.dir, 3) {
+                    return Err(Errno::EACCES);
+                }
+                let perm = mode & 0o7777 & !fs.umask;
+                create(k, &parent.dir, name, S_IFREG | perm, Data::File(Vec::new()))?
+            }
+        }
+    } else {
+        k.vfs.walk(&fs.root, &start, &path, follow)?
+    };
+    let (is_dir, is_symlink, is_reg) = {
+        let i = loc.inode.borrow();
+        (i.is_dir(), i.is_symlink(), i.mode & S_IFMT == S_IFREG)
+    };
+    if is_symlink && !path_only {
+        return Err(Errno::ELOOP);
+    }
+    if flags & O_DIRECTORY != 0 && !is_dir {
+        return Err(Errno::ENOTDIR);
+    }
+    if !path_only {
+        if is_dir && (acc != O_RDONLY || flags & O_CREAT != 0) {
+            return Err(Errno::EISDIR);
+        }
+        if acc != O_RDONLY && is_reg && k.vfs.readonly(&loc) {
+            return Err(Errno::EROFS);
+        }
+        let want = match acc {
+            O_RDONLY => 4,
+            O_WRONLY => 2,
+            _ => 6,
+        };
+        if !permitted(k, &loc, want) {
+            return Err(Errno::EACCES);
+        }
+        if flags & O_TRUNC != 0 && acc != O_RDONLY && is_reg {
+            truncate(k, &loc, 0)?;
+        }
+    }
+    let flags = if path_only {
+        flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+    } else {
+        flags
+    };
+    let file = Rc::new(OpenFile::new(FileKind::Inode(loc), flags));
+    k.current()
+        .files
+        .borrow_mut()
+        .install(file, flags & O_CLOEXEC != 0, 0, nofile(k))
+}
+
+/// Creates a tmpfs node owned by the caller.
+fn create(k: &Kernel, dir: &Loc, name: &[u8], mode: u32, data: Data) -> KResult<Loc> {
+    if name == b"." || name == b".." {
+        return Err(Errno::EEXIST);
+    }
+    let loc = k.vfs.create(dir, name, mode, data, now(k))?;
+    let cred = k.cred();
+    let mut i = loc.inode.borrow_mut();
+    i.uid = cred.euid;
+    i.gid = cred.egid;
+    drop(i);
+    Ok(loc)
+}
+
+fn truncate(k: &Kernel, loc: &Loc, len: u64) -> KResult<()> {
+    if k.vfs.readonly(loc) {
+        return Err(Errno::EROFS);
+    }
+    let t = now(k);
+    let mut i = loc.inode.borrow_mut();
+    match &mut i.data {
+        Data::File(d) => {
+            if len > 1 << 40 {
+                return Err(Errno::EFBIG);
+            }
+            d.resize(len as usize, 0);
+        }
+        Data::Dir(_) => return Err(Errno::EISDIR),
+        _ => return Err(Errno::EINVAL),
+    }
+    i.mtime = t;
+    i.ctime = t;
+    Ok(())
+}
+
+pub fn ftruncate(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    if (a[1] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = file(k, a[0])?;
+    match &f.kind {
+        FileKind::Inode(loc) if f.writable() => truncate(k, loc, a[1])?,
+        FileKind::Inode(_) if f.flags.get() & O_PATH == 0 => return Err(Errno::EINVAL),
+        FileKind::Inode(_) => return Err(Errno::EBADF),
+        _ => return Err(Errno::EINVAL),
+    }
+    Ok(0)
+}
+
+pub fn getdents64(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let f = file(k, a[0])?;
+    let FileKind::Inode(loc) = &f.kind else {
+        return Err(Errno::ENOTDIR);
+    };
+    if f.flags.get() & O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    let root = fsinfo(k).root;
+    let entries = k.vfs.entries(&root, loc)?;
+    let size = a[2] as usize;
+    let mut out = Vec::new();
+    let mut index = f.offset.get() as usize;
+    while let Some((name, ino, dtype)) = entries.get(index) {
+        let reclen = (19 + name.len() + 1).div_ceil(8) * 8;
+        if out.len() + reclen > size {
+            if out.is_empty() {
+                return Err(Errno::EINVAL);
+            }
+            break;
+        }
+        let mut rec = vec![0u8; reclen];
+        rec[..8].copy_from_slice(&ino.to_le_bytes());
+        rec[8..16].copy_from_slice(&((index + 1) as i64).to_le_bytes());
+        rec[16..18].copy_from_slice(&(reclen as u16).to_le_bytes());
+        rec[18] = *dtype;
+        rec[19..19 + name.len()].copy_from_slice(name);
+        out.extend(rec);
+        index += 1;
+    }
+    k.copy_to_user(a[1], &out)?;
+    f.offset.set(index as u64);
+    Ok(out.len() as u64)
+}
+
+pub fn mkdirat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let path = path_arg(k, a[1])?;
+    let parent = parent_at(k, int(a[0]), &path)?;
+    if parent.name == b"."
+        || parent.name == b".."
+        || k.vfs.lookup(&parent.dir, &parent.name).is_ok()
+    {
+        return Err(Errno::EEXIST);
+    }
+    if !permitted(k, &parent.dir, 3) {
+        return Err(Errno::EACCES);
+    }
+    let umask = fsinfo(k).umask;
+    let mode = S_IFDIR | (a[2] as u32 & 0o7777 & !umask);
+    create(
+        k,
+        &parent.dir,
+        &parent.name,
+        mode,
+        Data::Dir(BTreeMap::new()),
+    )?;
+    Ok(0)
+}
+
+pub fn unlinkat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let flags = a[2] & 0xffff_ffff;
+    if flags & !AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let rmdir = flags & AT_REMOVEDIR != 0;
+    let path = path_arg(k, a[1])?;
+    let parent = parent_at(k, int(a[0]), &path)?;
+    match &parent.name[..] {
+        b"." => return Err(if rmdir { Errno::EINVAL } else { Errno::EISDIR }),
+        b".." => {
+            return Err(if rmdir {
+                Errno::ENOTEMPTY
+            } else {
+                Errno::EISDIR
+            })
+        }
+        _ => {}
+    }
+    let victim = k.vfs.lookup(&parent.dir, &parent.name)?;
+    let (is_dir, empty) = {
+        let i = victim.inode.borrow();
+        let empty = match &i.data {
+            Data::Dir(e) => e.is_empty(),
+            _ => false,
+        };
+        (i.is_dir(), empty)
+    };
+    if rmdir {
+        if !is_dir {
+            return Err(Errno::ENOTDIR);
+        }
+        if k.vfs
+            .lookup_crossed(&parent.dir, &parent.name)
+            .is_ok_and(|l| l.mnt != victim.mnt)
+        {
+            return Err(Errno::EBUSY);
+        }
+        if !empty {
+            return Err(if k.vfs.readonly(&victim) {
+                Errno::EROFS
+            } else {
+                Errno::ENOTEMPTY
+            });
+        }
+    } else if is_dir {
+        return Err(Errno::EISDIR);
+    } else if parent.trailing_slash {
+        return Err(Errno::ENOTDIR);
+    }
+    if !permitted(k, &parent.dir, 3) {
+        return Err(Errno::EACCES);
+    }
+    k.vfs.unlink_entry(&parent.dir, &parent.name, now(k))?;
+    Ok(0)
+}
+
+pub fn renameat2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let flags = a[4] & 0xffff_ffff;
+    if flags & !RENAME_NOREPLACE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let old = path_arg(k, a[1])?;
+    let new = path_arg(k, a[3])?;
+    let from = parent_at(k, int(a[0]), &old)?;
+    let to = parent_at(k, int(a[2]), &new)?;
+    for n in [&from.name, &to.name] {
+        if n == b"." || n == b".." {
+            return Err(Errno::EBUSY);
+        }
+    }
+    let src = k.vfs.lookup(&from.dir, &from.name)?;
+    if src.mnt != to.dir.mnt {
+        return Err(Errno::EXDEV);
+    }
+    let src_dir = src.is_dir();
+    if (from.trailing_slash || to.trailing_slash) && !src_dir {
+        return Err(Errno::ENOTDIR);
+    }
+    if src_dir {
+        // No directory moves into itself.
+        let root = fsinfo(k).root;
+        let mut cur = to.dir.clone();
+        loop {
+            if Rc::ptr_eq(&cur.inode, &src.inode) {
+                return Err(Errno::EINVAL);
+            }
+            let up = k.vfs.parent(&root, &cur);
+            if up.same(&cur) {
+                break;
+            }
+            cur = up;
+        }
+    }
+    if let Ok(dst) = k.vfs.lookup(&to.dir, &to.name) {
+        if flags & RENAME_NOREPLACE != 0 {
+            return Err(Errno::EEXIST);
+        }
+        if Rc::ptr_eq(&dst.inode, &src.inode) {
+            return Ok(0);
+        }
+        let dst_empty = match &dst.inode.borrow().data {
+            Data::Dir(e) => e.is_empty(),
+            _ => true,
+        };
+        match (src_dir, dst.is_dir()) {
+            (false, true) => return Err(Errno::EISDIR),
+            (true, false) => return Err(Errno::ENOTDIR),
+            (true, true) if !dst_empty => return Err(Errno::ENOTEMPTY),
+            _ => {}
+        }
+        k.vfs.unlink_entry(&to.dir, &to.name, now(k))?;
+    }
+    let t = now(k);
+    let inode = k.vfs.unlink_entry(&from.dir, &from.name, t)?;
+    {
+        let mut i = inode.borrow_mut();
+        i.nlink = if src_dir { 2 } else { i.nlink + 1 };
+    }
+    k.vfs.link(&to.dir, &to.name, &inode, t)?;
+    Ok(0)
+}
+
+pub fn linkat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let flags = a[4] & 0xffff_ffff;
+    if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let old = path_arg(k, a[1])?;
+    let new = path_arg(k, a[3])?;
+    let src = lookup_at(
+        k,
+        int(a[0]),
+        &old,
+        flags & AT_SYMLINK_FOLLOW != 0,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
+    let to = parent_at(k, int(a[2]), &new)?;
+    if src.is_dir() {
+        return Err(Errno::EPERM);
+    }
+    if to.name == b"." || to.name == b".." || k.vfs.lookup(&to.dir, &to.name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    if src.mnt != to.dir.mnt {
+        return Err(Errno::EXDEV);
+    }
+    if to.trailing_slash {
         return Err(Errno::ENOENT);
     }
-    let exe = k
-        .group()
+    let t = now(k);
+    k.vfs.link(&to.dir, &to.name, &src.inode, t)?;
+    let mut i = src.inode.borrow_mut();
+    i.nlink += 1;
+    i.ctime = t;
+    Ok(0)
+}
+
+pub fn symlinkat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let target = path_arg(k, a[0])?;
+    let path = path_arg(k, a[2])?;
+    if target.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let parent = parent_at(k, int(a[1]), &path)?;
+    if parent.trailing_slash && k.vfs.lookup(&parent.dir, &parent.name).is_err() {
+        return Err(Errno::ENOENT);
+    }
+    create(
+        k,
+        &parent.dir,
+        &parent.name,
+        S_IFLNK | 0o777,
+        Data::Symlink(target),
+    )?;
+    Ok(0)
+}
+
+fn access(k: &mut Kernel, dirfd: i32, path_addr: u64, mode: u64, flags: u64) -> KResult<u64> {
+    if mode & !7 != 0 || flags & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(k, path_addr)?;
+    let loc = lookup_at(
+        k,
+        dirfd,
+        &path,
+        flags & AT_SYMLINK_NOFOLLOW == 0,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
+    let mode = mode as u32;
+    if mode & 2 != 0 && k.vfs.readonly(&loc) {
+        return Err(Errno::EROFS);
+    }
+    if mode != 0 && !permitted(k, &loc, mode) {
+        return Err(Errno::EACCES);
+    }
+    Ok(0)
+}
+
+pub fn faccessat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    access(k, int(a[0]), a[1], a[2] & 0xffff_ffff, 0)
+}
+
+pub fn faccessat2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    access(k, int(a[0]), a[1], a[2] & 0xffff_ffff, a[3] & 0xffff_ffff)
+}
+
+fn chmod(k: &Kernel, loc: &Loc, mode: u64) -> KResult<u64> {
+    if k.vfs.readonly(loc) {
+        return Err(Errno::EROFS);
+    }
+    let cred = k.cred();
+    let mut i = loc.inode.borrow_mut();
+    if cred.euid != 0 && cred.euid != i.uid {
+        return Err(Errno::EPERM);
+    }
+    i.mode = (i.mode & S_IFMT) | (mode as u32 & 0o7777);
+    i.ctime = now(k);
+    Ok(0)
+}
+
+pub fn fchmod(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let f = file(k, a[0])?;
+    match &f.kind {
+        FileKind::Inode(loc) if f.flags.get() & O_PATH == 0 => chmod(k, loc, a[1]),
+        FileKind::Inode(_) => Err(Errno::EBADF),
+        // A pipe or a standard stream: nothing to keep the mode in.
+        _ => Ok(0),
+    }
+}
+
+pub fn fchmodat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let path = path_arg(k, a[1])?;
+    let loc = lookup_at(k, int(a[0]), &path, true, false)?;
+    chmod(k, &loc, a[2])
+}
+
+/// The inode of fd `fd` for fchown and futimens: EBADF for O_PATH.
+fn fd_loc(k: &Kernel, fd: u64) -> KResult<Option<Loc>> {
+    let f = file(k, fd)?;
+    match &f.kind {
+        FileKind::Inode(_) if f.flags.get() & O_PATH != 0 => Err(Errno::EBADF),
+        FileKind::Inode(loc) => Ok(Some(loc.clone())),
+        // A pipe or a standard stream: nothing to keep it in.
+        _ => Ok(None),
+    }
+}
+
+fn chown(k: &Kernel, loc: &Loc, uid: u32, gid: u32) -> KResult<u64> {
+    if k.vfs.readonly(loc) {
+        return Err(Errno::EROFS);
+    }
+    let cred = k.cred();
+    let mut i = loc.inode.borrow_mut();
+    if cred.euid != 0 {
+        let uid_ok = uid == u32::MAX || uid == i.uid;
+        let gid_ok = gid == u32::MAX
+            || (cred.euid == i.uid && (gid == cred.egid || cred.groups.contains(&gid)));
+        if !uid_ok || !gid_ok {
+            return Err(Errno::EPERM);
+        }
+    }
+    if uid != u32::MAX {
+        i.uid = uid;
+    }
+    if gid != u32::MAX {
+        i.gid = gid;
+    }
+    i.ctime = now(k);
+    Ok(0)
+}
+
+pub fn fchown(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    match fd_loc(k, a[0])? {
+        Some(loc) => chown(k, &loc, a[1] as u32, a[2] as u32),
+        None => Ok(0),
+    }
+}
+
+pub fn fchownat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let flags = a[4] & 0xffff_ffff;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(k, a[1])?;
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    let loc = lookup_at(k, int(a[0]), &path, follow, flags & AT_EMPTY_PATH != 0)?;
+    chown(k, &loc, a[2] as u32, a[3] as u32)
+}
+
+const UTIME_NOW: i64 = (1 << 30) - 1;
+const UTIME_OMIT: i64 = (1 << 30) - 2;
+
+/// utimensat(dirfd, path, times[2], flags); a NULL path is dirfd itself
+/// (futimens).
+pub fn utimensat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let flags = a[3] & 0xffff_ffff;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let t = now(k);
+    let mut times = [(0i64, UTIME_NOW); 2];
+    if a[2] != 0 {
+        let mut b = [0; 32];
+        k.copy_from_user(a[2], &mut b)?;
+        for (i, ts) in times.iter_mut().enumerate() {
+            let sec = i64::from_le_bytes(b[i * 16..][..8].try_into().unwrap());
+            let nsec = i64::from_le_bytes(b[i * 16 + 8..][..8].try_into().unwrap());
+            if !(0..1_000_000_000).contains(&nsec) && nsec != UTIME_NOW && nsec != UTIME_OMIT {
+                return Err(Errno::EINVAL);
+            }
+            *ts = (sec, nsec);
+        }
+    }
+    let loc = if a[1] == 0 {
+        match fd_loc(k, a[0])? {
+            Some(loc) => loc,
+            None => return Ok(0),
+        }
+    } else {
+        let path = path_arg(k, a[1])?;
+        let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+        lookup_at(k, int(a[0]), &path, follow, flags & AT_EMPTY_PATH != 0)?
+    };
+    if k.vfs.readonly(&loc) {
+        return Err(Errno::EROFS);
+    }
+    let set_now = times.iter().all(|t| t.1 == UTIME_NOW);
+    let cred = k.cred();
+    let owner = cred.euid == 0 || cred.euid == loc.inode.borrow().uid;
+    if !(owner || set_now && permitted(k, &loc, 2)) {
+        return Err(if set_now { Errno::EACCES } else { Errno::EPERM });
+    }
+    let mut i = loc.inode.borrow_mut();
+    for (n, (sec, nsec)) in times.into_iter().enumerate() {
+        let value = match nsec {
+            UTIME_OMIT => continue,
+            UTIME_NOW => t,
+            _ => Duration::new(sec.max(0) as u64, nsec as u32),
+        };
+        if n == 0 {
+            i.atime = value;
+        } else {
+            i.mtime = value;
+        }
+    }
+    i.ctime = t;
+    Ok(0)
+}
+
+pub fn chdir(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let path = path_arg(k, a[0])?;
+    let loc = lookup_at(k, AT_FDCWD, &path, true, false)?;
+    set_cwd(k, loc)
+}
+
+pub fn fchdir(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let f = file(k, a[0])?;
+    let FileKind::Inode(loc) = &f.kind else {
+        return Err(Errno::ENOTDIR);
+    };
+    set_cwd(k, loc.clone())
+}
+
+fn set_cwd(k: &mut Kernel, loc: Loc) -> KResult<u64> {
+    if !loc.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    if !permitted(k, &loc, 1) {
+        return Err(Errno::EACCES);
+    }
+    k.current().fs.borrow_mut().cwd = loc;
+    Ok(0)
+}
+
+pub fn dup(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let files = k.current().files.clone();
+    let f = files.borrow().get(a[0])?;
+    let fd = files.borrow_mut().install(f, false, 0, nofile(k))?;
+    Ok(fd)
+}
+
+pub fn dup3(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let flags = a[2] as u32;
+    if flags & !O_CLOEXEC != 0 || a[0] == a[1] {
+        return Err(Errno::EINVAL);
+    }
+    let files = k.current().files.clone();
+    let f = files.borrow().get(a[0])?;
+    if a[1] >= nofile(k) as u64 {
+        return Err(Errno::EBADF);
+    }
+    let old = files
+        .borrow_mut()
+        .install_at(a[1], f, flags & O_CLOEXEC != 0)?;
+    drop(old);
+    Ok(a[1])
+}
+
+const F_DUPFD: i32 = 0;
+const F_GETFD: i32 = 1;
+const F_SETFD: i32 = 2;
+const F_GETFL: i32 = 3;
+const F_SETFL: i32 = 4;
+const F_DUPFD_CLOEXEC: i32 = 1030;
+const FD_CLOEXEC: u64 = 1;
+
+pub fn fcntl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let files = k.current().files.clone();
+    let f = files.borrow().get(a[0])?;
+    match int(a[1]) {
+        cmd @ (F_DUPFD | F_DUPFD_CLOEXEC) => {
+            let min = usize::try_from(int(a[2])).map_err(|_| Errno::EINVAL)?;
+            let limit = nofile(k);
+            if min >= limit {
+                return Err(Errno::EINVAL);
+            }
+            let fd = files
+                .borrow_mut()
+                .install(f, cmd == F_DUPFD_CLOEXEC, min, limit)?;
+            Ok(fd)
+        }
+        F_GETFD => Ok(u64::from(files.borrow().entry(a[0])?.cloexec)),
+        F_SETFD => {
+            files
+                .borrow_mut()
+                .set_cloexec(a[0], a[2] & FD_CLOEXEC != 0)?;
+            Ok(0)
+        }
+        F_GETFL => Ok(u64::from(f.flags.get())),
+        F_SETFL => {
+            if f.flags.get() & O_PATH != 0 {
+                return Err(Errno::EBADF);
+            }
+            let settable = O_APPEND | O_NONBLOCK;
+            let new = (f.flags.get() & !settable) | (a[2] as u32 & settable);
+            f.flags.set(new);
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn pipe2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let flags = a[1] as u32;
+    if flags & !(O_CLOEXEC | O_NONBLOCK | 0o40000) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    k.check_user_writable(a[0], 8)?;
+    let id = k
+        .vfs
+        .new_inode(S_IFIFO, Data::File(Vec::new()), Duration::ZERO)
         .borrow()
-        .exe
-        .as_os_str()
-        .as_encoded_bytes()
-        .to_vec();
-    let n = exe.len().min(size as usize);
-    k.copy_to_user(a[2], &exe[..n])?;
-    Ok(n as u64)
+        .id;
+    let (r, w) = PipeEnd::pair(id);
+    let status = flags & O_NONBLOCK;
+    let cloexec = flags & O_CLOEXEC != 0;
+    let files = k.current().files.clone();
+    let limit = nofile(k);
+    let rfd = files.borrow_mut().install(
+        Rc::new(OpenFile::new(FileKind::Pipe(r), O_RDONLY | status)),
+        cloexec,
+        0,
+        limit,
+    )?;
+    let wfd = match files.borrow_mut().install(
+        Rc::new(OpenFile::new(FileKind::Pipe(w), O_WRONLY | status)),
+        cloexec,
+        0,
+        limit,
+    ) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let closed = files.borrow_mut().close(rfd);
+            drop(closed);
+            return Err(e);
+        }
+    };
+    let mut b = [0; 8];
+    b[..4].copy_from_slice(&(rfd as u32).to_le_bytes());
+    b[4..].copy_from_slice(&(wfd as u32).to_le_bytes());
+    k.copy_to_user(a[0], &b)?;
+    Ok(0)
 }

@@ -2,11 +2,24 @@
 //! the arguments as Linux does.
 
 use crate::errno::{Errno, KResult};
-use crate::mm::MAP_ANONYMOUS;
+use crate::mm::{Mm, MAP_ANONYMOUS};
+use crate::task::rlimit::RLIMIT_AS;
 use crate::task::Kernel;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// The caller's address space, held to the caller's RLIMIT_AS (which is
+/// per process, while the space may be shared with a vfork child or a
+/// CLONE_VM process that has limits of its own).
+fn mm(k: &Kernel) -> Rc<RefCell<Mm>> {
+    let limit = k.group().borrow().rlimits.get(RLIMIT_AS).cur;
+    let mm = k.mm();
+    mm.borrow_mut().set_as_limit(limit);
+    mm
+}
 
 pub fn brk(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let mm = k.mm();
+    let mm = mm(k);
     let brk = mm.borrow_mut().brk(&mut k.phys, a[0]);
     Ok(brk)
 }
@@ -19,7 +32,7 @@ pub fn mmap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         k.current().files.borrow().get(u64::from(fd as u32))?;
         return Err(Errno::ENODEV);
     }
-    let mm = k.mm();
+    let mm = mm(k);
     let result = mm
         .borrow_mut()
         .mmap(&mut k.phys, addr, len, prot, flags, offset);
@@ -27,19 +40,19 @@ pub fn mmap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 }
 
 pub fn munmap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let mm = k.mm();
+    let mm = mm(k);
     let result = mm.borrow_mut().munmap(&mut k.phys, a[0], a[1]);
     result.map(|()| 0)
 }
 
 pub fn mprotect(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let mm = k.mm();
+    let mm = mm(k);
     let result = mm.borrow_mut().mprotect(&mut k.phys, a[0], a[1], a[2]);
     result.map(|()| 0)
 }
 
 pub fn mremap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let mm = k.mm();
+    let mm = mm(k);
     let result = mm
         .borrow_mut()
         .mremap(&mut k.phys, a[0], a[1], a[2], a[3], a[4]);
@@ -47,13 +60,13 @@ pub fn mremap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 }
 
 pub fn madvise(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let mm = k.mm();
+    let mm = mm(k);
     let result = mm.borrow_mut().madvise(&mut k.phys, a[0], a[1], a[2]);
     result.map(|()| 0)
 }
 
 pub fn msync(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let mm = k.mm();
+    let mm = mm(k);
     let result = mm.borrow_mut().msync(a[0], a[1], a[2]);
     result.map(|()| 0)
 }

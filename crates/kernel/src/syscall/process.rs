@@ -6,7 +6,7 @@ use crate::errno::{Errno, KResult};
 use crate::task::block::WaitReason;
 use crate::task::clone::*;
 use crate::task::exit::*;
-use crate::task::rlimit::{self, Rlimit, RLIMIT_STACK};
+use crate::task::rlimit::{self, Rlimit, RLIMIT_AS, RLIMIT_STACK};
 use crate::task::signal::{self, Signal};
 use crate::task::{ExitStatus, Kernel, ThreadGroup};
 use rand::RngCore;
@@ -53,22 +53,6 @@ pub fn gettid(k: &mut Kernel, _: &[u64; 6]) -> KResult<u64> {
     Ok(u64::from(k.current_tid()))
 }
 
-pub fn getuid(k: &mut Kernel, _: &[u64; 6]) -> KResult<u64> {
-    Ok(u64::from(k.current().cred.uid))
-}
-
-pub fn geteuid(k: &mut Kernel, _: &[u64; 6]) -> KResult<u64> {
-    Ok(u64::from(k.current().cred.euid))
-}
-
-pub fn getgid(k: &mut Kernel, _: &[u64; 6]) -> KResult<u64> {
-    Ok(u64::from(k.current().cred.gid))
-}
-
-pub fn getegid(k: &mut Kernel, _: &[u64; 6]) -> KResult<u64> {
-    Ok(u64::from(k.current().cred.egid))
-}
-
 pub fn sched_yield(k: &mut Kernel, _: &[u64; 6]) -> KResult<u64> {
     k.yield_now();
     Ok(0)
@@ -103,13 +87,16 @@ fn read_rlimit(k: &mut Kernel, addr: u64) -> KResult<Rlimit> {
 /// Linux's do_prlimit for the current process: returns the old limit and
 /// installs `new`, if any.
 fn do_prlimit(k: &mut Kernel, resource: usize, new: Option<Rlimit>) -> KResult<Rlimit> {
-    let privileged = k.current().cred.euid == 0;
+    let privileged = k.cred().privileged();
     let group = k.group();
     let old = group.borrow().rlimits.get(resource);
     if let Some(new) = new {
         group.borrow_mut().rlimits.set(resource, new, privileged)?;
         if resource == RLIMIT_STACK {
             k.mm().borrow_mut().set_stack_limit(new.cur);
+        }
+        if resource == RLIMIT_AS {
+            k.mm().borrow_mut().set_as_limit(new.cur);
         }
     }
     Ok(old)
@@ -293,8 +280,8 @@ pub fn execve(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if filename.is_empty() {
         return Err(Errno::ENOENT);
     }
-    let host = k.current().fs.borrow().resolve(&filename);
-    k.do_execve(host, filename, a[1], a[2], false)
+    let cwd = k.current().fs.borrow().cwd.clone();
+    k.do_execve(cwd, filename, a[1], a[2], false)
 }
 
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
@@ -306,23 +293,17 @@ pub fn execveat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     let filename = k.read_user_cstr(a[1], PATH_MAX - 1)?;
-    if filename.is_empty() {
-        if flags & AT_EMPTY_PATH == 0 {
-            return Err(Errno::ENOENT);
-        }
-        // The fd itself: only the standard streams exist, none of which
-        // is an executable regular file.
-        k.current().files.borrow().get(dirfd as u64)?;
-        return Err(Errno::EACCES);
+    if filename.is_empty() && flags & AT_EMPTY_PATH == 0 {
+        return Err(Errno::ENOENT);
     }
-    if filename[0] != b'/' && dirfd != super::AT_FDCWD {
-        // Directory fds come with the VFS (issue 6): every open fd is a
-        // standard stream, which is no directory.
-        k.current().files.borrow().get(dirfd as u64)?;
-        return Err(Errno::ENOTDIR);
-    }
-    let host = k.current().fs.borrow().resolve(&filename);
-    k.do_execve(host, filename, a[2], a[3], flags & AT_SYMLINK_NOFOLLOW != 0)
+    let start = super::fs::start_dir(k, dirfd, &filename, flags & AT_EMPTY_PATH != 0)?;
+    k.do_execve(
+        start,
+        filename,
+        a[2],
+        a[3],
+        flags & AT_SYMLINK_NOFOLLOW != 0,
+    )
 }
 
 /// sizeof(struct rusage) on riscv64: two timevals and fourteen longs.
@@ -570,28 +551,12 @@ pub fn umask(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 }
 
 pub fn getcwd(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let cwd = k.current().fs.borrow().cwd.clone();
-    let mut bytes = cwd.into_os_string().into_encoded_bytes();
+    let fs = k.current().fs.borrow().clone();
+    let mut bytes = k.vfs.path_of(&fs.root, &fs.cwd);
     bytes.push(0);
     if (a[1] as usize) < bytes.len() {
         return Err(Errno::ERANGE);
     }
     k.copy_to_user(a[0], &bytes)?;
     Ok(bytes.len() as u64)
-}
-
-pub fn getresuid(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let c = k.current().cred;
-    for (addr, v) in [(a[0], c.uid), (a[1], c.euid), (a[2], c.euid)] {
-        k.write_user_u32(addr, v)?;
-    }
-    Ok(0)
-}
-
-pub fn getresgid(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let c = k.current().cred;
-    for (addr, v) in [(a[0], c.gid), (a[1], c.egid), (a[2], c.egid)] {
-        k.write_user_u32(addr, v)?;
-    }
-    Ok(0)
 }

@@ -60,12 +60,16 @@
 //! reports the deadlock on stderr, with what each thread waits for, and
 //! shuts down.
 //!
-//! # Interruption (signals, issue 5)
+//! # Interruption by signals
 //!
-//! Delivering a signal to a blocked thread will be
-//! `k.wake_complete(tid, Err(Errno::EINTR))` (or a restart for SA_RESTART);
-//! the handler for nanosleep writes the remaining time from its restart
-//! deadline: see `syscall::time`.
+//! A signal for a blocked thread that does not block it wakes the thread
+//! restart-style (pc on the `ecall`) and marks it interrupted
+//! (`sigdeliver.rs`). On its way back to user mode, if a handler is
+//! delivered, the call fails with EINTR (nanosleep writing the time left
+//! from its restart deadline), or, under SA_RESTART for a restartable
+//! call, stays on its `ecall` and runs again after the handler. With no
+//! handler to run, the call simply runs again. vfork's parent is woken only
+//! by a fatal signal.
 
 use super::{Kernel, Tid};
 use crate::errno::{Errno, KResult};
@@ -88,6 +92,8 @@ pub enum WaitReason {
     /// selecting by reason. `space` identifies the address space (private
     /// futex) or the shared object, `addr` the word.
     Futex { space: usize, addr: u64 },
+    /// A pipe's reader or writer: woken whenever the pipe changes.
+    Pipe { id: u64 },
     /// nanosleep and clock_nanosleep: only the deadline wakes it.
     Sleep,
     /// sched_yield-like waits and anything else, by name.
@@ -245,23 +251,35 @@ impl Kernel {
     /// Nothing is runnable: waits for the earliest deadline. Returns false
     /// when nothing can ever wake (a deadlock), after reporting it.
     pub(super) fn idle(&mut self) -> bool {
-        let Some(&(deadline, _)) = self.timers.first() else {
-            let mut report =
-                String::from("cleave: deadlock: every thread is blocked and none can wake:");
-            for t in self.tasks.values() {
-                if let TaskState::Blocked(b) = &t.state {
-                    report.push_str(&format!(" [tid {}: {:?}]", t.tid, b.reason));
-                }
-            }
-            eprintln!("{report}");
+        // A process's alarm (ITIMER_REAL) can wake a thread too.
+        let next = [self.timers.first(), self.alarms.first()];
+        let Some(deadline) = next.into_iter().flatten().map(|&(d, _)| d).min() else {
+            self.report_deadlock("every thread is blocked and none can wake");
             return false;
         };
         let now = self.monotonic();
         if deadline > now {
             self.clock.sleep(&mut self.hart, deadline - now);
+            if self.monotonic() < deadline {
+                // Virtual time saturated short of the deadline: nothing
+                // will ever run again.
+                self.report_deadlock("every thread sleeps past the end of time");
+                return false;
+            }
         }
         self.expire_timers();
+        self.expire_alarms();
         true
+    }
+
+    fn report_deadlock(&self, why: &str) {
+        let mut report = format!("cleave: deadlock: {why}:");
+        for t in self.tasks.values() {
+            if let TaskState::Blocked(b) = &t.state {
+                report.push_str(&format!(" [tid {}: {:?}]", t.tid, b.reason));
+            }
+        }
+        eprintln!("{report}");
     }
 
     /// CLOCK_MONOTONIC now: the clock deadlines are measured on.

@@ -37,7 +37,7 @@ impl Clock {
     pub fn monotonic(&self, hart: &Hart) -> Duration {
         match self {
             Clock::Host { boot } => boot.elapsed(),
-            Clock::Virtual => Duration::from_nanos(hart.time() * NS_PER_TICK),
+            Clock::Virtual => Duration::from_nanos(hart.time().saturating_mul(NS_PER_TICK)),
         }
     }
 
@@ -68,7 +68,8 @@ impl Clock {
             Clock::Virtual => {
                 if let rv::Clock::Virtual { offset } = &mut hart.clock {
                     // Rounded up: a sleep never ends early.
-                    *offset += d.as_nanos().div_ceil(u128::from(NS_PER_TICK)) as u64;
+                    let ticks = d.as_nanos().div_ceil(u128::from(NS_PER_TICK));
+                    *offset = offset.saturating_add(u64::try_from(ticks).unwrap_or(u64::MAX));
                 }
             }
         }

@@ -147,9 +147,10 @@ impl Kernel {
         if flags & CLONE_PIDFD != 0 && flags & CLONE_DETACHED != 0 {
             return Err(Errno::EINVAL);
         }
-        // RLIMIT_NPROC: the tasks of the caller's real uid, unless it has
-        // CAP_SYS_RESOURCE/CAP_SYS_ADMIN (root here).
-        let cred = self.current().cred;
+        // RLIMIT_NPROC: the tasks of the caller's real uid, unless that is
+        // root (INIT_USER) or the caller has CAP_SYS_RESOURCE/CAP_SYS_ADMIN
+        // (euid 0 here).
+        let cred = self.cred();
         let nproc = self.current().group.borrow().rlimits.get(RLIMIT_NPROC).cur;
         if !cred.privileged() && cred.uid != 0 && self.tasks_of_user(cred.uid) >= nproc {
             return Err(Errno::EAGAIN);
@@ -166,7 +167,7 @@ impl Kernel {
             return Err(Errno::EPERM);
         }
         if flags & CLONE_PIDFD != 0 {
-            // No pidfds before the fd table holds files (issue 6).
+            // No pidfds yet (issue 6): the fd table has no pidfd kind.
             return Err(Errno::EINVAL);
         }
 
@@ -202,8 +203,19 @@ impl Kernel {
             robust_list: 0,
             sigmask: me.sigmask,
             // fork clears pending signals: the child has its own.
-            pending: 0,
-            cred: me.cred,
+            pending: Default::default(),
+            // The alternate stack is inherited (clone with CLONE_VM without
+            // CLONE_VFORK clears it, as Linux does).
+            sig: super::signal::ThreadSig {
+                saved_mask: None,
+                interrupted: false,
+                waiting: 0,
+                ..if flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0 {
+                    Default::default()
+                } else {
+                    me.sig
+                }
+            },
             cpu_time: Duration::ZERO,
             vfork_parent: None,
             mm,
@@ -301,6 +313,7 @@ impl Kernel {
             parent_tid,
             pgid: g.pgid,
             sid: g.sid,
+            cred: g.cred.clone(),
             rlimits: g.rlimits.clone(),
             exe: g.exe.clone(),
             comm: g.comm.clone(),
@@ -310,9 +323,12 @@ impl Kernel {
             exit_signal,
             child_subreaper: false,
             did_exec: false,
-            pending: 0,
+            pending: Default::default(),
             stop_report: None,
             continued_report: false,
+            stopped: false,
+            // fork does not inherit timers.
+            itimer_real: None,
             dead_threads_time: Duration::ZERO,
             children_time: Duration::ZERO,
             traced: g.traced,
@@ -322,16 +338,16 @@ impl Kernel {
         child
     }
 
-    /// Tasks (threads, and zombies not yet reaped) of real uid `uid`: what
-    /// RLIMIT_NPROC counts.
+    /// Tasks of real uid `uid`, what RLIMIT_NPROC counts (Linux's
+    /// ucounts): every thread not yet exited, and a process's leader until
+    /// the process is reaped (a zombie counts as one).
     fn tasks_of_user(&self, uid: u32) -> u64 {
-        let live = self.tasks.values().filter(|t| t.cred.uid == uid).count();
-        let zombies = self
-            .groups
+        self.groups
             .values()
-            .filter(|g| g.borrow().zombie.is_some())
-            .count();
-        (live + zombies) as u64
+            .map(|g| g.borrow())
+            .filter(|g| g.cred.uid == uid)
+            .map(|g| g.live_threads.max(1) as u64)
+            .sum()
     }
 
     /// Writes a u32 into the current address space.

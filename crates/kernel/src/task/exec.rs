@@ -15,6 +15,7 @@
 use super::block::TaskState;
 use super::{ExecRequest, Kernel, Tid};
 use crate::errno::{Errno, KResult};
+use crate::fs::Loc;
 use crate::loader::{ExecError, Executable};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -106,31 +107,58 @@ impl Kernel {
         }
     }
 
-    /// Opens the file exec would run (the one place a guest path becomes a
-    /// host file: swapped for the VFS with issue 6).
-    fn open_exec(&self, path: &Path, nofollow: bool) -> Result<Executable, ExecError> {
-        if nofollow {
-            if let Ok(meta) = std::fs::symlink_metadata(path) {
-                if meta.file_type().is_symlink() {
-                    return Err(ExecError::Errno(Errno::ELOOP));
-                }
+    /// Opens the file exec would run, resolved in the VFS from `start`
+    /// (an empty `path` is `start` itself: execveat's AT_EMPTY_PATH).
+    fn open_exec(&self, start: &Loc, path: &[u8], nofollow: bool) -> KResult<Executable> {
+        let root = self.current().fs.borrow().root.clone();
+        let (loc, abs) = if path.is_empty() {
+            (start.clone(), self.vfs.path_of(&root, start))
+        } else {
+            let loc = self.vfs.walk(&root, start, path, !nofollow)?;
+            let parent = self.vfs.walk_parent(&root, start, path)?;
+            let mut abs = self.vfs.path_of(&root, &parent.dir);
+            if abs != b"/" {
+                abs.push(b'/');
             }
+            abs.extend_from_slice(&parent.name);
+            (loc, abs)
+        };
+        let inode = loc.inode.borrow();
+        if inode.is_symlink() {
+            return Err(Errno::ELOOP);
         }
-        Executable::open(path)
+        if inode.mode & crate::fs::S_IFMT != crate::fs::S_IFREG
+            || inode.mode & 0o111 == 0
+            || !crate::fs::host_access(&inode, 1)
+        {
+            return Err(Errno::EACCES);
+        }
+        let data = match &inode.data {
+            crate::fs::Data::File(d) => d.clone(),
+            crate::fs::Data::Host(h) => h.read_all()?,
+            _ => return Err(Errno::EACCES),
+        };
+        Ok(Executable {
+            path: PathBuf::from(std::ffi::OsString::from(
+                String::from_utf8_lossy(&abs).into_owned(),
+            )),
+            data,
+        })
     }
 
-    /// execve/execveat for the current thread: `host` is the resolved
-    /// file, `filename` the path as the caller gave it (AT_EXECFN, comm,
-    /// the script argument).
+    /// execve/execveat for the current thread: the file is `filename`
+    /// resolved from `start` (the cwd or a dirfd; `start` itself when
+    /// `filename` is empty); `filename` as given is AT_EXECFN, comm and the
+    /// script argument.
     pub fn do_execve(
         &mut self,
-        host: PathBuf,
+        start: Loc,
         filename: Vec<u8>,
         argv_addr: u64,
         envp_addr: u64,
         nofollow: bool,
     ) -> KResult<u64> {
-        let mut exe = self.open_exec(&host, nofollow).map_err(|e| e.errno())?;
+        let mut exe = self.open_exec(&start, &filename, nofollow)?;
         let mut argv = self.read_user_strings(argv_addr)?;
         let envp = self.read_user_strings(envp_addr)?;
         if argv.is_empty() {
@@ -169,10 +197,13 @@ impl Kernel {
             new_argv.push(script_name);
             new_argv.extend(argv.into_iter().skip(1));
             argv = new_argv;
-            let interp_path = self.current().fs.borrow().resolve(&interp);
-            exe = self.open_exec(&interp_path, false).map_err(|e| e.errno())?;
+            let cwd = self.current().fs.borrow().cwd.clone();
+            exe = self.open_exec(&cwd, &interp, false)?;
         }
-        let cred = self.current().cred;
+        // No set-user-ID programs: the ids stay, the saved and filesystem
+        // ids become the effective ones.
+        let mut cred = self.cred();
+        cred.exec();
         let req = ExecRequest {
             path: PathBuf::from(std::ffi::OsString::from(
                 String::from_utf8_lossy(&filename).into_owned(),
@@ -180,9 +211,12 @@ impl Kernel {
             argv,
             envp,
         };
-        let image = self
-            .load_executable(exe, &req, cred, stack_cur)
+        let mut image = self
+            .load_executable(exe, &req, cred.clone(), stack_cur)
             .map_err(|e| e.errno())?;
+        image
+            .mm
+            .set_as_limit(self.rlimit(super::rlimit::RLIMIT_AS).cur);
 
         // The point of no return.
         let tid = self.de_thread();
@@ -208,12 +242,18 @@ impl Kernel {
             task.sighand = Rc::new(RefCell::new(copy));
         }
         task.sighand.borrow_mut().reset_caught();
-        // The fd table is unshared; close-on-exec comes with the fd table
-        // of issue 6 (only the standard streams exist yet).
+        // The alternate stack belonged to the old image; mask and pending
+        // signals survive exec.
+        task.sig = Default::default();
+        // The fd table is unshared, then close-on-exec fds are closed
+        // (dropped here: a pipe end closing wakes its waiters after the
+        // call).
         if Rc::strong_count(&task.files) > 1 {
             let copy = task.files.borrow().clone();
             task.files = Rc::new(RefCell::new(copy));
         }
+        let closed = task.files.borrow_mut().close_on_exec();
+        drop(closed);
         task.restart = None;
         let tracing = self.trace.is_some();
         let mut g = self.tasks[&tid].group.borrow_mut();
@@ -221,6 +261,7 @@ impl Kernel {
         g.comm = comm_of(&req.path);
         g.did_exec = true;
         g.traced = tracing;
+        g.cred = cred;
         Ok(0)
     }
 

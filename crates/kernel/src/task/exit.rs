@@ -7,12 +7,13 @@
 //! zeroed and woken), a vfork parent is released, the thread leaves the
 //! scheduler. The last thread of a process makes it a zombie: its address
 //! space goes with its last user, its children are reparented, its parent
-//! gets the exit signal (recorded as pending; delivery is issue 5) and its
+//! gets the exit signal (SIGCHLD with CLD_* si_code, see `sigdeliver.rs`) and its
 //! waiters are woken. wait reaps the zombie. PID 1's end shuts the kernel
 //! down.
 
 use super::block::{TaskState, WaitReason};
-use super::signal::{Signal, SIG_IGN};
+use super::sigdeliver::SigTarget;
+use super::signal::{SigInfo, Signal, SIG_IGN};
 use super::{ExitStatus, Kernel, Task, ThreadGroup, Tid};
 use crate::errno::{Errno, KResult};
 use std::cell::RefCell;
@@ -94,7 +95,7 @@ impl Kernel {
             self.on_hart = None;
         }
         let group = task.group.clone();
-        let uid = task.cred.uid;
+        let uid = group.borrow().cred.uid;
         {
             let mut g = group.borrow_mut();
             g.live_threads -= 1;
@@ -157,13 +158,17 @@ impl Kernel {
                 autoreap = act.handler == SIG_IGN || act.flags & SA_NOCLDWAIT != 0;
             }
         }
-        if (1..64).contains(&exit_signal) {
-            parent.borrow_mut().pending |= Signal(exit_signal).bit();
-        }
+        drop(parent);
         if autoreap {
             self.reap(tgid);
         }
         self.wake_restart(|r| *r == WaitReason::Child { tgid: ppid });
+        // After the waiters are woken, so that a wait4 the signal would
+        // interrupt runs again first and finds the zombie, as Linux's does.
+        if (1..=64).contains(&exit_signal) {
+            let info = Self::child_info(group, status, _uid, exit_signal);
+            self.send_signal(SigTarget::Process(ppid), info);
+        }
     }
 
     /// Linux's forget_original_parent: the children of dying `group` go to
@@ -182,22 +187,43 @@ impl Kernel {
         }
         let reaper = self.find_reaper(group.borrow().ppid);
         let reaper_tid = self.threads_of(reaper).first().copied().unwrap_or(reaper);
-        let mut zombies = false;
+        let mut zombies = Vec::new();
         for child in children {
             let mut c = child.borrow_mut();
             c.ppid = reaper;
             c.parent_tid = reaper_tid;
-            zombies |= c.zombie.is_some();
             // Linux sends SIGCHLD for a reparented zombie (exit_signal is
             // reset to SIGCHLD on reparenting of a process).
             c.exit_signal = Signal::SIGCHLD.0;
-        }
-        if zombies {
-            if let Some(r) = self.groups.get(&reaper) {
-                r.borrow_mut().pending |= Signal::SIGCHLD.bit();
+            if let Some(status) = c.zombie {
+                drop(c);
+                zombies.push(Self::child_info(&child, status, 0, Signal::SIGCHLD.0));
             }
         }
+        for info in zombies {
+            self.send_signal(SigTarget::Process(reaper), info);
+        }
         self.wake_restart(|r| *r == WaitReason::Child { tgid: reaper });
+    }
+
+    /// The siginfo of a child's exit signal: CLD_EXITED, CLD_KILLED or
+    /// CLD_DUMPED, with its pid, uid, status and user time in clock ticks.
+    fn child_info(
+        group: &Rc<RefCell<ThreadGroup>>,
+        status: ExitStatus,
+        uid: u32,
+        exit_signal: u32,
+    ) -> SigInfo {
+        let g = group.borrow();
+        let (code, si_status) = match status {
+            ExitStatus::Exited(code) => (CLD_EXITED, i32::from(code)),
+            ExitStatus::Killed(sig) => (CLD_KILLED, sig.0 as i32),
+            ExitStatus::Dumped(sig) => (CLD_DUMPED, sig.0 as i32),
+        };
+        let ticks = (g.dead_threads_time.as_millis() / 10) as u64;
+        let mut info = SigInfo::child(code, g.tgid, uid, si_status, ticks);
+        info.0[0..4].copy_from_slice(&exit_signal.to_le_bytes());
+        info
     }
 
     /// The nearest live ancestor starting at `pid` that is a child
@@ -279,11 +305,7 @@ impl Kernel {
                 continue;
             }
             any = true;
-            let uid = self
-                .threads_of(c.tgid)
-                .first()
-                .map(|t| self.tasks[t].cred.uid)
-                .unwrap_or(self.current().cred.uid);
+            let uid = c.cred.uid;
             let utime = c.dead_threads_time + c.children_time;
             let base = WaitResult {
                 pid: c.tgid,
@@ -297,6 +319,7 @@ impl Kernel {
                 let (code, si_status) = match status {
                     ExitStatus::Exited(code) => (CLD_EXITED, i32::from(code)),
                     ExitStatus::Killed(sig) => (CLD_KILLED, sig.0 as i32),
+                    ExitStatus::Dumped(sig) => (CLD_DUMPED, sig.0 as i32),
                 };
                 let pid = c.tgid;
                 drop(c);

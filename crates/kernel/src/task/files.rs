@@ -1,11 +1,15 @@
-//! The file descriptor table, for now holding only the host's standard
-//! streams on fds 0, 1 and 2. The file system brings real open files; the
-//! standard streams stay host files, passed through to whatever the host's
-//! fds are (terminal, pipe or regular file), so the guest sees their kind.
+//! The file descriptor table. Each fd refers to an open file description
+//! (`fs::OpenFile`) and has its own FD_CLOEXEC. The first process's fds 0,
+//! 1 and 2 are the host's standard streams, passed through to whatever the
+//! host's fds are (terminal, pipe or regular file), so the guest sees their
+//! kind.
 
 use crate::errno::{Errno, KResult};
+use crate::fs::file::O_RDWR;
+use crate::fs::{FileKind, OpenFile};
 use rustix::fd::{AsFd, BorrowedFd};
 use std::io;
+use std::rc::Rc;
 
 /// One of the host's standard streams.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,36 +19,113 @@ pub enum HostStdio {
     Stderr,
 }
 
-/// Linux's `files_struct`: shared by CLONE_FILES, copied otherwise.
-#[derive(Clone, Debug)]
-pub struct Files {
-    fds: Vec<Option<HostStdio>>,
+/// One descriptor: the open file description it refers to (shared by dup
+/// and fork) and its own FD_CLOEXEC.
+#[derive(Clone)]
+pub struct Fd {
+    pub file: Rc<OpenFile>,
+    pub cloexec: bool,
 }
+
+/// Linux's `files_struct`: shared by CLONE_FILES, copied otherwise (the
+/// copy shares the open file descriptions, hence their offsets).
+#[derive(Clone, Default)]
+pub struct Files {
+    fds: Vec<Option<Fd>>,
+}
+
+/// The most descriptors a process may have (RLIMIT_NOFILE's default).
+pub const NR_OPEN: usize = 1024;
 
 impl Files {
     /// 0, 1 and 2 open on the host's stdin, stdout and stderr.
     pub fn host_stdio() -> Files {
+        let fd = |s, flags| {
+            Some(Fd {
+                file: Rc::new(OpenFile::new(FileKind::Console(s), flags)),
+                cloexec: false,
+            })
+        };
         Files {
             fds: vec![
-                Some(HostStdio::Stdin),
-                Some(HostStdio::Stdout),
-                Some(HostStdio::Stderr),
+                fd(HostStdio::Stdin, O_RDWR),
+                fd(HostStdio::Stdout, O_RDWR),
+                fd(HostStdio::Stderr, O_RDWR),
             ],
         }
     }
 
-    /// The file open on `fd`, or EBADF.
-    pub fn get(&self, fd: u64) -> KResult<HostStdio> {
+    /// The descriptor `fd`, or EBADF.
+    pub fn entry(&self, fd: u64) -> KResult<&Fd> {
         usize::try_from(fd)
             .ok()
-            .and_then(|fd| self.fds.get(fd).copied().flatten())
+            .and_then(|fd| self.fds.get(fd))
+            .and_then(Option::as_ref)
             .ok_or(Errno::EBADF)
     }
 
-    pub fn close(&mut self, fd: u64) -> KResult<()> {
-        self.get(fd)?;
-        self.fds[fd as usize] = None;
+    /// The file open on `fd`, or EBADF.
+    pub fn get(&self, fd: u64) -> KResult<Rc<OpenFile>> {
+        Ok(self.entry(fd)?.file.clone())
+    }
+
+    /// Closes `fd`, returning its file (dropped by the caller, after the
+    /// table is no longer borrowed).
+    pub fn close(&mut self, fd: u64) -> KResult<Rc<OpenFile>> {
+        self.entry(fd)?;
+        Ok(self.fds[fd as usize].take().expect("checked").file)
+    }
+
+    /// Installs `file` on the lowest free fd at or above `min` and below
+    /// `limit` (RLIMIT_NOFILE): EMFILE.
+    pub fn install(
+        &mut self,
+        file: Rc<OpenFile>,
+        cloexec: bool,
+        min: usize,
+        limit: usize,
+    ) -> KResult<u64> {
+        let free = (min..limit.min(NR_OPEN)).find(|&i| self.fds.get(i).is_none_or(Option::is_none));
+        let fd = free.ok_or(Errno::EMFILE)?;
+        if self.fds.len() <= fd {
+            self.fds.resize(fd + 1, None);
+        }
+        self.fds[fd] = Some(Fd { file, cloexec });
+        Ok(fd as u64)
+    }
+
+    /// Installs `file` on exactly `fd` (dup3), returning what it replaced.
+    pub fn install_at(
+        &mut self,
+        fd: u64,
+        file: Rc<OpenFile>,
+        cloexec: bool,
+    ) -> KResult<Option<Fd>> {
+        let fd = usize::try_from(fd)
+            .ok()
+            .filter(|&f| f < NR_OPEN)
+            .ok_or(Errno::EBADF)?;
+        if self.fds.len() <= fd {
+            self.fds.resize(fd + 1, None);
+        }
+        Ok(self.fds[fd].replace(Fd { file, cloexec }))
+    }
+
+    pub fn set_cloexec(&mut self, fd: u64, cloexec: bool) -> KResult<()> {
+        self.entry(fd)?;
+        self.fds[fd as usize].as_mut().expect("checked").cloexec = cloexec;
         Ok(())
+    }
+
+    /// exec: closes every close-on-exec descriptor, returning them.
+    pub fn close_on_exec(&mut self) -> Vec<Fd> {
+        let mut closed = Vec::new();
+        for slot in &mut self.fds {
+            if slot.as_ref().is_some_and(|f| f.cloexec) {
+                closed.extend(slot.take());
+            }
+        }
+        closed
     }
 }
 

@@ -9,26 +9,30 @@
 //! CLONE_THREAD: pid, parent, process group, session, limits, exit status).
 //! `clone.rs` decides each of them (`copy_process`); `exec.rs` replaces the
 //! image; `exit.rs` ends threads and processes and implements wait;
-//! `block.rs` is how a system call waits.
+//! `block.rs` is how a system call waits; `sigdeliver.rs` sends and
+//! delivers signals.
 //!
 //! Processes are [`ThreadGroup`]s kept in `Kernel::groups` from fork until
 //! reaped (a zombie is a group with no threads left and `zombie` set);
 //! threads are kept in `Kernel::tasks` while they live.
 //!
 //! [`Kernel::run`] is the only place guest code runs: it puts the current
-//! task on the hart for a slice, handles the trap the hart returns (system
-//! call, page fault, fault signal, end of slice) and picks who runs next:
+//! task on the hart for a slice (delivering its pending signals first),
+//! handles the trap the hart returns (system call, page fault, fault
+//! signal, end of slice) and picks who runs next:
 //! round robin over the runnable threads in slices of [`SLICE`] retired
 //! instructions.
 
 pub mod block;
 pub mod clock;
 pub mod clone;
+pub mod cred;
 pub mod exec;
 pub mod exit;
 pub mod files;
 pub mod futex;
 pub mod rlimit;
+pub mod sigdeliver;
 pub mod signal;
 
 use crate::errno::{Errno, KResult};
@@ -37,6 +41,7 @@ use crate::mm::{Mm, Phys, TlbFlush};
 use crate::syscall;
 use block::{Restart, TaskState};
 use clock::Clock;
+pub use cred::Cred;
 use files::Files;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
@@ -67,6 +72,9 @@ pub const SLICE: u64 = 1 << 20;
 pub enum ExitStatus {
     Exited(u8),
     Killed(Signal),
+    /// Killed by a signal whose default action dumps core (0x80 in the
+    /// wait status; no core file is written).
+    Dumped(Signal),
 }
 
 impl ExitStatus {
@@ -75,6 +83,7 @@ impl ExitStatus {
         match self {
             ExitStatus::Exited(code) => u32::from(code) << 8,
             ExitStatus::Killed(sig) => sig.0,
+            ExitStatus::Dumped(sig) => sig.0 | 0x80,
         }
     }
 
@@ -82,69 +91,38 @@ impl ExitStatus {
     pub fn shell_code(self) -> i32 {
         match self {
             ExitStatus::Exited(code) => i32::from(code),
-            ExitStatus::Killed(sig) => 128 + sig.0 as i32,
+            ExitStatus::Killed(sig) | ExitStatus::Dumped(sig) => 128 + sig.0 as i32,
         }
-    }
-}
-
-/// User and group ids (Linux's `struct cred`, the part that exists here).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Cred {
-    pub uid: u32,
-    pub euid: u32,
-    pub gid: u32,
-    pub egid: u32,
-}
-
-impl Cred {
-    /// The host user's ids: without a root of its own, the guest runs as
-    /// the user who started cleave, so host files look the same to it.
-    pub fn host() -> Cred {
-        let uid = rustix::process::getuid().as_raw();
-        let gid = rustix::process::getgid().as_raw();
-        Cred {
-            uid,
-            euid: rustix::process::geteuid().as_raw(),
-            gid,
-            egid: rustix::process::getegid().as_raw(),
-        }
-    }
-
-    /// Whether these ids carry the capabilities an unnamespaced root has.
-    pub fn privileged(&self) -> bool {
-        self.euid == 0
     }
 }
 
 /// Linux's `fs_struct`: working directory, root and umask, shared by
-/// CLONE_FS and copied otherwise. Paths are host paths until the VFS
-/// arrives (issue 6); [`FsInfo::resolve`] is the one place a guest path
-/// becomes a host path.
-#[derive(Clone, Debug)]
+/// CLONE_FS and copied otherwise. Both directories are places in the VFS
+/// (`crate::fs`), where guest paths are resolved.
+#[derive(Clone)]
 pub struct FsInfo {
-    pub cwd: PathBuf,
-    pub root: PathBuf,
+    pub cwd: crate::fs::Loc,
+    pub root: crate::fs::Loc,
     pub umask: u32,
 }
 
 impl FsInfo {
-    /// The host process's working directory, the host root, umask 022.
-    pub fn host() -> FsInfo {
+    /// The VFS root; the cwd is the host process's working directory when
+    /// the guest can see it at the same path (the host view), else `/`.
+    pub fn boot(vfs: &crate::fs::Vfs) -> FsInfo {
+        let root = vfs.root();
+        let host_cwd = std::env::current_dir()
+            .map(|p| p.into_os_string().into_encoded_bytes())
+            .unwrap_or_default();
+        let cwd = vfs
+            .walk(&root, &root, &host_cwd, true)
+            .ok()
+            .filter(crate::fs::Loc::is_dir)
+            .unwrap_or_else(|| root.clone());
         FsInfo {
-            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
-            root: PathBuf::from("/"),
+            cwd,
+            root,
             umask: 0o022,
-        }
-    }
-
-    /// The host path a guest path names: relative paths from the cwd.
-    pub fn resolve(&self, path: &[u8]) -> PathBuf {
-        use std::os::unix::ffi::OsStrExt;
-        let p = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
-        if p.is_absolute() {
-            self.root.join(p.strip_prefix("/").unwrap_or(p))
-        } else {
-            self.cwd.join(p)
         }
     }
 }
@@ -159,6 +137,8 @@ pub struct ThreadGroup {
     pub parent_tid: Tid,
     pub pgid: Tid,
     pub sid: Tid,
+    /// The process's ids (see [`Cred`] for why per process).
+    pub cred: Cred,
     pub rlimits: Rlimits,
     /// The executable, what /proc/self/exe names.
     pub exe: PathBuf,
@@ -179,12 +159,16 @@ pub struct ThreadGroup {
     pub child_subreaper: bool,
     /// Whether the process has exec'd since fork (setpgid's EACCES).
     pub did_exec: bool,
-    /// Shared pending signals (delivery is issue 5; SIGCHLD is recorded).
-    pub pending: u64,
+    /// Shared (process-directed) pending signals.
+    pub pending: signal::SigPending,
     /// A stop not yet reported to wait (WUNTRACED): the stopping signal.
     pub stop_report: Option<Signal>,
     /// A continue not yet reported to wait (WCONTINUED).
     pub continued_report: bool,
+    /// Stopped by a stop signal until SIGCONT (group stop).
+    pub stopped: bool,
+    /// ITIMER_REAL (alarm): CLOCK_MONOTONIC expiry and reload interval.
+    pub itimer_real: Option<(Duration, Duration)>,
     /// CPU time of threads that have exited.
     pub dead_threads_time: Duration,
     /// CPU time of reaped children (rusage RUSAGE_CHILDREN).
@@ -211,8 +195,9 @@ pub struct Task {
     /// Blocked signals.
     pub sigmask: u64,
     /// Pending signals for this thread only.
-    pub pending: u64,
-    pub cred: Cred,
+    pub pending: signal::SigPending,
+    /// Alternate stack, sigsuspend's saved mask, interruption.
+    pub sig: signal::ThreadSig,
     /// CPU time this thread has used (see `Clock::slice_cost`).
     pub cpu_time: Duration,
     /// vfork: the parent thread waiting for this child to exec or exit.
@@ -272,6 +257,9 @@ pub struct Kernel {
     run_queue: VecDeque<Tid>,
     /// Blocked tasks with a deadline: (CLOCK_MONOTONIC deadline, tid).
     timers: BTreeSet<(Duration, Tid)>,
+    /// Armed ITIMER_REAL timers: (CLOCK_MONOTONIC expiry, tgid); see
+    /// `sigdeliver.rs`.
+    alarms: BTreeSet<(Duration, Tid)>,
     /// Whose registers are in the hart right now.
     on_hart: Option<Tid>,
     /// The system call being handled (see `block.rs`).
@@ -290,6 +278,8 @@ pub struct Kernel {
     deadlock: bool,
     /// Futex wait queues (see `futex.rs`).
     pub futex: futex::FutexTable,
+    /// The file system tree (see `crate::fs`).
+    pub vfs: crate::fs::Vfs,
 }
 
 impl Kernel {
@@ -307,6 +297,7 @@ impl Kernel {
             groups: BTreeMap::new(),
             run_queue: VecDeque::new(),
             timers: BTreeSet::new(),
+            alarms: BTreeSet::new(),
             on_hart: None,
             syscall_nr: 0,
             next_tid: 1,
@@ -318,6 +309,7 @@ impl Kernel {
             main_exit: None,
             deadlock: false,
             futex: futex::FutexTable::default(),
+            vfs: crate::fs::Vfs::host_view(),
         }
     }
 
@@ -355,7 +347,12 @@ impl Kernel {
         traced: bool,
     ) -> Result<Tid, ExecError> {
         let rlimits = Rlimits::boot_defaults(self.phys.total_frames() as u64);
-        let image = self.load_executable(exe, req, cred, rlimits.get(rlimit::RLIMIT_STACK).cur)?;
+        let image = self.load_executable(
+            exe,
+            req,
+            cred.clone(),
+            rlimits.get(rlimit::RLIMIT_STACK).cur,
+        )?;
         let tid = self.alloc_tid();
         let comm = exec::comm_of(&req.path);
         let group = Rc::new(RefCell::new(ThreadGroup {
@@ -364,6 +361,7 @@ impl Kernel {
             parent_tid: 0,
             pgid: tid,
             sid: tid,
+            cred,
             rlimits,
             exe: image.exe,
             comm,
@@ -373,9 +371,11 @@ impl Kernel {
             exit_signal: Signal::SIGCHLD.0,
             child_subreaper: false,
             did_exec: false,
-            pending: 0,
+            pending: Default::default(),
             stop_report: None,
             continued_report: false,
+            stopped: false,
+            itimer_real: None,
             dead_threads_time: Duration::ZERO,
             children_time: Duration::ZERO,
             traced,
@@ -391,14 +391,14 @@ impl Kernel {
                 clear_child_tid: 0,
                 robust_list: 0,
                 sigmask: 0,
-                pending: 0,
-                cred,
+                pending: Default::default(),
+                sig: Default::default(),
                 cpu_time: Duration::ZERO,
                 vfork_parent: None,
                 mm: Rc::new(RefCell::new(image.mm)),
                 sighand: Rc::new(RefCell::new(SigHand::default())),
                 files: Rc::new(RefCell::new(Files::host_stdio())),
-                fs: Rc::new(RefCell::new(FsInfo::host())),
+                fs: Rc::new(RefCell::new(FsInfo::boot(&self.vfs))),
                 group,
             },
         );
@@ -478,6 +478,9 @@ impl Kernel {
             if !self.timers.is_empty() {
                 self.expire_timers();
             }
+            if !self.alarms.is_empty() {
+                self.expire_alarms();
+            }
             let Some(&tid) = self.run_queue.front() else {
                 if self.idle() {
                     continue;
@@ -486,6 +489,14 @@ impl Kernel {
                 break;
             };
             self.switch_to(tid);
+            // The return to user mode: pending signals first.
+            if self.signal_work() {
+                self.do_signal();
+                // Ended, or stopped (group stop).
+                if self.on_hart != Some(tid) || self.is_blocked(tid) {
+                    continue;
+                }
+            }
             let (started, retired) = (Instant::now(), self.hart.instret());
             let trap = self.hart.run(&mut self.phys.mem, SLICE);
             let cost = self
@@ -493,6 +504,7 @@ impl Kernel {
                 .slice_cost(started.elapsed(), self.hart.instret() - retired);
             self.current_mut().cpu_time += cost;
             self.handle_trap(trap);
+            self.wake_pipes();
             self.sync_tlb();
         }
         self.shutdown();
@@ -500,6 +512,13 @@ impl Kernel {
             init: self.init_exit,
             main: self.main_exit,
             deadlock: self.deadlock,
+        }
+    }
+
+    /// Wakes the waiters of every pipe that changed (see `fs::pipe`).
+    fn wake_pipes(&mut self) {
+        for id in crate::fs::pipe::take_wakeups() {
+            self.wake_restart(|r| *r == block::WaitReason::Pipe { id });
         }
     }
 
@@ -543,19 +562,36 @@ impl Kernel {
                 // Not held across an exit: the last user releases the space.
                 drop(mm);
                 if let Err(fault) = result {
-                    let sig = match fault {
-                        crate::mm::Fault::Bus => Signal::SIGBUS,
+                    use signal::{SigInfo, BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR};
+                    let info = match fault {
+                        crate::mm::Fault::Bus => SigInfo::fault(Signal::SIGBUS, BUS_ADRERR, addr),
                         // Linux's OOM killer would pick a victim; here the
                         // faulting process is the one that cannot go on.
-                        crate::mm::Fault::OutOfMemory => Signal::SIGKILL,
-                        crate::mm::Fault::MapErr | crate::mm::Fault::AccErr => Signal::SIGSEGV,
+                        crate::mm::Fault::OutOfMemory => SigInfo::new(Signal::SIGKILL, 0x80),
+                        crate::mm::Fault::MapErr => {
+                            SigInfo::fault(Signal::SIGSEGV, SEGV_MAPERR, addr)
+                        }
+                        crate::mm::Fault::AccErr => {
+                            SigInfo::fault(Signal::SIGSEGV, SEGV_ACCERR, addr)
+                        }
                     };
-                    self.force_sig(sig);
+                    self.force_sig_info(info);
                 }
             }
-            Trap::IllegalInstruction { .. } => self.force_sig(Signal::SIGILL),
-            Trap::Breakpoint => self.force_sig(Signal::SIGTRAP),
-            Trap::Misaligned { .. } => self.force_sig(Signal::SIGBUS),
+            Trap::IllegalInstruction { .. } => {
+                let pc = self.hart.regs.pc;
+                let info = signal::SigInfo::fault(Signal::SIGILL, signal::ILL_ILLOPC, pc);
+                self.force_sig_info(info);
+            }
+            Trap::Breakpoint => {
+                let pc = self.hart.regs.pc;
+                let info = signal::SigInfo::fault(Signal::SIGTRAP, signal::TRAP_BRKPT, pc);
+                self.force_sig_info(info);
+            }
+            Trap::Misaligned { addr, .. } => {
+                let info = signal::SigInfo::fault(Signal::SIGBUS, signal::BUS_ADRALN, addr);
+                self.force_sig_info(info);
+            }
             Trap::BudgetExhausted => self.run_queue.rotate_left(1),
         }
     }
@@ -606,12 +642,6 @@ impl Kernel {
         } else {
             &mut self.tasks.get_mut(&tid).expect("task exists").regs
         }
-    }
-
-    /// Kills the current process with a fault signal. Handlers come with
-    /// signal delivery; until then every fault is fatal, as with SIG_DFL.
-    fn force_sig(&mut self, sig: Signal) {
-        self.exit_group(ExitStatus::Killed(sig));
     }
 
     /// sched_yield: the current task goes to the back of the run queue.
@@ -777,5 +807,10 @@ impl Kernel {
     /// The current thread group.
     pub fn group(&self) -> Rc<RefCell<ThreadGroup>> {
         self.current().group.clone()
+    }
+
+    /// The current process's credentials (a copy).
+    pub fn cred(&self) -> Cred {
+        self.current().group.borrow().cred.clone()
     }
 }

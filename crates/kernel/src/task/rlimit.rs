@@ -127,6 +127,20 @@ impl Rlimits {
     }
 }
 
+impl super::Kernel {
+    /// The current process's limit for `resource` (Linux's rlimit()).
+    pub fn rlimit(&self, resource: usize) -> Rlimit {
+        self.current().group.borrow().rlimits.get(resource)
+    }
+
+    /// RLIMIT_NOFILE's soft limit: new descriptors must be below it
+    /// (EMFILE from open, EBADF or EINVAL for dup2, dup3 and F_DUPFD
+    /// targets at or above it). At most [`NR_OPEN`].
+    pub fn nofile_limit(&self) -> u64 {
+        self.rlimit(RLIMIT_NOFILE).cur
+    }
+}
+
 /// A resource number from the guest, or EINVAL.
 pub fn resource_from_guest(resource: u64) -> KResult<usize> {
     if resource < RLIM_NLIMITS as u64 {

@@ -1,6 +1,5 @@
-//! Signal numbers and the per-process table of dispositions. Delivery comes
-//! later; for now the kernel records what the program asks for and kills
-//! on faults with the signal Linux would send.
+//! Signal numbers, the per-process table of dispositions, siginfo, the
+//! pending sets and the per-thread state; delivery is in `sigdeliver.rs`.
 
 use crate::errno::{Errno, KResult};
 
@@ -153,5 +152,197 @@ impl SigHand {
         action.mask &= !UNBLOCKABLE;
         self.actions[sig.0 as usize - 1] = action;
         Ok(())
+    }
+}
+
+// sa_flags (asm-generic).
+pub const SA_NOCLDSTOP: u64 = 0x1;
+pub const SA_NOCLDWAIT: u64 = 0x2;
+pub const SA_SIGINFO: u64 = 0x4;
+pub const SA_ONSTACK: u64 = 0x0800_0000;
+pub const SA_RESTART: u64 = 0x1000_0000;
+pub const SA_NODEFER: u64 = 0x4000_0000;
+pub const SA_RESETHAND: u64 = 0x8000_0000;
+
+// si_code values.
+pub const SI_USER: i32 = 0;
+pub const SI_KERNEL: i32 = 0x80;
+pub const SI_QUEUE: i32 = -1;
+pub const SI_TKILL: i32 = -6;
+pub const SEGV_MAPERR: i32 = 1;
+pub const SEGV_ACCERR: i32 = 2;
+pub const BUS_ADRALN: i32 = 1;
+pub const BUS_ADRERR: i32 = 2;
+pub const ILL_ILLOPC: i32 = 1;
+pub const TRAP_BRKPT: i32 = 1;
+
+/// Signals 32 and up are real-time: they queue instead of coalescing.
+pub const SIGRTMIN: u32 = 32;
+
+/// What a signal does under SIG_DFL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultAction {
+    Terminate,
+    /// Terminate with a core dump (wait status 0x80).
+    Core,
+    Ignore,
+    Stop,
+    Continue,
+}
+
+impl Signal {
+    pub fn default_action(self) -> DefaultAction {
+        match self.0 {
+            17 | 23 | 28 => DefaultAction::Ignore,
+            18 => DefaultAction::Continue,
+            19..=22 => DefaultAction::Stop,
+            3 | 4 | 5 | 6 | 7 | 8 | 11 | 24 | 25 | 31 => DefaultAction::Core,
+            _ => DefaultAction::Terminate,
+        }
+    }
+}
+
+/// A siginfo_t exactly as the guest sees it (128 bytes, riscv64 layout:
+/// si_signo, si_errno, si_code, then the union at offset 16).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SigInfo(pub [u8; 128]);
+
+impl SigInfo {
+    pub const SIZE: usize = 128;
+
+    pub fn new(sig: Signal, code: i32) -> SigInfo {
+        let mut s = SigInfo([0; 128]);
+        s.put32(0, sig.0);
+        s.put32(8, code as u32);
+        s
+    }
+
+    /// kill/tkill: si_pid and si_uid of the sender.
+    pub fn user(sig: Signal, code: i32, pid: u32, uid: u32) -> SigInfo {
+        let mut s = SigInfo::new(sig, code);
+        s.put32(16, pid);
+        s.put32(20, uid);
+        s
+    }
+
+    /// A fault: si_addr.
+    pub fn fault(sig: Signal, code: i32, addr: u64) -> SigInfo {
+        let mut s = SigInfo::new(sig, code);
+        s.0[16..24].copy_from_slice(&addr.to_le_bytes());
+        s
+    }
+
+    /// SIGCHLD: pid, uid, status, utime and stime (clock ticks).
+    pub fn child(code: i32, pid: u32, uid: u32, status: i32, utime: u64) -> SigInfo {
+        let mut s = SigInfo::user(Signal::SIGCHLD, code, pid, uid);
+        s.put32(24, status as u32);
+        s.0[32..40].copy_from_slice(&utime.to_le_bytes());
+        s
+    }
+
+    fn put32(&mut self, at: usize, v: u32) {
+        self.0[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    pub fn signo(&self) -> u32 {
+        u32::from_le_bytes(self.0[0..4].try_into().unwrap())
+    }
+
+    pub fn code(&self) -> i32 {
+        i32::from_le_bytes(self.0[8..12].try_into().unwrap())
+    }
+}
+
+/// Pending signals (Linux's `struct sigpending`): a set, plus the
+/// siginfo of each queued instance. A standard signal already pending is
+/// not queued again (they coalesce); real-time signals queue.
+#[derive(Clone, Debug, Default)]
+pub struct SigPending {
+    pub set: u64,
+    queue: std::collections::VecDeque<SigInfo>,
+}
+
+impl SigPending {
+    /// Adds `info`; false when a standard signal was already pending.
+    pub fn add(&mut self, info: SigInfo) -> bool {
+        let sig = Signal(info.signo());
+        if sig.0 < SIGRTMIN && self.set & sig.bit() != 0 {
+            return false;
+        }
+        self.set |= sig.bit();
+        self.queue.push_back(info);
+        true
+    }
+
+    /// The lowest-numbered pending signal not in `blocked`.
+    pub fn next(&self, blocked: u64) -> Option<Signal> {
+        let ready = self.set & !blocked;
+        (ready != 0).then(|| Signal(ready.trailing_zeros() + 1))
+    }
+
+    /// Dequeues one instance of `sig`.
+    pub fn take(&mut self, sig: Signal) -> Option<SigInfo> {
+        if self.set & sig.bit() == 0 {
+            return None;
+        }
+        let at = self.queue.iter().position(|i| i.signo() == sig.0);
+        let info = at
+            .and_then(|i| self.queue.remove(i))
+            .unwrap_or_else(|| SigInfo::new(sig, SI_KERNEL));
+        if !self.queue.iter().any(|i| i.signo() == sig.0) {
+            self.set &= !sig.bit();
+        }
+        Some(info)
+    }
+
+    /// Discards every instance of the signals in `mask`.
+    pub fn discard(&mut self, mask: u64) {
+        self.set &= !mask;
+        self.queue.retain(|i| Signal(i.signo()).bit() & mask == 0);
+    }
+}
+
+/// sigaltstack's ss_flags.
+pub const SS_ONSTACK: u32 = 1;
+pub const SS_DISABLE: u32 = 2;
+pub const SS_AUTODISARM: u32 = 1 << 31;
+/// MINSIGSTKSZ on riscv64.
+pub const MINSIGSTKSZ: u64 = 2048;
+
+/// The per-thread signal state beyond mask and pending set.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ThreadSig {
+    /// sigaltstack: base and size (size 0: disabled).
+    pub altstack_sp: u64,
+    pub altstack_size: u64,
+    pub altstack_autodisarm: bool,
+    /// rt_sigsuspend's caller mask, restored after the handler (Linux's
+    /// saved_sigmask).
+    pub saved_mask: Option<u64>,
+    /// A signal woke this thread out of a blocked system call: at delivery
+    /// the call fails with EINTR or restarts (SA_RESTART).
+    pub interrupted: bool,
+    /// rt_sigtimedwait: the signals this thread waits for.
+    pub waiting: u64,
+}
+
+impl ThreadSig {
+    pub fn on_altstack(&self, sp: u64) -> bool {
+        self.altstack_size != 0
+            && sp > self.altstack_sp
+            && sp - self.altstack_sp <= self.altstack_size
+    }
+
+    /// uc_stack.ss_flags / sigaltstack's old ss_flags for stack pointer `sp`.
+    pub fn ss_flags(&self, sp: u64) -> u32 {
+        if self.altstack_size == 0 {
+            SS_DISABLE
+        } else if self.on_altstack(sp) {
+            SS_ONSTACK
+        } else if self.altstack_autodisarm {
+            SS_AUTODISARM
+        } else {
+            0
+        }
     }
 }

@@ -1,0 +1,787 @@
+//! The virtual file system: inodes, mounts and Linux's path resolution.
+//!
+//! One host thread runs the whole kernel, so an inode is an
+//! `Rc<RefCell<Inode>>` and nothing is locked. Every inode has a kernel-wide
+//! unique `id`; a mount is attached to the inode it covers by that id.
+//!
+//! File systems:
+//!
+//! - tmpfs ([`Data::Dir`], [`Data::File`], [`Data::Symlink`]): the guest's
+//!   `/`, `/tmp` and `/dev` (which holds [`Data::Device`] nodes).
+//! - host directories ([`Data::Host`], `host.rs`): a host directory mounted
+//!   at a guest path, read-only. Lookups inside it name one component at a
+//!   time below its host root; ".." at its root is answered by the VFS (the
+//!   mount point's parent, or the process root), and a host symlink's target
+//!   is resolved by the VFS in the guest's view, so nothing resolves outside
+//!   the mounted directory.
+//!
+//! How the host appears (`Vfs::host_view`): the guest's `/` is a tmpfs;
+//! every top-level entry of the host's `/` except `/tmp`, `/dev` and `/proc`
+//! is mounted read-only at the same path (a top-level symlink such as Debian's
+//! `/bin -> usr/bin` is copied as a tmpfs symlink). So a program named by its
+//! absolute host path is found at the same guest path, the host cwd exists in
+//! the guest, and the guest can never write to the host, while `/tmp` is a
+//! writable tmpfs and `/dev` holds cleave's own devices. A program or cwd the
+//! host view hides (one under the host's /tmp) is made visible by
+//! [`Vfs::expose_host`]: its directory alone is mounted, read-only, at its own
+//! path inside the tmpfs.
+//!
+//! Why not the host's `/` itself, read-only, at `/`: the guest needs a
+//! writable `/tmp` and its own `/dev` (a read-only host `/tmp` breaks every
+//! program that makes a temporary file, and host device nodes must not be
+//! opened on the guest's behalf), and mounting over those inside a host
+//! mount would need the tmpfs directories to exist on the host. A tmpfs root
+//! with the host's top-level directories mounted on it gives the same view of
+//! the host with guest-owned /tmp, /dev and /proc.
+//!
+//! Path resolution (`Vfs::walk`) follows `path_resolution(7)`: absolute paths
+//! start at the process root, relative ones at the cwd or a dirfd; "." stays;
+//! ".." never climbs above the process root and crosses mount points
+//! upward; symlinks in the middle are always followed, the last one only
+//! when asked; at most [`MAXSYMLINKS`] symlinks per resolution (ELOOP); a
+//! trailing slash requires a directory (ENOTDIR) and follows a final
+//! symlink.
+
+pub mod file;
+mod host;
+pub mod pipe;
+
+use crate::errno::{Errno, KResult};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+pub use file::{FileKind, OpenFile};
+pub use host::{host_access, HostNode};
+
+/// Linux's MAXSYMLINKS.
+pub const MAXSYMLINKS: u32 = 40;
+
+pub const S_IFMT: u32 = 0o170000;
+pub const S_IFDIR: u32 = 0o040000;
+pub const S_IFREG: u32 = 0o100000;
+pub const S_IFLNK: u32 = 0o120000;
+pub const S_IFCHR: u32 = 0o020000;
+pub const S_IFIFO: u32 = 0o010000;
+
+pub type InodeRef = Rc<RefCell<Inode>>;
+
+/// A character device cleave implements itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    Null,
+    Zero,
+    Full,
+    Random,
+    Urandom,
+    /// /dev/tty and /dev/console: the host's stdin and stdout.
+    Console,
+}
+
+impl Device {
+    /// (major, minor) as Linux numbers them.
+    pub fn rdev(self) -> u64 {
+        let (major, minor) = match self {
+            Device::Null => (1, 3),
+            Device::Zero => (1, 5),
+            Device::Full => (1, 7),
+            Device::Random => (1, 8),
+            Device::Urandom => (1, 9),
+            Device::Console => (5, 1),
+        };
+        (major << 8) | minor
+    }
+}
+
+/// What an inode holds.
+pub enum Data {
+    /// A tmpfs directory: its entries by name.
+    Dir(BTreeMap<Vec<u8>, InodeRef>),
+    File(Vec<u8>),
+    Symlink(Vec<u8>),
+    Device(Device),
+    /// A file of a host directory mount.
+    Host(HostNode),
+}
+
+pub struct Inode {
+    /// Kernel-wide identity.
+    pub id: u64,
+    pub dev: u64,
+    pub ino: u64,
+    /// File type and permission bits.
+    pub mode: u32,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub atime: Duration,
+    pub mtime: Duration,
+    pub ctime: Duration,
+    pub data: Data,
+    /// A directory's parent (for "..") and its name there (for getcwd).
+    pub parent: Weak<RefCell<Inode>>,
+    pub name: Vec<u8>,
+}
+
+impl Inode {
+    pub fn is_dir(&self) -> bool {
+        self.mode & S_IFMT == S_IFDIR
+    }
+
+    pub fn is_symlink(&self) -> bool {
+        self.mode & S_IFMT == S_IFLNK
+    }
+
+    pub fn size(&self) -> u64 {
+        match &self.data {
+            Data::File(d) | Data::Symlink(d) => d.len() as u64,
+            Data::Host(h) => h.size,
+            Data::Dir(_) => 4096,
+            Data::Device(_) => 0,
+        }
+    }
+
+    /// d_type for getdents64.
+    pub fn dtype(&self) -> u8 {
+        match self.mode & S_IFMT {
+            S_IFDIR => 4,
+            S_IFREG => 8,
+            S_IFLNK => 10,
+            S_IFCHR => 2,
+            S_IFIFO => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// A place in the tree: an inode as reached through a mount.
+#[derive(Clone)]
+pub struct Loc {
+    pub mnt: usize,
+    pub inode: InodeRef,
+}
+
+impl Loc {
+    pub fn same(&self, other: &Loc) -> bool {
+        self.mnt == other.mnt && Rc::ptr_eq(&self.inode, &other.inode)
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.inode.borrow().is_dir()
+    }
+}
+
+struct Mount {
+    root: InodeRef,
+    /// Where it is attached (None for the root file system).
+    on: Option<Loc>,
+    readonly: bool,
+}
+
+/// A path split for creation: the parent directory and the last name.
+pub struct Parent {
+    pub dir: Loc,
+    pub name: Vec<u8>,
+    /// The path ended in '/'.
+    pub trailing_slash: bool,
+}
+
+pub struct Vfs {
+    mounts: Vec<Mount>,
+    /// Mount index by the id of the inode it covers.
+    covered: HashMap<u64, usize>,
+    next_id: Cell<u64>,
+}
+
+impl Default for Vfs {
+    fn default() -> Self {
+        Vfs::new()
+    }
+}
+
+impl Vfs {
+    /// An empty tmpfs root with /tmp (1777) and /dev (devices, /dev/shm).
+    pub fn new() -> Vfs {
+        let mut vfs = Vfs {
+            mounts: Vec::new(),
+            covered: HashMap::new(),
+            next_id: Cell::new(1),
+        };
+        let root = vfs.new_inode(S_IFDIR | 0o755, Data::Dir(BTreeMap::new()), Duration::ZERO);
+        vfs.mounts.push(Mount {
+            root,
+            on: None,
+            readonly: false,
+        });
+        let root = vfs.root();
+        vfs.create(
+            &root,
+            b"tmp",
+            S_IFDIR | 0o1777,
+            Data::Dir(BTreeMap::new()),
+            Duration::ZERO,
+        )
+        .expect("fresh root");
+        let dev = vfs
+            .create(
+                &root,
+                b"dev",
+                S_IFDIR | 0o755,
+                Data::Dir(BTreeMap::new()),
+                Duration::ZERO,
+            )
+            .expect("fresh root");
+        for (name, d) in [
+            (&b"null"[..], Device::Null),
+            (b"zero", Device::Zero),
+            (b"full", Device::Full),
+            (b"random", Device::Random),
+            (b"urandom", Device::Urandom),
+            (b"tty", Device::Console),
+            (b"console", Device::Console),
+        ] {
+            let mode = if d == Device::Console { 0o620 } else { 0o666 };
+            vfs.create(&dev, name, S_IFCHR | mode, Data::Device(d), Duration::ZERO)
+                .expect("fresh /dev");
+        }
+        // /dev/shm for shm_open and sem_open: a tmpfs directory.
+        let shm = Data::Dir(BTreeMap::new());
+        vfs.create(&dev, b"shm", S_IFDIR | 0o1777, shm, Duration::ZERO)
+            .expect("fresh /dev");
+        vfs
+    }
+
+    /// The host's view (see the module comment): every top-level host
+    /// entry but /tmp, /dev and /proc, read-only at the same path.
+    pub fn host_view() -> Vfs {
+        let mut vfs = Vfs::new();
+        let root = vfs.root();
+        let Ok(entries) = std::fs::read_dir("/") else {
+            return vfs;
+        };
+        let mut names: Vec<_> = entries.flatten().collect();
+        names.sort_by_key(|e| e.file_name());
+        for e in names {
+            let name = e.file_name().into_encoded_bytes();
+            if matches!(&name[..], b"tmp" | b"dev" | b"proc") {
+                continue;
+            }
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_symlink() {
+                if let Ok(target) = std::fs::read_link(e.path()) {
+                    let target = target.into_os_string().into_encoded_bytes();
+                    let _ = vfs.create(
+                        &root,
+                        &name,
+                        S_IFLNK | 0o777,
+                        Data::Symlink(target),
+                        Duration::ZERO,
+                    );
+                }
+            } else if ft.is_dir() {
+                if let Ok(point) = vfs.create(
+                    &root,
+                    &name,
+                    S_IFDIR | 0o755,
+                    Data::Dir(BTreeMap::new()),
+                    Duration::ZERO,
+                ) {
+                    let _ = vfs.mount_host(&point, e.path());
+                }
+            }
+        }
+        vfs
+    }
+
+    /// Makes host directory `dir` (absolute) visible at the same guest
+    /// path, when nothing is at that path in the guest (it lies under
+    /// the host's /tmp, say): the missing directories are made in tmpfs and
+    /// `dir` is mounted read-only on the last. `cleave run` exposes the
+    /// program's directory and the host cwd this way. A path the guest
+    /// already has (/tmp itself, /dev) is left alone: a program directly in
+    /// the host's /tmp is not visible.
+    pub fn expose_host(&mut self, dir: &std::path::Path) {
+        let bytes = dir.as_os_str().as_encoded_bytes();
+        if !dir.is_absolute() || !dir.is_dir() {
+            return;
+        }
+        let root = self.root();
+        // Whatever the guest already has there wins: the host's /tmp is
+        // never mounted over the guest's.
+        if self.walk(&root, &root, bytes, true).is_ok() {
+            return;
+        }
+        let mut cur = root;
+        for comp in bytes.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+            if comp == b"." || comp == b".." {
+                return;
+            }
+            cur = match self.lookup_crossed(&cur, comp) {
+                Ok(l) if l.is_dir() && !matches!(l.inode.borrow().data, Data::Host(_)) => l,
+                Err(Errno::ENOENT) => {
+                    let dir = Data::Dir(BTreeMap::new());
+                    match self.create(&cur, comp, S_IFDIR | 0o755, dir, Duration::ZERO) {
+                        Ok(l) => l,
+                        Err(_) => return,
+                    }
+                }
+                _ => return,
+            };
+        }
+        let _ = self.mount_host(&cur, dir.to_path_buf());
+    }
+
+    /// Mounts host directory `host` (read-only) over directory `at`.
+    pub fn mount_host(&mut self, at: &Loc, host: PathBuf) -> KResult<()> {
+        let root = host::root_inode(self, host)?;
+        self.mount(at, root, true);
+        Ok(())
+    }
+
+    /// Attaches a file system whose root is `root` over directory `at`.
+    pub fn mount(&mut self, at: &Loc, root: InodeRef, readonly: bool) {
+        let idx = self.mounts.len();
+        self.mounts.push(Mount {
+            root,
+            on: Some(at.clone()),
+            readonly,
+        });
+        self.covered.insert(at.inode.borrow().id, idx);
+    }
+
+    pub fn root(&self) -> Loc {
+        Loc {
+            mnt: 0,
+            inode: self.mounts[0].root.clone(),
+        }
+    }
+
+    pub fn readonly(&self, loc: &Loc) -> bool {
+        self.mounts[loc.mnt].readonly
+    }
+
+    pub fn new_inode(&self, mode: u32, data: Data, now: Duration) -> InodeRef {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        Rc::new(RefCell::new(Inode {
+            id,
+            dev: 0x2a,
+            ino: id,
+            mode,
+            nlink: if mode & S_IFMT == S_IFDIR { 2 } else { 1 },
+            uid: 0,
+            gid: 0,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            data,
+            parent: Weak::new(),
+            name: Vec::new(),
+        }))
+    }
+
+    /// Creates `name` in directory `dir`: EEXIST, EROFS, ENOTDIR.
+    pub fn create(
+        &self,
+        dir: &Loc,
+        name: &[u8],
+        mode: u32,
+        data: Data,
+        now: Duration,
+    ) -> KResult<Loc> {
+        if self.readonly(dir) {
+            return Err(Errno::EROFS);
+        }
+        if self.lookup(dir, name).is_ok() {
+            return Err(Errno::EEXIST);
+        }
+        let inode = self.new_inode(mode, data, now);
+        self.link(dir, name, &inode, now)?;
+        Ok(Loc {
+            mnt: dir.mnt,
+            inode,
+        })
+    }
+
+    /// Adds an entry `name` for `inode` in tmpfs directory `dir`.
+    pub fn link(&self, dir: &Loc, name: &[u8], inode: &InodeRef, now: Duration) -> KResult<()> {
+        if self.readonly(dir) {
+            return Err(Errno::EROFS);
+        }
+        let mut d = dir.inode.borrow_mut();
+        let is_dir = inode.borrow().is_dir();
+        let Data::Dir(entries) = &mut d.data else {
+            return Err(if d.is_dir() {
+                Errno::EROFS
+            } else {
+                Errno::ENOTDIR
+            });
+        };
+        if entries.contains_key(name) {
+            return Err(Errno::EEXIST);
+        }
+        entries.insert(name.to_vec(), inode.clone());
+        d.mtime = now;
+        d.ctime = now;
+        if is_dir {
+            d.nlink += 1;
+            let mut i = inode.borrow_mut();
+            i.parent = Rc::downgrade(&dir.inode);
+            i.name = name.to_vec();
+        }
+        Ok(())
+    }
+
+    /// Removes entry `name` from tmpfs directory `dir`, returning it.
+    pub fn unlink_entry(&self, dir: &Loc, name: &[u8], now: Duration) -> KResult<InodeRef> {
+        if self.readonly(dir) {
+            return Err(Errno::EROFS);
+        }
+        let mut d = dir.inode.borrow_mut();
+        let Data::Dir(entries) = &mut d.data else {
+            return Err(Errno::ENOTDIR);
+        };
+        let inode = entries.remove(name).ok_or(Errno::ENOENT)?;
+        d.mtime = now;
+        d.ctime = now;
+        let mut i = inode.borrow_mut();
+        if i.is_dir() {
+            d.nlink -= 1;
+            i.nlink = 0;
+        } else {
+            i.nlink = i.nlink.saturating_sub(1);
+        }
+        i.ctime = now;
+        drop(i);
+        Ok(inode)
+    }
+
+    /// The entry `name` of directory `dir` (no mount crossing, no "."/"..").
+    pub fn lookup(&self, dir: &Loc, name: &[u8]) -> KResult<Loc> {
+        let inode = {
+            let d = dir.inode.borrow();
+            match &d.data {
+                Data::Dir(entries) => entries.get(name).cloned().ok_or(Errno::ENOENT)?,
+                Data::Host(_) => {
+                    drop(d);
+                    host::lookup(self, &dir.inode, name)?
+                }
+                _ => return Err(Errno::ENOTDIR),
+            }
+        };
+        Ok(Loc {
+            mnt: dir.mnt,
+            inode,
+        })
+    }
+
+    /// What is seen at `loc`: the root of a mount attached there, if any.
+    fn cross_down(&self, mut loc: Loc) -> Loc {
+        loop {
+            let id = loc.inode.borrow().id;
+            let Some(&m) = self.covered.get(&id) else {
+                break;
+            };
+            if m == loc.mnt {
+                break;
+            }
+            loc = Loc {
+                mnt: m,
+                inode: self.mounts[m].root.clone(),
+            };
+        }
+        loc
+    }
+
+    /// "..": never above `root`, upward across mount points.
+    pub fn parent(&self, root: &Loc, cur: &Loc) -> Loc {
+        let mut cur = cur.clone();
+        loop {
+            if cur.same(root) {
+                return cur;
+            }
+            let m = &self.mounts[cur.mnt];
+            if Rc::ptr_eq(&cur.inode, &m.root) {
+                match &m.on {
+                    Some(on) => {
+                        cur = on.clone();
+                        continue;
+                    }
+                    None => return cur,
+                }
+            }
+            let parent = cur.inode.borrow().parent.upgrade();
+            return match parent {
+                Some(p) => Loc {
+                    mnt: cur.mnt,
+                    inode: p,
+                },
+                None => cur,
+            };
+        }
+    }
+
+    /// The target of a symlink.
+    pub fn readlink(&self, loc: &Loc) -> KResult<Vec<u8>> {
+        let i = loc.inode.borrow();
+        match &i.data {
+            Data::Symlink(t) => Ok(t.clone()),
+            Data::Host(h) if i.is_symlink() => h.readlink(),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Resolves `path` from `start` (relative) or `root` (absolute).
+    pub fn walk(&self, root: &Loc, start: &Loc, path: &[u8], follow: bool) -> KResult<Loc> {
+        let mut links = 0;
+        self.walk_inner(root, start, path, follow, &mut links)
+    }
+
+    fn walk_inner(
+        &self,
+        root: &Loc,
+        start: &Loc,
+        path: &[u8],
+        follow: bool,
+        links: &mut u32,
+    ) -> KResult<Loc> {
+        if path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let mut cur = if path[0] == b'/' {
+            root.clone()
+        } else {
+            start.clone()
+        };
+        let trailing = path.ends_with(b"/");
+        let comps: Vec<&[u8]> = path
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .collect();
+        for (i, comp) in comps.iter().enumerate() {
+            let last = i + 1 == comps.len();
+            if !cur.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            if *comp == b"." {
+                continue;
+            }
+            if *comp == b".." {
+                cur = self.parent(root, &cur);
+                continue;
+            }
+            if comp.len() > 255 {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            let next = self.cross_down(self.lookup(&cur, comp)?);
+            if next.inode.borrow().is_symlink() && (!last || follow || trailing) {
+                *links += 1;
+                if *links > MAXSYMLINKS {
+                    return Err(Errno::ELOOP);
+                }
+                let target = self.readlink(&next)?;
+                cur = self.walk_inner(root, &cur, &target, true, links)?;
+            } else {
+                cur = next;
+            }
+        }
+        if trailing && !cur.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(cur)
+    }
+
+    /// Resolves all but the last component of `path`.
+    pub fn walk_parent(&self, root: &Loc, start: &Loc, path: &[u8]) -> KResult<Parent> {
+        if path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let trimmed_len = path.iter().rposition(|&b| b != b'/').map_or(0, |p| p + 1);
+        let trailing_slash = trimmed_len < path.len();
+        let trimmed = &path[..trimmed_len];
+        let (dir, name) = match trimmed.iter().rposition(|&b| b == b'/') {
+            Some(p) => (&trimmed[..p + 1], &trimmed[p + 1..]),
+            None if trimmed.is_empty() => (&b"/"[..], &b"."[..]),
+            None => (&b""[..], trimmed),
+        };
+        let dir = if dir.is_empty() {
+            start.clone()
+        } else {
+            self.walk(root, start, dir, true)?
+        };
+        if !dir.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if name.len() > 255 {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok(Parent {
+            dir,
+            name: name.to_vec(),
+            trailing_slash,
+        })
+    }
+
+    /// The entry `name` of `dir` with any mount on it crossed.
+    pub fn lookup_crossed(&self, dir: &Loc, name: &[u8]) -> KResult<Loc> {
+        Ok(self.cross_down(self.lookup(dir, name)?))
+    }
+
+    /// The absolute path of directory `loc` as seen from `root` (getcwd).
+    pub fn path_of(&self, root: &Loc, loc: &Loc) -> Vec<u8> {
+        let mut parts: Vec<Vec<u8>> = Vec::new();
+        let mut cur = loc.clone();
+        for _ in 0..4096 {
+            if cur.same(root) {
+                break;
+            }
+            let m = &self.mounts[cur.mnt];
+            if Rc::ptr_eq(&cur.inode, &m.root) {
+                match &m.on {
+                    Some(on) => {
+                        cur = on.clone();
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            let Some(p) = cur.inode.borrow().parent.upgrade() else {
+                break;
+            };
+            parts.push(cur.inode.borrow().name.clone());
+            cur = Loc {
+                mnt: cur.mnt,
+                inode: p,
+            };
+        }
+        let mut out = Vec::new();
+        for p in parts.iter().rev() {
+            out.push(b'/');
+            out.extend_from_slice(p);
+        }
+        if out.is_empty() {
+            out.push(b'/');
+        }
+        out
+    }
+
+    /// The entries of a directory, "." and ".." first: (name, ino, d_type).
+    pub fn entries(&self, root: &Loc, dir: &Loc) -> KResult<Vec<(Vec<u8>, u64, u8)>> {
+        let parent = self.parent(root, dir);
+        let mut out = vec![
+            (b".".to_vec(), dir.inode.borrow().ino, 4),
+            (b"..".to_vec(), parent.inode.borrow().ino, 4),
+        ];
+        let d = dir.inode.borrow();
+        match &d.data {
+            Data::Dir(entries) => {
+                for (name, i) in entries {
+                    let i = i.borrow();
+                    out.push((name.clone(), i.ino, i.dtype()));
+                }
+            }
+            Data::Host(h) => out.extend(h.entries()?),
+            _ => return Err(Errno::ENOTDIR),
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A host directory with links pointing outward, mounted at /mnt.
+    fn confined() -> (Vfs, Loc, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("cleave-vfs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("file"), b"inside").unwrap();
+        std::os::unix::fs::symlink("/", dir.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../..", dir.join("sub/up")).unwrap();
+        std::os::unix::fs::symlink("/file", dir.join("absfile")).unwrap();
+        let mut vfs = Vfs::new();
+        let root = vfs.root();
+        let mnt = vfs
+            .create(
+                &root,
+                b"mnt",
+                S_IFDIR | 0o755,
+                Data::Dir(BTreeMap::new()),
+                Duration::ZERO,
+            )
+            .unwrap();
+        vfs.mount_host(&mnt, dir.clone()).unwrap();
+        (vfs, root, dir)
+    }
+
+    #[test]
+    fn host_directories_stay_confined() {
+        let (vfs, root, dir) = confined();
+        let r = |p: &[u8]| vfs.walk(&root, &root, p, true);
+        let inside = r(b"/mnt/file").unwrap();
+        assert!(matches!(inside.inode.borrow().data, Data::Host(_)));
+        // ".." at the mount's root is the mount point's parent: the guest /.
+        assert!(r(b"/mnt/..").unwrap().same(&root));
+        assert!(r(b"/mnt/../../..").unwrap().same(&root));
+        // Outward symlinks resolve in the guest's view.
+        assert!(r(b"/mnt/abs").unwrap().same(&root));
+        assert!(r(b"/mnt/sub/up").unwrap().same(&root));
+        // "/file" is the guest's /file, which does not exist.
+        assert_eq!(r(b"/mnt/absfile").err(), Some(Errno::ENOENT));
+        // A host mount as the process root: nothing above it.
+        let mnt = r(b"/mnt").unwrap();
+        let from = |p: &[u8]| vfs.walk(&mnt, &mnt, p, true);
+        assert!(from(b"..").unwrap().same(&mnt));
+        assert!(from(b"/abs/sub/up/..").unwrap().same(&mnt));
+        assert!(from(b"absfile").is_ok());
+        assert_eq!(vfs.path_of(&root, &from(b"sub").unwrap()), b"/mnt/sub");
+        // Read-only: no creation.
+        let err = vfs.create(
+            &mnt,
+            b"new",
+            S_IFREG | 0o644,
+            Data::File(Vec::new()),
+            Duration::ZERO,
+        );
+        assert_eq!(err.err(), Some(Errno::EROFS));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn symlink_loops_and_trailing_slashes() {
+        let vfs = Vfs::new();
+        let root = vfs.root();
+        let t = Duration::ZERO;
+        vfs.create(
+            &root,
+            b"a",
+            S_IFLNK | 0o777,
+            Data::Symlink(b"b".to_vec()),
+            t,
+        )
+        .unwrap();
+        vfs.create(
+            &root,
+            b"b",
+            S_IFLNK | 0o777,
+            Data::Symlink(b"a".to_vec()),
+            t,
+        )
+        .unwrap();
+        vfs.create(&root, b"f", S_IFREG | 0o644, Data::File(Vec::new()), t)
+            .unwrap();
+        assert_eq!(
+            vfs.walk(&root, &root, b"/a", true).err(),
+            Some(Errno::ELOOP)
+        );
+        assert!(vfs.walk(&root, &root, b"/a", false).is_ok());
+        assert_eq!(
+            vfs.walk(&root, &root, b"/f/", true).err(),
+            Some(Errno::ENOTDIR)
+        );
+        assert!(vfs.walk(&root, &root, b"/tmp/./../dev/null", true).is_ok());
+    }
+}

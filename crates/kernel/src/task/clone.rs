@@ -308,30 +308,20 @@ impl Kernel {
             (g.tgid, self.current_tid(), exit_signal as u32)
         };
         let child = Rc::new(RefCell::new(ThreadGroup {
-            tgid: tid,
             ppid,
             parent_tid,
             pgid: g.pgid,
             sid: g.sid,
-            cred: g.cred.clone(),
-            rlimits: g.rlimits.clone(),
-            exe: g.exe.clone(),
-            comm: g.comm.clone(),
-            live_threads: 1,
-            exit: None,
-            zombie: None,
             exit_signal,
-            child_subreaper: false,
-            did_exec: false,
-            pending: Default::default(),
-            stop_report: None,
-            continued_report: false,
-            stopped: false,
-            // fork does not inherit timers.
-            itimer_real: None,
-            dead_threads_time: Duration::ZERO,
-            children_time: Duration::ZERO,
             traced: g.traced,
+            // Timers, pending signals and children are not inherited.
+            ..ThreadGroup::new(
+                tid,
+                g.cred.clone(),
+                g.rlimits.clone(),
+                g.exe.clone(),
+                g.comm.clone(),
+            )
         }));
         drop(g);
         self.groups.insert(tid, child.clone());

@@ -178,6 +178,45 @@ pub struct ThreadGroup {
     pub traced: bool,
 }
 
+impl ThreadGroup {
+    /// A new process `tgid`, leader of its own session and process group,
+    /// with nothing pending, no children and no timers; clone and the first
+    /// spawn adjust what they inherit.
+    pub fn new(
+        tgid: Tid,
+        cred: Cred,
+        rlimits: Rlimits,
+        exe: PathBuf,
+        comm: Vec<u8>,
+    ) -> ThreadGroup {
+        ThreadGroup {
+            tgid,
+            ppid: 0,
+            parent_tid: 0,
+            pgid: tgid,
+            sid: tgid,
+            cred,
+            rlimits,
+            exe,
+            comm,
+            live_threads: 1,
+            exit: None,
+            zombie: None,
+            exit_signal: Signal::SIGCHLD.0,
+            child_subreaper: false,
+            did_exec: false,
+            pending: Default::default(),
+            stop_report: None,
+            continued_report: false,
+            stopped: false,
+            itimer_real: None,
+            dead_threads_time: Duration::ZERO,
+            children_time: Duration::ZERO,
+            traced: false,
+        }
+    }
+}
+
 /// One thread.
 pub struct Task {
     pub tid: Tid,
@@ -356,29 +395,8 @@ impl Kernel {
         let tid = self.alloc_tid();
         let comm = exec::comm_of(&req.path);
         let group = Rc::new(RefCell::new(ThreadGroup {
-            tgid: tid,
-            ppid: 0,
-            parent_tid: 0,
-            pgid: tid,
-            sid: tid,
-            cred,
-            rlimits,
-            exe: image.exe,
-            comm,
-            live_threads: 1,
-            exit: None,
-            zombie: None,
-            exit_signal: Signal::SIGCHLD.0,
-            child_subreaper: false,
-            did_exec: false,
-            pending: Default::default(),
-            stop_report: None,
-            continued_report: false,
-            stopped: false,
-            itimer_real: None,
-            dead_threads_time: Duration::ZERO,
-            children_time: Duration::ZERO,
             traced,
+            ..ThreadGroup::new(tid, cred, rlimits, image.exe, comm)
         }));
         self.groups.insert(tid, group.clone());
         self.tasks.insert(

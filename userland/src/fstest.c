@@ -18,18 +18,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "guest.h"
+
 static const char *self;
 static char scratch[64];
-
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
 
 static const char *errname(int e)
 {
@@ -58,11 +50,6 @@ static const char *errname(int e)
 static const char *res(long r)
 {
 	return r < 0 ? errname(errno) : "ok";
-}
-
-static const char *yesno(int b)
-{
-	return b ? "yes" : "no";
 }
 
 static void enter_scratch(void)
@@ -477,10 +464,7 @@ static int case_devices(void)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} cases[] = {
+static const struct guest_case cases[] = {
 	{"paths", case_paths},
 	{"fork_offset", case_fork_offset},
 	{"dup_fcntl", case_dup_fcntl},
@@ -495,14 +479,5 @@ int main(int argc, char **argv)
 	self = argv[0];
 	if (argc >= 2 && !strcmp(argv[1], "helper"))
 		return helper(argc, argv);
-	if (argc == 2 && !strcmp(argv[1], "list")) {
-		for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-			say("%s", cases[i].name);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-		if (argc == 2 && !strcmp(argv[1], cases[i].name))
-			return cases[i].fn();
-	fprintf(stderr, "usage: fstest CASE\n");
-	return 2;
+	return run_case("fstest", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -18,37 +18,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "guest.h"
+
 #define PAGE 4096UL
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (n > (int)sizeof buf - 2)
-		n = sizeof buf - 2;
-	buf[n++] = '\n';
-	for (int off = 0; off < n;) {
-		ssize_t w = write(1, buf + off, n - off);
-		if (w <= 0)
-			return;
-		off += w;
-	}
-}
-
-static const char *yesno(int b)
-{
-	return b ? "yes" : "no";
-}
 
 static const char *errname(int e)
 {
@@ -528,10 +504,7 @@ static int case_rlimit_as(void)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} cases[] = {
+static const struct guest_case cases[] = {
 	{"map_fixed", case_map_fixed},	     {"map_errors", case_map_errors}, {"munmap_split", case_munmap_split},
 	{"mprotect_split", case_mprotect_split}, {"mremap", case_mremap},	      {"brk", case_brk},
 	{"madvise", case_madvise},	     {"fork_shared", case_fork_shared}, {"zero_page", case_zero_page},
@@ -540,14 +513,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && !strcmp(argv[1], "list")) {
-		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-			say("%s", cases[i].name);
-		return 0;
-	}
-	for (size_t i = 0; argc == 2 && i < sizeof cases / sizeof cases[0]; i++)
-		if (!strcmp(argv[1], cases[i].name))
-			return cases[i].fn();
-	say("usage: mmtest CASE (mmtest list names them)");
-	return 2;
+	return run_case("mmtest", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

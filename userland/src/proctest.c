@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest.h"
+
 extern char **environ;
 
 static const char *self; /* argv[0]: exec'ing it runs this program again */
@@ -39,32 +41,6 @@ static const char *self; /* argv[0]: exec'ing it runs this program again */
 /* An address nothing is mapped at, hidden from the compiler's checks. */
 static volatile uintptr_t bad_addr = 16;
 #define BAD ((void *)bad_addr)
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (n > (int)sizeof buf - 2)
-		n = sizeof buf - 2;
-	buf[n++] = '\n';
-	for (int off = 0; off < n;) {
-		ssize_t w = write(1, buf + off, n - off);
-		if (w <= 0)
-			return;
-		off += w;
-	}
-}
-
-static const char *yesno(int b)
-{
-	return b ? "yes" : "no";
-}
 
 static const char *errname(int e)
 {
@@ -1274,10 +1250,7 @@ static int helper(int argc, char **argv)
 	return 100;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} cases[] = {
+static const struct guest_case cases[] = {
 	{"fork_basic", case_fork_basic},
 	{"fork_cow", case_fork_cow},
 	{"fork_many", case_fork_many},
@@ -1316,14 +1289,5 @@ int main(int argc, char **argv)
 	self = argv[0];
 	if (argc >= 2 && !strcmp(argv[1], "helper"))
 		return helper(argc, argv);
-	if (argc == 2 && !strcmp(argv[1], "list")) {
-		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-			say("%s", cases[i].name);
-		return 0;
-	}
-	for (size_t i = 0; argc == 2 && i < sizeof cases / sizeof cases[0]; i++)
-		if (!strcmp(argv[1], cases[i].name))
-			return cases[i].fn();
-	say("usage: proctest CASE (proctest list names them)");
-	return 2;
+	return run_case("proctest", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -20,7 +20,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#define say(...) printf(__VA_ARGS__), putchar('\n')
+#include "guest.h"
+
 
 static void sleep_ms(long ms)
 {
@@ -721,10 +722,7 @@ static int case_alarm(void)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} cases[] = {
+static const struct guest_case cases[] = {
 	{"siginfo", case_siginfo},
 	{"faults", case_faults},
 	{"mask_pending", case_mask_pending},
@@ -748,14 +746,5 @@ int main(int argc, char **argv)
 	/* No core files from the deaths in these cases, natively either. */
 	struct rlimit rl = {0, 0};
 	setrlimit(RLIMIT_CORE, &rl);
-	if (argc == 2 && !strcmp(argv[1], "list")) {
-		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-			say("%s", cases[i].name);
-		return 0;
-	}
-	for (size_t i = 0; argc == 2 && i < sizeof cases / sizeof cases[0]; i++)
-		if (!strcmp(argv[1], cases[i].name))
-			return cases[i].fn();
-	fprintf(stderr, "usage: sigtest CASE\n");
-	return 2;
+	return run_case("sigtest", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -1,0 +1,64 @@
+/*
+ * What the guest test programs share: a line printer that survives fork,
+ * and the multi-call driver (`PROG list`, `PROG CASE`).
+ *
+ * Each program runs natively and under cleave and their outputs are
+ * compared (tests/guest.rs), so output is one write() per line: nothing
+ * buffered can be printed twice by a forked child.
+ */
+#ifndef GUEST_H
+#define GUEST_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static inline void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void say(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof buf - 2)
+		n = sizeof buf - 2;
+	buf[n++] = '\n';
+	for (int off = 0; off < n;) {
+		ssize_t w = write(1, buf + off, n - off);
+		if (w <= 0)
+			return;
+		off += w;
+	}
+}
+
+static inline const char *yesno(int b)
+{
+	return b ? "yes" : "no";
+}
+
+struct guest_case {
+	const char *name;
+	int (*fn)(void);
+};
+
+/* `PROG list` names the cases; `PROG CASE` runs one and returns its status. */
+static inline int run_case(const char *prog, const struct guest_case *cases, size_t n, int argc,
+			   char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "list")) {
+		for (size_t i = 0; i < n; i++)
+			say("%s", cases[i].name);
+		return 0;
+	}
+	for (size_t i = 0; argc == 2 && i < n; i++)
+		if (!strcmp(argv[1], cases[i].name))
+			return cases[i].fn();
+	fprintf(stderr, "usage: %s CASE (%s list names them)\n", prog, prog);
+	return 2;
+}
+
+#endif

@@ -45,6 +45,7 @@
 pub mod file;
 mod host;
 pub mod pipe;
+pub mod proc;
 
 use crate::errno::{Errno, KResult};
 use std::cell::{Cell, RefCell};
@@ -55,6 +56,9 @@ use std::time::Duration;
 
 pub use file::{FileKind, OpenFile};
 pub use host::{host_access, HostNode};
+
+/// st_dev of the root tmpfs; each later file system instance gets the next.
+const TMPFS_DEV: u64 = 0x2a;
 
 /// Linux's MAXSYMLINKS.
 pub const MAXSYMLINKS: u32 = 40;
@@ -104,6 +108,8 @@ pub enum Data {
     Device(Device),
     /// A file of a host directory mount.
     Host(HostNode),
+    /// A procfs node (`proc/`): its content is made at open time.
+    Proc(proc::ProcNode),
 }
 
 pub struct Inode {
@@ -139,7 +145,7 @@ impl Inode {
             Data::File(d) | Data::Symlink(d) => d.len() as u64,
             Data::Host(h) => h.size,
             Data::Dir(_) => 4096,
-            Data::Device(_) => 0,
+            Data::Device(_) | Data::Proc(_) => 0,
         }
     }
 
@@ -173,11 +179,46 @@ impl Loc {
     }
 }
 
+/// The kinds of file system that can be mounted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FsType {
+    Tmpfs,
+    Proc,
+    /// A host directory.
+    Host,
+}
+
+impl FsType {
+    /// The name mount(2) takes and /proc/mounts shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            FsType::Tmpfs => "tmpfs",
+            FsType::Proc => "proc",
+            FsType::Host => "hostfs",
+        }
+    }
+}
+
 struct Mount {
     root: InodeRef,
-    /// Where it is attached (None for the root file system).
+    /// Where it is attached (None for the root file system and for a
+    /// detached mount).
     on: Option<Loc>,
     readonly: bool,
+    fstype: FsType,
+    /// The source /proc/mounts shows (a device name or the host path).
+    source: Vec<u8>,
+    /// Unmounted: nothing reaches it any more, but the places open in it
+    /// stay valid (Linux's lazy detach keeps them the same way).
+    detached: bool,
+}
+
+/// One line of /proc/mounts, before formatting.
+pub struct MountInfo {
+    pub source: Vec<u8>,
+    pub point: Vec<u8>,
+    pub fstype: FsType,
+    pub readonly: bool,
 }
 
 /// A path split for creation: the parent directory and the last name.
@@ -190,9 +231,13 @@ pub struct Parent {
 
 pub struct Vfs {
     mounts: Vec<Mount>,
-    /// Mount index by the id of the inode it covers.
-    covered: HashMap<u64, usize>,
+    /// Mount index by the place it covers: (mount, inode id).
+    covered: HashMap<(usize, u64), usize>,
     next_id: Cell<u64>,
+    /// The next st_dev for a new file system instance.
+    next_dev: Cell<u64>,
+    /// What procfs knows of the processes (see `proc`).
+    pub proc: RefCell<proc::Snapshot>,
 }
 
 impl Default for Vfs {
@@ -208,12 +253,17 @@ impl Vfs {
             mounts: Vec::new(),
             covered: HashMap::new(),
             next_id: Cell::new(1),
+            next_dev: Cell::new(TMPFS_DEV + 1),
+            proc: RefCell::default(),
         };
         let root = vfs.new_inode(S_IFDIR | 0o755, Data::Dir(BTreeMap::new()), Duration::ZERO);
         vfs.mounts.push(Mount {
             root,
             on: None,
             readonly: false,
+            fstype: FsType::Tmpfs,
+            source: b"rootfs".to_vec(),
+            detached: false,
         });
         let root = vfs.root();
         vfs.create(
@@ -256,12 +306,25 @@ impl Vfs {
     /// The host's view (see the module comment): every top-level host
     /// entry but /tmp, /dev and /proc, read-only at the same path.
     pub fn host_view() -> Vfs {
+        Vfs::view_of(std::path::Path::new("/"), false)
+    }
+
+    /// The guest's `/` made of host directory `dir` (`cleave run --root`):
+    /// its top-level entries but tmp, dev and proc, mounted at the same
+    /// path (writable with `rw`), on a tmpfs root that keeps the kernel's
+    /// own /tmp, /dev and /proc. A top-level regular file is linked in as
+    /// it is. Fails when `dir` is not a readable directory.
+    pub fn rooted_at(dir: &std::path::Path, rw: bool) -> std::io::Result<Vfs> {
+        std::fs::read_dir(dir)?;
+        Ok(Vfs::view_of(dir, rw))
+    }
+
+    fn view_of(dir: &std::path::Path, rw: bool) -> Vfs {
         let mut vfs = Vfs::new();
         let root = vfs.root();
-        let Ok(entries) = std::fs::read_dir("/") else {
-            return vfs;
-        };
-        let mut names: Vec<_> = entries.flatten().collect();
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| d.flatten().collect())
+            .unwrap_or_default();
         names.sort_by_key(|e| e.file_name());
         for e in names {
             let name = e.file_name().into_encoded_bytes();
@@ -288,10 +351,22 @@ impl Vfs {
                     Data::Dir(BTreeMap::new()),
                     Duration::ZERO,
                 ) {
-                    let _ = vfs.mount_host(&point, e.path());
+                    let _ = vfs.mount_host(&point, e.path(), !rw);
                 }
+            } else if let Ok(inode) = host::root_inode(&vfs, e.path()) {
+                let _ = vfs.link(&root, &name, &inode, Duration::ZERO);
             }
         }
+        let point = vfs
+            .create(
+                &root,
+                b"proc",
+                S_IFDIR | 0o555,
+                Data::Dir(BTreeMap::new()),
+                Duration::ZERO,
+            )
+            .expect("fresh root");
+        vfs.mount_new(&point, FsType::Proc, b"proc", false);
         vfs
     }
 
@@ -330,25 +405,130 @@ impl Vfs {
                 _ => return,
             };
         }
-        let _ = self.mount_host(&cur, dir.to_path_buf());
+        let _ = self.mount_host(&cur, dir.to_path_buf(), true);
     }
 
-    /// Mounts host directory `host` (read-only) over directory `at`.
-    pub fn mount_host(&mut self, at: &Loc, host: PathBuf) -> KResult<()> {
-        let root = host::root_inode(self, host)?;
-        self.mount(at, root, true);
+    /// Mounts host directory `host` over directory `at`.
+    pub fn mount_host(&mut self, at: &Loc, host: PathBuf, readonly: bool) -> KResult<()> {
+        let root = host::root_inode(self, host.clone())?;
+        let source = host.into_os_string().into_encoded_bytes();
+        self.attach(at, root, readonly, FsType::Host, source);
         Ok(())
     }
 
-    /// Attaches a file system whose root is `root` over directory `at`.
-    pub fn mount(&mut self, at: &Loc, root: InodeRef, readonly: bool) {
+    /// Mounts a new, empty instance of `fstype` (tmpfs or proc) over `at`.
+    pub fn mount_new(&mut self, at: &Loc, fstype: FsType, source: &[u8], readonly: bool) {
+        let (mode, data) = match fstype {
+            FsType::Proc => (S_IFDIR | 0o555, Data::Proc(proc::ProcNode::root())),
+            _ => (S_IFDIR | 0o1777, Data::Dir(BTreeMap::new())),
+        };
+        let root = self.new_inode(mode, data, Duration::ZERO);
+        let dev = self.next_dev.get();
+        self.next_dev.set(dev + 1);
+        root.borrow_mut().dev = dev;
+        self.attach(at, root, readonly, fstype, source.to_vec());
+    }
+
+    /// MS_BIND: the tree at `src` also appears at `at`.
+    pub fn bind(&mut self, src: &Loc, at: &Loc, readonly: bool) {
+        let m = &self.mounts[src.mnt];
+        let (fstype, source) = (m.fstype, m.source.clone());
+        self.attach(at, src.inode.clone(), readonly, fstype, source);
+    }
+
+    fn attach(
+        &mut self,
+        at: &Loc,
+        root: InodeRef,
+        readonly: bool,
+        fstype: FsType,
+        source: Vec<u8>,
+    ) {
         let idx = self.mounts.len();
         self.mounts.push(Mount {
             root,
             on: Some(at.clone()),
             readonly,
+            fstype,
+            source,
+            detached: false,
         });
-        self.covered.insert(at.inode.borrow().id, idx);
+        self.covered.insert((at.mnt, at.inode.borrow().id), idx);
+    }
+
+    /// Whether `loc` is the root of a mount (what umount needs).
+    pub fn is_mount_root(&self, loc: &Loc) -> bool {
+        Rc::ptr_eq(&loc.inode, &self.mounts[loc.mnt].root)
+    }
+
+    /// Whether mount `child` is attached inside mount `parent`.
+    pub fn has_submounts(&self, parent: usize) -> bool {
+        self.mounts
+            .iter()
+            .any(|m| !m.detached && m.on.as_ref().is_some_and(|on| on.mnt == parent))
+    }
+
+    /// Detaches the mount whose root is `loc` (the caller has checked it is
+    /// one and not busy). The root file system cannot go: EINVAL.
+    pub fn umount(&mut self, loc: &Loc) -> KResult<()> {
+        let m = &mut self.mounts[loc.mnt];
+        let Some(on) = m.on.take() else {
+            return Err(Errno::EINVAL);
+        };
+        m.detached = true;
+        self.covered.remove(&(on.mnt, on.inode.borrow().id));
+        Ok(())
+    }
+
+    /// The file system type of the mount `loc` is in, and the host
+    /// directory it shows, if any (statfs).
+    pub fn fs_of(&self, loc: &Loc) -> (FsType, Option<PathBuf>) {
+        let i = loc.inode.borrow();
+        match &i.data {
+            Data::Host(h) => (FsType::Host, Some(h.path.clone())),
+            _ => (self.mounts[loc.mnt].fstype, None),
+        }
+    }
+
+    /// The mounts visible from `root`, in mount order (/proc/mounts).
+    pub fn mounts(&self, root: &Loc) -> Vec<MountInfo> {
+        let mut out = Vec::new();
+        for (i, m) in self.mounts.iter().enumerate() {
+            if m.detached {
+                continue;
+            }
+            let here = Loc {
+                mnt: i,
+                inode: m.root.clone(),
+            };
+            // Only what lies below the reader's root, as Linux shows it.
+            if !self.is_below(root, &here) {
+                continue;
+            }
+            out.push(MountInfo {
+                source: m.source.clone(),
+                point: self.path_of(root, &here),
+                fstype: m.fstype,
+                readonly: m.readonly,
+            });
+        }
+        out
+    }
+
+    /// Whether `loc` is `root` or below it.
+    fn is_below(&self, root: &Loc, loc: &Loc) -> bool {
+        let mut cur = loc.clone();
+        for _ in 0..4096 {
+            if cur.same(root) {
+                return true;
+            }
+            let up = self.parent(root, &cur);
+            if up.same(&cur) {
+                return false;
+            }
+            cur = up;
+        }
+        false
     }
 
     pub fn root(&self) -> Loc {
@@ -367,7 +547,7 @@ impl Vfs {
         self.next_id.set(id + 1);
         Rc::new(RefCell::new(Inode {
             id,
-            dev: 0x2a,
+            dev: TMPFS_DEV,
             ino: id,
             mode,
             nlink: if mode & S_IFMT == S_IFDIR { 2 } else { 1 },
@@ -398,6 +578,7 @@ impl Vfs {
             return Err(Errno::EEXIST);
         }
         let inode = self.new_inode(mode, data, now);
+        inode.borrow_mut().dev = dir.inode.borrow().dev;
         self.link(dir, name, &inode, now)?;
         Ok(Loc {
             mnt: dir.mnt,
@@ -427,10 +608,12 @@ impl Vfs {
         d.ctime = now;
         if is_dir {
             d.nlink += 1;
-            let mut i = inode.borrow_mut();
-            i.parent = Rc::downgrade(&dir.inode);
-            i.name = name.to_vec();
         }
+        // Files remember a name too, the last one linked, for the paths
+        // /proc/PID/fd shows.
+        let mut i = inode.borrow_mut();
+        i.parent = Rc::downgrade(&dir.inode);
+        i.name = name.to_vec();
         Ok(())
     }
 
@@ -468,6 +651,10 @@ impl Vfs {
                     drop(d);
                     host::lookup(self, &dir.inode, name)?
                 }
+                Data::Proc(_) => {
+                    drop(d);
+                    proc::lookup(self, &dir.inode, name)?
+                }
                 _ => return Err(Errno::ENOTDIR),
             }
         };
@@ -481,12 +668,9 @@ impl Vfs {
     fn cross_down(&self, mut loc: Loc) -> Loc {
         loop {
             let id = loc.inode.borrow().id;
-            let Some(&m) = self.covered.get(&id) else {
+            let Some(&m) = self.covered.get(&(loc.mnt, id)) else {
                 break;
             };
-            if m == loc.mnt {
-                break;
-            }
             loc = Loc {
                 mnt: m,
                 inode: self.mounts[m].root.clone(),
@@ -529,6 +713,7 @@ impl Vfs {
         match &i.data {
             Data::Symlink(t) => Ok(t.clone()),
             Data::Host(h) if i.is_symlink() => h.readlink(),
+            Data::Proc(p) => proc::readlink(self, p),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -580,6 +765,12 @@ impl Vfs {
                 *links += 1;
                 if *links > MAXSYMLINKS {
                     return Err(Errno::ELOOP);
+                }
+                // procfs's fd, cwd and root links lead to the file itself,
+                // not to what their text names (Linux's magic links).
+                if let Some(to) = proc::follow(self, &next) {
+                    cur = to?;
+                    continue;
                 }
                 let target = self.readlink(&next)?;
                 cur = self.walk_inner(root, &cur, &target, true, links)?;
@@ -683,6 +874,10 @@ impl Vfs {
                 }
             }
             Data::Host(h) => out.extend(h.entries()?),
+            Data::Proc(_) => {
+                drop(d);
+                out.extend(proc::entries(self, dir)?);
+            }
             _ => return Err(Errno::ENOTDIR),
         }
         Ok(out)
@@ -713,7 +908,7 @@ mod tests {
                 Duration::ZERO,
             )
             .unwrap();
-        vfs.mount_host(&mnt, dir.clone()).unwrap();
+        vfs.mount_host(&mnt, dir.clone(), true).unwrap();
         (vfs, root, dir)
     }
 

@@ -239,6 +239,12 @@ pub fn load(
     let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN;
     mm.mmap(phys, STACK_TOP - stack_size, stack_size, prot, flags, 0)?;
     mm.write_user(phys, built.sp, &built.bytes)?;
+    // The strings are argv's then envp's, back to back (stack.rs).
+    let arg_bytes: usize = args.argv.iter().map(|s| s.len() + 1).sum();
+    let env_bytes: usize = args.envp.iter().map(|s| s.len() + 1).sum();
+    let strings = STACK_TOP - (8 + args.execfn.len() + 1 + arg_bytes + env_bytes) as u64;
+    mm.args = strings..strings + arg_bytes as u64;
+    mm.env = mm.args.end..mm.args.end + env_bytes as u64;
     Ok(StartInfo {
         entry: image.entry + bias,
         sp: built.sp,

@@ -182,6 +182,11 @@ pub struct Mm {
     /// Where the vDSO is mapped (0: nowhere); signal handlers return
     /// through its `__vdso_rt_sigreturn`.
     pub vdso: u64,
+    /// Where exec put the argument and environment strings (Linux's
+    /// arg_start..arg_end, env_start..env_end): /proc/PID/cmdline and
+    /// environ read the process's memory there.
+    pub args: std::ops::Range<u64>,
+    pub env: std::ops::Range<u64>,
 }
 
 impl Mm {
@@ -199,6 +204,8 @@ impl Mm {
             stats: MmStats::default(),
             tlb: TlbFlush::None,
             vdso: 0,
+            args: 0..0,
+            env: 0..0,
         })
     }
 

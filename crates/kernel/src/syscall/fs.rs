@@ -101,6 +101,7 @@ pub fn start_dir(k: &Kernel, dirfd: i32, path: &[u8], empty: bool) -> KResult<Lo
 
 /// Resolves `path` relative to `dirfd`.
 fn lookup_at(k: &Kernel, dirfd: i32, path: &[u8], follow: bool, empty: bool) -> KResult<Loc> {
+    crate::fs::proc::array::sync(k);
     let start = start_dir(k, dirfd, path, empty)?;
     if path.is_empty() {
         return Ok(start);
@@ -111,6 +112,7 @@ fn lookup_at(k: &Kernel, dirfd: i32, path: &[u8], follow: bool, empty: bool) -> 
 
 /// The parent directory and last name of `path` relative to `dirfd`.
 fn parent_at(k: &Kernel, dirfd: i32, path: &[u8]) -> KResult<crate::fs::Parent> {
+    crate::fs::proc::array::sync(k);
     let start = start_dir(k, dirfd, path, false)?;
     let fs = fsinfo(k);
     k.vfs.walk_parent(&fs.root, &start, path)
@@ -206,6 +208,7 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
                     buf
                 }
                 Data::Symlink(_) => return Err(Errno::EINVAL),
+                Data::Proc(_) => return Err(Errno::EISDIR),
                 Data::Device(d) => {
                     return match d {
                         Device::Null => Ok(Vec::new()),
@@ -838,23 +841,11 @@ pub fn readlinkat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if size <= 0 {
         return Err(Errno::EINVAL);
     }
-    let tgid = k.group().borrow().tgid;
-    let own = format!("/proc/{tgid}/exe");
-    let target = if path == b"/proc/self/exe"
-        || path == b"/proc/thread-self/exe"
-        || path == own.as_bytes()
-    {
-        // procfs does not exist yet: /proc/self/exe is answered here.
-        k.group()
-            .borrow()
-            .exe
-            .as_os_str()
-            .as_encoded_bytes()
-            .to_vec()
-    } else {
-        let loc = lookup_at(k, int(a[0]), &path, false, true)?;
-        k.vfs.readlink(&loc).map_err(|_| Errno::EINVAL)?
-    };
+    let loc = lookup_at(k, int(a[0]), &path, false, true)?;
+    if !loc.inode.borrow().is_symlink() {
+        return Err(Errno::EINVAL);
+    }
+    let target = k.vfs.readlink(&loc)?;
     let n = target.len().min(size as usize);
     k.copy_to_user(a[2], &target[..n])?;
     Ok(n as u64)
@@ -868,6 +859,7 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         return Err(Errno::EOPNOTSUPP);
     }
     let fs = fsinfo(k);
+    crate::fs::proc::array::sync(k);
     let start = start_dir(k, dirfd, &path, false)?;
     let follow = flags & O_NOFOLLOW == 0;
     let path_only = flags & O_PATH != 0;
@@ -915,6 +907,7 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     } else {
         k.vfs.walk(&fs.root, &start, &path, follow)?
     };
+    let loc = proc_snapshot(k, loc, flags)?;
     let (is_dir, is_symlink, is_reg) = {
         let i = loc.inode.borrow();
         (i.is_dir(), i.is_symlink(), i.mode & S_IFMT == S_IFREG)
@@ -954,6 +947,43 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         .files
         .borrow_mut()
         .install(file, flags & O_CLOEXEC != 0, 0, nofile(k))
+}
+
+/// A procfs file is opened as a copy of what it says now (seq_file makes
+/// it at the first read; the difference does not show). Nothing is
+/// written to: EACCES.
+fn proc_snapshot(k: &mut Kernel, loc: Loc, flags: u32) -> KResult<Loc> {
+    let kind = match &loc.inode.borrow().data {
+        Data::Proc(p) if matches!(p.kind, crate::fs::proc::Kind::File { .. }) => Some(p.kind),
+        _ => None,
+    };
+    let Some(kind) = kind else {
+        return Ok(loc);
+    };
+    if flags & O_PATH != 0 {
+        return Ok(loc);
+    }
+    if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 {
+        return Err(Errno::EACCES);
+    }
+    let text = crate::fs::proc::array::generate(k, kind)?;
+    let copy = {
+        let i = loc.inode.borrow();
+        let copy = k.vfs.new_inode(i.mode, Data::File(text), Duration::ZERO);
+        let mut c = copy.borrow_mut();
+        c.dev = i.dev;
+        c.ino = i.ino;
+        c.uid = i.uid;
+        c.gid = i.gid;
+        c.parent = i.parent.clone();
+        c.name = i.name.clone();
+        drop(c);
+        copy
+    };
+    Ok(Loc {
+        mnt: loc.mnt,
+        inode: copy,
+    })
 }
 
 /// Creates a tmpfs node owned by the caller.
@@ -1014,6 +1044,7 @@ pub fn getdents64(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         return Err(Errno::EBADF);
     }
     let root = fsinfo(k).root;
+    crate::fs::proc::array::sync(k);
     let entries = k.vfs.entries(&root, loc)?;
     let size = a[2] as usize;
     let mut out = Vec::new();

@@ -690,6 +690,11 @@ impl Kernel {
         self.groups.values()
     }
 
+    /// Every live thread, by tid.
+    pub fn tasks(&self) -> impl Iterator<Item = &Task> {
+        self.tasks.values()
+    }
+
     /// The live thread `tid`.
     pub fn task(&self, tid: Tid) -> Option<&Task> {
         self.tasks.get(&tid)

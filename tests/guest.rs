@@ -93,6 +93,18 @@ const ACTIVE: &[&str] = &[
     "mmtest/fork_shared",
     "mmtest/faults",
     "mmtest/rlimit_as",
+    "fsprobe/stat_self",
+    "fsprobe/status_self",
+    "fsprobe/cmdline",
+    "fsprobe/fds",
+    "fsprobe/maps_exe",
+    "fsprobe/pids",
+    "fsprobe/tasks",
+    "fsprobe/system_files",
+    "fsprobe/statfs",
+    "fsprobe/mount_tmpfs",
+    "fsprobe/chroot",
+    "fsprobe/terminals",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
@@ -383,7 +395,7 @@ fn lists_cover_every_case() {
     listed.dedup();
     assert_eq!(before, listed.len(), "a case is listed twice");
     let mut all = Vec::new();
-    for program in ["proctest", "mmtest", "fstest", "sigtest"] {
+    for program in ["proctest", "mmtest", "fstest", "sigtest", "fsprobe"] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {
             all.push(format!("{program}/{case}"));

@@ -46,6 +46,7 @@ pub mod file;
 mod host;
 pub mod pipe;
 pub mod proc;
+pub mod tty;
 
 use crate::errno::{Errno, KResult};
 use std::cell::{Cell, RefCell};
@@ -238,6 +239,8 @@ pub struct Vfs {
     next_dev: Cell<u64>,
     /// What procfs knows of the processes (see `proc`).
     pub proc: RefCell<proc::Snapshot>,
+    /// The console's terminal state (see `tty`).
+    pub console: RefCell<tty::Console>,
 }
 
 impl Default for Vfs {
@@ -255,6 +258,7 @@ impl Vfs {
             next_id: Cell::new(1),
             next_dev: Cell::new(TMPFS_DEV + 1),
             proc: RefCell::default(),
+            console: RefCell::default(),
         };
         let root = vfs.new_inode(S_IFDIR | 0o755, Data::Dir(BTreeMap::new()), Duration::ZERO);
         vfs.mounts.push(Mount {
@@ -461,7 +465,13 @@ impl Vfs {
         Rc::ptr_eq(&loc.inode, &self.mounts[loc.mnt].root)
     }
 
-    /// Whether mount `child` is attached inside mount `parent`.
+    /// MS_REMOUNT: the mount `loc` is the root of becomes read-only or
+    /// writable.
+    pub fn remount(&mut self, loc: &Loc, readonly: bool) {
+        self.mounts[loc.mnt].readonly = readonly;
+    }
+
+    /// Whether any mount is attached inside mount `parent`.
     pub fn has_submounts(&self, parent: usize) -> bool {
         self.mounts
             .iter()
@@ -516,7 +526,7 @@ impl Vfs {
     }
 
     /// Whether `loc` is `root` or below it.
-    fn is_below(&self, root: &Loc, loc: &Loc) -> bool {
+    pub fn is_below(&self, root: &Loc, loc: &Loc) -> bool {
         let mut cur = loc.clone();
         for _ in 0..4096 {
             if cur.same(root) {

@@ -4,6 +4,8 @@ use super::{int, AT_FDCWD, MAX_RW_COUNT};
 use crate::errno::{Errno, KResult};
 use crate::fs::file::*;
 use crate::fs::pipe::{PipeEnd, PIPE_BUF};
+use crate::fs::tty::{Terminal, TERMIOS_SIZE};
+use crate::fs::FsType;
 use crate::fs::{
     Data, Device, FileKind, Loc, OpenFile, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
 };
@@ -14,7 +16,7 @@ use crate::task::signal::{SigInfo, Signal, SI_USER};
 use crate::task::{FsInfo, Kernel};
 use rand::RngCore;
 use rustix::fs::SeekFrom;
-use rustix::termios::SpecialCodeIndex as Cc;
+use rustix::termios::OptionalActions;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
@@ -34,22 +36,8 @@ const AT_EMPTY_PATH: u64 = 0x1000;
 const AT_EACCESS: u64 = 0x200;
 const RENAME_NOREPLACE: u64 = 1;
 
-const TCGETS: u64 = 0x5401;
-const TIOCGWINSZ: u64 = 0x5413;
-
 fn file(k: &Kernel, fd: u64) -> KResult<Rc<OpenFile>> {
     k.current().files.borrow().get(fd)
-}
-
-fn console(k: &Kernel, fd: u64) -> KResult<HostStdio> {
-    match &file(k, fd)?.kind {
-        FileKind::Console(s) => Ok(*s),
-        FileKind::Inode(loc) => match &loc.inode.borrow().data {
-            Data::Device(Device::Console) => Ok(HostStdio::Stdout),
-            _ => Err(Errno::ENOTTY),
-        },
-        FileKind::Pipe(_) => Err(Errno::ENOTTY),
-    }
 }
 
 /// RLIMIT_NOFILE, capped by the table's size.
@@ -253,6 +241,9 @@ fn file_write(
         FileKind::Console(s) => host_write(k, *s, data, done),
         FileKind::Pipe(end) => pipe_write(k, f, end, data),
         FileKind::Inode(loc) => {
+            if k.vfs.fs_of(loc).0 == FsType::Proc {
+                return Err(Errno::EINVAL);
+            }
             let t = now(k);
             let mut i = loc.inode.borrow_mut();
             let append = f.flags.get() & O_APPEND != 0;
@@ -568,86 +559,138 @@ pub fn lseek(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     Ok(new as u64)
 }
 
+// The terminal and file ioctls (asm-generic ioctls.h).
+const TCGETS: u64 = 0x5401;
+const TCSETS: u64 = 0x5402;
+const TCSETSW: u64 = 0x5403;
+const TCSETSF: u64 = 0x5404;
+const TIOCSCTTY: u64 = 0x540e;
+const TIOCGPGRP: u64 = 0x540f;
+const TIOCSPGRP: u64 = 0x5410;
+const TIOCGWINSZ: u64 = 0x5413;
+const TIOCSWINSZ: u64 = 0x5414;
 const FIONREAD: u64 = 0x541b;
+const TIOCNOTTY: u64 = 0x5422;
+const FIONBIO: u64 = 0x5421;
+const TIOCGSID: u64 = 0x5429;
+const FIONCLEX: u64 = 0x5450;
+const FIOCLEX: u64 = 0x5451;
+
+/// The terminal `f` refers to, or ENOTTY (see `fs::tty`).
+fn terminal(f: &OpenFile) -> KResult<Terminal> {
+    match &f.kind {
+        FileKind::Console(s) => Terminal::of_stdio(*s),
+        FileKind::Inode(loc)
+            if matches!(loc.inode.borrow().data, Data::Device(Device::Console)) =>
+        {
+            Ok(Terminal::console())
+        }
+        _ => Err(Errno::ENOTTY),
+    }
+}
+
+fn read_int(k: &mut Kernel, addr: u64) -> KResult<i32> {
+    let mut b = [0; 4];
+    k.copy_from_user(addr, &mut b)?;
+    Ok(i32::from_le_bytes(b))
+}
 
 pub fn ioctl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    if a[1] & 0xffff_ffff == FIONREAD {
-        let f = file(k, a[0])?;
-        let n = match &f.kind {
-            FileKind::Pipe(end) => end.pipe.borrow().len(),
-            FileKind::Inode(loc) if !loc.is_dir() => {
-                let size = loc.inode.borrow().size();
-                size.saturating_sub(f.offset.get()) as usize
-            }
-            _ => return Err(Errno::ENOTTY),
-        };
-        k.copy_to_user(a[2], &(n as u32).to_le_bytes())?;
-        return Ok(0);
+    let f = file(k, a[0])?;
+    let cmd = a[1] & 0xffff_ffff;
+    // Requests every file takes (fs/ioctl.c).
+    match cmd {
+        FIOCLEX | FIONCLEX => {
+            let files = k.current().files.clone();
+            files.borrow_mut().set_cloexec(a[0], cmd == FIOCLEX)?;
+            return Ok(0);
+        }
+        FIONBIO => {
+            let on = read_int(k, a[2])? != 0;
+            let flags = f.flags.get() & !O_NONBLOCK;
+            f.flags.set(if on { flags | O_NONBLOCK } else { flags });
+            return Ok(0);
+        }
+        FIONREAD => {
+            let n = match &f.kind {
+                FileKind::Pipe(end) => end.pipe.borrow().len() as u64,
+                FileKind::Inode(loc) if !loc.is_dir() && terminal(&f).is_err() => {
+                    let size = loc.inode.borrow().size();
+                    size.saturating_sub(f.offset.get())
+                }
+                _ => terminal(&f)?.pending_input()?,
+            };
+            k.copy_to_user(a[2], &(n.min(i32::MAX as u64) as u32).to_le_bytes())?;
+            return Ok(0);
+        }
+        _ => {}
     }
-    let file = console(k, a[0])?;
-    if !file.is_terminal() {
-        return Err(Errno::ENOTTY);
-    }
-    match a[1] & 0xffff_ffff {
+    let term = terminal(&f)?;
+    match cmd {
         TCGETS => {
-            let t = file.termios()?;
-            k.copy_to_user(a[2], &termios_bytes(&t))?;
+            let t = term.get(&k.vfs.console.borrow())?;
+            k.copy_to_user(a[2], &t)?;
+        }
+        TCSETS | TCSETSW | TCSETSF => {
+            let mut t = [0; TERMIOS_SIZE];
+            k.copy_from_user(a[2], &mut t)?;
+            let when = match cmd {
+                TCSETS => OptionalActions::Now,
+                TCSETSW => OptionalActions::Drain,
+                _ => OptionalActions::Flush,
+            };
+            term.set(&mut k.vfs.console.borrow_mut(), &t, when)?;
         }
         TIOCGWINSZ => {
-            let w = file.winsize()?;
-            let mut b = [0; 8];
-            for (i, v) in [w.ws_row, w.ws_col, w.ws_xpixel, w.ws_ypixel]
-                .iter()
-                .enumerate()
-            {
-                b[i * 2..][..2].copy_from_slice(&v.to_le_bytes());
+            let w = term.winsize(&k.vfs.console.borrow())?;
+            k.copy_to_user(a[2], &w)?;
+        }
+        TIOCSWINSZ => {
+            let mut w = [0; 8];
+            k.copy_from_user(a[2], &mut w)?;
+            term.set_winsize(&mut k.vfs.console.borrow_mut(), w);
+        }
+        TIOCGPGRP => {
+            let pgid = k.group().borrow().pgid;
+            let fg = k.vfs.console.borrow().fg_pgrp.unwrap_or(pgid);
+            k.copy_to_user(a[2], &fg.to_le_bytes())?;
+        }
+        TIOCSPGRP => {
+            let pgrp = read_int(k, a[2])?;
+            if pgrp < 0 {
+                return Err(Errno::EINVAL);
             }
-            k.copy_to_user(a[2], &b)?;
+            // Only a process group of the caller's session (tcsetpgrp(3)).
+            let sid = k.group().borrow().sid;
+            let exists = k.processes().any(|g| {
+                let g = g.borrow();
+                g.pgid == pgrp as u32 && g.sid == sid && g.zombie.is_none()
+            });
+            if !exists {
+                return Err(Errno::EPERM);
+            }
+            k.vfs.console.borrow_mut().fg_pgrp = Some(pgrp as u32);
+        }
+        TIOCSCTTY => {
+            let g = k.group();
+            let g = g.borrow();
+            if g.sid != g.tgid {
+                return Err(Errno::EPERM);
+            }
+            let mut con = k.vfs.console.borrow_mut();
+            con.session = Some(g.sid);
+            con.fg_pgrp = Some(g.pgid);
+        }
+        TIOCNOTTY => {}
+        TIOCGSID => {
+            let sid = k.group().borrow().sid;
+            let sid = k.vfs.console.borrow().session.unwrap_or(sid);
+            k.copy_to_user(a[2], &sid.to_le_bytes())?;
         }
         // Linux's tty layer answers requests it does not know with ENOTTY.
         _ => return Err(Errno::ENOTTY),
     }
     Ok(0)
-}
-
-/// struct termios as riscv64 lays it out (asm-generic termbits): four u32
-/// flag words, c_line, c_cc[19]. The host is Linux, whose flag bits and
-/// c_cc indices are the same asm-generic ones.
-fn termios_bytes(t: &rustix::termios::Termios) -> [u8; 36] {
-    let mut b = [0; 36];
-    let flags = [
-        t.input_modes.bits(),
-        t.output_modes.bits(),
-        t.control_modes.bits(),
-        t.local_modes.bits(),
-    ];
-    for (i, f) in flags.iter().enumerate() {
-        b[i * 4..][..4].copy_from_slice(&f.to_le_bytes());
-    }
-    b[16] = t.line_discipline;
-    let codes = [
-        Cc::VINTR,
-        Cc::VQUIT,
-        Cc::VERASE,
-        Cc::VKILL,
-        Cc::VEOF,
-        Cc::VTIME,
-        Cc::VMIN,
-        Cc::VSWTC,
-        Cc::VSTART,
-        Cc::VSTOP,
-        Cc::VSUSP,
-        Cc::VEOL,
-        Cc::VREPRINT,
-        Cc::VDISCARD,
-        Cc::VWERASE,
-        Cc::VLNEXT,
-        Cc::VEOL2,
-    ];
-    for (i, cc) in codes.into_iter().enumerate() {
-        b[17 + i] = t.special_codes[cc];
-    }
-    b
 }
 
 /// The fields of a stat, before layout.
@@ -950,8 +993,8 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 }
 
 /// A procfs file is opened as a copy of what it says now (seq_file makes
-/// it at the first read; the difference does not show). Nothing is
-/// written to: EACCES.
+/// it at the first read; the difference does not show). Writes to it fail
+/// as Linux's to a file without a write method: EINVAL (`file_write`).
 fn proc_snapshot(k: &mut Kernel, loc: Loc, flags: u32) -> KResult<Loc> {
     let kind = match &loc.inode.borrow().data {
         Data::Proc(p) if matches!(p.kind, crate::fs::proc::Kind::File { .. }) => Some(p.kind),
@@ -963,8 +1006,8 @@ fn proc_snapshot(k: &mut Kernel, loc: Loc, flags: u32) -> KResult<Loc> {
     if flags & O_PATH != 0 {
         return Ok(loc);
     }
-    if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 {
-        return Err(Errno::EACCES);
+    if flags & O_TRUNC != 0 && flags & O_ACCMODE != O_RDONLY {
+        return Err(Errno::EPERM);
     }
     let text = crate::fs::proc::array::generate(k, kind)?;
     let copy = {
@@ -1578,5 +1621,235 @@ pub fn pipe2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     b[..4].copy_from_slice(&(rfd as u32).to_le_bytes());
     b[4..].copy_from_slice(&(wfd as u32).to_le_bytes());
     k.copy_to_user(a[0], &b)?;
+    Ok(0)
+}
+
+// mount(2) flags.
+const MS_RDONLY: u64 = 1;
+const MS_REMOUNT: u64 = 32;
+const MS_BIND: u64 = 4096;
+const MS_MOVE: u64 = 8192;
+/// MS_UNBINDABLE, MS_PRIVATE, MS_SLAVE, MS_SHARED: propagation changes.
+const MS_PROPAGATION: u64 = (1 << 17) | (1 << 18) | (1 << 19) | (1 << 20);
+const MS_MGC_MSK: u64 = 0xffff_0000;
+const MS_MGC_VAL: u64 = 0xc0ed_0000;
+
+/// A string argument of mount(2) that may be NULL.
+fn opt_str(k: &mut Kernel, addr: u64) -> KResult<Option<Vec<u8>>> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    k.read_user_cstr(addr, PATH_MAX - 1).map(Some)
+}
+
+/// mount(source, target, fstype, flags, data): new tmpfs and proc
+/// instances, MS_BIND, MS_REMOUNT (read-only or not); propagation changes
+/// are accepted and change nothing (there is one mount namespace).
+pub fn mount(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let mut flags = a[3];
+    if flags & MS_MGC_MSK == MS_MGC_VAL {
+        flags &= !MS_MGC_MSK;
+    }
+    let source = opt_str(k, a[0])?;
+    let fstype = opt_str(k, a[2])?;
+    let target = path_arg(k, a[1])?;
+    let at = lookup_at(k, AT_FDCWD, &target, true, false)?;
+    if !k.cred().privileged() {
+        return Err(Errno::EPERM);
+    }
+    let readonly = flags & MS_RDONLY != 0;
+    if flags & MS_REMOUNT != 0 {
+        if !k.vfs.is_mount_root(&at) {
+            return Err(Errno::EINVAL);
+        }
+        k.vfs.remount(&at, readonly);
+        return Ok(0);
+    }
+    if flags & MS_BIND != 0 {
+        let source = source.ok_or(Errno::EFAULT)?;
+        let src = lookup_at(k, AT_FDCWD, &source, true, false)?;
+        if src.is_dir() != at.is_dir() {
+            return Err(if at.is_dir() {
+                Errno::ENOTDIR
+            } else {
+                Errno::EISDIR
+            });
+        }
+        if !src.is_dir() {
+            // Binding a single file would need a mount on a file.
+            return Err(Errno::EINVAL);
+        }
+        k.vfs.bind(&src, &at, readonly);
+        return Ok(0);
+    }
+    if flags & MS_PROPAGATION != 0 {
+        return Ok(0);
+    }
+    if flags & MS_MOVE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let fstype = match fstype.as_deref() {
+        Some(b"tmpfs") => FsType::Tmpfs,
+        Some(b"proc") => FsType::Proc,
+        Some(_) => return Err(Errno::ENODEV),
+        None => return Err(Errno::EINVAL),
+    };
+    if !at.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let source = source.unwrap_or_else(|| b"none".to_vec());
+    k.vfs.mount_new(&at, fstype, &source, readonly);
+    Ok(0)
+}
+
+const MNT_FORCE: u64 = 1;
+const MNT_DETACH: u64 = 2;
+const MNT_EXPIRE: u64 = 4;
+const UMOUNT_NOFOLLOW: u64 = 8;
+
+/// Whether anything still uses mount `mnt`: a cwd or root, an open file,
+/// or a mount inside it (umount's EBUSY).
+fn mount_busy(k: &Kernel, mnt: usize) -> bool {
+    if k.vfs.has_submounts(mnt) {
+        return true;
+    }
+    k.tasks().any(|t| {
+        let fs = t.fs.borrow();
+        if fs.cwd.mnt == mnt || fs.root.mnt == mnt {
+            return true;
+        }
+        let files = t.files.borrow();
+        (0..crate::task::files::NR_OPEN as u64).any(|fd| {
+            files
+                .get(fd)
+                .is_ok_and(|f| matches!(&f.kind, FileKind::Inode(l) if l.mnt == mnt))
+        })
+    })
+}
+
+/// umount2(target, flags). MNT_DETACH detaches even when busy; what is
+/// open in it stays usable.
+pub fn umount2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let flags = a[1] & 0xffff_ffff;
+    if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0
+        || flags & MNT_EXPIRE != 0 && flags & (MNT_FORCE | MNT_DETACH) != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(k, a[0])?;
+    let loc = lookup_at(k, AT_FDCWD, &path, flags & UMOUNT_NOFOLLOW == 0, false)?;
+    if !k.cred().privileged() {
+        return Err(Errno::EPERM);
+    }
+    if !k.vfs.is_mount_root(&loc) {
+        return Err(Errno::EINVAL);
+    }
+    if loc.mnt == 0 || flags & MNT_DETACH == 0 && mount_busy(k, loc.mnt) {
+        return Err(Errno::EBUSY);
+    }
+    k.vfs.umount(&loc)?;
+    Ok(0)
+}
+
+/// chroot(path): the process's root (shared under CLONE_FS); the cwd
+/// stays where it is, as in Linux.
+pub fn chroot(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let path = path_arg(k, a[0])?;
+    let loc = lookup_at(k, AT_FDCWD, &path, true, false)?;
+    if !loc.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    if !permitted(k, &loc, 1) {
+        return Err(Errno::EACCES);
+    }
+    if !k.cred().privileged() {
+        return Err(Errno::EPERM);
+    }
+    k.current().fs.borrow_mut().root = loc;
+    Ok(0)
+}
+
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+const PIPEFS_MAGIC: u64 = 0x5049_5045;
+const DEVPTS_SUPER_MAGIC: u64 = 0x1cd1;
+const ST_RDONLY: u64 = 1;
+/// ST_VALID: f_flags is meaningful (Linux always sets it).
+const ST_VALID: u64 = 0x20;
+
+/// riscv64's struct statfs (asm-generic, 64-bit words, 120 bytes):
+/// type, bsize, blocks, bfree, bavail, files, ffree, fsid[2] (u32),
+/// namelen, frsize, flags, spare[4].
+fn statfs_bytes(f_type: u64, words: [u64; 6], namelen: u64, flags: u64) -> [u8; 120] {
+    let mut b = [0; 120];
+    b[..8].copy_from_slice(&f_type.to_le_bytes());
+    for (i, w) in words.iter().enumerate() {
+        b[8 + i * 8..][..8].copy_from_slice(&w.to_le_bytes());
+    }
+    b[64..72].copy_from_slice(&namelen.to_le_bytes());
+    b[72..80].copy_from_slice(&words[0].to_le_bytes());
+    b[80..88].copy_from_slice(&(flags | ST_VALID).to_le_bytes());
+    b
+}
+
+/// The statfs of the file system `loc` is in. tmpfs reports Linux's
+/// default size, half of RAM; a host directory passes the host's figures
+/// through.
+fn loc_statfs(k: &Kernel, loc: &Loc) -> KResult<[u8; 120]> {
+    let ro = if k.vfs.readonly(loc) { ST_RDONLY } else { 0 };
+    let page = crate::mm::PAGE_SIZE;
+    Ok(match k.vfs.fs_of(loc) {
+        (FsType::Host, Some(path)) => {
+            let s = rustix::fs::statfs(&path).map_err(|e| Errno(e.raw_os_error()))?;
+            #[allow(clippy::unnecessary_cast)]
+            let words = [
+                s.f_bsize as u64,
+                s.f_blocks as u64,
+                s.f_bfree as u64,
+                s.f_bavail as u64,
+                s.f_files as u64,
+                s.f_ffree as u64,
+            ];
+            #[allow(clippy::unnecessary_cast)]
+            let (f_type, namelen, flags) = (s.f_type as u64, s.f_namelen as u64, s.f_flags as u64);
+            statfs_bytes(f_type, words, namelen, flags | ro)
+        }
+        (FsType::Proc, _) => statfs_bytes(PROC_SUPER_MAGIC, [page, 0, 0, 0, 0, 0], 255, ro),
+        _ => {
+            let blocks = k.phys.total_frames() as u64 / 2;
+            let free = (k.phys.free_frames() as u64).min(blocks);
+            let words = [page, blocks, free, free, blocks, blocks];
+            statfs_bytes(TMPFS_MAGIC, words, 255, ro)
+        }
+    })
+}
+
+pub fn statfs(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let path = path_arg(k, a[0])?;
+    let loc = lookup_at(k, AT_FDCWD, &path, true, false)?;
+    let b = loc_statfs(k, &loc)?;
+    k.copy_to_user(a[1], &b)?;
+    Ok(0)
+}
+
+pub fn fstatfs(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let f = file(k, a[0])?;
+    let page = crate::mm::PAGE_SIZE;
+    let b = match &f.kind {
+        FileKind::Inode(loc) => loc_statfs(k, loc)?,
+        FileKind::Pipe(_) => statfs_bytes(PIPEFS_MAGIC, [page, 0, 0, 0, 0, 0], 255, 0),
+        FileKind::Console(s) => {
+            let fifo = s
+                .stat()
+                .is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_fifo());
+            let magic = if fifo {
+                PIPEFS_MAGIC
+            } else {
+                DEVPTS_SUPER_MAGIC
+            };
+            statfs_bytes(magic, [page, 0, 0, 0, 0, 0], 255, 0)
+        }
+    };
+    k.copy_to_user(a[1], &b)?;
     Ok(0)
 }

@@ -552,7 +552,15 @@ pub fn umask(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 
 pub fn getcwd(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let fs = k.current().fs.borrow().clone();
-    let mut bytes = k.vfs.path_of(&fs.root, &fs.cwd);
+    // A cwd outside the root (left there by chroot) is shown as Linux
+    // shows it.
+    let mut bytes = if k.vfs.is_below(&fs.root, &fs.cwd) {
+        k.vfs.path_of(&fs.root, &fs.cwd)
+    } else {
+        let mut b = b"(unreachable)".to_vec();
+        b.extend(k.vfs.path_of(&k.vfs.root(), &fs.cwd));
+        b
+    };
     bytes.push(0);
     if (a[1] as usize) < bytes.len() {
         return Err(Errno::ERANGE);

@@ -156,20 +156,6 @@ impl HostStdio {
         self.with_fd(|fd| rustix::fs::fstat(fd)).map_err(host_errno)
     }
 
-    pub fn is_terminal(self) -> bool {
-        self.with_fd(|fd| rustix::termios::isatty(fd))
-    }
-
-    pub fn termios(self) -> KResult<rustix::termios::Termios> {
-        self.with_fd(|fd| rustix::termios::tcgetattr(fd))
-            .map_err(host_errno)
-    }
-
-    pub fn winsize(self) -> KResult<rustix::termios::Winsize> {
-        self.with_fd(|fd| rustix::termios::tcgetwinsize(fd))
-            .map_err(host_errno)
-    }
-
     pub fn seek(self, pos: rustix::fs::SeekFrom) -> KResult<u64> {
         self.with_fd(|fd| rustix::fs::seek(fd, pos))
             .map_err(host_errno)

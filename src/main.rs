@@ -65,6 +65,17 @@ struct RunArgs {
     #[arg(long, value_name = "N", requires = "deterministic")]
     seed: Option<u64>,
 
+    /// Host directory DIR is the guest's / (read-only; DIR:rw lets the
+    /// guest write to it); /proc, /dev and /tmp are the kernel's own.
+    /// PROGRAM is then a path in the guest.
+    #[arg(long, value_name = "DIR[:rw]", value_parser = parse_root)]
+    root: Option<HostDir>,
+
+    /// Mount host directory HOST at guest path GUEST, read-only unless
+    /// :rw (repeatable).
+    #[arg(long = "mount", value_name = "HOST:GUEST[:ro|rw]", value_parser = parse_mount)]
+    mounts: Vec<HostDir>,
+
     /// The program (a host path) and its arguments.
     #[arg(
         value_name = "PROGRAM",
@@ -80,6 +91,56 @@ fn parse_env(s: &str) -> Result<(OsString, OsString), String> {
         Some((key, value)) if !key.is_empty() => Ok((key.into(), value.into())),
         _ => Err("expected K=V".into()),
     }
+}
+
+/// A host directory for --root or --mount.
+#[derive(Clone)]
+struct HostDir {
+    host: PathBuf,
+    /// Where the guest sees it (absolute).
+    guest: Vec<u8>,
+    rw: bool,
+}
+
+/// Splits a trailing ":ro" or ":rw" off `s`.
+fn access_mode(s: &str) -> (&str, bool) {
+    if let Some(rest) = s.strip_suffix(":rw") {
+        (rest, true)
+    } else {
+        (s.strip_suffix(":ro").unwrap_or(s), false)
+    }
+}
+
+fn host_dir(path: &str) -> Result<PathBuf, String> {
+    let dir = std::fs::canonicalize(path).map_err(|e| format!("{path}: {e}"))?;
+    if !dir.is_dir() {
+        return Err(format!("{path}: not a directory"));
+    }
+    Ok(dir)
+}
+
+fn parse_root(s: &str) -> Result<HostDir, String> {
+    let (dir, rw) = access_mode(s);
+    Ok(HostDir {
+        host: host_dir(dir)?,
+        guest: b"/".to_vec(),
+        rw,
+    })
+}
+
+fn parse_mount(s: &str) -> Result<HostDir, String> {
+    let (spec, rw) = access_mode(s);
+    let Some((host, guest)) = spec.rsplit_once(':').filter(|(h, _)| !h.is_empty()) else {
+        return Err("expected HOST:GUEST[:ro|rw]".into());
+    };
+    if !guest.starts_with('/') {
+        return Err(format!("{guest}: the guest path must be absolute"));
+    }
+    Ok(HostDir {
+        host: host_dir(host)?,
+        guest: guest.as_bytes().to_vec(),
+        rw,
+    })
 }
 
 fn main() -> ExitCode {
@@ -163,17 +224,51 @@ fn run(args: RunArgs) -> ExitCode {
             .strace
             .then(|| Box::new(std::io::stderr()) as Box<dyn std::io::Write>),
     };
+    let mut kernel = Kernel::new(config);
+    if let Some(root) = &args.root {
+        match kernel::fs::Vfs::rooted_at(&root.host, root.rw) {
+            Ok(vfs) => kernel.vfs = vfs,
+            Err(e) => {
+                eprintln!("cleave: --root {}: {e}", root.host.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    for m in &args.mounts {
+        if let Err(e) = kernel.vfs.mount_host_at(&m.guest, m.host.clone(), !m.rw) {
+            let why = match e {
+                kernel::errno::Errno::ENOTDIR => "not a directory in the guest",
+                _ => "no such directory in the guest, and it cannot be made there",
+            };
+            eprintln!(
+                "cleave: --mount {}: {}: {why}",
+                m.host.display(),
+                String::from_utf8_lossy(&m.guest),
+            );
+            return ExitCode::from(2);
+        }
+    }
     // Errors about the file itself come from here, before boot, with the
-    // file's name; init's exec would only see an errno.
-    if let Err(e) = kernel::loader::precheck(&request.path) {
+    // file's name; init's exec would only see an errno. Under --root the
+    // program is a guest path.
+    let host_program = match &args.root {
+        None => Ok(Some(request.path.clone())),
+        Some(_) => kernel
+            .vfs
+            .host_path_of(program.as_encoded_bytes())
+            .map_err(|e| match e {
+                kernel::errno::Errno::ENOENT => kernel::loader::ExecError::NotFound,
+                e => kernel::loader::ExecError::Errno(e),
+            }),
+    };
+    if let Err(e) = host_program.and_then(|p| p.map_or(Ok(()), |p| kernel::loader::precheck(&p))) {
         eprintln!("cleave: {}: {e}", program.to_string_lossy());
         return ExitCode::from(e.shell_code() as u8);
     }
-    let mut kernel = Kernel::new(config);
     // The guest sees the host read-only at the same paths, except /tmp,
     // /dev and /proc (see kernel::fs); a program or cwd under those is
     // mounted where it is.
-    if let Ok(cwd) = std::env::current_dir() {
+    if let (None, Ok(cwd)) = (&args.root, std::env::current_dir()) {
         let program = cwd.join(&request.path);
         for dir in [
             program.parent().map(Path::to_path_buf),
@@ -197,7 +292,9 @@ fn run(args: RunArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     let started = std::time::Instant::now();
+    let terminal = kernel::fs::tty::SavedTerminal::save();
     let shutdown = kernel.run();
+    terminal.restore();
     if args.stats {
         print_stats(&kernel, started.elapsed());
     }

@@ -555,6 +555,51 @@ static int terminals(void)
 	return 0;
 }
 
+/*
+ * Not a case: tests/hostdirs.rs runs `fsprobe confine` with a host
+ * directory as / (read-only) and another at /w (writable), whose links
+ * point outward, and checks both what it prints and the host afterwards.
+ */
+static int confine(void)
+{
+	struct stat st, root;
+	stat("/", &root);
+	int fd = open("/w/new", O_CREAT | O_WRONLY | O_EXCL, 0644);
+	say("create: %s", res(fd));
+	say("write: %s", res(write(fd, "data", 4)));
+	close(fd);
+	say("mkdir: %s", res(mkdir("/w/d", 0755)));
+	say("rename: %s", res(rename("/w/new", "/w/d/moved")));
+	stat("/w/d/moved", &st);
+	say("size: %ld", (long)st.st_size);
+	stat("/w/..", &st);
+	say("/w/.. is /: %s", yesno(st.st_ino == root.st_ino && st.st_dev == root.st_dev));
+	stat("/w/up", &st);
+	say("relative link up is /: %s", yesno(st.st_ino == root.st_ino && st.st_dev == root.st_dev));
+	fd = open("/w/up/escape", O_CREAT | O_WRONLY, 0644);
+	say("create through up: %s", res(fd));
+	close(fd);
+	char buf[64] = "";
+	fd = open("/w/abs/etc/hostname", O_RDONLY);
+	buf[read(fd, buf, sizeof buf - 1) > 0 ? strcspn(buf, "\n") : 0] = 0;
+	close(fd);
+	say("through abs: %s", buf);
+	say("symlink: %s", res(symlink("/etc/target", "/w/lnk")));
+	say("create through it: %s", res(open("/w/lnk", O_CREAT | O_WRONLY, 0644)));
+	say("write to the root: %s", res(open("/etc/hostname", O_WRONLY)));
+	say("mkdir in the root: %s", res(mkdir("/etc/new", 0755)));
+	fd = open("/w/trunc", O_CREAT | O_WRONLY, 0644);
+	write(fd, "0123456789", 10);
+	say("ftruncate: %s", res(ftruncate(fd, 3)));
+	fstat(fd, &st);
+	say("size after: %ld", (long)st.st_size);
+	close(fd);
+	say("unlink: %s", res(unlink("/w/d/moved")));
+	say("rmdir: %s", res(rmdir("/w/d")));
+	say("rmdir missing: %s", res(rmdir("/w/d")));
+	return 0;
+}
+
 static const struct guest_case cases[] = {
 	{"stat_self", stat_self},
 	{"status_self", status_self},
@@ -574,5 +619,7 @@ int main(int argc, char **argv)
 {
 	g_argc = argc;
 	g_argv = argv;
+	if (argc == 2 && !strcmp(argv[1], "confine"))
+		return confine();
 	return run_case("fsprobe", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

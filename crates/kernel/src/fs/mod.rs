@@ -56,7 +56,7 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 pub use file::{FileKind, OpenFile};
-pub use host::{host_access, HostNode};
+pub use host::{host_access, rename_host, HostNode};
 
 /// st_dev of the root tmpfs; each later file system instance gets the next.
 const TMPFS_DEV: u64 = 0x2a;
@@ -241,6 +241,9 @@ pub struct Vfs {
     pub proc: RefCell<proc::Snapshot>,
     /// The console's terminal state (see `tty`).
     pub console: RefCell<tty::Console>,
+    /// The host's paths are the guest's (the host view), so the host's
+    /// cwd is where the first process starts.
+    host_paths: bool,
 }
 
 impl Default for Vfs {
@@ -259,6 +262,7 @@ impl Vfs {
             next_dev: Cell::new(TMPFS_DEV + 1),
             proc: RefCell::default(),
             console: RefCell::default(),
+            host_paths: false,
         };
         let root = vfs.new_inode(S_IFDIR | 0o755, Data::Dir(BTreeMap::new()), Duration::ZERO);
         vfs.mounts.push(Mount {
@@ -310,7 +314,18 @@ impl Vfs {
     /// The host's view (see the module comment): every top-level host
     /// entry but /tmp, /dev and /proc, read-only at the same path.
     pub fn host_view() -> Vfs {
-        Vfs::view_of(std::path::Path::new("/"), false)
+        let mut vfs = Vfs::view_of(std::path::Path::new("/"), false);
+        vfs.host_paths = true;
+        vfs
+    }
+
+    /// Where the first process starts: the host's cwd in the host view,
+    /// else `/`.
+    pub fn boot_cwd(&self) -> Vec<u8> {
+        match std::env::current_dir() {
+            Ok(cwd) if self.host_paths => cwd.into_os_string().into_encoded_bytes(),
+            _ => b"/".to_vec(),
+        }
     }
 
     /// The guest's `/` made of host directory `dir` (`cleave run --root`):
@@ -392,24 +407,50 @@ impl Vfs {
         if self.walk(&root, &root, bytes, true).is_ok() {
             return;
         }
-        let mut cur = root;
-        for comp in bytes.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+        if let Ok(point) = self.make_dirs(bytes) {
+            let _ = self.mount_host(&point, dir.to_path_buf(), true);
+        }
+    }
+
+    /// `cleave run --mount`: host directory `host` over guest directory
+    /// `at` (an absolute path), which is made if it is missing and its
+    /// parent is the kernel's own (tmpfs): nothing is made on the host.
+    pub fn mount_host_at(&mut self, at: &[u8], host: PathBuf, readonly: bool) -> KResult<()> {
+        let point = self.make_dirs(at)?;
+        self.mount_host(&point, host, readonly)
+    }
+
+    /// The host file guest path `path` (from `/`) leads to, if it is one
+    /// (`cleave run --root` checks the program before booting).
+    pub fn host_path_of(&self, path: &[u8]) -> KResult<Option<PathBuf>> {
+        let root = self.root();
+        let loc = self.walk(&root, &root, path, true)?;
+        let i = loc.inode.borrow();
+        Ok(match &i.data {
+            Data::Host(h) => Some(h.host_path()),
+            _ => None,
+        })
+    }
+
+    /// Walks absolute `path` without following symlinks, making missing
+    /// directories in tmpfs.
+    fn make_dirs(&mut self, path: &[u8]) -> KResult<Loc> {
+        let mut cur = self.root();
+        for comp in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
             if comp == b"." || comp == b".." {
-                return;
+                return Err(Errno::EINVAL);
             }
             cur = match self.lookup_crossed(&cur, comp) {
-                Ok(l) if l.is_dir() && !matches!(l.inode.borrow().data, Data::Host(_)) => l,
-                Err(Errno::ENOENT) => {
+                Ok(l) if l.is_dir() => l,
+                Ok(_) => return Err(Errno::ENOTDIR),
+                Err(Errno::ENOENT) if matches!(cur.inode.borrow().data, Data::Dir(_)) => {
                     let dir = Data::Dir(BTreeMap::new());
-                    match self.create(&cur, comp, S_IFDIR | 0o755, dir, Duration::ZERO) {
-                        Ok(l) => l,
-                        Err(_) => return,
-                    }
+                    self.create(&cur, comp, S_IFDIR | 0o755, dir, Duration::ZERO)?
                 }
-                _ => return,
+                Err(e) => return Err(e),
             };
         }
-        let _ = self.mount_host(&cur, dir.to_path_buf(), true);
+        Ok(cur)
     }
 
     /// Mounts host directory `host` over directory `at`.
@@ -490,13 +531,11 @@ impl Vfs {
         Ok(())
     }
 
-    /// The file system type of the mount `loc` is in, and the host
-    /// directory it shows, if any (statfs).
-    pub fn fs_of(&self, loc: &Loc) -> (FsType, Option<PathBuf>) {
-        let i = loc.inode.borrow();
-        match &i.data {
-            Data::Host(h) => (FsType::Host, Some(h.path.clone())),
-            _ => (self.mounts[loc.mnt].fstype, None),
+    /// The type of the file system `loc` is on.
+    pub fn fs_of(&self, loc: &Loc) -> FsType {
+        match &loc.inode.borrow().data {
+            Data::Host(_) => FsType::Host,
+            _ => self.mounts[loc.mnt].fstype,
         }
     }
 
@@ -587,6 +626,13 @@ impl Vfs {
         if self.lookup(dir, name).is_ok() {
             return Err(Errno::EEXIST);
         }
+        if matches!(dir.inode.borrow().data, Data::Host(_)) {
+            let inode = host::create(self, &dir.inode, name, mode, &data)?;
+            return Ok(Loc {
+                mnt: dir.mnt,
+                inode,
+            });
+        }
         let inode = self.new_inode(mode, data, now);
         inode.borrow_mut().dev = dir.inode.borrow().dev;
         self.link(dir, name, &inode, now)?;
@@ -596,10 +642,18 @@ impl Vfs {
         })
     }
 
-    /// Adds an entry `name` for `inode` in tmpfs directory `dir`.
+    /// Adds an entry `name` for `inode` in directory `dir` (a hard link;
+    /// on a host directory, to a file of the same mount).
     pub fn link(&self, dir: &Loc, name: &[u8], inode: &InodeRef, now: Duration) -> KResult<()> {
         if self.readonly(dir) {
             return Err(Errno::EROFS);
+        }
+        if matches!(dir.inode.borrow().data, Data::Host(_)) {
+            let (from, old) = {
+                let i = inode.borrow();
+                (i.parent.upgrade().ok_or(Errno::ENOENT)?, i.name.clone())
+            };
+            return host::link(&from, &old, &dir.inode, name);
         }
         let mut d = dir.inode.borrow_mut();
         let is_dir = inode.borrow().is_dir();
@@ -627,10 +681,19 @@ impl Vfs {
         Ok(())
     }
 
-    /// Removes entry `name` from tmpfs directory `dir`, returning it.
+    /// Removes entry `name` from directory `dir`, returning it.
     pub fn unlink_entry(&self, dir: &Loc, name: &[u8], now: Duration) -> KResult<InodeRef> {
         if self.readonly(dir) {
             return Err(Errno::EROFS);
+        }
+        if matches!(dir.inode.borrow().data, Data::Host(_)) {
+            let victim = self.lookup(dir, name)?.inode;
+            let is_dir = victim.borrow().is_dir();
+            host::unlink(&dir.inode, name, is_dir)?;
+            let mut i = victim.borrow_mut();
+            i.nlink = if is_dir { 0 } else { i.nlink.saturating_sub(1) };
+            drop(i);
+            return Ok(victim);
         }
         let mut d = dir.inode.borrow_mut();
         let Data::Dir(entries) = &mut d.data else {

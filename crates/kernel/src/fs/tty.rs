@@ -193,3 +193,23 @@ impl Terminal {
         }
     }
 }
+
+/// The host terminal's settings as cleave found them, put back when it
+/// exits: a guest that ends in raw mode must not leave the user's shell
+/// in it.
+pub struct SavedTerminal(Option<Termios>);
+
+impl SavedTerminal {
+    pub fn save() -> SavedTerminal {
+        SavedTerminal(with_fd(HostStdio::Stdin, |fd| termios::tcgetattr(fd)).ok())
+    }
+
+    pub fn restore(&self) {
+        if let Some(t) = &self.0 {
+            // Nothing to do about a terminal that went away.
+            let _ = with_fd(HostStdio::Stdin, |fd| {
+                termios::tcsetattr(fd, OptionalActions::Now, t)
+            });
+        }
+    }
+}

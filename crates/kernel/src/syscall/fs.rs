@@ -241,12 +241,13 @@ fn file_write(
         FileKind::Console(s) => host_write(k, *s, data, done),
         FileKind::Pipe(end) => pipe_write(k, f, end, data),
         FileKind::Inode(loc) => {
-            if k.vfs.fs_of(loc).0 == FsType::Proc {
+            if k.vfs.fs_of(loc) == FsType::Proc {
                 return Err(Errno::EINVAL);
             }
             let t = now(k);
             let mut i = loc.inode.borrow_mut();
             let append = f.flags.get() & O_APPEND != 0;
+            let is_dir = i.is_dir();
             match &mut i.data {
                 Data::File(d) => {
                     let offset = if append {
@@ -268,6 +269,20 @@ fn file_write(
                         f.offset.set(end);
                     }
                     Ok(data.len())
+                }
+                Data::Host(h) if !is_dir => {
+                    let offset = if append {
+                        h.size
+                    } else {
+                        pos.unwrap_or(f.offset.get())
+                    };
+                    let n = h.write_at(offset, data)?;
+                    i.mtime = t;
+                    i.ctime = t;
+                    if pos.is_none() {
+                        f.offset.set(offset + n as u64);
+                    }
+                    Ok(n)
                 }
                 Data::Device(Device::Full) => Err(Errno::ENOSPC),
                 Data::Device(Device::Console) => {
@@ -925,7 +940,22 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
                 if !follow {
                     return Err(Errno::ELOOP);
                 }
-                k.vfs.walk(&fs.root, &start, &path, true)?
+                match k.vfs.walk(&fs.root, &start, &path, true) {
+                    // A dangling link: O_CREAT makes its target, as in Linux.
+                    Err(Errno::ENOENT) => {
+                        let target = k.vfs.readlink(&l)?;
+                        let to = k.vfs.walk_parent(&fs.root, &parent.dir, &target)?;
+                        if to.trailing_slash || k.vfs.lookup(&to.dir, &to.name).is_ok() {
+                            return Err(Errno::ENOENT);
+                        }
+                        if !permitted(k, &to.dir, 3) {
+                            return Err(Errno::EACCES);
+                        }
+                        let perm = mode & 0o7777 & !fs.umask;
+                        create(k, &to.dir, &to.name, S_IFREG | perm, Data::File(Vec::new()))?
+                    }
+                    found => found?,
+                }
             }
             Some(l) => {
                 if l.is_dir() {
@@ -1049,6 +1079,7 @@ fn truncate(k: &Kernel, loc: &Loc, len: u64) -> KResult<()> {
     }
     let t = now(k);
     let mut i = loc.inode.borrow_mut();
+    let is_dir = i.is_dir();
     match &mut i.data {
         Data::File(d) => {
             if len > 1 << 40 {
@@ -1056,6 +1087,8 @@ fn truncate(k: &Kernel, loc: &Loc, len: u64) -> KResult<()> {
             }
             d.resize(len as usize, 0);
         }
+        Data::Host(_) if is_dir => return Err(Errno::EISDIR),
+        Data::Host(h) => h.truncate(len)?,
         Data::Dir(_) => return Err(Errno::EISDIR),
         _ => return Err(Errno::EINVAL),
     }
@@ -1162,6 +1195,7 @@ pub fn unlinkat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         let i = victim.inode.borrow();
         let empty = match &i.data {
             Data::Dir(e) => e.is_empty(),
+            Data::Host(h) if i.is_dir() => h.entries()?.is_empty(),
             _ => false,
         };
         (i.is_dir(), empty)
@@ -1231,6 +1265,17 @@ pub fn renameat2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             }
             cur = up;
         }
+    }
+    if matches!(src.inode.borrow().data, Data::Host(_)) {
+        // The host's rename(2) has the same rules; it checks them itself.
+        if flags & RENAME_NOREPLACE != 0 && k.vfs.lookup(&to.dir, &to.name).is_ok() {
+            return Err(Errno::EEXIST);
+        }
+        if k.vfs.readonly(&to.dir) {
+            return Err(Errno::EROFS);
+        }
+        crate::fs::rename_host(&from.dir.inode, &from.name, &to.dir.inode, &to.name)?;
+        return Ok(0);
     }
     if let Ok(dst) = k.vfs.lookup(&to.dir, &to.name) {
         if flags & RENAME_NOREPLACE != 0 {
@@ -1798,23 +1843,23 @@ fn statfs_bytes(f_type: u64, words: [u64; 6], namelen: u64, flags: u64) -> [u8; 
 fn loc_statfs(k: &Kernel, loc: &Loc) -> KResult<[u8; 120]> {
     let ro = if k.vfs.readonly(loc) { ST_RDONLY } else { 0 };
     let page = crate::mm::PAGE_SIZE;
+    if let Data::Host(h) = &loc.inode.borrow().data {
+        let s = h.statfs()?;
+        #[allow(clippy::unnecessary_cast)]
+        let words = [
+            s.f_bsize as u64,
+            s.f_blocks as u64,
+            s.f_bfree as u64,
+            s.f_bavail as u64,
+            s.f_files as u64,
+            s.f_ffree as u64,
+        ];
+        #[allow(clippy::unnecessary_cast)]
+        let (f_type, namelen, flags) = (s.f_type as u64, s.f_namelen as u64, s.f_flags as u64);
+        return Ok(statfs_bytes(f_type, words, namelen, flags | ro));
+    }
     Ok(match k.vfs.fs_of(loc) {
-        (FsType::Host, Some(path)) => {
-            let s = rustix::fs::statfs(&path).map_err(|e| Errno(e.raw_os_error()))?;
-            #[allow(clippy::unnecessary_cast)]
-            let words = [
-                s.f_bsize as u64,
-                s.f_blocks as u64,
-                s.f_bfree as u64,
-                s.f_bavail as u64,
-                s.f_files as u64,
-                s.f_ffree as u64,
-            ];
-            #[allow(clippy::unnecessary_cast)]
-            let (f_type, namelen, flags) = (s.f_type as u64, s.f_namelen as u64, s.f_flags as u64);
-            statfs_bytes(f_type, words, namelen, flags | ro)
-        }
-        (FsType::Proc, _) => statfs_bytes(PROC_SUPER_MAGIC, [page, 0, 0, 0, 0, 0], 255, ro),
+        FsType::Proc => statfs_bytes(PROC_SUPER_MAGIC, [page, 0, 0, 0, 0, 0], 255, ro),
         _ => {
             let blocks = k.phys.total_frames() as u64 / 2;
             let free = (k.phys.free_frames() as u64).min(blocks);

@@ -111,11 +111,8 @@ impl FsInfo {
     /// the guest can see it at the same path (the host view), else `/`.
     pub fn boot(vfs: &crate::fs::Vfs) -> FsInfo {
         let root = vfs.root();
-        let host_cwd = std::env::current_dir()
-            .map(|p| p.into_os_string().into_encoded_bytes())
-            .unwrap_or_default();
         let cwd = vfs
-            .walk(&root, &root, &host_cwd, true)
+            .walk(&root, &root, &vfs.boot_cwd(), true)
             .ok()
             .filter(crate::fs::Loc::is_dir)
             .unwrap_or_else(|| root.clone());

@@ -270,7 +270,8 @@ impl Vfs {
             on: None,
             readonly: false,
             fstype: FsType::Tmpfs,
-            source: b"rootfs".to_vec(),
+            // Not "rootfs": df and friends skip that name.
+            source: b"tmpfs".to_vec(),
             detached: false,
         });
         let root = vfs.root();

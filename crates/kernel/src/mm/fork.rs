@@ -32,6 +32,8 @@ impl Mm {
         let mut child = Mm::new(phys)?;
         child.start_brk = self.start_brk;
         child.vdso = self.vdso;
+        child.args = self.args.clone();
+        child.env = self.env.clone();
         child.brk = self.brk;
         child.stack_limit = self.stack_limit;
         child.as_limit = self.as_limit;

@@ -778,11 +778,19 @@ fn host_stat(s: &rustix::fs::Stat) -> StatInfo {
 }
 
 fn file_stat(k: &Kernel, f: &OpenFile) -> KResult<StatInfo> {
-    let _ = k;
     Ok(match &f.kind {
         // Passing the host's kind through (character device, pipe,
         // regular file) lets the guest's libc pick the buffering the host
         // program would.
+        // A host terminal is the guest's console, so that ttyname finds
+        // it where /proc/self/fd says it is.
+        FileKind::Console(s) if Terminal::of_stdio(*s).is_ok() => {
+            let root = k.vfs.root();
+            match k.vfs.walk(&root, &root, b"/dev/console", true) {
+                Ok(console) => loc_stat(&console),
+                Err(_) => host_stat(&s.stat()?),
+            }
+        }
         FileKind::Console(s) => host_stat(&s.stat()?),
         FileKind::Inode(loc) => loc_stat(loc),
         FileKind::Pipe(end) => StatInfo {
@@ -1896,5 +1904,13 @@ pub fn fstatfs(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         }
     };
     k.copy_to_user(a[1], &b)?;
+    Ok(0)
+}
+
+/// sysinfo(info): what /proc/meminfo, /proc/uptime and /proc/loadavg say
+/// (`free` and `uptime` read this).
+pub fn sysinfo(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let b = crate::fs::proc::array::sysinfo(k);
+    k.copy_to_user(a[0], &b)?;
     Ok(0)
 }

@@ -70,6 +70,7 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         CHROOT => fs::chroot,
         STATFS => fs::statfs,
         FSTATFS => fs::fstatfs,
+        SYSINFO => fs::sysinfo,
         EXIT => process::exit,
         EXIT_GROUP => process::exit_group,
         SET_TID_ADDRESS => process::set_tid_address,

@@ -95,6 +95,7 @@ pub(super) fn signature(nr: u64) -> Option<(&'static [Arg], Ret)> {
         nr::UMOUNT2 => (&[Str, Hex], int),
         nr::STATFS => (&[Str, Ptr], int),
         nr::FSTATFS => (&[Int, Ptr], int),
+        nr::SYSINFO => (&[Ptr], int),
         nr::STATX => (&[DirFd, Str, Flags(AT_FLAGS), Hex, Ptr], int),
         nr::EXIT | nr::EXIT_GROUP => (&[Int], Ret::None),
         nr::BRK => (&[Ptr], Ret::Hex),

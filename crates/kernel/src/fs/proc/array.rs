@@ -156,14 +156,20 @@ fn stat(k: &Kernel, g: &ThreadGroup, pid: Tid, tid: Option<Tid>, who: Option<Tid
     let exit_code = g.zombie.map_or(0, |z| z.wait_status());
     let comm = String::from_utf8_lossy(&g.comm);
     let shown = tid.unwrap_or(pid);
+    // Every process has the console as its terminal while the host has
+    // one (the guest has nothing else); tpgid is its foreground group.
+    let tty = (crate::fs::tty::Terminal::console() != crate::fs::tty::Terminal::Emulated)
+        .then(|| k.vfs.console.borrow().fg_pgrp.unwrap_or(g.pgid));
     format!(
-        "{shown} ({comm}) {st} {ppid} {pgid} {sid} 0 -1 {flags} {minflt} 0 0 0 {utime} 0 {cutime} 0 \
+        "{shown} ({comm}) {st} {ppid} {pgid} {sid} {tty} {tpgid} {flags} {minflt} 0 0 0 {utime} 0 {cutime} 0 \
          20 0 {nthreads} 0 0 {vsize} {rss} 18446744073709551615 {start_code} {end_code} \
          {start_stack} 0 0 {pending} {blocked} {ign} {cgt} 0 0 0 {exit_signal} 0 0 0 0 0 0 \
          {start_data} {end_data} {start_brk} {arg_start} {arg_end} {env_start} {env_end} \
          {exit_code}\n",
         ppid = g.ppid,
         pgid = g.pgid,
+        tty = tty.map_or(0, |_| crate::fs::Device::Console.rdev()),
+        tpgid = tty.map_or(-1, i64::from),
         sid = g.sid,
         // PF_RANDOMIZE is not set: nothing is randomized.
         flags = 0,
@@ -433,6 +439,23 @@ fn meminfo(k: &Kernel) -> String {
         let _ = writeln!(out, "{name:<16}{v:>8} kB");
     }
     out
+}
+
+/// struct sysinfo (riscv64, 112 bytes): the figures of /proc/uptime,
+/// /proc/meminfo and /proc/loadavg, in bytes (mem_unit 1).
+pub fn sysinfo(k: &Kernel) -> [u8; 112] {
+    let mut b = [0; 112];
+    let page = PAGE_SIZE;
+    let up = k.clock.monotonic(&k.hart).as_secs();
+    b[..8].copy_from_slice(&up.to_le_bytes());
+    let total = k.phys.total_frames() as u64 * page;
+    let free = k.phys.free_frames() as u64 * page;
+    b[32..40].copy_from_slice(&total.to_le_bytes());
+    b[40..48].copy_from_slice(&free.to_le_bytes());
+    let threads = k.tasks().count().min(u16::MAX as usize) as u16;
+    b[80..82].copy_from_slice(&threads.to_le_bytes());
+    b[104..108].copy_from_slice(&1u32.to_le_bytes());
+    b
 }
 
 /// CPU time of every process, live and reaped: (busy, idle) in ticks.

@@ -31,7 +31,9 @@ enum Command {
     #[command(after_help = "Examples:\n  \
         cleave run ./hello\n  \
         cleave run --strace ./hello\n  \
-        cleave run --env LANG=C --mem 256M ./bench -n 10")]
+        cleave run --env LANG=C --mem 256M ./bench -n 10\n  \
+        cleave run --root ./rootfs /bin/sh        a host directory as /\n  \
+        cleave run --mount ./out:/out:rw ./prog   a writable host directory at /out")]
     Run(RunArgs),
 }
 
@@ -76,7 +78,8 @@ struct RunArgs {
     #[arg(long = "mount", value_name = "HOST:GUEST[:ro|rw]", value_parser = parse_mount)]
     mounts: Vec<HostDir>,
 
-    /// The program (a host path) and its arguments.
+    /// The program (a host path; a guest path with --root) and its
+    /// arguments.
     #[arg(
         value_name = "PROGRAM",
         required = true,

@@ -9,13 +9,18 @@
 //! - tmpfs ([`Data::Dir`], [`Data::File`], [`Data::Symlink`]): the guest's
 //!   `/`, `/tmp` and `/dev` (which holds [`Data::Device`] nodes).
 //! - host directories ([`Data::Host`], `host.rs`): a host directory mounted
-//!   at a guest path, read-only. Lookups inside it name one component at a
-//!   time below its host root; ".." at its root is answered by the VFS (the
-//!   mount point's parent, or the process root), and a host symlink's target
-//!   is resolved by the VFS in the guest's view, so nothing resolves outside
-//!   the mounted directory.
+//!   at a guest path, read-only or writable. Lookups inside it name one
+//!   component at a time below its host root; ".." at its root is answered
+//!   by the VFS (the mount point's parent, or the process root), and a host
+//!   symlink's target is resolved by the VFS in the guest's view, so nothing
+//!   resolves outside the mounted directory.
+//! - procfs ([`Data::Proc`], `proc/`): made on demand from the task table.
 //!
-//! How the host appears (`Vfs::host_view`): the guest's `/` is a tmpfs;
+//! Mounts are kept in order (/proc/mounts); one covers a place, (mount,
+//! inode id), and a detached one stays valid for whatever is open in it.
+//!
+//! How the host appears (`Vfs::host_view`; `Vfs::rooted_at` does the same
+//! for `cleave run --root DIR`): the guest's `/` is a tmpfs;
 //! every top-level entry of the host's `/` except `/tmp`, `/dev` and `/proc`
 //! is mounted read-only at the same path (a top-level symlink such as Debian's
 //! `/bin -> usr/bin` is copied as a tmpfs symlink). So a program named by its

@@ -1025,6 +1025,78 @@ mod tests {
     }
 
     #[test]
+    fn mounts_stack_bind_and_detach() {
+        let mut vfs = Vfs::new();
+        let root = vfs.root();
+        let t = Duration::ZERO;
+        let dir = |vfs: &Vfs, at: &Loc, name: &[u8]| {
+            vfs.create(at, name, S_IFDIR | 0o755, Data::Dir(BTreeMap::new()), t)
+                .unwrap()
+        };
+        let m = dir(&vfs, &root, b"m");
+        dir(&vfs, &m, b"under");
+        vfs.mount_new(&m, FsType::Tmpfs, b"one", false);
+        let r = |vfs: &Vfs, p: &[u8]| vfs.walk(&root, &root, p, true);
+        // The mount hides what was there, and stacks.
+        assert_eq!(r(&vfs, b"/m/under").err(), Some(Errno::ENOENT));
+        let first = r(&vfs, b"/m").unwrap();
+        dir(&vfs, &first, b"in-first");
+        vfs.mount_new(&first, FsType::Tmpfs, b"two", true);
+        let second = r(&vfs, b"/m").unwrap();
+        assert!(vfs.is_mount_root(&second) && vfs.readonly(&second));
+        assert_eq!(r(&vfs, b"/m/in-first").err(), Some(Errno::ENOENT));
+        assert!(r(&vfs, b"/m/..").unwrap().same(&root));
+        let points: Vec<_> = vfs.mounts(&root).into_iter().map(|m| m.point).collect();
+        assert_eq!(points, [&b"/"[..], b"/m", b"/m"]);
+        // Unmounting the top one shows the first again; what was open in
+        // the detached one stays usable.
+        vfs.umount(&second).unwrap();
+        assert!(r(&vfs, b"/m/in-first").is_ok());
+        assert!(second.is_dir());
+        // A bind mount shows the same directory elsewhere.
+        let b = dir(&vfs, &root, b"b");
+        let first = r(&vfs, b"/m").unwrap();
+        vfs.bind(&first, &b, false);
+        let seen = r(&vfs, b"/b/in-first").unwrap();
+        assert!(Rc::ptr_eq(
+            &seen.inode,
+            &r(&vfs, b"/m/in-first").unwrap().inode
+        ));
+        assert_eq!(vfs.umount(&root).err(), Some(Errno::EINVAL));
+    }
+
+    #[test]
+    fn writable_host_mounts_never_follow_host_symlinks() {
+        let top = std::env::temp_dir().join(format!("cleave-vfs-rw-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&top);
+        let (w, outside) = (top.join("w"), top.join("outside"));
+        std::fs::create_dir_all(w.join("d")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        let mut vfs = Vfs::new();
+        let root = vfs.root();
+        vfs.mount_host_at(b"/w", w.clone(), false).unwrap();
+        let d = vfs.walk(&root, &root, b"/w/d", true).unwrap();
+        let t = Duration::ZERO;
+        let file = |vfs: &Vfs, at: &Loc, name: &[u8]| {
+            vfs.create(at, name, S_IFREG | 0o644, Data::File(Vec::new()), t)
+        };
+        assert!(file(&vfs, &d, b"x").is_ok());
+        assert!(w.join("d/x").exists());
+        // Behind the guest's back, the directory it holds becomes a link
+        // to somewhere outside: creating through it fails, nothing appears
+        // outside.
+        std::fs::rename(w.join("d"), w.join("d2")).unwrap();
+        std::os::unix::fs::symlink(&outside, w.join("d")).unwrap();
+        assert_eq!(file(&vfs, &d, b"y").err(), Some(Errno::ELOOP));
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        // A read-only mount refuses, even where the host would allow.
+        vfs.mount_host_at(b"/ro", w.clone(), true).unwrap();
+        let ro = vfs.walk(&root, &root, b"/ro", true).unwrap();
+        assert_eq!(file(&vfs, &ro, b"z").err(), Some(Errno::EROFS));
+        std::fs::remove_dir_all(top).unwrap();
+    }
+
+    #[test]
     fn symlink_loops_and_trailing_slashes() {
         let vfs = Vfs::new();
         let root = vfs.root();

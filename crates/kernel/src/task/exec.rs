@@ -110,6 +110,8 @@ impl Kernel {
     /// Opens the file exec would run, resolved in the VFS from `start`
     /// (an empty `path` is `start` itself: execveat's AT_EMPTY_PATH).
     fn open_exec(&self, start: &Loc, path: &[u8], nofollow: bool) -> KResult<Executable> {
+        // procfs must know the caller: busybox execs /proc/self/exe.
+        crate::fs::proc::array::sync(self);
         let root = self.current().fs.borrow().root.clone();
         let (loc, abs) = if path.is_empty() {
             (start.clone(), self.vfs.path_of(&root, start))

@@ -177,7 +177,7 @@ fn stat(k: &Kernel, g: &ThreadGroup, pid: Tid, tid: Option<Tid>, who: Option<Tid
         cutime = ticks(g.children_time),
         nthreads = threads.len().max(1),
         exit_signal = g.exit_signal,
-        start_data = if end_code != 0 { end_code } else { 0 },
+        start_data = end_code,
         end_data = brk.0,
         start_brk = brk.0,
         arg_start = args.start,

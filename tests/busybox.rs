@@ -10,17 +10,12 @@
 //! (`.ci/run` does, into `target/debian`). Without them the test is skipped
 //! with the reason, except in CI, where it fails.
 
-use std::io::Write as _;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(300);
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
 
 fn debian_dir() -> PathBuf {
     std::env::var_os("CLEAVE_DEBIAN_DIR").map_or_else(
@@ -58,7 +53,10 @@ fn run(mut command: Command, tag: &str) -> String {
     let started = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if started.elapsed() > TIMEOUT {
-            let _ = Command::new("kill").arg("-9").arg(format!("-{}", child.id())).status();
+            let _ = Command::new("kill")
+                .arg("-9")
+                .arg(format!("-{}", child.id()))
+                .status();
             panic!("{tag}: no exit after {TIMEOUT:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -76,9 +74,7 @@ fn busybox_suite_matches_native_linux() {
              (scripts/debian-fetch, as .ci/run does)",
             debian_dir().display()
         );
-        assert!(!in_ci(), "{why}");
-        let _ = writeln!(std::io::stderr(), "skipping the busybox suite: {why}");
-        return;
+        return testkit::skip("the busybox suite", &why);
     }
     let list = Command::new(&native).arg("--list").output().unwrap();
     let applets: Vec<String> = String::from_utf8(list.stdout)
@@ -105,7 +101,10 @@ fn busybox_suite_matches_native_linux() {
         .args(["sh", "-c", &script]);
     let actual = run(command, "cleave");
 
-    assert!(expected.ends_with("== done\n"), "the native run did not finish:\n{expected}");
+    assert!(
+        expected.ends_with("== done\n"),
+        "the native run did not finish:\n{expected}"
+    );
     if actual != expected {
         let mut report = String::new();
         for (n, (e, a)) in expected.lines().zip(actual.lines()).enumerate() {

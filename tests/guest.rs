@@ -102,10 +102,6 @@ const PENDING: &[(&str, &str)] = &[("proctest/system", "a /bin/sh (issue 7)")];
 /// suite.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -128,9 +124,7 @@ fn host_cc() -> Option<&'static str> {
             .is_ok_and(|s| s.success());
         if !ok {
             let why = "cc not found (Debian: apt-get install gcc)";
-            assert!(!in_ci(), "{why}; CI must run the guest tests");
-            // Straight to stderr: libtest would swallow eprintln! of a passing test.
-            let _ = writeln!(std::io::stderr(), "skipping the guest tests: {why}");
+            testkit::skip("the guest tests", why);
         }
         ok
     });

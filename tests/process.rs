@@ -12,13 +12,6 @@ fn have(tool: &str) -> bool {
     Command::new(tool).arg("--version").output().is_ok()
 }
 
-fn skip(reason: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("{reason}");
-    }
-    eprintln!("skipped: {reason}");
-}
-
 fn compile(cc: &str, extra: &[&str], src: &Path, out: &Path) {
     let status = Command::new(cc)
         .args(extra)
@@ -39,7 +32,10 @@ fn dir() -> PathBuf {
 #[test]
 fn probe_matches_native_linux() {
     if !have("cc") || !have("riscv64-linux-gnu-gcc") {
-        return skip("cc or riscv64-linux-gnu-gcc not installed");
+        return testkit::skip(
+            "the process probe",
+            "cc or riscv64-linux-gnu-gcc not installed",
+        );
     }
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/process/probe.c");
     let d = dir();
@@ -64,7 +60,7 @@ fn probe_matches_native_linux() {
 #[test]
 fn deadlock_is_reported() {
     if !have("riscv64-linux-gnu-gcc") {
-        return skip("riscv64-linux-gnu-gcc not installed");
+        return testkit::skip("the deadlock test", "riscv64-linux-gnu-gcc not installed");
     }
     let d = dir();
     let src = d.join("deadlock.c");

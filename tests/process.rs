@@ -84,3 +84,36 @@ fn deadlock_is_reported() {
     assert!(stderr.contains("cleave: deadlock"), "{stderr}");
     assert_ne!(out.status.code(), Some(0));
 }
+
+/// A process killed by SIGABRT with RLIMIT_CORE unlimited leaves an ELF
+/// core file naming it and holding its memory (tests/process/coredump.c
+/// reads it back). Natively too, where the host's core_pattern is "core".
+#[test]
+fn core_dump_is_an_elf_core_file() {
+    if !have("cc") || !have("riscv64-linux-gnu-gcc") {
+        return testkit::skip(
+            "the core dump test",
+            "cc or riscv64-linux-gnu-gcc not installed",
+        );
+    }
+    let expected = "killed by SIGABRT: yes, core dumped: yes\n\
+                    ELF core for this machine: yes\n\
+                    NT_PRSTATUS names the child and SIGABRT: yes\n\
+                    the child's memory is in a PT_LOAD: yes\n";
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/process/coredump.c");
+    let d = dir();
+    let (native, guest) = (d.join("coredump.native"), d.join("coredump.rv"));
+    compile("riscv64-linux-gnu-gcc", &["-static"], &src, &guest);
+    let got = Command::new(env!("CARGO_BIN_EXE_cleave"))
+        .arg("run")
+        .arg(&guest)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&got.stdout), expected);
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+    if pattern.trim() == "core" {
+        compile("cc", &[], &src, &native);
+        let linux = Command::new(&native).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&linux.stdout), expected);
+    }
+}

@@ -26,6 +26,7 @@
 pub mod block;
 pub mod clock;
 pub mod clone;
+mod coredump;
 pub mod cred;
 pub mod exec;
 pub mod exit;

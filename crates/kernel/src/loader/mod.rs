@@ -1,7 +1,9 @@
 //! The ELF loader: what execve does between finding the file and running
 //! its first instruction (Linux's `load_elf_binary`): validate the file,
 //! map its PT_LOAD segments with their protections, zero the bss, set the
-//! program break, map the stack and build the initial stack on it.
+//! program break, map the program interpreter of a dynamic program (the
+//! dynamic linker named by PT_INTERP, which runs first), map the stack and
+//! build the initial stack on it.
 
 pub mod elf;
 pub mod stack;
@@ -10,7 +12,7 @@ pub mod vdso;
 use crate::errno::Errno;
 use crate::mm::{
     self, Mm, Phys, ELF_ET_DYN_BASE, MAP_ANONYMOUS, MAP_FIXED, MAP_GROWSDOWN, MAP_PRIVATE,
-    PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP,
+    PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE, STACK_TOP,
 };
 use crate::task::Cred;
 pub use elf::{ElfImage, ElfKind};
@@ -45,10 +47,6 @@ pub enum ExecError {
     Truncated(&'static str),
     /// The headers contradict themselves.
     Corrupt(String),
-    /// A dynamically linked program (PT_INTERP): not supported yet.
-    Dynamic {
-        interp: String,
-    },
     /// The guest-visible error of a step that failed (ENOMEM, E2BIG...).
     Errno(Errno),
 }
@@ -65,8 +63,7 @@ impl ExecError {
             | ExecError::WrongArch(_)
             | ExecError::NotExecutable(_)
             | ExecError::Truncated(_)
-            | ExecError::Corrupt(_)
-            | ExecError::Dynamic { .. } => Errno::ENOEXEC,
+            | ExecError::Corrupt(_) => Errno::ENOEXEC,
             ExecError::Errno(e) => *e,
         }
     }
@@ -93,10 +90,6 @@ impl fmt::Display for ExecError {
             ExecError::NotExecutable(what) => write!(f, "not an executable ({what})"),
             ExecError::Truncated(what) => write!(f, "truncated ELF file ({what})"),
             ExecError::Corrupt(what) => write!(f, "corrupt ELF file ({what})"),
-            ExecError::Dynamic { interp } => write!(
-                f,
-                "dynamically linked programs are not supported yet (interpreter {interp})"
-            ),
             ExecError::Errno(e) => write!(f, "cannot load: {}", e.name()),
         }
     }
@@ -134,20 +127,14 @@ impl Executable {
 
 /// What exec would say about `path` before building anything: the CLI's
 /// check, so that a bad file is reported by name before boot. A "#!" script
-/// passes (its interpreter is exec's business); an ELF file must be one
-/// this loader can run.
+/// passes, and so does a dynamic program: their interpreters are found in
+/// the guest's file system, by exec.
 pub fn precheck(path: &Path) -> Result<(), ExecError> {
     let exe = Executable::open(path)?;
     if exe.data.starts_with(b"#!") {
         return Ok(());
     }
-    let image = ElfImage::parse(&exe.data)?;
-    if let Some(interp) = &image.interp {
-        return Err(ExecError::Dynamic {
-            interp: interp.clone(),
-        });
-    }
-    Ok(())
+    ElfImage::parse(&exe.data).map(|_| ())
 }
 
 fn io_error(e: io::Error) -> ExecError {
@@ -187,23 +174,30 @@ pub struct StartInfo {
     pub sp: u64,
 }
 
-/// Loads `image` into the empty address space `mm` and builds its stack.
-/// On failure `mm` is half built and must be released by the caller.
+/// Loads `image` into the empty address space `mm`, with `interp`, the
+/// program interpreter its PT_INTERP names, if it is dynamic; builds the
+/// stack. On failure `mm` is half built and must be released by the
+/// caller.
 pub fn load(
     phys: &mut Phys,
     mm: &mut Mm,
     image: &ElfImage,
+    interp: Option<&ElfImage>,
     args: &ExecArgs,
 ) -> Result<StartInfo, ExecError> {
-    if let Some(interp) = &image.interp {
-        return Err(ExecError::Dynamic {
-            interp: interp.clone(),
-        });
-    }
     let bias = load_bias(image);
     map_segments(phys, mm, image, bias)?;
     let (_, end) = image.span();
     mm.set_brk_start(end + bias);
+    // The interpreter starts first and finds the program through the
+    // auxiliary vector (AT_PHDR, AT_ENTRY) and itself through AT_BASE.
+    let (base, entry) = match interp {
+        Some(interp) => {
+            let interp_bias = map_interpreter(phys, mm, interp)?;
+            (interp_bias, interp.entry + interp_bias)
+        }
+        None => (0, image.entry + bias),
+    };
 
     mm.set_stack_limit(args.stack_limit);
     let vdso = map_vdso(phys, mm)?;
@@ -211,7 +205,7 @@ pub fn load(
         phdr: image.phdr_vaddr.map_or(0, |va| va + bias),
         phent: u64::from(image.phentsize),
         phnum: u64::from(image.phnum),
-        base: 0,
+        base,
         entry: image.entry + bias,
         uid: u64::from(args.cred.uid),
         euid: u64::from(args.cred.euid),
@@ -240,9 +234,26 @@ pub fn load(
     mm.mmap(phys, STACK_TOP - stack_size, stack_size, prot, flags, 0)?;
     mm.write_user(phys, built.sp, &built.bytes)?;
     Ok(StartInfo {
-        entry: image.entry + bias,
+        entry,
         sp: built.sp,
     })
+}
+
+/// Maps the program interpreter where mmap would put a mapping of its
+/// size (Linux's load_elf_interp), aligned as its segments ask; returns
+/// its load bias, which is AT_BASE.
+fn map_interpreter(phys: &mut Phys, mm: &mut Mm, interp: &ElfImage) -> Result<u64, ExecError> {
+    let (start, end) = interp.span();
+    let align = interp.max_align().max(PAGE_SIZE);
+    let len = page_up(end) - page_down(start);
+    // Find room by mapping and unmapping it, then place the segments there.
+    let room = len + align - PAGE_SIZE;
+    let flags = MAP_PRIVATE | MAP_ANONYMOUS;
+    let addr = mm.mmap(phys, 0, room, PROT_NONE, flags, 0)?;
+    mm.munmap(phys, addr, room)?;
+    let bias = addr.next_multiple_of(align) - page_down(start);
+    map_segments(phys, mm, interp, bias)?;
+    Ok(bias)
 }
 
 /// Maps the vDSO (read and execute, below the stack's gap, where mmap
@@ -522,7 +533,7 @@ mod tests {
         let mut mm = Mm::new(&mut phys).unwrap();
         let file = hello();
         let image = ElfImage::parse(&file).unwrap();
-        let start = load(&mut phys, &mut mm, &image, &args()).unwrap();
+        let start = load(&mut phys, &mut mm, &image, None, &args()).unwrap();
         assert_eq!(start.entry, 0x10100);
         assert_eq!(start.sp % 16, 0);
         assert!(start.sp < STACK_TOP && start.sp > STACK_TOP - 0x10000);
@@ -567,7 +578,7 @@ mod tests {
             &[Load(0, &[0x13; 0x200], 0x200, R | X)],
         );
         let image = ElfImage::parse(&file).unwrap();
-        let start = load(&mut phys, &mut mm, &image, &args()).unwrap();
+        let start = load(&mut phys, &mut mm, &image, None, &args()).unwrap();
         assert_eq!(start.entry, ELF_ET_DYN_BASE + 0x100);
         assert_eq!(
             mm.find_vma(ELF_ET_DYN_BASE).unwrap().prot,
@@ -590,7 +601,7 @@ mod tests {
             ],
         );
         let image = ElfImage::parse(&file).unwrap();
-        load(&mut phys, &mut mm, &image, &args()).unwrap();
+        load(&mut phys, &mut mm, &image, None, &args()).unwrap();
         let mut buf = [0; 4];
         mm.read_user(&mut phys, 0x10000, &mut buf).unwrap();
         assert_eq!(&buf, b"text");
@@ -601,15 +612,34 @@ mod tests {
     }
 
     #[test]
-    fn rejects_dynamic_programs_before_touching_memory() {
+    fn a_dynamic_program_starts_in_its_interpreter() {
         let mut phys = Phys::new(4 << 20);
         let mut mm = Mm::new(&mut phys).unwrap();
         let file = hello();
         let mut image = ElfImage::parse(&file).unwrap();
         image.interp = Some("/lib/ld.so".into());
-        let err = load(&mut phys, &mut mm, &image, &args()).unwrap_err();
-        assert_eq!(err.errno(), Errno::ENOEXEC);
-        assert_eq!(mm.vmas().count(), 0);
+        let ld = elf_file(
+            ET_DYN,
+            EM_RISCV,
+            0x40,
+            &[
+                Load(0, b"ld.so text", 0x1000, R | X),
+                Load(0x1000, b"ld.so data", 0x1800, R | W),
+            ],
+        );
+        let interp = ElfImage::parse(&ld).unwrap();
+        let start = load(&mut phys, &mut mm, &image, Some(&interp), &args()).unwrap();
+        let base = start.entry - 0x40;
+        assert_eq!(base % PAGE_SIZE, 0);
+        assert!(base > 0x20000 && base < STACK_TOP);
+        let mut buf = [0u8; 10];
+        mm.read_user(&mut phys, base + 0x1000, &mut buf).unwrap();
+        assert_eq!(&buf, b"ld.so data");
+        assert_eq!(mm.find_vma(base).unwrap().prot, PROT_READ | PROT_EXEC);
+        // The program itself is mapped where it asks, its break after it.
+        mm.read_user(&mut phys, 0x11f00, &mut buf[..5]).unwrap();
+        assert_eq!(&buf[..5], b"data!");
+        assert_eq!(mm.current_brk(), 0x14000);
         mm.release(&mut phys);
     }
 }

@@ -109,8 +109,13 @@ impl Kernel {
 
     /// Opens the file exec would run, resolved in the VFS from `start`
     /// (an empty `path` is `start` itself: execveat's AT_EMPTY_PATH).
-    fn open_exec(&self, start: &Loc, path: &[u8], nofollow: bool) -> KResult<Executable> {
-        let root = self.current().fs.borrow().root.clone();
+    pub(super) fn open_exec(
+        &self,
+        start: &Loc,
+        path: &[u8],
+        nofollow: bool,
+    ) -> KResult<Executable> {
+        let (root, _) = self.fs_root_and_cwd();
         let (loc, abs) = if path.is_empty() {
             (start.clone(), self.vfs.path_of(&root, start))
         } else {
@@ -144,6 +149,26 @@ impl Kernel {
             )),
             data,
         })
+    }
+
+    /// The root and working directory paths resolve from: the current
+    /// process's, or the VFS root while booting, before there is one.
+    fn fs_root_and_cwd(&self) -> (Loc, Loc) {
+        match self.on_hart {
+            Some(_) => {
+                let fs = self.current().fs.borrow();
+                (fs.root.clone(), fs.cwd.clone())
+            }
+            None => (self.vfs.root(), self.vfs.root()),
+        }
+    }
+
+    /// The program interpreter a dynamic program's PT_INTERP names, opened
+    /// as Linux's load_elf_binary opens it: like the program itself,
+    /// relative paths from the working directory.
+    pub(super) fn open_interpreter(&self, path: &[u8]) -> Result<Executable, ExecError> {
+        let (_, cwd) = self.fs_root_and_cwd();
+        self.open_exec(&cwd, path, false).map_err(ExecError::Errno)
     }
 
     /// execve/execveat for the current thread: the file is `filename`

@@ -447,6 +447,16 @@ impl Kernel {
         stack_limit: u64,
     ) -> Result<NewImage, ExecError> {
         let image = ElfImage::parse(&exe.data)?;
+        let interp_exe = match &image.interp {
+            Some(path) => Some(self.open_interpreter(path.as_bytes())?),
+            None => None,
+        };
+        let interp = match &interp_exe {
+            // Linux's load_elf_binary: an interpreter that is no riscv64
+            // ELF file is ELIBBAD, not ENOEXEC.
+            Some(exe) => Some(ElfImage::parse(&exe.data).map_err(|_| Errno::ELIBBAD)?),
+            None => None,
+        };
         let mut mm = Mm::new(&mut self.phys)?;
         let mut random = [0; 16];
         self.rng.fill_bytes(&mut random);
@@ -458,7 +468,7 @@ impl Kernel {
             cred,
             stack_limit,
         };
-        let start = match loader::load(&mut self.phys, &mut mm, &image, &args) {
+        let start = match loader::load(&mut self.phys, &mut mm, &image, interp.as_ref(), &args) {
             Ok(start) => start,
             Err(e) => {
                 mm.release(&mut self.phys);

@@ -100,7 +100,7 @@ seq 1 5 | awk 'NR % 2 == 1'
 section proc
 echo "self is a link to us: $(test "$(readlink /proc/self)" -gt 0 && echo yes)"
 ls /proc/$$ | grep -E '^(cmdline|comm|cwd|exe|fd|maps|stat|status|task)$'
-grep -E '^(Name|Tgid|PPid):' /proc/$$/status | sed "s/$$/PID/" | tr -s '\t ' ' '
+grep -E '^(Name|Tgid):' /proc/$$/status | sed "s/$$/PID/" | tr -s '\t ' ' '
 awk '{ print "stat fields:", NF, "comm:", $2 }' /proc/$$/stat
 echo "exe: $(basename "$(readlink /proc/$$/exe)")"
 echo "cwd is the work dir: $(test "$(readlink /proc/$$/cwd)" = "$(pwd -P)" && echo yes)"
@@ -108,6 +108,8 @@ ls /proc/$$/fd | sort -n | head -n 3 | tr '\n' ' '; echo
 ls /proc/$$/task | grep -c "^$$\$"
 sleep 5 &
 p=$!
+# Until the child has exec'd, it is a copy of the shell.
+until [ "$(cat /proc/$p/comm 2>/dev/null)" = sleep ]; do :; done
 ps -o pid,comm | awk -v p="$p" '$1 == p { print "ps sees", $2 }'
 ps -o pid,comm | awk -v p="$$" '$1 == p { print "ps sees the shell:", $2 }'
 kill "$p"; wait "$p"

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -77,6 +78,9 @@ static int boot(void)
 	 * the root tmpfs): the tools say so when they need /proc. */
 	mount("proc", "/proc", "proc", 0, NULL);
 	mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777");
+
+	/* Where the shell and everything it starts look for commands. */
+	setenv("PATH", "/bin:/sbin", 0);
 
 	if (access("/etc/rc", R_OK) == 0) {
 		char *rc[] = {"/bin/sh", "/etc/rc", NULL};

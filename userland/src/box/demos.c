@@ -113,10 +113,10 @@ static void counted_write(const char *who, int from, int to, char c)
 	touch_pages(from, to, c);
 	have = have && read_counters(&b) == 0;
 	if (!have) {
-		say("%s: wrote '%c' to %d page(s)", who, c, to - from);
+		say("%s wrote '%c' to %d page(s)", who, c, to - from);
 		return;
 	}
-	say("%s: wrote '%c' to %d page(s): %ld zero-fill, %ld copy-on-write faults; "
+	say("%s wrote '%c' to %d page(s): %ld zero-fill, %ld copy-on-write faults; "
 	    "%ld page(s) copied, %ld reused",
 	    who, c, to - from, b.zero_fill - a.zero_fill, b.cow_faults - a.cow_faults,
 	    b.copied - a.copied, b.reused - a.reused);
@@ -133,7 +133,7 @@ int cow_main(int argc, char **argv)
 		say("(this kernel has no CowFaults lines in /proc/self/status, so the demo "
 		    "shows the facts without the counts; `cleave run --stats` prints totals)");
 	say("parent: %d pages of 4 KiB, never touched yet", COW_PAGES);
-	counted_write("parent", 0, COW_PAGES, 'p');
+	counted_write("parent:", 0, COW_PAGES, 'p');
 	say("parent: a first touch gives a fresh zeroed page (zero-fill); now fork()");
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -145,14 +145,14 @@ int cow_main(int argc, char **argv)
 		 * buffer, the stack), so that the next ones count only ours. */
 		read_counters(&c);
 		say("child:  page 0 holds '%c': the parent's page, shared read-only", pages[0][0]);
-		counted_write("child ", 0, 1, 'c');
-		counted_write("child ", 1, COW_PAGES, 'c');
+		counted_write("child: ", 0, 1, 'c');
+		counted_write("child: ", 1, COW_PAGES, 'c');
 		say("child:  each page was copied at its first write, not at fork; exiting");
 		_exit(0);
 	}
 	wait_for(pid);
 	say("parent: my pages still hold '%c': the child wrote to copies", pages[0][0]);
-	counted_write("parent", 0, COW_PAGES, 'P');
+	counted_write("parent:", 0, COW_PAGES, 'P');
 	say("parent: nobody else holds these pages now, so a write fault just makes "
 	    "them writable again (reused, no copy)");
 	return 0;
@@ -475,7 +475,7 @@ int orphan_main(int argc, char **argv)
 	char c;
 	while (read(done[0], &c, 1) < 0 && errno == EINTR)
 		;
-	say("the orphan has exited; init reaped it, so it did not stay a zombie");
+	say("the orphan has exited; init's wait() loop reaps it, so it does not stay a zombie");
 	return 0;
 }
 
@@ -523,7 +523,8 @@ int zombie_main(int argc, char **argv)
 	    WEXITSTATUS(status));
 	errno = 0;
 	int r = kill(pid, 0);
-	say("parent: kill(%d, 0) now %s", pid, r == 0 ? "succeeds?" : strerror(errno));
+	say("parent: kill(%d, 0) now %s%s", pid, r == 0 ? "succeeds?" : "fails: ",
+	    r == 0 ? "" : strerror(errno));
 	return 0;
 }
 

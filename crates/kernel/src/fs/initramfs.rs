@@ -67,11 +67,20 @@ struct Header {
     rdev: u64,
 }
 
+/// One entry, as it lies in the archive.
+struct Entry<'a> {
+    header: Header,
+    name: &'a [u8],
+    data: &'a [u8],
+    /// Where the next entry starts.
+    next: usize,
+}
+
 fn align4(n: usize) -> usize {
     n.div_ceil(4) * 4
 }
 
-fn parse_header(archive: &[u8], at: usize) -> Result<(Header, &[u8], &[u8], usize), Error> {
+fn parse_entry(archive: &[u8], at: usize) -> Result<Entry<'_>, Error> {
     let h = archive.get(at..at + HEADER).ok_or(Error::Truncated(at))?;
     if &h[..6] != b"070701" && &h[..6] != b"070702" {
         return Err(if at == 0 {
@@ -114,7 +123,12 @@ fn parse_header(archive: &[u8], at: usize) -> Result<(Header, &[u8], &[u8], usiz
         .get(data_at..data_at + header.size)
         .ok_or(Error::Truncated(at))?;
     let next = align4(data_at + header.size);
-    Ok((header, name, data, next))
+    Ok(Entry {
+        header,
+        name,
+        data,
+        next,
+    })
 }
 
 /// Unpacks `archive` into the tmpfs of `vfs`, below its root. An entry
@@ -134,7 +148,12 @@ pub fn unpack(vfs: &Vfs, archive: &[u8]) -> Result<usize, Error> {
     let mut at = 0;
     let mut count = 0;
     loop {
-        let (h, name, data, next) = parse_header(archive, at)?;
+        let Entry {
+            header: h,
+            name,
+            data,
+            next,
+        } = parse_entry(archive, at)?;
         if name == TRAILER {
             return Ok(count);
         }
@@ -334,7 +353,7 @@ mod tests {
         assert_eq!(unpack(&vfs, &[b'x'; 200]), Err(Error::NotNewc));
         assert_eq!(unpack(&vfs, &[0x1f, 0x8b, 8, 0]), Err(Error::Compressed));
         let mut a = archive(&[("f", 0o100644, 1, 1, b"data")]);
-        a.truncate(120);
+        a.truncate(114); // inside the data
         assert_eq!(unpack(&vfs, &a), Err(Error::Truncated(0)));
         let mut a = archive(&[("f", 0o100644, 1, 1, b"data")]);
         a[10] = b'g';

@@ -9,6 +9,7 @@
  * output is the same on every run (the PIDs too), except spawn's timings.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -388,21 +389,29 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+static int tid_cmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The TIDs /proc/self/task lists, when /proc is mounted. */
 static void list_tasks(void)
 {
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return;
+	int tids_seen[64], n = 0;
+	for (struct dirent *e; (e = readdir(d)) && n < 64;)
+		if (e->d_name[0] != '.')
+			tids_seen[n++] = atoi(e->d_name);
+	closedir(d);
+	qsort(tids_seen, n, sizeof tids_seen[0], tid_cmp);
 	char line[256] = "";
-	int n = 0;
-	for (pid_t t = getpid(); t < getpid() + 1000 && n < NTHREADS + 1; t++) {
-		char path[64];
-		snprintf(path, sizeof path, "/proc/self/task/%d", t);
-		if (access(path, F_OK) == 0) {
-			size_t len = strlen(line);
-			snprintf(line + len, sizeof line - len, " %d", t);
-			n++;
-		}
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(line);
+		snprintf(line + len, sizeof line - len, " %d", tids_seen[i]);
 	}
-	if (access("/proc/self/task", F_OK) == 0)
-		say("/proc/self/task lists %d TIDs:%s (ps shows one process)", n, line);
+	say("/proc/self/task lists %d TIDs:%s (ps shows one process)", n, line);
 }
 
 int threads_main(int argc, char **argv)

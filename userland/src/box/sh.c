@@ -300,17 +300,17 @@ static void put_num(struct buf *b, long n)
 static const char *expand_dollar(const char *p, struct buf *b)
 {
 	p++; /* the '$' */
-	if (*p == '?')
-		return put_num(b, sh.status), p + 1;
-	if (*p == '$')
-		return put_num(b, sh.pid), p + 1;
-	if (*p == '!') {
-		if (sh.last_bg)
+	if (*p == '?' || *p == '$' || *p == '#' || *p == '!') {
+		if (*p == '?')
+			put_num(b, sh.status);
+		else if (*p == '$')
+			put_num(b, sh.pid);
+		else if (*p == '#')
+			put_num(b, sh.argc > 0 ? sh.argc - 1 : 0);
+		else if (sh.last_bg) /* $! is empty before the first job */
 			put_num(b, sh.last_bg);
 		return p + 1;
 	}
-	if (*p == '#')
-		return put_num(b, sh.argc > 0 ? sh.argc - 1 : 0), p + 1;
 	if (isdigit((unsigned char)*p)) {
 		int i = *p - '0';
 		if (i < sh.argc)

@@ -713,9 +713,13 @@ static void run_line(char *line)
 		char text[256] = "";
 		for (int w = start; w < i; w++) {
 			static const char *ops[] = {[PIPE] = "|", [AND] = "&&", [OR] = "||"};
-			const char *s = t[w].kind == WORD ? t[w].text : ops[t[w].kind];
-			if (t[w].kind == REDIR)
+			const char *s;
+			if (t[w].kind == WORD)
+				s = t[w].text;
+			else if (t[w].kind == REDIR)
 				s = t[w].op == '<' ? "<" : t[w].op == 'a' ? ">>" : t[w].op == '&' ? ">&" : ">";
+			else
+				s = ops[t[w].kind];
 			size_t len = strlen(text);
 			snprintf(text + len, sizeof text - len, "%s%s", w > start ? " " : "", s);
 		}

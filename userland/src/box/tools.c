@@ -590,11 +590,11 @@ int free_main(int argc, char **argv)
 	}
 	if (avail < 0)
 		avail = free_;
-	printf("%-7s %11s %11s %11s %11s %11s %11s\n", "", "total", "used", "free", "shared",
+	printf("%-8s%12s%12s%12s%12s%12s%12s\n", "", "total", "used", "free", "shared",
 	       "buff/cache", "available");
-	printf("%-7s %11ld %11ld %11ld %11ld %11ld %11ld\n", "Mem:", total, total - avail, free_,
+	printf("%-8s%12ld%12ld%12ld%12ld%12ld%12ld\n", "Mem:", total, total - avail, free_,
 	       shared < 0 ? 0 : shared, cache, avail);
-	printf("%-7s %11ld %11ld %11ld\n", "Swap:", stotal < 0 ? 0 : stotal,
+	printf("%-8s%12ld%12ld%12ld\n", "Swap:", stotal < 0 ? 0 : stotal,
 	       stotal < 0 ? 0 : stotal - sfree, sfree < 0 ? 0 : sfree);
 	return 0;
 }

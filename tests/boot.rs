@@ -104,6 +104,7 @@ nosuch 2>&1; echo $?
 cd /tmp; echo $PWD; ls
 echo -n no newline; echo
 sh -c 'echo $0 $1 $#' zero one
+echo 'echo script $0 $1; exit 4' > /tmp/s; sh /tmp/s arg; echo $?
 "#;
     let expected = "a b\n\
         one\n\
@@ -118,7 +119,8 @@ sh -c 'echo $0 $1 $#' zero one
         sh: nosuch: not found\n127\n\
         /tmp\nerr\nf\n\
         no newline\n\
-        zero one 1\n";
+        zero one 1\n\
+        script /tmp/s arg\n4\n";
     assert_eq!(shell(script, 0), expected);
 }
 
@@ -151,6 +153,8 @@ fn the_shells_status_is_cleaves() {
     shell("exit 3\necho not reached\n", 3);
     shell("false\n", 1);
     shell("true\n", 0);
+    // exec: the shell's process runs the command, whose status ends the boot.
+    shell("exec sh -c 'exit 6'\necho not reached\n", 6);
     // A shell killed by SIGKILL: 128 + 9, as a host shell reports it.
     shell("kill -9 $$\n", 137);
 }

@@ -629,6 +629,11 @@ static int run_pipeline(struct token *t, int from, int to, int bg, const char *t
 			return 1;
 		}
 		if (pid == 0) {
+			/* The interactive shell ignores ^C and ^\; its commands must
+			 * not, except background ones, which POSIX keeps deaf to them
+			 * when there is no job control. */
+			signal(SIGINT, bg ? SIG_IGN : SIG_DFL);
+			signal(SIGQUIT, bg ? SIG_IGN : SIG_DFL);
 			if (in >= 0)
 				dup2(in, 0);
 			if (p[1] >= 0)
@@ -777,6 +782,8 @@ static int do_exec(struct command *c)
 {
 	if (c->argc == 1)
 		return 0;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
 	memmove(c->argv, c->argv + 1, c->argc * sizeof c->argv[0]);
 	c->argc--;
 	exec_command(c);
@@ -986,6 +993,11 @@ int sh_main(int argc, char **argv)
 	}
 	/* Commands from stdin; with a prompt when a person is typing. */
 	sh.interactive = isatty(0);
+	if (sh.interactive) {
+		/* ^C at the prompt must not end the shell (and power off). */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+	}
 	const char *prompt = geteuid() == 0 ? "cleave# " : "cleave$ ";
 	for (;;) {
 		if (sh.interactive) {

@@ -72,7 +72,9 @@ static int exit_code(int status)
 /* The boot role: the system of the initramfs. */
 static int boot(void)
 {
-	/* procfs for ps and the demos; a fresh tmpfs for /tmp. A kernel without
+	/* procfs for ps and the demos; a fresh tmpfs for /tmp. /dev is left
+	 * alone: the kernel fills it itself, as Linux's devtmpfs does, and a
+	 * tmpfs mounted over it would hide the devices. A kernel without
 	 * mount(2), or one that mounted them already, leaves the initramfs
 	 * directories in place, which still work (an empty /proc, a /tmp on
 	 * the root tmpfs): the tools say so when they need /proc. */

@@ -93,6 +93,15 @@ const ACTIVE: &[&str] = &[
     "mmtest/fork_shared",
     "mmtest/faults",
     "mmtest/rlimit_as",
+    "maptest/private_read",
+    "maptest/private_write",
+    "maptest/shared_write",
+    "maptest/shared_fork",
+    "maptest/sigbus",
+    "maptest/errors",
+    "maptest/split",
+    "maptest/host_file",
+    "maptest/exec_tmp",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).

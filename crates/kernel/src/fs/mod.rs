@@ -44,6 +44,7 @@
 
 pub mod file;
 mod host;
+pub mod pagecache;
 pub mod pipe;
 
 use crate::errno::{Errno, KResult};

@@ -9,15 +9,17 @@ pub mod vdso;
 
 use crate::errno::Errno;
 use crate::mm::{
-    self, Mm, Phys, ELF_ET_DYN_BASE, MAP_ANONYMOUS, MAP_FIXED, MAP_GROWSDOWN, MAP_PRIVATE,
-    PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP,
+    self, Bytes, MapFile, MemObject, Mm, Phys, ELF_ET_DYN_BASE, MAP_ANONYMOUS, MAP_FIXED,
+    MAP_GROWSDOWN, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP,
 };
 use crate::task::Cred;
 pub use elf::{ElfImage, ElfKind};
 use std::fmt;
 use std::io;
+use std::cell::RefCell;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 pub const PAGE_SIZE: u64 = mm::PAGE_SIZE;
 pub const TASK_SIZE: u64 = mm::TASK_SIZE;
@@ -108,16 +110,29 @@ impl From<Errno> for ExecError {
     }
 }
 
-/// An executable file read from the host.
+/// An executable file: its page cache, which the loader maps, and its
+/// first bytes.
 pub struct Executable {
     /// The absolute path, what /proc/self/exe shows.
     pub path: PathBuf,
-    pub data: Vec<u8>,
+    /// The file's pages: PT_LOAD segments map them.
+    pub pages: Rc<RefCell<MemObject>>,
+    pub size: u64,
+    /// The first bytes: the ELF headers or the "#!" line.
+    pub head: Vec<u8>,
 }
+
+/// How much of the file is read for its headers at first; more if they
+/// need it.
+const HEAD_BYTES: u64 = PAGE_SIZE;
+/// At most this much: Linux reads the program headers wherever they are,
+/// but no sane executable has them past its first pages.
+const MAX_HEAD_BYTES: u64 = 64 << 10;
 
 impl Executable {
     /// Reads the file at `path`, which must be a regular file with an
-    /// execute bit, as execve requires.
+    /// execute bit, as execve requires. Its bytes are the kernel's own:
+    /// the first program, named on the command line.
     pub fn open(path: &Path) -> Result<Executable, ExecError> {
         let meta = std::fs::metadata(path).map_err(io_error)?;
         if meta.is_dir() {
@@ -128,7 +143,60 @@ impl Executable {
         }
         let data = std::fs::read(path).map_err(io_error)?;
         let path = std::fs::canonicalize(path).map_err(io_error)?;
-        Ok(Executable { path, data })
+        Ok(Executable::from_bytes(path, data))
+    }
+
+    /// An executable held in memory (the embedded init).
+    pub fn from_bytes(path: PathBuf, data: Vec<u8>) -> Executable {
+        let head = data[..data.len().min(MAX_HEAD_BYTES as usize)].to_vec();
+        let size = data.len() as u64;
+        let name = path.as_os_str().as_encoded_bytes().to_vec();
+        let pages = MemObject::with_source(Rc::new(Bytes { name, data }));
+        Executable {
+            path,
+            pages,
+            size,
+            head,
+        }
+    }
+
+    /// An executable in the page cache: its first page is read.
+    pub fn from_pages(
+        phys: &mut Phys,
+        path: PathBuf,
+        pages: Rc<RefCell<MemObject>>,
+    ) -> Result<Executable, ExecError> {
+        let size = pages.borrow().bytes();
+        let mut exe = Executable {
+            path,
+            pages,
+            size,
+            head: Vec::new(),
+        };
+        exe.read_head(phys, HEAD_BYTES)?;
+        Ok(exe)
+    }
+
+    fn read_head(&mut self, phys: &mut Phys, len: u64) -> Result<(), ExecError> {
+        let mut head = vec![0; len.min(self.size) as usize];
+        let n = self.pages.borrow_mut().read(phys, 0, &mut head)?;
+        head.truncate(n);
+        self.head = head;
+        Ok(())
+    }
+
+    /// The ELF image, reading more of the file if the headers need it.
+    pub fn parse(&mut self, phys: &mut Phys) -> Result<ElfImage<'_>, ExecError> {
+        let short = (self.head.len() as u64) < self.size.min(MAX_HEAD_BYTES);
+        if short
+            && matches!(
+                ElfImage::parse_head(&self.head, self.size),
+                Err(ExecError::Truncated(_))
+            )
+        {
+            self.read_head(phys, MAX_HEAD_BYTES)?;
+        }
+        ElfImage::parse_head(&self.head, self.size)
     }
 }
 
@@ -138,10 +206,10 @@ impl Executable {
 /// this loader can run.
 pub fn precheck(path: &Path) -> Result<(), ExecError> {
     let exe = Executable::open(path)?;
-    if exe.data.starts_with(b"#!") {
+    if exe.head.starts_with(b"#!") {
         return Ok(());
     }
-    let image = ElfImage::parse(&exe.data)?;
+    let image = ElfImage::parse_head(&exe.head, exe.size)?;
     if let Some(interp) = &image.interp {
         return Err(ExecError::Dynamic {
             interp: interp.clone(),
@@ -189,10 +257,12 @@ pub struct StartInfo {
 
 /// Loads `image` into the empty address space `mm` and builds its stack.
 /// On failure `mm` is half built and must be released by the caller.
+/// `pages` is the file's page cache.
 pub fn load(
     phys: &mut Phys,
     mm: &mut Mm,
     image: &ElfImage,
+    pages: &Rc<RefCell<MemObject>>,
     args: &ExecArgs,
 ) -> Result<StartInfo, ExecError> {
     if let Some(interp) = &image.interp {
@@ -201,7 +271,7 @@ pub fn load(
         });
     }
     let bias = load_bias(image);
-    map_segments(phys, mm, image, bias)?;
+    map_segments(phys, mm, image, pages, bias)?;
     let (_, end) = image.span();
     mm.set_brk_start(end + bias);
 
@@ -279,32 +349,63 @@ fn load_bias(image: &ElfImage) -> u64 {
     }
 }
 
-/// Maps each PT_LOAD segment with its protection and writes the file's
-/// bytes into it (the rest, the bss, stays zero). Two segments may share a
-/// page at their boundary; the later one's protection wins there, as
-/// Linux's MAP_FIXED over it would.
+/// Maps each PT_LOAD segment from the page cache, privately, as Linux's
+/// elf_map does: the file's pages are shared by every process running the
+/// program until one writes (text never is), the rest of the last file
+/// page is zeroed when a bss follows (padzero), and the bss beyond is
+/// anonymous.
+///
+/// Two segments may share a page at their boundary: that page keeps the
+/// earlier mapping and gets the later one's bytes and protection, so it
+/// holds both even where the file does not have them side by side.
 fn map_segments(
     phys: &mut Phys,
     mm: &mut Mm,
     image: &ElfImage,
+    pages: &Rc<RefCell<MemObject>>,
     bias: u64,
 ) -> Result<(), ExecError> {
-    let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+    let file = MapFile {
+        pages: Some(pages.clone()),
+        readable: true,
+        writable: false,
+    };
     let mut mapped_end = 0;
     for seg in &image.segments {
         let prot = seg.prot;
-        let start = page_down(seg.vaddr + bias);
-        let end = page_up(seg.vaddr + bias + seg.memsz);
+        let va = seg.vaddr + bias;
+        let start = page_down(va);
+        let end = page_up(va + seg.memsz);
+        let file_end = if seg.filesz == 0 {
+            start
+        } else {
+            page_up(va + seg.filesz)
+        };
+        let mut fresh = start;
         if start < mapped_end {
             mm.mprotect(phys, start, PAGE_SIZE, prot)?;
+            let n = seg.filesz.min(start + PAGE_SIZE - va);
+            let mut bytes = vec![0; n as usize];
+            pages.borrow_mut().read(phys, seg.offset, &mut bytes)?;
+            mm.write_user_force(phys, va, &bytes)?;
+            fresh = start + PAGE_SIZE;
         }
-        let fresh = start.max(mapped_end);
-        if fresh < end {
-            mm.mmap(phys, fresh, end - fresh, prot, flags, 0)?;
-            mapped_end = end;
+        if fresh < file_end {
+            let offset = page_down(seg.offset) + (fresh - start);
+            let flags = MAP_PRIVATE | MAP_FIXED;
+            mm.mmap_file(phys, fresh, file_end - fresh, prot, flags, offset, &file)?;
         }
-        let file = &image.data[seg.offset as usize..][..seg.filesz as usize];
-        mm.write_user_force(phys, seg.vaddr + bias, file)?;
+        let file_tail = va + seg.filesz;
+        if seg.memsz > seg.filesz && file_tail % PAGE_SIZE != 0 {
+            let zeros = vec![0; (page_up(file_tail) - file_tail) as usize];
+            mm.write_user_force(phys, file_tail, &zeros)?;
+        }
+        let anon = file_end.max(fresh);
+        if anon < end {
+            let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+            mm.mmap(phys, anon, end - anon, prot, flags, 0)?;
+        }
+        mapped_end = mapped_end.max(end);
     }
     Ok(())
 }
@@ -505,6 +606,11 @@ mod tests {
         );
     }
 
+    /// The page cache of an in-memory file.
+    fn pages(file: &[u8]) -> Rc<RefCell<MemObject>> {
+        Executable::from_bytes("/t".into(), file.to_vec()).pages
+    }
+
     fn args<'a>() -> ExecArgs<'a> {
         ExecArgs {
             argv: &[],
@@ -522,7 +628,7 @@ mod tests {
         let mut mm = Mm::new(&mut phys).unwrap();
         let file = hello();
         let image = ElfImage::parse(&file).unwrap();
-        let start = load(&mut phys, &mut mm, &image, &args()).unwrap();
+        let start = load(&mut phys, &mut mm, &image, &pages(&file), &args()).unwrap();
         assert_eq!(start.entry, 0x10100);
         assert_eq!(start.sp % 16, 0);
         assert!(start.sp < STACK_TOP && start.sp > STACK_TOP - 0x10000);
@@ -532,11 +638,16 @@ mod tests {
             (text.start, text.end, text.prot),
             (0x10000, 0x11000, PROT_READ | PROT_EXEC)
         );
+        // The data's file page, then the anonymous bss, as on Linux.
         let data = mm.find_vma(0x11f00).unwrap();
         assert_eq!(
             (data.start, data.end, data.prot),
-            (0x11000, 0x14000, PROT_READ | PROT_WRITE)
+            (0x11000, 0x12000, PROT_READ | PROT_WRITE)
         );
+        assert_eq!(data.file_name().as_deref(), Some(&b"/t"[..]));
+        let bss = mm.find_vma(0x12000).unwrap();
+        assert_eq!((bss.start, bss.end), (0x12000, 0x14000));
+        assert!(bss.file_name().is_none());
         let stack = mm.find_vma(start.sp).unwrap();
         assert!(stack.growsdown && stack.end == STACK_TOP);
         assert_eq!(stack.prot, PROT_READ | PROT_WRITE);
@@ -567,7 +678,7 @@ mod tests {
             &[Load(0, &[0x13; 0x200], 0x200, R | X)],
         );
         let image = ElfImage::parse(&file).unwrap();
-        let start = load(&mut phys, &mut mm, &image, &args()).unwrap();
+        let start = load(&mut phys, &mut mm, &image, &pages(&file), &args()).unwrap();
         assert_eq!(start.entry, ELF_ET_DYN_BASE + 0x100);
         assert_eq!(
             mm.find_vma(ELF_ET_DYN_BASE).unwrap().prot,
@@ -590,7 +701,7 @@ mod tests {
             ],
         );
         let image = ElfImage::parse(&file).unwrap();
-        load(&mut phys, &mut mm, &image, &args()).unwrap();
+        load(&mut phys, &mut mm, &image, &pages(&file), &args()).unwrap();
         let mut buf = [0; 4];
         mm.read_user(&mut phys, 0x10000, &mut buf).unwrap();
         assert_eq!(&buf, b"text");
@@ -607,7 +718,7 @@ mod tests {
         let file = hello();
         let mut image = ElfImage::parse(&file).unwrap();
         image.interp = Some("/lib/ld.so".into());
-        let err = load(&mut phys, &mut mm, &image, &args()).unwrap_err();
+        let err = load(&mut phys, &mut mm, &image, &pages(&file), &args()).unwrap_err();
         assert_eq!(err.errno(), Errno::ENOEXEC);
         assert_eq!(mm.vmas().count(), 0);
         mm.release(&mut phys);

@@ -34,6 +34,7 @@
 //! These are Linux's own values for riscv64 with Sv39 and no randomization.
 
 mod fault;
+mod filemap;
 mod fork;
 mod mmap;
 mod pagetable;
@@ -42,6 +43,8 @@ mod uaccess;
 mod vma;
 
 pub use fault::Fault;
+pub use mmap::MapFile;
+pub use filemap::{copy_page_from, Bytes, PageCache, PageSource};
 pub use phys::{Phys, PAGE_SIZE};
 pub use vma::{Backing, MemObject, Vma};
 

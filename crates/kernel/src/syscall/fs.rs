@@ -194,7 +194,9 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
                 Data::Dir(_) => return Err(Errno::EISDIR),
                 Data::File(d) => {
                     let start = (offset as usize).min(d.len());
-                    d[start..(start + len).min(d.len())].to_vec()
+                    let mut out = d[start..(start + len).min(d.len())].to_vec();
+                    crate::fs::pagecache::read_through(&k.phys, i.id, start as u64, &mut out);
+                    out
                 }
                 Data::Host(h) => {
                     if i.is_dir() {
@@ -268,6 +270,7 @@ fn file_write(
                         d.resize(end as usize, 0);
                     }
                     d[offset as usize..end as usize].copy_from_slice(data);
+                    crate::fs::pagecache::write_through(&mut k.phys, i.id, offset, data);
                     i.mtime = t;
                     i.ctime = t;
                     if pos.is_none() {
@@ -970,7 +973,7 @@ fn create(k: &Kernel, dir: &Loc, name: &[u8], mode: u32, data: Data) -> KResult<
     Ok(loc)
 }
 
-fn truncate(k: &Kernel, loc: &Loc, len: u64) -> KResult<()> {
+fn truncate(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> {
     if k.vfs.readonly(loc) {
         return Err(Errno::EROFS);
     }
@@ -988,6 +991,9 @@ fn truncate(k: &Kernel, loc: &Loc, len: u64) -> KResult<()> {
     }
     i.mtime = t;
     i.ctime = t;
+    let id = i.id;
+    drop(i);
+    k.truncate_pagecache(id, len);
     Ok(())
 }
 

@@ -31,12 +31,13 @@ pub mod exec;
 pub mod exit;
 pub mod files;
 pub mod futex;
+mod mapping;
 pub mod rlimit;
 pub mod sigdeliver;
 pub mod signal;
 
 use crate::errno::{Errno, KResult};
-use crate::loader::{self, ElfImage, ExecError, Executable};
+use crate::loader::{self, ExecError, Executable};
 use crate::mm::{Mm, Phys, TlbFlush};
 use crate::syscall;
 use block::{Restart, TaskState};
@@ -366,10 +367,7 @@ impl Kernel {
         envp: Vec<Vec<u8>>,
         cred: Cred,
     ) -> Result<Tid, ExecError> {
-        let exe = Executable {
-            path: PathBuf::from("/sbin/init"),
-            data: image.to_vec(),
-        };
+        let exe = Executable::from_bytes(PathBuf::from("/sbin/init"), image.to_vec());
         let req = ExecRequest {
             path: exe.path.clone(),
             argv,
@@ -440,12 +438,13 @@ impl Kernel {
     /// [`Kernel::load_image`] for a file already read.
     pub fn load_executable(
         &mut self,
-        exe: Executable,
+        mut exe: Executable,
         req: &ExecRequest,
         cred: Cred,
         stack_limit: u64,
     ) -> Result<NewImage, ExecError> {
-        let image = ElfImage::parse(&exe.data)?;
+        let pages = exe.pages.clone();
+        let image = exe.parse(&mut self.phys)?;
         let mut mm = Mm::new(&mut self.phys)?;
         let mut random = [0; 16];
         self.rng.fill_bytes(&mut random);
@@ -457,7 +456,7 @@ impl Kernel {
             cred,
             stack_limit,
         };
-        let start = match loader::load(&mut self.phys, &mut mm, &image, &args) {
+        let start = match loader::load(&mut self.phys, &mut mm, &image, &pages, &args) {
             Ok(start) => start,
             Err(e) => {
                 mm.release(&mut self.phys);
@@ -552,9 +551,11 @@ impl Kernel {
         self.timers.clear();
         self.on_hart = None;
         self.groups.clear();
+        self.phys.drop_caches();
         // The leak check: with every address space released, no frame is
         // in use and no `Mm` is alive.
         debug_assert_eq!(self.phys.live_mms(), 0, "address spaces leaked");
+        debug_assert_eq!(self.phys.used_frames(), 0, "frames leaked");
     }
 
     /// Drops a task's handles, releasing the address space with its last

@@ -392,7 +392,7 @@ fn lists_cover_every_case() {
     listed.dedup();
     assert_eq!(before, listed.len(), "a case is listed twice");
     let mut all = Vec::new();
-    for program in ["proctest", "mmtest", "fstest", "sigtest"] {
+    for program in ["proctest", "mmtest", "fstest", "sigtest", "maptest"] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {
             all.push(format!("{program}/{case}"));

@@ -72,7 +72,10 @@ impl PageSource for HostPages {
     fn read_page(&self, index: u64, page: &mut [u8]) -> KResult<()> {
         let mut done = 0;
         while done < page.len() {
-            match self.file.read_at(&mut page[done..], index * PAGE_SIZE + done as u64) {
+            match self
+                .file
+                .read_at(&mut page[done..], index * PAGE_SIZE + done as u64)
+            {
                 Ok(0) => break,
                 Ok(n) => done += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -94,6 +97,8 @@ impl PageSource for HostPages {
 /// file cannot be mapped (anything but a regular file). `name` is what
 /// /proc/PID/maps will show for a tmpfs file.
 pub fn pages_of(phys: &mut Phys, loc: &Loc, name: &[u8]) -> KResult<Option<Obj>> {
+    // A tmpfs file's bytes are whole once dropped objects wrote theirs back.
+    phys.reap();
     let inode = loc.inode.borrow();
     if inode.mode & S_IFMT != S_IFREG {
         return Ok(None);
@@ -103,7 +108,7 @@ pub fn pages_of(phys: &mut Phys, loc: &Loc, name: &[u8]) -> KResult<Option<Obj>>
             if let Some(obj) = phys.cache.tmpfs(inode.id) {
                 return Ok(Some(obj));
             }
-            let obj = MemObject::with_source(Rc::new(TmpfsPages {
+            let obj = phys.cache.object(Rc::new(TmpfsPages {
                 inode: loc.inode.clone(),
                 name: name.to_vec(),
             }));
@@ -124,12 +129,12 @@ pub fn pages_of(phys: &mut Phys, loc: &Loc, name: &[u8]) -> KResult<Option<Obj>>
                 return Ok(Some(obj));
             }
             let file = std::fs::File::open(&h.path).map_err(errno)?;
-            let obj = MemObject::with_source(Rc::new(HostPages {
+            let obj = phys.cache.object(Rc::new(HostPages {
                 file,
                 size: key.2,
                 path: h.path.clone(),
             }));
-            phys.cache_host(key, obj.clone());
+            phys.cache.insert_host(key, obj.clone());
             Ok(Some(obj))
         }
         _ => Ok(None),
@@ -137,7 +142,8 @@ pub fn pages_of(phys: &mut Phys, loc: &Loc, name: &[u8]) -> KResult<Option<Obj>>
 }
 
 /// read() of tmpfs inode `id`: `out` holds the file's bytes from `offset`;
-/// the pages the cache holds are newer.
+/// the pages the cache holds are newer. read(), write() and truncate
+/// call `Phys::reap` before they look at the bytes.
 pub fn read_through(phys: &Phys, id: u64, offset: u64, out: &mut [u8]) {
     let Some(obj) = phys.cache.tmpfs(id) else {
         return;

@@ -14,9 +14,9 @@ use crate::mm::{
 };
 use crate::task::Cred;
 pub use elf::{ElfImage, ElfKind};
+use std::cell::RefCell;
 use std::fmt;
 use std::io;
-use std::cell::RefCell;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -110,16 +110,23 @@ impl From<Errno> for ExecError {
     }
 }
 
-/// An executable file: its page cache, which the loader maps, and its
-/// first bytes.
+/// An executable file: its pages, which the loader maps, and its first
+/// bytes.
 pub struct Executable {
     /// The absolute path, what /proc/self/exe shows.
     pub path: PathBuf,
-    /// The file's pages: PT_LOAD segments map them.
-    pub pages: Rc<RefCell<MemObject>>,
+    pages: Pages,
     pub size: u64,
     /// The first bytes: the ELF headers or the "#!" line.
     pub head: Vec<u8>,
+}
+
+/// Where an executable's pages are.
+enum Pages {
+    /// In the page cache: a file of the VFS.
+    Cache(Rc<RefCell<MemObject>>),
+    /// In a buffer of the kernel's, until loading puts them in an object.
+    Memory(Vec<u8>),
 }
 
 /// How much of the file is read for its headers at first; more if they
@@ -149,13 +156,10 @@ impl Executable {
     /// An executable held in memory (the embedded init).
     pub fn from_bytes(path: PathBuf, data: Vec<u8>) -> Executable {
         let head = data[..data.len().min(MAX_HEAD_BYTES as usize)].to_vec();
-        let size = data.len() as u64;
-        let name = path.as_os_str().as_encoded_bytes().to_vec();
-        let pages = MemObject::with_source(Rc::new(Bytes { name, data }));
         Executable {
             path,
-            pages,
-            size,
+            size: data.len() as u64,
+            pages: Pages::Memory(data),
             head,
         }
     }
@@ -169,7 +173,7 @@ impl Executable {
         let size = pages.borrow().bytes();
         let mut exe = Executable {
             path,
-            pages,
+            pages: Pages::Cache(pages),
             size,
             head: Vec::new(),
         };
@@ -177,9 +181,22 @@ impl Executable {
         Ok(exe)
     }
 
+    /// The file's pages as a memory object, for mapping.
+    pub fn pages(&mut self, phys: &mut Phys) -> Rc<RefCell<MemObject>> {
+        if let Pages::Memory(data) = &mut self.pages {
+            let name = self.path.as_os_str().as_encoded_bytes().to_vec();
+            let data = std::mem::take(data);
+            self.pages = Pages::Cache(phys.cache.object(Rc::new(Bytes { name, data })));
+        }
+        match &self.pages {
+            Pages::Cache(obj) => obj.clone(),
+            Pages::Memory(_) => unreachable!("just put in an object"),
+        }
+    }
+
     fn read_head(&mut self, phys: &mut Phys, len: u64) -> Result<(), ExecError> {
         let mut head = vec![0; len.min(self.size) as usize];
-        let n = self.pages.borrow_mut().read(phys, 0, &mut head)?;
+        let n = self.pages(phys).borrow_mut().read(phys, 0, &mut head)?;
         head.truncate(n);
         self.head = head;
         Ok(())
@@ -316,19 +333,18 @@ pub fn load(
 }
 
 /// Maps the vDSO (read and execute, below the stack's gap, where mmap
-/// puts things) and records it in the address space.
+/// puts things) from the page cache, so that every process shares its
+/// frame, and records it in the address space.
 fn map_vdso(phys: &mut Phys, mm: &mut Mm) -> Result<u64, ExecError> {
-    let image = vdso::image();
-    let len = page_up(image.len() as u64);
-    let addr = mm.mmap(
-        phys,
-        0,
-        len,
-        PROT_READ | PROT_EXEC,
-        MAP_PRIVATE | MAP_ANONYMOUS,
-        0,
-    )?;
-    mm.write_user_force(phys, addr, image)?;
+    let pages = phys.cache.kernel_file(b"[vdso]", || vdso::image().to_vec());
+    let file = MapFile {
+        pages: Some(pages),
+        readable: true,
+        writable: false,
+    };
+    let len = page_up(vdso::image().len() as u64);
+    let prot = PROT_READ | PROT_EXEC;
+    let addr = mm.mmap_file(phys, 0, len, prot, MAP_PRIVATE, 0, &file)?;
     mm.vdso = addr;
     Ok(addr)
 }
@@ -607,8 +623,8 @@ mod tests {
     }
 
     /// The page cache of an in-memory file.
-    fn pages(file: &[u8]) -> Rc<RefCell<MemObject>> {
-        Executable::from_bytes("/t".into(), file.to_vec()).pages
+    fn pages(phys: &mut Phys, file: &[u8]) -> Rc<RefCell<MemObject>> {
+        Executable::from_bytes("/t".into(), file.to_vec()).pages(phys)
     }
 
     fn args<'a>() -> ExecArgs<'a> {
@@ -628,7 +644,8 @@ mod tests {
         let mut mm = Mm::new(&mut phys).unwrap();
         let file = hello();
         let image = ElfImage::parse(&file).unwrap();
-        let start = load(&mut phys, &mut mm, &image, &pages(&file), &args()).unwrap();
+        let pages = pages(&mut phys, &file);
+        let start = load(&mut phys, &mut mm, &image, &pages, &args()).unwrap();
         assert_eq!(start.entry, 0x10100);
         assert_eq!(start.sp % 16, 0);
         assert!(start.sp < STACK_TOP && start.sp > STACK_TOP - 0x10000);
@@ -678,7 +695,8 @@ mod tests {
             &[Load(0, &[0x13; 0x200], 0x200, R | X)],
         );
         let image = ElfImage::parse(&file).unwrap();
-        let start = load(&mut phys, &mut mm, &image, &pages(&file), &args()).unwrap();
+        let pages = pages(&mut phys, &file);
+        let start = load(&mut phys, &mut mm, &image, &pages, &args()).unwrap();
         assert_eq!(start.entry, ELF_ET_DYN_BASE + 0x100);
         assert_eq!(
             mm.find_vma(ELF_ET_DYN_BASE).unwrap().prot,
@@ -701,7 +719,8 @@ mod tests {
             ],
         );
         let image = ElfImage::parse(&file).unwrap();
-        load(&mut phys, &mut mm, &image, &pages(&file), &args()).unwrap();
+        let pages = pages(&mut phys, &file);
+        load(&mut phys, &mut mm, &image, &pages, &args()).unwrap();
         let mut buf = [0; 4];
         mm.read_user(&mut phys, 0x10000, &mut buf).unwrap();
         assert_eq!(&buf, b"text");
@@ -718,7 +737,8 @@ mod tests {
         let file = hello();
         let mut image = ElfImage::parse(&file).unwrap();
         image.interp = Some("/lib/ld.so".into());
-        let err = load(&mut phys, &mut mm, &image, &pages(&file), &args()).unwrap_err();
+        let pages = pages(&mut phys, &file);
+        let err = load(&mut phys, &mut mm, &image, &pages, &args()).unwrap_err();
         assert_eq!(err.errno(), Errno::ENOEXEC);
         assert_eq!(mm.vmas().count(), 0);
         mm.release(&mut phys);

@@ -13,8 +13,10 @@
 //!   times maps the same frames each time and the hart's decode cache (one
 //!   per frame) stays warm across exec.
 //!
+//! - The kernel's own files (the vDSO) are cached the same way.
+//!
 //! Accounting: a cached frame is counted once for the object plus once per
-//! page-table entry mapping it. Frames of host files that nothing maps are
+//! page-table entry mapping it. Frames of host and kernel files that nothing maps are
 //! the cache's own: `Phys::alloc` evicts them when memory runs out, before
 //! any allocation fails, and the kernel drops them all at shutdown.
 
@@ -72,6 +74,17 @@ pub fn copy_page_from(data: &[u8], index: u64, page: &mut [u8]) {
     page[n..].fill(0);
 }
 
+/// A frame of a memory object that is gone, and where its bytes go back
+/// to before it is freed (a tmpfs file's pages).
+pub struct Orphan {
+    pub pfn: usize,
+    pub back: Option<(Rc<dyn PageSource>, u64)>,
+}
+
+/// Frames of dropped objects, waiting for [`Phys::reap`]. An object may
+/// go wherever its last `Rc` is dropped, where no `Phys` is at hand.
+pub type Orphans = Rc<RefCell<Vec<Orphan>>>;
+
 /// A cached host file: what identifies its content.
 struct HostEntry {
     size: u64,
@@ -88,9 +101,28 @@ pub struct PageCache {
     host: HashMap<(u64, u64), HostEntry>,
     /// tmpfs files by inode id: their mappings hold them.
     tmpfs: HashMap<u64, Weak<RefCell<MemObject>>>,
+    /// Files the kernel makes itself (the vDSO), by name.
+    kernel: HashMap<&'static [u8], Obj>,
+    /// Every object made here puts its frames here when it goes.
+    orphans: Orphans,
 }
 
 impl PageCache {
+    /// A new object for a file whose pages come from `source`.
+    pub fn object(&self, source: Rc<dyn PageSource>) -> Obj {
+        MemObject::with_source(&self.orphans, source)
+    }
+
+    /// New shared anonymous memory of `pages` pages.
+    pub fn anonymous(&self, pages: u64) -> Obj {
+        MemObject::new(&self.orphans, pages)
+    }
+
+    /// Frames of dropped objects not freed yet (they count as free).
+    pub fn orphaned(&self) -> usize {
+        self.orphans.borrow().len()
+    }
+
     /// The cached object of host file (dev, ino) if its size and mtime are
     /// still those it was read with.
     pub fn host(&self, dev: u64, ino: u64, size: u64, mtime: (i64, i64)) -> Option<Obj> {
@@ -98,6 +130,14 @@ impl PageCache {
             .get(&(dev, ino))
             .filter(|e| e.size == size && e.mtime == mtime)
             .map(|e| e.obj.clone())
+    }
+
+    /// Caches host file `key` = (dev, ino, size, mtime) as `obj`, in place
+    /// of an older version of the file (whose frames go with its last
+    /// mapping).
+    pub fn insert_host(&mut self, key: (u64, u64, u64, (i64, i64)), obj: Obj) {
+        let (dev, ino, size, mtime) = key;
+        self.host.insert((dev, ino), HostEntry { size, mtime, obj });
     }
 
     /// The object of tmpfs inode `id`, if something maps it.
@@ -113,9 +153,24 @@ impl PageCache {
         self.tmpfs.insert(id, Rc::downgrade(obj));
     }
 
-    /// Cached host objects, for eviction and shutdown.
-    fn host_objects(&self) -> Vec<Obj> {
-        self.host.values().map(|e| e.obj.clone()).collect()
+    /// The kernel's own file `name`, made by `make` on first use: like a
+    /// host file, every process maps the same frames.
+    pub fn kernel_file(&mut self, name: &'static [u8], make: impl FnOnce() -> Vec<u8>) -> Obj {
+        let orphans = &self.orphans;
+        self.kernel
+            .entry(name)
+            .or_insert_with(|| {
+                let data = make();
+                let name = name.to_vec();
+                MemObject::with_source(orphans, Rc::new(Bytes { name, data }))
+            })
+            .clone()
+    }
+
+    /// The objects the cache holds, for eviction.
+    fn held_objects(&self) -> Vec<Obj> {
+        let host = self.host.values().map(|e| e.obj.clone());
+        host.chain(self.kernel.values().cloned()).collect()
     }
 }
 
@@ -124,7 +179,7 @@ impl Phys {
     /// Returns how many frames came free.
     pub(super) fn reclaim(&mut self) -> usize {
         let mut freed = 0;
-        for obj in self.cache.host_objects() {
+        for obj in self.cache.held_objects() {
             freed += obj.borrow_mut().evict_unmapped(self);
         }
         freed
@@ -133,27 +188,25 @@ impl Phys {
     /// Empties the page cache of host files: at shutdown, once nothing is
     /// mapped, so that every frame is free again.
     pub fn drop_caches(&mut self) {
-        for (_, e) in std::mem::take(&mut self.cache.host) {
-            if Rc::strong_count(&e.obj) == 1 {
-                e.obj.borrow_mut().release(self);
-            }
-        }
+        self.cache.host.clear();
+        self.cache.kernel.clear();
         self.cache.tmpfs.clear();
+        self.reap();
     }
 
-    /// Caches host file `key` = (dev, ino, size, mtime) as `obj`,
-    /// replacing the object of an older version of the file (whose frames
-    /// go with its last mapping).
-    pub fn cache_host(&mut self, key: (u64, u64, u64, (i64, i64)), obj: Obj) {
-        let (dev, ino, size, mtime) = key;
-        let old = self
-            .cache
-            .host
-            .insert((dev, ino), HostEntry { size, mtime, obj });
-        if let Some(old) = old {
-            if Rc::strong_count(&old.obj) == 1 {
-                old.obj.borrow_mut().release(self);
+    /// Frees the frames of dropped objects, a tmpfs file's after copying
+    /// them back into the file. Called wherever objects may have gone
+    /// (unmap, exit) and before anything reads a tmpfs file's bytes.
+    pub fn reap(&mut self) {
+        if self.cache.orphans.borrow().is_empty() {
+            return;
+        }
+        let orphans = std::mem::take(&mut *self.cache.orphans.borrow_mut());
+        for Orphan { pfn, back } in orphans {
+            if let Some((src, index)) = back {
+                src.write_back(index, self.mem.frame(pfn));
             }
+            self.put(pfn);
         }
     }
 }

@@ -180,7 +180,7 @@ impl Mm {
             };
         } else if shared {
             vma.backing = Backing::Object {
-                obj: MemObject::new(pages),
+                obj: phys.cache.anonymous(pages),
                 pgoff: 0,
             };
         }
@@ -297,9 +297,10 @@ impl Mm {
         for s in self.vmas.starts_in(start, end) {
             let vma = self.vmas.remove(s).unwrap();
             self.zap(phys, vma.start, vma.end);
-            vma.release(phys);
         }
         self.pt.prune(phys, start, end);
+        // The last mapping of an object takes the object with it.
+        phys.reap();
         Ok(())
     }
 

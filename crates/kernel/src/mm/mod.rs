@@ -43,8 +43,8 @@ mod uaccess;
 mod vma;
 
 pub use fault::Fault;
-pub use mmap::MapFile;
 pub use filemap::{copy_page_from, Bytes, PageCache, PageSource};
+pub use mmap::MapFile;
 pub use phys::{Phys, PAGE_SIZE};
 pub use vma::{Backing, MemObject, Vma};
 
@@ -291,9 +291,8 @@ impl Mm {
         let mapped = self.pt.destroy(phys);
         debug_assert_eq!(mapped, self.stats.resident_pages);
         phys.stats.resident_pages -= self.stats.resident_pages;
-        for vma in self.vmas.into_vmas() {
-            vma.release(phys);
-        }
+        drop(self.vmas);
+        phys.reap();
         phys.mm_released();
     }
 }

@@ -74,8 +74,11 @@ impl Phys {
     /// A frame with count 1 and unspecified content. When none is left,
     /// the page cache gives back what nothing maps before this fails.
     pub(super) fn alloc(&mut self) -> KResult<usize> {
-        if self.free.is_empty() && self.fresh == self.refs.len() && self.reclaim() == 0 {
-            return Err(Errno::ENOMEM);
+        if self.free.is_empty() && self.fresh == self.refs.len() {
+            self.reap();
+            if self.free.is_empty() && self.reclaim() == 0 {
+                return Err(Errno::ENOMEM);
+            }
         }
         let pfn = if let Some(pfn) = self.free.pop() {
             pfn as usize
@@ -126,8 +129,10 @@ impl Phys {
         self.refs[pfn]
     }
 
+    /// Free frames, counting those of dropped memory objects not reaped
+    /// yet.
     pub fn free_frames(&self) -> usize {
-        self.free.len() + (self.refs.len() - self.fresh)
+        self.free.len() + (self.refs.len() - self.fresh) + self.cache.orphaned()
     }
 
     /// Frames that can ever be allocated: all but frame 0 and the zero frame.

@@ -3,7 +3,7 @@
 //! The VMAs say what may be mapped; the page table says what is mapped now.
 //! A page absent from the table but inside a VMA is filled on first touch.
 
-use super::filemap::PageSource;
+use super::filemap::{Orphan, Orphans, PageSource};
 use super::phys::{Phys, PAGE_SHIFT, PAGE_SIZE};
 use super::{PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::errno::KResult;
@@ -23,6 +23,9 @@ pub struct MemObject {
     frames: BTreeMap<u64, usize>,
     /// Where missing pages are read from (None: they start zeroed).
     source: Option<Rc<dyn PageSource>>,
+    /// Where the frames go when the object does (filemap.rs): whoever
+    /// drops the last reference, from wherever, frees nothing by hand.
+    orphans: Orphans,
 }
 
 impl fmt::Debug for MemObject {
@@ -35,21 +38,27 @@ impl fmt::Debug for MemObject {
 }
 
 impl MemObject {
-    pub fn new(size_pages: u64) -> Rc<RefCell<MemObject>> {
+    /// Shared anonymous memory of `size_pages` pages, zero-filled.
+    pub(super) fn new(orphans: &Orphans, size_pages: u64) -> Rc<RefCell<MemObject>> {
         Rc::new(RefCell::new(MemObject {
             size: size_pages,
             frames: BTreeMap::new(),
             source: None,
+            orphans: orphans.clone(),
         }))
     }
 
     /// The page cache of a file: pages are read from `source` when first
     /// needed.
-    pub fn with_source(source: Rc<dyn PageSource>) -> Rc<RefCell<MemObject>> {
+    pub(super) fn with_source(
+        orphans: &Orphans,
+        source: Rc<dyn PageSource>,
+    ) -> Rc<RefCell<MemObject>> {
         Rc::new(RefCell::new(MemObject {
             size: 0,
             frames: BTreeMap::new(),
             source: Some(source),
+            orphans: orphans.clone(),
         }))
     }
 
@@ -140,15 +149,17 @@ impl MemObject {
         });
         before - self.frames.len()
     }
+}
 
-    /// Drops the object's references: called when its last holder goes.
-    /// A writable source gets its pages back first (MAP_SHARED writes).
-    pub(super) fn release(&mut self, phys: &mut Phys) {
+impl Drop for MemObject {
+    /// The last reference went, wherever that was: the frames go to `Phys`,
+    /// which frees them (after giving a writable source its pages back:
+    /// MAP_SHARED writes) the next time it reaps.
+    fn drop(&mut self) {
+        let mut orphans = self.orphans.borrow_mut();
         for (index, pfn) in std::mem::take(&mut self.frames) {
-            if let Some(src) = &self.source {
-                src.write_back(index, phys.mem.frame(pfn));
-            }
-            phys.put(pfn);
+            let back = self.source.clone().map(|src| (src, index));
+            orphans.push(Orphan { pfn, back });
         }
     }
 }
@@ -269,18 +280,6 @@ impl Vma {
                 _ => false,
             }
     }
-
-    /// Drops this VMA's hold on its backing; the last mapping of an object
-    /// frees the object's pages. "Last" is the Rc count, so a caller must not
-    /// keep a clone of a VMA alive across the release of the object's final
-    /// mapping.
-    pub(super) fn release(self, phys: &mut Phys) {
-        if let Backing::Object { obj, .. } = self.backing {
-            if Rc::strong_count(&obj) == 1 {
-                obj.borrow_mut().release(phys);
-            }
-        }
-    }
 }
 
 /// The VMAs of one address space, sorted and non-overlapping, keyed by start.
@@ -296,10 +295,6 @@ impl VmaTree {
 
     pub fn iter(&self) -> impl Iterator<Item = &Vma> {
         self.map.values()
-    }
-
-    pub fn into_vmas(self) -> impl Iterator<Item = Vma> {
-        self.map.into_values()
     }
 
     /// The VMA containing `va`.

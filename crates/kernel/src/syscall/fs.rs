@@ -188,6 +188,7 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
             Ok(out)
         }
         FileKind::Inode(loc) => {
+            k.phys.reap();
             let offset = pos.unwrap_or(f.offset.get());
             let mut i = loc.inode.borrow_mut();
             let out = match &i.data {
@@ -252,6 +253,7 @@ fn file_write(
         FileKind::Console(s) => host_write(k, *s, data, done),
         FileKind::Pipe(end) => pipe_write(k, f, end, data),
         FileKind::Inode(loc) => {
+            k.phys.reap();
             let t = now(k);
             let mut i = loc.inode.borrow_mut();
             let append = f.flags.get() & O_APPEND != 0;
@@ -977,6 +979,7 @@ fn truncate(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> {
     if k.vfs.readonly(loc) {
         return Err(Errno::EROFS);
     }
+    k.phys.reap();
     let t = now(k);
     let mut i = loc.inode.borrow_mut();
     match &mut i.data {

@@ -18,9 +18,7 @@ impl Kernel {
         let mut seen = HashSet::new();
         for task in self.tasks.values() {
             if seen.insert(Rc::as_ptr(&task.mm)) {
-                task.mm
-                    .borrow_mut()
-                    .zap_object(&mut self.phys, &obj, first);
+                task.mm.borrow_mut().zap_object(&mut self.phys, &obj, first);
             }
         }
         obj.borrow_mut().truncate(&mut self.phys, len);

@@ -443,7 +443,7 @@ impl Kernel {
         cred: Cred,
         stack_limit: u64,
     ) -> Result<NewImage, ExecError> {
-        let pages = exe.pages.clone();
+        let pages = exe.pages(&mut self.phys);
         let image = exe.parse(&mut self.phys)?;
         let mut mm = Mm::new(&mut self.phys)?;
         let mut random = [0; 16];

@@ -210,3 +210,122 @@ impl Phys {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mm::{
+        Fault, MapFile, Mm, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE,
+    };
+    use rv::Access;
+
+    /// A read-only file of `len` bytes, byte i = i % 251.
+    fn file(phys: &Phys, len: usize) -> Obj {
+        let data = (0..len).map(|i| (i % 251) as u8).collect();
+        phys.cache.object(Rc::new(Bytes {
+            name: b"/f".to_vec(),
+            data,
+        }))
+    }
+
+    fn map(pages: &Obj) -> MapFile {
+        MapFile {
+            pages: Some(pages.clone()),
+            readable: true,
+            writable: true,
+        }
+    }
+
+    #[test]
+    fn mappings_share_cache_frames_and_copy_on_write() {
+        let mut phys = Phys::new(64 * 4096);
+        let obj = file(&phys, 2 * 4096 + 100);
+        let mut mm = Mm::new(&mut phys).unwrap();
+        let rw = PROT_READ | PROT_WRITE;
+        let private = mm
+            .mmap_file(&mut phys, 0, 3 * 4096, rw, MAP_PRIVATE, 0, &map(&obj))
+            .unwrap();
+        let shared = mm
+            .mmap_file(&mut phys, 0, 4 * 4096, rw, MAP_SHARED, 0, &map(&obj))
+            .unwrap();
+        let mut b = [0u8; 2];
+        mm.read_user(&mut phys, private + 4096, &mut b).unwrap();
+        assert_eq!(b, [(4096 % 251) as u8, (4097 % 251) as u8]);
+        // One frame: the cache's, mapped by the private page.
+        let pfn = obj.borrow().cached(1).unwrap();
+        assert_eq!(phys.refcount(pfn), 2);
+        // A private write copies; the cache keeps the file's bytes.
+        mm.write_user(&mut phys, private + 4096, b"p").unwrap();
+        assert_eq!(phys.refcount(pfn), 1);
+        assert_eq!(phys.mem.frame(pfn)[0], (4096 % 251) as u8);
+        // A shared write lands in the cache, where a new private read sees it.
+        mm.write_user(&mut phys, shared + 5, b"s").unwrap();
+        let pfn0 = obj.borrow().cached(0).unwrap();
+        assert_eq!(phys.mem.frame(pfn0)[5], b's');
+        mm.read_user(&mut phys, private + 5, &mut b[..1]).unwrap();
+        assert_eq!(b[0], b's');
+        // The tail of the last page is zero; the page after it is SIGBUS.
+        mm.read_user(&mut phys, shared + 2 * 4096 + 100, &mut b[..1])
+            .unwrap();
+        assert_eq!(b[0], 0);
+        let past = mm.handle_fault(&mut phys, shared + 2 * 4096 + 4096, Access::Load);
+        assert_eq!(past, Err(Fault::Bus));
+        mm.release(&mut phys);
+        drop(obj);
+        // The object went with its last holder; its frames count as free.
+        assert_eq!(phys.used_frames(), 0);
+        phys.reap();
+        assert_eq!(phys.used_frames(), 0);
+        assert_eq!(phys.cache.orphaned(), 0);
+    }
+
+    #[test]
+    fn memory_pressure_evicts_unmapped_cache_pages() {
+        let mut phys = Phys::new(40 * 4096);
+        let obj = file(&phys, 16 * 4096);
+        phys.cache
+            .insert_host((1, 2, 16 * 4096, (0, 0)), obj.clone());
+        let mut mm = Mm::new(&mut phys).unwrap();
+        let addr = mm
+            .mmap_file(
+                &mut phys,
+                0,
+                16 * 4096,
+                PROT_READ,
+                MAP_PRIVATE,
+                0,
+                &map(&obj),
+            )
+            .unwrap();
+        let mut b = [0u8; 1];
+        for page in 0..16 {
+            mm.read_user(&mut phys, addr + page * 4096, &mut b).unwrap();
+        }
+        mm.munmap(&mut phys, addr + 8 * 4096, 8 * 4096).unwrap();
+        drop(obj);
+        // Half of the file stays mapped; the cache holds the other half.
+        let cached = phys.used_frames();
+        assert!(cached >= 16);
+        // Anonymous memory can have every frame but the mapped file pages
+        // and the page tables.
+        let free = phys.free_frames();
+        let rw = PROT_READ | PROT_WRITE;
+        let anon = mm
+            .mmap(&mut phys, 0, 32 * 4096, rw, MAP_PRIVATE | MAP_ANONYMOUS, 0)
+            .unwrap();
+        let mut touched = 0;
+        while mm
+            .write_user(&mut phys, anon + touched * 4096, b"x")
+            .is_ok()
+        {
+            touched += 1;
+        }
+        assert!(touched as usize >= free + 8 - 1, "{touched} of {free} + 8");
+        // The mapped half is still there.
+        mm.read_user(&mut phys, addr + 7 * 4096, &mut b).unwrap();
+        assert_eq!(b[0], ((7 * 4096) % 251) as u8);
+        mm.release(&mut phys);
+        phys.drop_caches();
+        assert_eq!(phys.used_frames(), 0);
+    }
+}

@@ -412,7 +412,7 @@ fn map_segments(
             mm.mmap_file(phys, fresh, file_end - fresh, prot, flags, offset, &file)?;
         }
         let file_tail = va + seg.filesz;
-        if seg.memsz > seg.filesz && file_tail % PAGE_SIZE != 0 {
+        if seg.memsz > seg.filesz && !file_tail.is_multiple_of(PAGE_SIZE) {
             let zeros = vec![0; (page_up(file_tail) - file_tail) as usize];
             mm.write_user_force(phys, file_tail, &zeros)?;
         }

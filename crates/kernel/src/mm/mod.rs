@@ -12,6 +12,8 @@
 //!   its errno values (mmap.rs).
 //! - Copy-on-write: fork's half is [`Mm::fork`] (fork.rs), the write
 //!   fault's half is `break_cow` (fault.rs).
+//! - The page cache (filemap.rs): files' pages in [`MemObject`]s that file
+//!   mappings and exec share; a private mapping copies on write.
 //! - The kernel reaches guest memory through uaccess ([`Mm::read_user`],
 //!   [`Mm::write_user`], ...), which faults pages in as the guest would.
 //!

@@ -129,7 +129,7 @@ impl MemObject {
         for (_, pfn) in self.frames.split_off(&keep) {
             phys.put(pfn);
         }
-        if bytes % PAGE_SIZE != 0 {
+        if !bytes.is_multiple_of(PAGE_SIZE) {
             if let Some(&pfn) = self.frames.get(&(bytes / PAGE_SIZE)) {
                 phys.mem.frame_mut(pfn)[(bytes % PAGE_SIZE) as usize..].fill(0);
             }

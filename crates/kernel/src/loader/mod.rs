@@ -10,7 +10,7 @@ pub mod vdso;
 use crate::errno::Errno;
 use crate::mm::{
     self, Bytes, MapFile, MemObject, Mm, Phys, ELF_ET_DYN_BASE, MAP_ANONYMOUS, MAP_FIXED,
-    MAP_GROWSDOWN, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP,
+    MAP_GROWSDOWN, MAP_POPULATE, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP,
 };
 use crate::task::Cred;
 pub use elf::{ElfImage, ElfKind};
@@ -366,10 +366,10 @@ fn load_bias(image: &ElfImage) -> u64 {
 }
 
 /// Maps each PT_LOAD segment from the page cache, privately, as Linux's
-/// elf_map does: the file's pages are shared by every process running the
-/// program until one writes (text never is), the rest of the last file
-/// page is zeroed when a bss follows (padzero), and the bss beyond is
-/// anonymous.
+/// elf_map does: text and read-only pages are the cache's frames, shared
+/// by every process running the program; writable pages are private
+/// copies; the rest of the last file page is zeroed when a bss follows
+/// (padzero), and the bss beyond is anonymous.
 ///
 /// Two segments may share a page at their boundary: that page keeps the
 /// earlier mapping and gets the later one's bytes and protection, so it
@@ -408,7 +408,17 @@ fn map_segments(
         }
         if fresh < file_end {
             let offset = page_down(seg.offset) + (fresh - start);
-            let flags = MAP_PRIVATE | MAP_FIXED;
+            // Writable data gets its own copies now: a C runtime writes
+            // nearly every data page at startup, and a copy costs less than
+            // the fault that would make it. A fault would also end an LR/SC
+            // reservation, which no store fault breaks under qemu or on a
+            // program's first run natively.
+            let populate = if prot & PROT_WRITE != 0 {
+                MAP_POPULATE
+            } else {
+                0
+            };
+            let flags = MAP_PRIVATE | MAP_FIXED | populate;
             mm.mmap_file(phys, fresh, file_end - fresh, prot, flags, offset, &file)?;
         }
         let file_tail = va + seg.filesz;

@@ -395,12 +395,42 @@ static int case_exec_tmp(void)
 	return 0;
 }
 
+/* /dev/zero maps anonymous memory; other devices cannot be mapped. */
+static int case_dev_zero(void)
+{
+	int fd = open("/dev/zero", O_RDWR);
+	char *priv = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	char *shared = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	say("map: %s %s", mres(priv), mres(shared));
+	say("zero: %d %d", priv[PAGE + 1], shared[PAGE + 1]);
+	priv[0] = 'p';
+	shared[0] = 's';
+	pid_t pid = fork();
+	if (pid == 0) {
+		priv[0] = 'P';
+		shared[0] = 'S';
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	say("after the child wrote: private %c shared %c", priv[0], shared[0]);
+	char c = 'x';
+	say("the device still reads zero: %s", yesno(pread(fd, &c, 1, 0) == 1 && c == 0));
+	int rd = open("/dev/zero", O_RDONLY);
+	say("O_RDONLY shared writable: %s",
+	    mres(mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, rd, 0)));
+	say("O_RDONLY private writable: %s",
+	    mres(mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, rd, 0)));
+	int null = open("/dev/null", O_RDWR);
+	say("/dev/null: %s", mres(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, null, 0)));
+	return 0;
+}
+
 static const struct guest_case cases[] = {
 	{"private_read", case_private_read}, {"private_write", case_private_write},
 	{"shared_write", case_shared_write}, {"shared_fork", case_shared_fork},
 	{"sigbus", case_sigbus},	     {"errors", case_errors},
 	{"split", case_split},		     {"host_file", case_host_file},
-	{"exec_tmp", case_exec_tmp},
+	{"exec_tmp", case_exec_tmp},	     {"dev_zero", case_dev_zero},
 };
 
 /* What exec_tmp runs: writes to its data and bss, and exits 42 if it

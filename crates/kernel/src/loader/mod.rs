@@ -9,8 +9,9 @@ pub mod vdso;
 
 use crate::errno::Errno;
 use crate::mm::{
-    self, Bytes, MapFile, MemObject, Mm, Phys, ELF_ET_DYN_BASE, MAP_ANONYMOUS, MAP_FIXED,
-    MAP_GROWSDOWN, MAP_POPULATE, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP,
+    self, Bytes, FilePages, MapFile, MemObject, Mm, Phys, ELF_ET_DYN_BASE, MAP_ANONYMOUS,
+    MAP_FIXED, MAP_GROWSDOWN, MAP_POPULATE, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE,
+    STACK_TOP,
 };
 use crate::task::Cred;
 pub use elf::{ElfImage, ElfKind};
@@ -338,7 +339,7 @@ pub fn load(
 fn map_vdso(phys: &mut Phys, mm: &mut Mm) -> Result<u64, ExecError> {
     let pages = phys.cache.kernel_file(b"[vdso]", || vdso::image().to_vec());
     let file = MapFile {
-        pages: Some(pages),
+        pages: FilePages::Cache(pages),
         readable: true,
         writable: false,
     };
@@ -382,7 +383,7 @@ fn map_segments(
     bias: u64,
 ) -> Result<(), ExecError> {
     let file = MapFile {
-        pages: Some(pages.clone()),
+        pages: FilePages::Cache(pages.clone()),
         readable: true,
         writable: false,
     };

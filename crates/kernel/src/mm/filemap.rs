@@ -215,7 +215,8 @@ impl Phys {
 mod tests {
     use super::*;
     use crate::mm::{
-        Fault, MapFile, Mm, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE,
+        Fault, FilePages, MapFile, Mm, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ,
+        PROT_WRITE,
     };
     use rv::Access;
 
@@ -230,7 +231,7 @@ mod tests {
 
     fn map(pages: &Obj) -> MapFile {
         MapFile {
-            pages: Some(pages.clone()),
+            pages: FilePages::Cache(pages.clone()),
             readable: true,
             writable: true,
         }

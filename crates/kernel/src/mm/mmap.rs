@@ -22,12 +22,21 @@ fn page_align_wrapping(len: u64) -> u64 {
 
 /// The file of a file mapping, as the system-call layer found it.
 pub struct MapFile {
-    /// The file's page cache; None for a file that cannot be mapped (a
-    /// directory, a pipe, a terminal: Linux's missing f_op->mmap, ENODEV).
-    pub pages: Option<Rc<RefCell<MemObject>>>,
+    pub pages: FilePages,
     /// The open file's access mode.
     pub readable: bool,
     pub writable: bool,
+}
+
+/// What mapping a file gives.
+pub enum FilePages {
+    /// A regular file: its page cache.
+    Cache(Rc<RefCell<MemObject>>),
+    /// /dev/zero: anonymous memory, private or shared (Linux's mmap_zero).
+    Zero,
+    /// A file that cannot be mapped (a directory, a pipe, a terminal:
+    /// Linux's missing f_op->mmap, ENODEV).
+    None,
 }
 
 /// Linux's LEGACY_MAP_MASK: the flags MAP_SHARED_VALIDATE accepts for a
@@ -139,10 +148,17 @@ impl Mm {
             if (shared && prot & PROT_WRITE != 0 && !f.writable) || !f.readable {
                 return Err(Errno::EACCES);
             }
-            if f.pages.is_none() {
+            if matches!(f.pages, FilePages::None) {
                 return Err(Errno::ENODEV);
             }
         }
+        let cache = match file {
+            Some(MapFile {
+                pages: FilePages::Cache(obj),
+                ..
+            }) => Some(obj),
+            _ => None,
+        };
         if (shared || file.is_some()) && flags & MAP_GROWSDOWN != 0 {
             return Err(Errno::EINVAL);
         }
@@ -155,7 +171,7 @@ impl Mm {
         }
         // Private writable memory is committed; a shared file mapping is
         // backed by the file itself.
-        let accountable = if file.is_some() {
+        let accountable = if cache.is_some() {
             !shared && prot & PROT_WRITE != 0
         } else {
             shared || prot & PROT_WRITE != 0
@@ -174,8 +190,10 @@ impl Mm {
         vma.shared = shared;
         if let Some(f) = file {
             vma.may_write = !shared || f.writable;
+        }
+        if let Some(obj) = cache {
             vma.backing = Backing::Object {
-                obj: f.pages.clone().expect("checked above"),
+                obj: obj.clone(),
                 pgoff,
             };
         } else if shared {

@@ -46,7 +46,7 @@ mod vma;
 
 pub use fault::Fault;
 pub use filemap::{copy_page_from, Bytes, PageCache, PageSource};
-pub use mmap::MapFile;
+pub use mmap::{FilePages, MapFile};
 pub use phys::{Phys, PAGE_SIZE};
 pub use vma::{Backing, MemObject, Vma};
 

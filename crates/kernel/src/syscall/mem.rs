@@ -3,8 +3,8 @@
 
 use crate::errno::{Errno, KResult};
 use crate::fs::file::O_PATH;
-use crate::fs::{pagecache, FileKind};
-use crate::mm::{MapFile, Mm, MAP_ANONYMOUS, PAGE_SIZE};
+use crate::fs::{pagecache, Data, Device, FileKind};
+use crate::mm::{FilePages, MapFile, Mm, MAP_ANONYMOUS, PAGE_SIZE};
 use crate::task::rlimit::RLIMIT_AS;
 use crate::task::Kernel;
 use std::cell::RefCell;
@@ -44,8 +44,14 @@ pub fn mmap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         return Err(Errno::EBADF);
     }
     let pages = match &file.kind {
-        FileKind::Inode(loc) => pagecache::pages_of(&mut k.phys, loc, b"")?,
-        FileKind::Console(_) | FileKind::Pipe(_) => None,
+        FileKind::Inode(loc) if matches!(loc.inode.borrow().data, Data::Device(Device::Zero)) => {
+            FilePages::Zero
+        }
+        FileKind::Inode(loc) => match pagecache::pages_of(&mut k.phys, loc, b"")? {
+            Some(obj) => FilePages::Cache(obj),
+            None => FilePages::None,
+        },
+        FileKind::Console(_) | FileKind::Pipe(_) => FilePages::None,
     };
     let map = MapFile {
         pages,

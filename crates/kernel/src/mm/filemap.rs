@@ -5,20 +5,23 @@
 //! - A tmpfs file's object lives as long as something maps it. The file's
 //!   bytes stay in the inode; the object's frames are copies kept coherent:
 //!   write() updates both, read() prefers the frames (a MAP_SHARED store
-//!   lands there), truncate drops or zeroes them, and the last unmap writes
-//!   the frames back into the inode.
+//!   lands there), truncate drops or zeroes them, and when the object goes
+//!   its frames are written back into the inode.
 //! - A host file is read-only, so its pages never change: its object stays
 //!   in the cache after the last unmap, keyed by the file's identity (dev,
 //!   ino) and checked against its size and mtime, so a program run many
 //!   times maps the same frames each time and the hart's decode cache (one
-//!   per frame) stays warm across exec.
-//!
+//!   per frame) stays warm across exec. At most [`MAX_HOST_FILES`] unmapped
+//!   host files are kept (each holds an open host fd).
 //! - The kernel's own files (the vDSO) are cached the same way.
 //!
 //! Accounting: a cached frame is counted once for the object plus once per
-//! page-table entry mapping it. Frames of host and kernel files that nothing maps are
-//! the cache's own: `Phys::alloc` evicts them when memory runs out, before
-//! any allocation fails, and the kernel drops them all at shutdown.
+//! page-table entry mapping it. Frames of host and kernel files that nothing
+//! maps are the cache's own: `Phys::alloc` evicts them when memory runs out,
+//! before any allocation fails, and the kernel drops them all at shutdown.
+//! An object can be dropped anywhere (its last `Rc` may be in a VMA, an
+//! executable being loaded, or the cache), so it never frees frames itself:
+//! it hands them to [`Phys::reap`].
 
 use super::phys::Phys;
 use super::vma::MemObject;
@@ -94,6 +97,9 @@ struct HostEntry {
 
 type Obj = Rc<RefCell<MemObject>>;
 
+/// How many host files the cache keeps open while nothing maps them.
+const MAX_HOST_FILES: usize = 256;
+
 /// Every file's page cache, by file.
 #[derive(Default)]
 pub struct PageCache {
@@ -136,6 +142,11 @@ impl PageCache {
     /// of an older version of the file (whose frames go with its last
     /// mapping).
     pub fn insert_host(&mut self, key: (u64, u64, u64, (i64, i64)), obj: Obj) {
+        // Each cached host file holds a host fd: past a bound, the files
+        // nothing maps are forgotten (their frames freed at the next reap).
+        if self.host.len() >= MAX_HOST_FILES {
+            self.host.retain(|_, e| Rc::strong_count(&e.obj) > 1);
+        }
         let (dev, ino, size, mtime) = key;
         self.host.insert((dev, ino), HostEntry { size, mtime, obj });
     }

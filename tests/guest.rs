@@ -93,6 +93,16 @@ const ACTIVE: &[&str] = &[
     "mmtest/fork_shared",
     "mmtest/faults",
     "mmtest/rlimit_as",
+    "maptest/private_read",
+    "maptest/private_write",
+    "maptest/shared_write",
+    "maptest/shared_fork",
+    "maptest/sigbus",
+    "maptest/errors",
+    "maptest/split",
+    "maptest/host_file",
+    "maptest/exec_tmp",
+    "maptest/dev_zero",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
@@ -377,7 +387,7 @@ fn lists_cover_every_case() {
     listed.dedup();
     assert_eq!(before, listed.len(), "a case is listed twice");
     let mut all = Vec::new();
-    for program in ["proctest", "mmtest", "fstest", "sigtest"] {
+    for program in ["proctest", "mmtest", "fstest", "sigtest", "maptest"] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {
             all.push(format!("{program}/{case}"));

@@ -117,3 +117,45 @@ fn core_dump_is_an_elf_core_file() {
         assert_eq!(String::from_utf8_lossy(&linux.stdout), expected);
     }
 }
+
+/// A dynamically linked program runs: exec maps its PT_INTERP interpreter,
+/// which maps libc with mmap. The cross toolchain's loader and libc are host
+/// files, visible in the guest at their own paths. A missing interpreter is
+/// ENOENT (exit 127), one that is no ELF file ELIBBAD (exit 126).
+#[test]
+fn dynamic_programs_start_in_their_interpreter() {
+    const LIB: &str = "/usr/riscv64-linux-gnu/lib";
+    if !have("riscv64-linux-gnu-gcc") || !Path::new(LIB).join("libc.so.6").exists() {
+        return testkit::skip(
+            "the dynamic program test",
+            "riscv64-linux-gnu-gcc and its libc (libc6-dev-riscv64-cross) not installed",
+        );
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/process/dynamic.c");
+    let d = dir();
+    let fake = d.join("fake-ld.so");
+    std::fs::write(&fake, "not an ELF file").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let cases = [
+        (format!("{LIB}/ld-linux-riscv64-lp64d.so.1"), 3),
+        ("/nonexistent/ld.so".to_owned(), 127),
+        (fake.display().to_string(), 126),
+    ];
+    for (i, (interp, code)) in cases.iter().enumerate() {
+        let bin = d.join(format!("dynamic{i}.rv"));
+        let linker = format!("-Wl,--dynamic-linker={interp},-rpath,{LIB}");
+        compile("riscv64-linux-gnu-gcc", &[&linker], &src, &bin);
+        let out = Command::new(env!("CARGO_BIN_EXE_cleave"))
+            .args(["run", "--env", "HOME=/"])
+            .arg(&bin)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(*code), "interpreter {interp}");
+        if *code == 3 {
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "hello from a dynamic program, with env\n"
+            );
+        }
+    }
+}

@@ -45,6 +45,7 @@
 pub mod file;
 mod host;
 pub mod initramfs;
+pub mod pagecache;
 pub mod pipe;
 
 use crate::errno::{Errno, KResult};

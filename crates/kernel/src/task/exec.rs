@@ -15,7 +15,7 @@
 use super::block::TaskState;
 use super::{ExecRequest, Kernel, Tid};
 use crate::errno::{Errno, KResult};
-use crate::fs::Loc;
+use crate::fs::{pagecache, Loc};
 use crate::loader::{ExecError, Executable};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -110,7 +110,7 @@ impl Kernel {
     /// Opens the file exec would run, resolved in the VFS from `start`
     /// (an empty `path` is `start` itself: execveat's AT_EMPTY_PATH).
     pub(super) fn open_exec(
-        &self,
+        &mut self,
         start: &Loc,
         path: &[u8],
         nofollow: bool,
@@ -138,17 +138,14 @@ impl Kernel {
         {
             return Err(Errno::EACCES);
         }
-        let data = match &inode.data {
-            crate::fs::Data::File(d) => d.clone(),
-            crate::fs::Data::Host(h) => h.read_all()?,
-            _ => return Err(Errno::EACCES),
-        };
-        Ok(Executable {
-            path: PathBuf::from(std::ffi::OsString::from(
-                String::from_utf8_lossy(&abs).into_owned(),
-            )),
-            data,
-        })
+        drop(inode);
+        // Text and data are mapped from the page cache: every process
+        // running this file shares its pages (and their decoded code).
+        let pages = pagecache::pages_of(&mut self.phys, &loc, &abs)?.ok_or(Errno::EACCES)?;
+        let path = PathBuf::from(std::ffi::OsString::from(
+            String::from_utf8_lossy(&abs).into_owned(),
+        ));
+        Executable::from_pages(&mut self.phys, path, pages).map_err(|e| e.errno())
     }
 
     /// The root and working directory paths resolve from: the current
@@ -166,7 +163,7 @@ impl Kernel {
     /// The program interpreter a dynamic program's PT_INTERP names, opened
     /// as Linux's load_elf_binary opens it: like the program itself,
     /// relative paths from the working directory.
-    pub(super) fn open_interpreter(&self, path: &[u8]) -> Result<Executable, ExecError> {
+    pub(super) fn open_interpreter(&mut self, path: &[u8]) -> Result<Executable, ExecError> {
         let (_, cwd) = self.fs_root_and_cwd();
         self.open_exec(&cwd, path, false).map_err(ExecError::Errno)
     }
@@ -206,7 +203,7 @@ impl Kernel {
         }
         // Scripts: the interpreter runs with the script as its argument.
         let mut depth = 0;
-        while let Some(script) = parse_shebang(&exe.data) {
+        while let Some(script) = parse_shebang(&exe.head) {
             depth += 1;
             if depth > MAX_SCRIPT_DEPTH {
                 return Err(Errno::ELOOP);

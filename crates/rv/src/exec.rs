@@ -11,6 +11,7 @@
 use crate::decode::{decode, insn_len, Insn, Op};
 use crate::fpu::{self, Rounding};
 use crate::hart::Hart;
+use crate::jit::BlockPage;
 use crate::mmu::{slot, walk, TlbEntry};
 use crate::{Access, PhysMem, Trap, PAGE_SIZE};
 use std::cell::Cell;
@@ -56,6 +57,8 @@ struct Cpu<'a> {
     hart: &'a mut Hart,
     mem: &'a mut PhysMem,
     page: Rc<CodePage>,
+    /// The frame `page` decodes.
+    pfn: usize,
     trap: Option<Trap>,
     /// Instructions left in the budget.
     left: u64,
@@ -83,7 +86,7 @@ pub(crate) fn run(hart: &mut Hart, mem: &mut PhysMem, budget: u64) -> Trap {
     let mut regs = [0u64; 64];
     regs[1..32].copy_from_slice(&hart.regs.x[1..]);
     let pc = hart.regs.pc;
-    let page = match code_page(hart, mem, pc) {
+    let (page, pfn) = match code_page(hart, mem, pc) {
         Ok(page) => page,
         Err(trap) => return trap,
     };
@@ -92,6 +95,7 @@ pub(crate) fn run(hart: &mut Hart, mem: &mut PhysMem, budget: u64) -> Trap {
         hart,
         mem,
         page,
+        pfn,
         trap: None,
         left: budget,
         budget,
@@ -116,11 +120,34 @@ fn interpret(cpu: &mut Cpu, mut pc: u64) -> (Trap, u64) {
     loop {
         let base = pc & !0xfff;
         let page = cpu.page.clone();
+        let blocks = if cpu.hart.jit {
+            cpu.mem.jit.page(cpu.pfn)
+        } else {
+            None
+        };
+        // Set when a block stopped before an instruction it cannot run.
+        let mut interpret_next = false;
         loop {
             if left == 0 {
                 cpu.left = 0;
                 return (Trap::BudgetExhausted, pc);
             }
+            if let Some(blocks) = blocks.as_deref().filter(|_| !interpret_next) {
+                if let Some((next, rest, fallback)) = run_block(cpu, blocks, pc, left) {
+                    left = rest;
+                    pc = next;
+                    if fallback {
+                        // Still on this page: blocks never leave it early.
+                        interpret_next = true;
+                        continue;
+                    }
+                    if next & !0xfff == base {
+                        continue;
+                    }
+                    break;
+                }
+            }
+            interpret_next = false;
             let slot = page[((pc >> 1) & 0x7ff) as usize].get();
             cpu.left = left;
             let next = (slot.handler)(cpu, slot.insn, pc);
@@ -142,7 +169,7 @@ fn interpret(cpu: &mut Cpu, mut pc: u64) -> (Trap, u64) {
             cpu.left = 0;
             return (Trap::BudgetExhausted, pc);
         }
-        cpu.page = match code_page(cpu.hart, cpu.mem, pc) {
+        (cpu.page, cpu.pfn) = match code_page(cpu.hart, cpu.mem, pc) {
             Ok(page) => page,
             Err(trap) => {
                 cpu.left = left;
@@ -150,6 +177,31 @@ fn interpret(cpu: &mut Cpu, mut pc: u64) -> (Trap, u64) {
             }
         };
     }
+}
+
+/// Runs the translated block at `pc` (translating it first if need be),
+/// and the blocks it chains to, if one exists there. Returns the next pc,
+/// the instructions left, and whether the instruction at the next pc must
+/// be interpreted. The block itself stays within the budget.
+#[inline]
+fn run_block(cpu: &mut Cpu, blocks: &BlockPage, pc: u64, left: u64) -> Option<(u64, u64, bool)> {
+    let off = (pc & 0xfff) as usize;
+    let mem = &mut *cpu.mem;
+    let frame = &mem.ram[cpu.pfn * PAGE_SIZE..][..PAGE_SIZE];
+    let block = mem.jit.block(blocks, frame, off)?;
+    let hart = &mut *cpu.hart;
+    let (x, f) = (&mut cpu.x, &mut hart.regs.f);
+    Some(mem.jit.run(
+        block,
+        blocks,
+        x,
+        f,
+        &mut mem.ram,
+        cpu.pfn,
+        &hart.tlb,
+        pc,
+        left,
+    ))
 }
 
 /// The handler of a slot not decoded yet: decode, cache, execute.
@@ -533,11 +585,11 @@ enum Flow {
 }
 
 /// The decoded page for the frame holding `pc`, created on first use.
-fn code_page(hart: &mut Hart, mem: &mut PhysMem, pc: u64) -> Result<Rc<CodePage>, Trap> {
+fn code_page(hart: &mut Hart, mem: &mut PhysMem, pc: u64) -> Result<(Rc<CodePage>, usize), Trap> {
     let pa = translate(hart, mem, pc, Access::Fetch)?;
     let pfn = (pa >> 12) as usize;
     if let Some(page) = &mem.code[pfn] {
-        return Ok(page.clone());
+        return Ok((page.clone(), pfn));
     }
     let page = new_code_page();
     mem.code[pfn] = Some(page.clone());
@@ -545,7 +597,7 @@ fn code_page(hart: &mut Hart, mem: &mut PhysMem, pc: u64) -> Result<Rc<CodePage>
     hart.code_epoch = mem.code_epoch;
     // Stores to this frame must now take the slow path, which drops the page.
     hart.tlb.forget_store_frame(pa);
-    Ok(page)
+    Ok((page, pfn))
 }
 
 /// Physical address of the frame holding `va`, through the TLB.

@@ -10,10 +10,12 @@ mod decode;
 mod exec;
 pub mod fpu;
 mod hart;
+mod jit;
 mod mem;
 mod mmu;
 
 pub use hart::{Clock, Hart, Regs};
+pub use jit::NO_JIT_VAR;
 pub use mem::{PhysMem, PAGE_SIZE};
 pub use mmu::pte;
 

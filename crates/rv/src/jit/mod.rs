@@ -1,0 +1,226 @@
+//! The block translator: hot integer code runs as x86-64 host code, the
+//! interpreter stays the reference and does everything else.
+//!
+//! Blocks are keyed like the decode cache, by physical frame and offset, and
+//! live exactly as long as the frame's decoded page: `PhysMem` drops a
+//! frame's blocks whenever it drops its decoded instructions (any write to
+//! the frame), so self-modifying code, `fence.i` and frames reused for data
+//! need nothing more. A block never crosses its page, bakes in no virtual
+//! address and no translation (every access reads the TLB), and leaves
+//! before anything it cannot do exactly; see `x86`.
+//!
+//! On other hosts the module compiles to a translator that never
+//! translates, and the interpreter runs everything.
+
+#[cfg(target_arch = "x86_64")]
+mod code_buffer;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use imp::*;
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) use none::*;
+
+/// The environment variable that, set to anything but `0`, makes new harts
+/// interpret everything (for comparisons and bisecting).
+pub const NO_JIT_VAR: &str = "CLEAVE_NO_JIT";
+
+/// Whether harts translate by default.
+pub(crate) fn enabled_by_default() -> bool {
+    cfg!(target_arch = "x86_64") && std::env::var_os(NO_JIT_VAR).is_none_or(|v| v == "0")
+}
+
+#[cfg(target_arch = "x86_64")]
+mod imp {
+    use super::code_buffer::{CodeBuffer, Entry, Machine};
+    use super::x86::{self, FALLBACK, LINK};
+    use crate::mmu::Tlb;
+    use crate::PAGE_SIZE;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    /// Host code for all blocks of one `PhysMem`; cleared when full.
+    const BUFFER_SIZE: usize = 64 << 20;
+
+    /// A block as the dispatcher sees it.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Block {
+        entry: Entry,
+        /// Guest instructions in the block; `NOTHING` when the instruction
+        /// at this offset has no translation.
+        pub insns: u32,
+    }
+
+    const NOTHING: u32 = u32::MAX;
+    const UNTRIED: Block = Block {
+        entry: Entry::NONE,
+        insns: 0,
+    };
+
+    /// The blocks of one frame, one slot per halfword.
+    pub(crate) type BlockPage = [Cell<Block>; PAGE_SIZE / 2];
+
+    pub(crate) struct Jit {
+        /// None if the host gave us no executable memory.
+        buffer: Option<CodeBuffer>,
+        pages: Vec<Option<Rc<BlockPage>>>,
+    }
+
+    impl Jit {
+        pub fn new(frames: usize) -> Jit {
+            Jit {
+                buffer: CodeBuffer::new(BUFFER_SIZE),
+                pages: vec![None; frames],
+            }
+        }
+
+        /// The block table of frame `pfn`, made on first use.
+        pub fn page(&mut self, pfn: usize) -> Option<Rc<BlockPage>> {
+            self.buffer.as_ref()?;
+            let page = self.pages[pfn].get_or_insert_with(|| {
+                let slots: Rc<[Cell<Block>]> =
+                    std::iter::repeat_n(Cell::new(UNTRIED), PAGE_SIZE / 2).collect();
+                slots
+                    .try_into()
+                    .unwrap_or_else(|_| unreachable!("a page of slots"))
+            });
+            Some(page.clone())
+        }
+
+        /// Drops the blocks of frame `pfn`, whose contents changed.
+        pub fn forget(&mut self, pfn: usize) {
+            self.pages[pfn] = None;
+        }
+
+        /// The block at byte `off` of frame `frame` (whose table is `page`),
+        /// translated now if need be. None if no block starts there.
+        #[inline]
+        pub fn block(&mut self, page: &BlockPage, frame: &[u8], off: usize) -> Option<Block> {
+            let block = page[off / 2].get();
+            if block.insns == NOTHING {
+                return None;
+            }
+            if self.buffer.as_ref()?.is_live(block.entry) {
+                return Some(block);
+            }
+            self.translate(page, frame, off)
+        }
+
+        #[cold]
+        #[inline(never)]
+        fn translate(&mut self, page: &BlockPage, frame: &[u8], off: usize) -> Option<Block> {
+            let slot = &page[off / 2];
+            let buffer = self.buffer.as_mut()?;
+            let Some(code) = x86::translate(frame, off) else {
+                slot.set(Block {
+                    entry: Entry::NONE,
+                    insns: NOTHING,
+                });
+                return None;
+            };
+            let entry = match buffer.push(&code.code, &code.links) {
+                Some(entry) => entry,
+                None => {
+                    // Full: start over. Every table's entries are now stale
+                    // and get translated again when next reached.
+                    buffer.clear();
+                    buffer.push(&code.code, &code.links)?
+                }
+            };
+            let block = Block {
+                entry,
+                insns: code.insns,
+            };
+            slot.set(block);
+            Some(block)
+        }
+
+        /// Runs `block` at guest `pc` (on frame `frame`, whose table is
+        /// `page`) with `left` instructions of budget, and whatever blocks it
+        /// chains to. Returns the next pc, the instructions left, and whether
+        /// the instruction at the next pc must be interpreted.
+        #[allow(clippy::too_many_arguments)]
+        pub fn run(
+            &mut self,
+            block: Block,
+            page: &BlockPage,
+            x: &mut [u64; 64],
+            f: &mut [u64; 32],
+            ram: &mut [u8],
+            pfn: usize,
+            tlb: &Tlb,
+            pc: u64,
+            left: u64,
+        ) -> (u64, u64, bool) {
+            let buffer = self.buffer.as_ref().expect("blocks come from a buffer");
+            let m = Machine {
+                x,
+                f,
+                ram: &mut *ram,
+                tlb_load: &tlb.load,
+                tlb_store: &tlb.store,
+            };
+            let exit = buffer.call(block.entry, m, pc, left);
+            if exit.exit == LINK {
+                // The jump's target is on this page: chain to its block.
+                let frame = &ram[pfn * PAGE_SIZE..][..PAGE_SIZE];
+                if let Some(target) = self.block(page, frame, (exit.pc & 0xfff) as usize) {
+                    let buffer = self.buffer.as_mut().expect("blocks come from a buffer");
+                    if buffer.is_live(block.entry) {
+                        buffer.link(exit.site, target.entry);
+                    }
+                }
+            }
+            (exit.pc, exit.left, exit.exit == FALLBACK)
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod none {
+    use crate::mmu::Tlb;
+    use std::rc::Rc;
+
+    #[derive(Clone, Copy)]
+    pub(crate) struct Block {
+        pub insns: u32,
+    }
+
+    pub(crate) type BlockPage = ();
+
+    pub(crate) struct Jit;
+
+    impl Jit {
+        pub fn new(_: usize) -> Jit {
+            Jit
+        }
+
+        pub fn page(&mut self, _: usize) -> Option<Rc<BlockPage>> {
+            None
+        }
+
+        pub fn forget(&mut self, _: usize) {}
+
+        pub fn block(&mut self, _: &BlockPage, _: &[u8], _: usize) -> Option<Block> {
+            None
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        pub fn run(
+            &mut self,
+            _: Block,
+            _: &BlockPage,
+            _: &mut [u64; 64],
+            _: &mut [u64; 32],
+            _: &mut [u8],
+            _: usize,
+            _: &Tlb,
+            _: u64,
+            _: u64,
+        ) -> (u64, u64, bool) {
+            unreachable!("no blocks without a translator")
+        }
+    }
+}

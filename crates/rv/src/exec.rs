@@ -442,7 +442,8 @@ macro_rules! fp_double {
             };
             let f = &cpu.hart.regs.f;
             let ($a, $b, $c) = (f[(i.rs1 & 31) as usize], f[(i.rs2 & 31) as usize], f[i.rs3() as usize]);
-            let mut $fl = 0;
+            // The accrued NX lets the FPU skip proving a result exact.
+            let mut $fl = cpu.hart.regs.fcsr & fpu::flags::NX;
             let r = $e;
             cpu.hart.regs.fcsr |= $fl;
             cpu.hart.regs.f[(i.rd & 31) as usize] = r;

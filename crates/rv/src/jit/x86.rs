@@ -414,28 +414,23 @@ impl Translator {
         if i.imm != 0 {
             a.alu_imm(true, ADD, RAX, i.imm);
         }
-        // rcx = vpn; r8 = &tlb[vpn % 512]
-        a.rr(true, &[0x89], RAX, RCX);
-        a.shift_imm(true, SHR, RCX, 12);
-        a.rr(false, &[0x89], RCX, R8);
-        a.alu_imm(false, AND, R8, TLB_SIZE as i32 - 1);
-        a.shift_imm(false, SHL, R8, 4);
+        // r8 = &tlb[vpn % 512], as (address >> 8) & (511 << 4).
+        a.rr(true, &[0x89], RAX, R8);
+        a.shift_imm(true, SHR, R8, 8);
+        a.alu_imm(false, AND, R8, (TLB_SIZE as i32 - 1) << 4);
         let tlb = if store { TLB_STORE } else { TLB_LOAD };
         a.mem(true, &[ADD.1], R8, RDI, tlb);
+        // The entry must map the page of the access's *last* byte, which
+        // also sends accesses that run off the page to the interpreter.
+        a.mem(true, &[0x8d], RCX, RAX, size - 1);
+        a.shift_imm(true, SHR, RCX, 12);
         a.mem(true, &[CMP.1], RCX, R8, offset_of!(TlbEntry, vpn) as i32);
         let miss = a.jcc(CC_NE);
         self.misses.push((miss, n, delta));
-        // rcx = page offset; the access must not run off the page.
-        let a = &mut self.a;
-        a.rr(true, &[0x89], RAX, RCX);
-        a.alu_imm(true, AND, RCX, 0xfff);
-        if size > 1 {
-            a.alu_imm(false, CMP, RCX, PAGE_SIZE as i32 - size);
-            let miss = a.jcc(CC_A);
-            self.misses.push((miss, n, delta));
-        }
         // rcx = physical address, checked against RAM, then host address.
         let a = &mut self.a;
+        a.rr(false, &[0x89], RAX, RCX);
+        a.alu_imm(false, AND, RCX, 0xfff);
         a.mem(true, &[ADD.1], RCX, R8, offset_of!(TlbEntry, pa) as i32);
         a.mem(true, &[CMP.1], RCX, RDI, RAM_LIMIT);
         let miss = a.jcc(CC_A);

@@ -12,6 +12,9 @@ use common::*;
 use rv::{Access, Trap};
 use testkit::Rng;
 
+/// Runs that make any block hot enough to be translated.
+const WARM: usize = 20;
+
 /// A pair of machines, translated and interpreted, in lockstep.
 struct Pair {
     jit: Machine,
@@ -168,7 +171,7 @@ fn random_program(rng: &mut Rng) -> Vec<P> {
     for _ in 0..rng.below(8) {
         random_insn(rng, &mut code);
     }
-    code.push(P::W(addi(31, 0, 1 + rng.below(40) as i32)));
+    code.push(P::W(addi(31, 0, 1 + rng.below(60) as i32)));
     let mut body = Vec::new();
     for _ in 0..1 + rng.below(40) {
         random_insn(rng, &mut body);
@@ -230,7 +233,7 @@ fn a_fault_in_the_middle_of_a_hot_block_is_precise() {
         m.hart.regs.x[8] = DATA;
         m.poke(CODE, &code);
     });
-    for _ in 0..10 {
+    for _ in 0..WARM {
         p.each(|m| m.hart.regs.pc = CODE);
         assert_eq!(p.run(BUDGET, "warm"), Trap::Ecall);
     }
@@ -249,7 +252,11 @@ fn a_fault_in_the_middle_of_a_hot_block_is_precise() {
     );
     assert_eq!(p.jit.pc(), CODE + 8);
     assert_eq!(p.jit.hart.instret() - before, 2);
-    assert_eq!((p.jit.x(5), p.jit.x(6), p.jit.x(9)), (11, 22, 30));
+    let warm = WARM as u64;
+    assert_eq!(
+        (p.jit.x(5), p.jit.x(6), p.jit.x(9)),
+        (warm + 1, 2 * warm + 2, 3 * warm)
+    );
 }
 
 #[test]
@@ -290,6 +297,10 @@ fn the_budget_runs_out_exactly_inside_a_hot_block() {
     let code = words(&ws);
     let mut p = Pair::new();
     p.each(|m| m.poke(CODE, &code));
+    for _ in 0..WARM {
+        p.each(|m| m.hart.regs.pc = CODE);
+        assert_eq!(p.run(BUDGET, "warm"), Trap::Ecall);
+    }
     for budget in 1..=21 {
         p.each(|m| {
             m.hart.regs.pc = CODE;
@@ -371,7 +382,7 @@ fn a_store_through_an_alias_reaches_hot_code() {
         m.poke(target, &words(&[addi(5, 5, 1), jalr(0, 1, 0)]));
         m.poke(CODE, &words(&[jal(1, 0x1000), ECALL]));
     });
-    for round in 0..3 {
+    for round in 0..WARM as u64 {
         p.each(|m| m.hart.regs.pc = CODE);
         assert_eq!(p.run(BUDGET, "call"), Trap::Ecall);
         assert_eq!(p.jit.x(5), round + 1);
@@ -385,7 +396,7 @@ fn a_store_through_an_alias_reaches_hot_code() {
     assert_eq!(p.run(BUDGET, "patch"), Trap::Ecall);
     p.each(|m| m.hart.regs.pc = CODE);
     assert_eq!(p.run(BUDGET, "call again"), Trap::Ecall);
-    assert_eq!(p.jit.x(5), 13);
+    assert_eq!(p.jit.x(5), WARM as u64 + 10);
 }
 
 #[test]
@@ -397,7 +408,7 @@ fn a_hot_block_sees_a_remapped_page_after_a_flush() {
         m.poke_u64(DATA, 1);
         m.hart.regs.x[8] = DATA;
     });
-    for _ in 0..5 {
+    for _ in 0..WARM {
         p.each(|m| m.hart.regs.pc = CODE);
         p.run(BUDGET, "before");
         assert_eq!(p.jit.x(5), 1);

@@ -48,15 +48,18 @@ mod imp {
     #[derive(Clone, Copy)]
     pub(crate) struct Block {
         entry: Entry,
-        /// Guest instructions in the block; `NOTHING` when the instruction
-        /// at this offset has no translation.
-        pub insns: u32,
+        /// Times the dispatcher reached this offset untranslated, or
+        /// `NOTHING` when the instruction here has no translation.
+        heat: u32,
     }
 
+    /// Code reached this often gets translated; colder code (start-up,
+    /// code run once after exec) is cheaper to interpret than to translate.
+    const HOT: u32 = 8;
     const NOTHING: u32 = u32::MAX;
     const UNTRIED: Block = Block {
         entry: Entry::NONE,
-        insns: 0,
+        heat: 0,
     };
 
     /// The blocks of one frame, one slot per halfword.
@@ -95,15 +98,24 @@ mod imp {
         }
 
         /// The block at byte `off` of frame `frame` (whose table is `page`),
-        /// translated now if need be. None if no block starts there.
+        /// translated now if it has become hot. None if no block starts
+        /// there (yet).
         #[inline]
         pub fn block(&mut self, page: &BlockPage, frame: &[u8], off: usize) -> Option<Block> {
-            let block = page[off / 2].get();
-            if block.insns == NOTHING {
-                return None;
-            }
+            let slot = &page[off / 2];
+            let block = slot.get();
             if self.buffer.as_ref()?.is_live(block.entry) {
                 return Some(block);
+            }
+            if block.heat < HOT {
+                slot.set(Block {
+                    heat: block.heat + 1,
+                    ..block
+                });
+                return None;
+            }
+            if block.heat == NOTHING {
+                return None;
             }
             self.translate(page, frame, off)
         }
@@ -116,7 +128,7 @@ mod imp {
             let Some(code) = x86::translate(frame, off) else {
                 slot.set(Block {
                     entry: Entry::NONE,
-                    insns: NOTHING,
+                    heat: NOTHING,
                 });
                 return None;
             };
@@ -129,10 +141,7 @@ mod imp {
                     buffer.push(&code.code, &code.links)?
                 }
             };
-            let block = Block {
-                entry,
-                insns: code.insns,
-            };
+            let block = Block { entry, heat: HOT };
             slot.set(block);
             Some(block)
         }
@@ -184,9 +193,7 @@ mod none {
     use std::rc::Rc;
 
     #[derive(Clone, Copy)]
-    pub(crate) struct Block {
-        pub insns: u32,
-    }
+    pub(crate) struct Block;
 
     pub(crate) type BlockPage = ();
 

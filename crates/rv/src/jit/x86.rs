@@ -217,8 +217,6 @@ fn f_disp(r: u8) -> i32 {
 /// A translated block.
 pub(crate) struct Block {
     pub code: Vec<u8>,
-    /// Guest instructions in the block: the most it retires.
-    pub insns: u32,
     /// Per chainable jump: the offset of its rel32, and of the imm32 in
     /// its stub that must hold the rel32's offset in the code buffer.
     pub links: Vec<(usize, usize)>,
@@ -504,7 +502,6 @@ impl Translator {
         }
         Block {
             code: self.a.code,
-            insns,
             links,
         }
     }

@@ -15,7 +15,6 @@ mod mem;
 mod mmu;
 
 pub use hart::{Clock, Hart, Regs};
-pub use jit::NO_JIT_VAR;
 pub use mem::{PhysMem, PAGE_SIZE};
 pub use mmu::pte;
 

@@ -25,7 +25,7 @@ pub(crate) use none::*;
 
 /// The environment variable that, set to anything but `0`, makes new harts
 /// interpret everything (for comparisons and bisecting).
-pub const NO_JIT_VAR: &str = "CLEAVE_NO_JIT";
+const NO_JIT_VAR: &str = "CLEAVE_NO_JIT";
 
 /// Whether harts translate by default.
 pub(crate) fn enabled_by_default() -> bool {

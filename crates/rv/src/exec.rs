@@ -18,11 +18,13 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 /// Executes one instruction at `pc`; returns the next pc. A return value
-/// with `EXIT` set makes the loop leave the page (`cpu.trap` says whether
-/// because of a trap).
+/// with `EXIT` set makes the loop leave the page (`cpu.trap` or
+/// `cpu.refetch` says why).
 type Handler = fn(&mut Cpu, Insn, u64) -> u64;
 
-/// Bit 63 is never set in a user pc: handlers set it to leave the page.
+/// Set by handlers to leave the page. A jump may return a target with bit
+/// 63 set too (which then faults at fetch), so the flag is only stripped
+/// when `trap` or `refetch` says it was set on purpose.
 const EXIT: u64 = 1 << 63;
 
 #[derive(Clone, Copy)]
@@ -60,6 +62,9 @@ struct Cpu<'a> {
     /// The frame `page` decodes.
     pfn: usize,
     trap: Option<Trap>,
+    /// The next pc (with `EXIT`) must be looked up afresh: decoded code may
+    /// have changed.
+    refetch: bool,
     /// Instructions left in the budget.
     left: u64,
     budget: u64,
@@ -71,6 +76,12 @@ impl Cpu<'_> {
     fn trap(&mut self, trap: Trap) -> u64 {
         self.trap = Some(trap);
         EXIT
+    }
+
+    /// Continues at `next` after looking its page up again.
+    fn refetch(&mut self, next: u64) -> u64 {
+        self.refetch = true;
+        next | EXIT
     }
 
     fn instret(&self) -> u64 {
@@ -97,6 +108,7 @@ pub(crate) fn run(hart: &mut Hart, mem: &mut PhysMem, budget: u64) -> Trap {
         page,
         pfn,
         trap: None,
+        refetch: false,
         left: budget,
         budget,
     };
@@ -161,7 +173,11 @@ fn interpret(cpu: &mut Cpu, mut pc: u64) -> (Trap, u64) {
                 return (trap, pc);
             }
             left -= 1;
-            pc = next & !EXIT;
+            pc = if std::mem::take(&mut cpu.refetch) {
+                next & !EXIT
+            } else {
+                next
+            };
             break;
         }
         if left == 0 {
@@ -379,7 +395,7 @@ fn store_miss<const N: usize>(cpu: &mut Cpu, addr: u64, bytes: [u8; N], next: u6
 fn after_store(cpu: &mut Cpu, next: u64) -> u64 {
     if cpu.hart.code_dirty {
         cpu.hart.code_dirty = false;
-        return next | EXIT;
+        return cpu.refetch(next);
     }
     next
 }
@@ -489,7 +505,7 @@ fn other(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
     let instret = cpu.instret();
     match execute_other(cpu.hart, cpu.mem, &mut cpu.x, &i, pc, instret) {
         Ok(Flow::Next) => pc.wrapping_add(i.len()),
-        Ok(Flow::Refetch) => pc.wrapping_add(i.len()) | EXIT,
+        Ok(Flow::Refetch) => cpu.refetch(pc.wrapping_add(i.len())),
         Err(trap) => cpu.trap(trap),
     }
 }

@@ -465,3 +465,26 @@ fn a_loop_across_a_page_boundary() {
     assert_eq!(p.run(BUDGET, "across pages"), Trap::Ecall);
     assert_eq!(p.jit.x(5), 300);
 }
+
+#[test]
+fn a_jump_to_the_upper_half_faults_at_its_target() {
+    // Upper-half addresses have bit 63 set, as no user pc does.
+    let target = 0xffff_ffff_ffff_f000u64;
+    let mut p = Pair::new();
+    p.each(|m| {
+        m.poke(CODE, &words(&[jalr(1, 8, 0), ECALL]));
+        m.hart.regs.x[8] = target;
+    });
+    for _ in 0..WARM {
+        p.each(|m| m.hart.regs.pc = CODE);
+        let trap = p.run(BUDGET, "jump up");
+        assert_eq!(
+            trap,
+            Trap::PageFault {
+                addr: target,
+                access: Access::Fetch
+            }
+        );
+        assert_eq!((p.jit.pc(), p.jit.x(1)), (target, CODE + 4));
+    }
+}

@@ -73,8 +73,12 @@ mod imp {
 
     impl Jit {
         pub fn new(frames: usize) -> Jit {
+            Jit::with_buffer(frames, BUFFER_SIZE)
+        }
+
+        fn with_buffer(frames: usize, bytes: usize) -> Jit {
             Jit {
-                buffer: CodeBuffer::new(BUFFER_SIZE),
+                buffer: CodeBuffer::new(bytes),
                 pages: vec![None; frames],
             }
         }
@@ -183,6 +187,75 @@ mod imp {
                 }
             }
             (exit.pc, exit.left, exit.exit == FALLBACK)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        const ADDI_X5_1: u32 = 0x0012_8293;
+        const ECALL: u32 = 0x0000_0073;
+        const JAL_BACK_4: u32 = 0xffdf_f06f;
+
+        fn page_of(words: &[u32]) -> Vec<u8> {
+            let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            bytes.resize(PAGE_SIZE, 0);
+            bytes
+        }
+
+        #[test]
+        fn a_full_buffer_starts_over_and_blocks_still_run() {
+            // `addi x5, x5, 1; ecall` all over the page, and room for a few
+            // blocks only, so that the buffer fills again and again.
+            let words: Vec<u32> = [ADDI_X5_1, ECALL].repeat(PAGE_SIZE / 8);
+            let mut ram = page_of(&words);
+            let mut jit = Jit::with_buffer(1, 4096);
+            let (tlb, mut x, mut f) = (Tlb::new(), [0u64; 64], [0u64; 32]);
+            let page = jit.page(0).unwrap();
+            let mut runs = 0;
+            for _ in 0..3 {
+                for off in (0..PAGE_SIZE).step_by(8) {
+                    let frame = ram.clone();
+                    let block = (0..=HOT).find_map(|_| jit.block(&page, &frame, off));
+                    let block = block.expect("hot code is translated");
+                    let pc = 0x10_0000 + off as u64;
+                    let exit = jit.run(block, &page, &mut x, &mut f, &mut ram, 0, &tlb, pc, 10);
+                    assert_eq!(exit, (pc + 4, 9, true));
+                    runs += 1;
+                }
+            }
+            assert_eq!(x[5], runs);
+        }
+
+        #[test]
+        fn linked_blocks_stop_exactly_at_the_budget() {
+            // addi at 0, jal back to it at 4: blocks [addi, jal] and [jal],
+            // linked to each other once both are hot.
+            let mut ram = page_of(&[ADDI_X5_1, JAL_BACK_4]);
+            let mut jit = Jit::with_buffer(1, 1 << 16);
+            let (tlb, mut x, mut f) = (Tlb::new(), [0u64; 64], [0u64; 32]);
+            let page = jit.page(0).unwrap();
+            let (mut pc, mut left, mut calls) = (0x4000u64, 1001u64, 0);
+            while left > 0 {
+                let frame = ram.clone();
+                if let Some(block) = jit.block(&page, &frame, (pc & 0xfff) as usize) {
+                    calls += 1;
+                    let (next, rest, fallback) =
+                        jit.run(block, &page, &mut x, &mut f, &mut ram, 0, &tlb, pc, left);
+                    (pc, left) = (next, rest);
+                    if !fallback || left == 0 {
+                        continue;
+                    }
+                }
+                // Not hot yet, or too little budget for the block: interpret.
+                x[5] += (pc == 0x4000) as u64;
+                pc ^= 4;
+                left -= 1;
+            }
+            // 1001 instructions from the addi: 501 addi and 500 jal.
+            assert!(calls < 10, "linked blocks run without the dispatcher");
+            assert_eq!((x[5], pc), (501, 0x4004));
         }
     }
 }

@@ -206,12 +206,12 @@ fn run_block(cpu: &mut Cpu, blocks: &BlockPage, pc: u64, left: u64) -> Option<(u
     let frame = &mem.ram[cpu.pfn * PAGE_SIZE..][..PAGE_SIZE];
     let block = mem.jit.block(blocks, frame, off)?;
     let hart = &mut *cpu.hart;
-    let (x, f) = (&mut cpu.x, &mut hart.regs.f);
+    let (x, fp) = (&mut cpu.x, (&mut hart.regs.f, &mut hart.regs.fcsr));
     Some(mem.jit.run(
         block,
         blocks,
         x,
-        f,
+        fp,
         &mut mem.ram,
         cpu.pfn,
         &hart.tlb,
@@ -437,46 +437,93 @@ fn illegal(cpu: &mut Cpu, i: Insn, _: u64) -> u64 {
     cpu.trap(Trap::IllegalInstruction { bits: i.imm as u32 })
 }
 
-/// The rounding mode of an FP instruction, or None if it is invalid (the
-/// instruction is then illegal; `other` raises that).
+/// The double-precision operations of numeric inner loops: each gets a
+/// handler of its own, and translated code calls `fp_double_packed` for
+/// them; the rest of F and D go through `other`.
+#[cfg(target_arch = "x86_64")]
+pub(crate) const FP_DOUBLE: [Op; 8] = [
+    Op::FaddD,
+    Op::FsubD,
+    Op::FmulD,
+    Op::FdivD,
+    Op::FmaddD,
+    Op::FmsubD,
+    Op::FnmsubD,
+    Op::FnmaddD,
+];
+
+/// Executes `i`, one of `FP_DOUBLE`. False, with nothing done, if its
+/// rounding mode is invalid (the instruction is then illegal; `other`
+/// raises that).
 #[inline(always)]
-fn rounding(cpu: &Cpu, i: Insn) -> Option<Rounding> {
+fn fp_double(f: &mut [u64; 32], fcsr: &mut u32, i: Insn) -> bool {
     let rm = match i.rm() {
-        7 => (cpu.hart.regs.fcsr >> 5) & 7,
+        7 => (*fcsr >> 5) & 7,
         rm => rm as u32,
     };
-    Rounding::from_bits(rm)
+    let Some(rm) = Rounding::from_bits(rm) else {
+        return false;
+    };
+    let (a, b, c) = (
+        f[(i.rs1 & 31) as usize],
+        f[(i.rs2 & 31) as usize],
+        f[i.rs3() as usize],
+    );
+    // The accrued NX lets the FPU skip proving a result exact.
+    let mut fl = *fcsr & fpu::flags::NX;
+    let r = match i.op {
+        Op::FaddD => fpu::f64_add(a, b, rm, &mut fl),
+        Op::FsubD => fpu::f64_sub(a, b, rm, &mut fl),
+        Op::FmulD => fpu::f64_mul(a, b, rm, &mut fl),
+        Op::FdivD => fpu::f64_div(a, b, rm, &mut fl),
+        Op::FmaddD => fpu::f64_fma(a, b, c, rm, &mut fl),
+        Op::FmsubD => fpu::f64_fma(a, b, c ^ SIGN64, rm, &mut fl),
+        Op::FnmsubD => fpu::f64_fma(a ^ SIGN64, b, c, rm, &mut fl),
+        Op::FnmaddD => fpu::f64_fma(a ^ SIGN64, b, c ^ SIGN64, rm, &mut fl),
+        _ => unreachable!("not in FP_DOUBLE"),
+    };
+    *fcsr |= fl;
+    f[(i.rd & 31) as usize] = r;
+    true
 }
 
-/// The double-precision instructions of numeric inner loops get handlers of
-/// their own; the rest of F and D go through `other`.
-macro_rules! fp_double {
-    ($($name:ident: |$a:ident, $b:ident, $c:ident, $rm:ident, $fl:ident| $e:expr;)*) => {$(
+/// `fp_double` for translated code: `packed` holds the index of the
+/// operation in `FP_DOUBLE` in bits 0-7, then rd, rs1, rs2 and `imm`.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn fp_double_packed(f: &mut [u64; 32], fcsr: &mut u32, packed: u64) -> bool {
+    let i = Insn {
+        op: FP_DOUBLE[(packed & 7) as usize],
+        rd: (packed >> 8) as u8,
+        rs1: (packed >> 16) as u8,
+        rs2: (packed >> 24) as u8,
+        imm: (packed >> 32) as i32,
+    };
+    fp_double(f, fcsr, i)
+}
+
+/// Handlers for `FP_DOUBLE`, each with its operation as a constant.
+macro_rules! fp_double_handlers {
+    ($($name:ident: $op:ident;)*) => {$(
         fn $name<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
-            let Some($rm) = rounding(cpu, i) else {
-                return other(cpu, i, pc);
-            };
-            let f = &cpu.hart.regs.f;
-            let ($a, $b, $c) = (f[(i.rs1 & 31) as usize], f[(i.rs2 & 31) as usize], f[i.rs3() as usize]);
-            // The accrued NX lets the FPU skip proving a result exact.
-            let mut $fl = cpu.hart.regs.fcsr & fpu::flags::NX;
-            let r = $e;
-            cpu.hart.regs.fcsr |= $fl;
-            cpu.hart.regs.f[(i.rd & 31) as usize] = r;
-            pc.wrapping_add(L)
+            let regs = &mut cpu.hart.regs;
+            if fp_double(&mut regs.f, &mut regs.fcsr, Insn { op: Op::$op, ..i }) {
+                pc.wrapping_add(L)
+            } else {
+                other(cpu, i, pc)
+            }
         }
     )*};
 }
 
-fp_double! {
-    fadd_d: |a, b, _c, rm, fl| fpu::f64_add(a, b, rm, &mut fl);
-    fsub_d: |a, b, _c, rm, fl| fpu::f64_sub(a, b, rm, &mut fl);
-    fmul_d: |a, b, _c, rm, fl| fpu::f64_mul(a, b, rm, &mut fl);
-    fdiv_d: |a, b, _c, rm, fl| fpu::f64_div(a, b, rm, &mut fl);
-    fmadd_d: |a, b, c, rm, fl| fpu::f64_fma(a, b, c, rm, &mut fl);
-    fmsub_d: |a, b, c, rm, fl| fpu::f64_fma(a, b, c ^ SIGN64, rm, &mut fl);
-    fnmsub_d: |a, b, c, rm, fl| fpu::f64_fma(a ^ SIGN64, b, c, rm, &mut fl);
-    fnmadd_d: |a, b, c, rm, fl| fpu::f64_fma(a ^ SIGN64, b, c ^ SIGN64, rm, &mut fl);
+fp_double_handlers! {
+    fadd_d: FaddD;
+    fsub_d: FsubD;
+    fmul_d: FmulD;
+    fdiv_d: FdivD;
+    fmadd_d: FmaddD;
+    fmsub_d: FmsubD;
+    fnmsub_d: FnmsubD;
+    fnmadd_d: FnmaddD;
 }
 
 fn fld<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {

@@ -139,7 +139,21 @@ fn random_insn(rng: &mut Rng, out: &mut Vec<P>) {
         }
         34 => *rng.pick(&[div(rd, rs1, rs2), remu(rd, rs1, rs2), mulh(rd, rs1, rs2)]),
         35 => csrrs(rd, INSTRET, 0),
-        36 => fadd_d(rd & 15, rs1 & 15, rs2 & 15, 7),
+        36 => {
+            // Mostly the dynamic mode; now and then an invalid one (illegal).
+            let rm = *rng.pick(&[7, 7, 7, 7, 0, 1, 2, 3, 4, 5]);
+            let (rd, rs1, rs2, rs3) = (rd & 15, rs1 & 15, rs2 & 15, dest(rng) & 15);
+            match rng.below(8) {
+                0 => fadd_d(rd, rs1, rs2, rm),
+                1 => fsub_d(rd, rs1, rs2, rm),
+                2 => fmul_d(rd, rs1, rs2, rm),
+                3 => fdiv_d(rd, rs1, rs2, rm),
+                4 => fmadd_d(rd, rs1, rs2, rs3, rm),
+                5 => fmsub_d(rd, rs1, rs2, rs3, rm),
+                6 => fnmsub_d(rd, rs1, rs2, rs3, rm),
+                _ => fnmadd_d(rd, rs1, rs2, rs3, rm),
+            }
+        }
         37 => {
             // A short forward jump: skips the next instruction or not.
             let branches: [Enc; 6] = [beq, bne, blt, bge, bltu, bgeu];
@@ -195,14 +209,22 @@ fn random_programs_agree_with_the_interpreter() {
         // Anywhere in the first code page, so that many run into the next.
         let at = CODE + rng.below(0x800) * 2;
         let seeds: Vec<u64> = (0..32).map(|_| rng.next()).collect();
+        // Sometimes a static rounding mode in frm, sometimes flags set.
+        let fcsr = (rng.below(5) << 5 | rng.below(32)) as u32;
         let mut p = Pair::new();
         p.each(|m| {
             for r in [1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 28, 29, 30] {
                 m.hart.regs.x[r] = seeds[r];
             }
+            // Mostly ordinary doubles, some odd bit patterns.
             for (r, f) in m.hart.regs.f.iter_mut().enumerate() {
-                *f = seeds[r].rotate_left(7);
+                let x = seeds[r].rotate_left(7);
+                *f = match r % 4 {
+                    0 => x,
+                    _ => (x & 0x800f_ffff_ffff_ffff) | (0x3c0 + (x >> 56 & 0x7f)) << 52,
+                };
             }
+            m.hart.regs.fcsr = fcsr;
             m.hart.regs.x[3] = DATA + 0x1f80;
             m.poke(at, &code);
             m.hart.regs.pc = at;
@@ -487,4 +509,30 @@ fn a_jump_to_the_upper_half_faults_at_its_target() {
         );
         assert_eq!((p.jit.pc(), p.jit.x(1)), (target, CODE + 4));
     }
+}
+
+#[test]
+fn fp_arithmetic_in_a_hot_block_with_an_invalid_dynamic_rounding_mode() {
+    // A loop of fmadd.d with the dynamic mode; at iteration 30 it writes
+    // frm = 5 (invalid), so the next fmadd.d is illegal.
+    let code = words(&[
+        addi(31, 0, 100),       // 0
+        fmadd_d(1, 2, 3, 1, 7), // 4
+        addi(31, 31, -1),       // 8
+        addi(7, 0, 70),         // 12
+        bne(31, 7, -12),        // 16 -> 4
+        csrrwi(0, FRM, 5),      // 20
+        jal(0, -20),            // 24 -> 4
+    ]);
+    let mut p = Pair::new();
+    p.each(|m| {
+        m.poke(CODE, &code);
+        m.hart.regs.pc = CODE;
+        m.hart.regs.f[2] = 1.5f64.to_bits();
+        m.hart.regs.f[3] = 0.1f64.to_bits();
+    });
+    let trap = p.run(BUDGET, "invalid frm");
+    assert!(matches!(trap, Trap::IllegalInstruction { .. }), "{trap:?}");
+    assert_eq!((p.jit.pc(), p.jit.x(31)), (CODE + 4, 70));
+    assert_eq!(p.jit.hart.regs.fcsr, 5 << 5 | 1);
 }

@@ -5,8 +5,9 @@
 //! The safe interface rests on one contract with `jit::x86`, the only
 //! producer of code: a block reads and writes host memory only through the
 //! pointers in `Env` (the register files, and RAM after checking the offset
-//! against `ram_limit`), calls nothing, jumps only within itself or through
-//! the link sites it declared, and returns with `ret`. The buffer checks
+//! against `ram_limit`), calls nothing but `call_fp` (with the `Env` it was
+//! given and the stack aligned), jumps only within itself or through the
+//! link sites it declared, and returns with `ret`. The buffer checks
 //! everything else: `call` and `link` accept only entries handed out since
 //! the last `clear`, and `link` only patches declared sites.
 
@@ -43,7 +44,30 @@ pub(crate) struct Env {
     pub exit: u64,
     /// For `LINK`: the site to link.
     pub site: u64,
-    pub f: *mut u64,
+    /// The FP registers (raw bits) and fcsr.
+    pub f: *mut [u64; 32],
+    pub fcsr: *mut u32,
+    /// What `call_fp` runs.
+    pub fp: FpOp,
+}
+
+/// FP arithmetic for blocks: `(f, fcsr, operation) -> done`; when not done
+/// (nothing changed), the block leaves for the interpreter.
+pub(crate) type FpOp = fn(&mut [u64; 32], &mut u32, u64) -> bool;
+
+/// The one function blocks call: `Env::fp` on the `Env`'s registers.
+extern "C" fn call_fp(env: *mut Env, op: u64) -> u64 {
+    // SAFETY: blocks call this only with the `Env` that `call` passed them,
+    // which lives on `call`'s stack for the whole call; its `f` and `fcsr`
+    // come from the `&mut` borrows in `Machine`, also held for the whole
+    // call, and nothing else touches them while the block waits for us.
+    let (env, f, fcsr) = unsafe { (&*env, &mut *(*env).f, &mut *(*env).fcsr) };
+    (env.fp)(f, fcsr, op) as u64
+}
+
+/// The address blocks call for FP arithmetic.
+pub(crate) fn call_fp_address() -> u64 {
+    call_fp as *const () as usize as u64
 }
 
 /// The result of one `call`.
@@ -58,6 +82,8 @@ pub(crate) struct Exit {
 pub(crate) struct Machine<'a> {
     pub x: &'a mut [u64; 64],
     pub f: &'a mut [u64; 32],
+    pub fcsr: &'a mut u32,
+    pub fp: FpOp,
     pub ram: &'a mut [u8],
     pub tlb_load: &'a [TlbEntry; TLB_SIZE],
     pub tlb_store: &'a [TlbEntry; TLB_SIZE],
@@ -174,7 +200,9 @@ impl CodeBuffer {
             left,
             exit: 0,
             site: 0,
-            f: m.f.as_mut_ptr(),
+            f: m.f,
+            fcsr: m.fcsr,
+            fp: m.fp,
         };
         type Block = unsafe extern "C" fn(*mut Env, *mut u64, u64) -> u64;
         // SAFETY: `entry` is live, so it is the start of a complete block
@@ -209,10 +237,12 @@ mod tests {
     use crate::mmu::Tlb;
 
     fn run(buf: &CodeBuffer, entry: Entry, x: &mut [u64; 64], pc: u64) -> Exit {
-        let (mut ram, tlb, mut f) = (vec![0u8; 64], Tlb::new(), [0; 32]);
+        let (mut ram, tlb, mut f, mut fcsr) = (vec![0u8; 64], Tlb::new(), [0; 32], 0);
         let m = Machine {
             x,
             f: &mut f,
+            fcsr: &mut fcsr,
+            fp: |_, _, _| false,
             ram: &mut ram,
             tlb_load: &tlb.load,
             tlb_store: &tlb.store,

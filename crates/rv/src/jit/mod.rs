@@ -160,7 +160,7 @@ mod imp {
             block: Block,
             page: &BlockPage,
             x: &mut [u64; 64],
-            f: &mut [u64; 32],
+            (f, fcsr): (&mut [u64; 32], &mut u32),
             ram: &mut [u8],
             pfn: usize,
             tlb: &Tlb,
@@ -171,6 +171,8 @@ mod imp {
             let m = Machine {
                 x,
                 f,
+                fcsr,
+                fp: crate::exec::fp_double_packed,
                 ram: &mut *ram,
                 tlb_load: &tlb.load,
                 tlb_store: &tlb.store,
@@ -220,7 +222,17 @@ mod imp {
                     let block = (0..=HOT).find_map(|_| jit.block(&page, &frame, off));
                     let block = block.expect("hot code is translated");
                     let pc = 0x10_0000 + off as u64;
-                    let exit = jit.run(block, &page, &mut x, &mut f, &mut ram, 0, &tlb, pc, 10);
+                    let exit = jit.run(
+                        block,
+                        &page,
+                        &mut x,
+                        (&mut f, &mut 0),
+                        &mut ram,
+                        0,
+                        &tlb,
+                        pc,
+                        10,
+                    );
                     assert_eq!(exit, (pc + 4, 9, true));
                     runs += 1;
                 }
@@ -241,8 +253,17 @@ mod imp {
                 let frame = ram.clone();
                 if let Some(block) = jit.block(&page, &frame, (pc & 0xfff) as usize) {
                     calls += 1;
-                    let (next, rest, fallback) =
-                        jit.run(block, &page, &mut x, &mut f, &mut ram, 0, &tlb, pc, left);
+                    let (next, rest, fallback) = jit.run(
+                        block,
+                        &page,
+                        &mut x,
+                        (&mut f, &mut 0),
+                        &mut ram,
+                        0,
+                        &tlb,
+                        pc,
+                        left,
+                    );
                     (pc, left) = (next, rest);
                     if !fallback || left == 0 {
                         continue;
@@ -293,7 +314,7 @@ mod none {
             _: Block,
             _: &BlockPage,
             _: &mut [u64; 64],
-            _: &mut [u64; 32],
+            _: (&mut [u64; 32], &mut u32),
             _: &mut [u8],
             _: usize,
             _: &Tlb,

@@ -1,10 +1,12 @@
-//! Translation of a run of decoded RV64 integer instructions into x86-64.
+//! Translation of a run of decoded RV64 instructions into x86-64: the
+//! integer ones, FP loads and stores, and the common double-precision
+//! arithmetic (through a call).
 //!
 //! A block is a function `(env: *mut Env, x: *mut u64, pc: u64) -> u64`
 //! (System V: rdi, rsi, rdx; next pc in rax). It keeps every guest register
 //! in the register files `x` and `Env::f` (no register allocation: it is
-//! what makes traps precise for free), uses only rax, rcx and r8 as scratch, touches no stack
-//! and calls nothing. All pc values are `rdx + offset`, never absolute,
+//! what makes traps precise for free), uses only rax, rcx and r8 as
+//! scratch, and calls nothing but `call_fp`, for FP arithmetic. All pc values are `rdx + offset`, never absolute,
 //! because one frame's translation serves every virtual address it is
 //! mapped at.
 //!
@@ -26,8 +28,9 @@
 //! frame, so they are dropped together, and the frame's translation holds
 //! for both.
 
-use super::code_buffer::Env;
+use super::code_buffer::{call_fp_address, Env};
 use crate::decode::{decode, Insn, Op};
+use crate::exec::FP_DOUBLE;
 use crate::mmu::{TlbEntry, TLB_SIZE};
 use crate::PAGE_SIZE;
 use std::mem::offset_of;
@@ -387,9 +390,40 @@ impl Translator {
             Srlw => shift_reg(a, i, false, SHR),
             Sraw => shift_reg(a, i, false, SAR),
             Fence => {}
+            FaddD | FsubD | FmulD | FdivD | FmaddD | FmsubD | FnmsubD | FnmaddD => {
+                self.call_fp(i, n, delta)
+            }
             _ => unreachable!("`supported` admits only the operations above"),
         }
         false
+    }
+
+    /// FP arithmetic through `call_fp`; if that declines (an invalid
+    /// rounding mode), leaves before the instruction.
+    fn call_fp(&mut self, i: Insn, n: u32, delta: i64) {
+        let index = FP_DOUBLE.iter().position(|&op| op == i.op);
+        let index = index.expect("`supported` admits only FP_DOUBLE") as u64;
+        let packed = index
+            | (i.rd as u64) << 8
+            | (i.rs1 as u64) << 16
+            | (i.rs2 as u64) << 24
+            | (i.imm as u32 as u64) << 32;
+        let a = &mut self.a;
+        // push rdi; push rsi; push rdx: the caller-saved registers we need
+        // again, and 16-byte stack alignment at the call (rsp was 8 below a
+        // multiple of 16 on entry).
+        a.bytes(&[0x57, 0x56, 0x52]);
+        // mov rsi, packed; mov rax, call_fp; call rax
+        a.bytes(&[0x48, 0xbe]);
+        a.bytes(&packed.to_le_bytes());
+        a.bytes(&[0x48, 0xb8]);
+        a.bytes(&call_fp_address().to_le_bytes());
+        a.bytes(&[0xff, 0xd0]);
+        // pop rdx; pop rsi; pop rdi; test rax, rax
+        a.bytes(&[0x5a, 0x5e, 0x5f]);
+        a.rr(true, &[0x85], RAX, RAX);
+        let declined = a.jcc(CC_E);
+        self.misses.push((declined, n, delta));
     }
 
     /// A load or store through the TLB; a miss leaves before it.
@@ -635,5 +669,13 @@ fn supported(op: Op) -> bool {
             | Fld
             | Fsw
             | Fsd
+            | FaddD
+            | FsubD
+            | FmulD
+            | FdivD
+            | FmaddD
+            | FmsubD
+            | FnmsubD
+            | FnmaddD
     )
 }

@@ -1009,13 +1009,18 @@ fn execute_other(
                     access: Access::Store,
                 });
             }
-            // Like hardware (and qemu), a failing SC touches no memory.
-            if hart.reservation.take() == Some(rs1) {
+            // Like hardware (and qemu), a failing SC touches no memory. A
+            // fault (a copy-on-write page) keeps the reservation, so the SC
+            // succeeds when it runs again after the kernel's fix-up, as
+            // under qemu-user, where the host resolves such faults unseen.
+            if hart.reservation == Some(rs1) {
                 let pa = atomic_addr(hart, mem, rs1, size, Access::Store)?;
+                hart.reservation = None;
                 mem.ram[pa..pa + size as usize]
                     .copy_from_slice(&rs2.to_le_bytes()[..size as usize]);
                 set!(0);
             } else {
+                hart.reservation = None;
                 set!(1);
             }
         }

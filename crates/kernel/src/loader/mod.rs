@@ -773,12 +773,13 @@ mod tests {
             ],
         );
         let interp = ElfImage::parse(&ld).unwrap();
+        let program_pages = pages(&mut phys, &file);
         let interp_pages = pages(&mut phys, &ld);
         let start = load(
             &mut phys,
             &mut mm,
             &image,
-            &pages(&mut phys, &file),
+            &program_pages,
             Some((&interp, &interp_pages)),
             &args(),
         )

@@ -1,5 +1,6 @@
 //! `cleave`: runs riscv64 Linux programs on a kernel of its own.
 
+mod boot;
 mod size;
 
 use clap::{Args, Parser, Subcommand};
@@ -15,12 +16,22 @@ use std::process::ExitCode;
     name = "cleave",
     version,
     about = "A Linux-compatible kernel for riscv64 programs, running as an ordinary program",
-    after_help = "Examples:\n  \
+    after_help = "Without a command, cleave boots its embedded initramfs: init, then a shell \
+        on the console (type help).\n\n\
+        Examples:\n  \
+        cleave                             boot to a shell prompt\n  \
+        echo 'fork; exit' | cleave         run shell commands from stdin\n  \
+        cleave --deterministic --strace    the same bytes every boot, every system call\n  \
+        cleave --initrd my.cpio            boot another archive (newc cpio with /sbin/init)\n  \
         cleave run ./hello                 run a static riscv64 program\n  \
         cleave run --strace ./hello a b    trace its system calls\n  \
-        cleave run --mem 512M --clear-env --env HOME=/ ./prog"
+        cleave run --mem 512M --clear-env --env HOME=/ ./prog",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
+    #[command(flatten)]
+    boot: boot::BootArgs,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -167,13 +178,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Run(args)) => run(args),
-        None => {
-            eprintln!(
-                "cleave: booting the embedded userland is not implemented yet; \
-                 use `cleave run PROGRAM`"
-            );
-            ExitCode::from(2)
-        }
+        None => boot::boot(cli.boot),
     }
 }
 

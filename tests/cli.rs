@@ -124,13 +124,6 @@ fn non_elf_is_126() {
 }
 
 #[test]
-fn no_subcommand_says_so_in_one_line() {
-    let out = cleave(&[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
-}
-
-#[test]
 fn bad_options_are_one_line() {
     for args in [
         &["run", "--mem", "lots", "/bin/true"][..],

@@ -12,13 +12,6 @@ fn have(tool: &str) -> bool {
     Command::new(tool).arg("--version").output().is_ok()
 }
 
-fn skip(reason: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("{reason}");
-    }
-    eprintln!("skipped: {reason}");
-}
-
 fn compile(cc: &str, extra: &[&str], src: &Path, out: &Path) {
     let status = Command::new(cc)
         .args(extra)
@@ -39,7 +32,10 @@ fn dir() -> PathBuf {
 #[test]
 fn probe_matches_native_linux() {
     if !have("cc") || !have("riscv64-linux-gnu-gcc") {
-        return skip("cc or riscv64-linux-gnu-gcc not installed");
+        return testkit::skip(
+            "the process probe",
+            "cc or riscv64-linux-gnu-gcc not installed",
+        );
     }
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/process/probe.c");
     let d = dir();
@@ -64,7 +60,7 @@ fn probe_matches_native_linux() {
 #[test]
 fn deadlock_is_reported() {
     if !have("riscv64-linux-gnu-gcc") {
-        return skip("riscv64-linux-gnu-gcc not installed");
+        return testkit::skip("the deadlock test", "riscv64-linux-gnu-gcc not installed");
     }
     let d = dir();
     let src = d.join("deadlock.c");
@@ -87,4 +83,79 @@ fn deadlock_is_reported() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cleave: deadlock"), "{stderr}");
     assert_ne!(out.status.code(), Some(0));
+}
+
+/// A process killed by SIGABRT with RLIMIT_CORE unlimited leaves an ELF
+/// core file naming it and holding its memory (tests/process/coredump.c
+/// reads it back). Natively too, where the host's core_pattern is "core".
+#[test]
+fn core_dump_is_an_elf_core_file() {
+    if !have("cc") || !have("riscv64-linux-gnu-gcc") {
+        return testkit::skip(
+            "the core dump test",
+            "cc or riscv64-linux-gnu-gcc not installed",
+        );
+    }
+    let expected = "killed by SIGABRT: yes, core dumped: yes\n\
+                    ELF core for this machine: yes\n\
+                    NT_PRSTATUS names the child and SIGABRT: yes\n\
+                    the child's memory is in a PT_LOAD: yes\n";
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/process/coredump.c");
+    let d = dir();
+    let (native, guest) = (d.join("coredump.native"), d.join("coredump.rv"));
+    compile("riscv64-linux-gnu-gcc", &["-static"], &src, &guest);
+    let got = Command::new(env!("CARGO_BIN_EXE_cleave"))
+        .arg("run")
+        .arg(&guest)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&got.stdout), expected);
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+    if pattern.trim() == "core" {
+        compile("cc", &[], &src, &native);
+        let linux = Command::new(&native).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&linux.stdout), expected);
+    }
+}
+
+/// A dynamically linked program runs: exec maps its PT_INTERP interpreter,
+/// which maps libc with mmap. The cross toolchain's loader and libc are host
+/// files, visible in the guest at their own paths. A missing interpreter is
+/// ENOENT (exit 127), one that is no ELF file ELIBBAD (exit 126).
+#[test]
+fn dynamic_programs_start_in_their_interpreter() {
+    const LIB: &str = "/usr/riscv64-linux-gnu/lib";
+    if !have("riscv64-linux-gnu-gcc") || !Path::new(LIB).join("libc.so.6").exists() {
+        return testkit::skip(
+            "the dynamic program test",
+            "riscv64-linux-gnu-gcc and its libc (libc6-dev-riscv64-cross) not installed",
+        );
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/process/dynamic.c");
+    let d = dir();
+    let fake = d.join("fake-ld.so");
+    std::fs::write(&fake, "not an ELF file").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let cases = [
+        (format!("{LIB}/ld-linux-riscv64-lp64d.so.1"), 3),
+        ("/nonexistent/ld.so".to_owned(), 127),
+        (fake.display().to_string(), 126),
+    ];
+    for (i, (interp, code)) in cases.iter().enumerate() {
+        let bin = d.join(format!("dynamic{i}.rv"));
+        let linker = format!("-Wl,--dynamic-linker={interp},-rpath,{LIB}");
+        compile("riscv64-linux-gnu-gcc", &[&linker], &src, &bin);
+        let out = Command::new(env!("CARGO_BIN_EXE_cleave"))
+            .args(["run", "--env", "HOME=/"])
+            .arg(&bin)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(*code), "interpreter {interp}");
+        if *code == 3 {
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "hello from a dynamic program, with env\n"
+            );
+        }
+    }
 }

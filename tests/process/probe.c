@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
 	waitpid(p, &st, 0); printf("killed status %#x sig=%d\n", st, WIFSIGNALED(st) ? WTERMSIG(st) : -1);
 	/* WNOHANG, ECHILD */
 	e("waitpid nohang none", waitpid(-1, &st, WNOHANG));
-	p = fork(); if (p == 0) { usleep(20000); _exit(5); }
+	p = fork(); if (p == 0) { usleep(300000); _exit(5); }
 	e("waitpid nohang running", waitpid(p, &st, WNOHANG));
 	siginfo_t si; memset(&si, 0, sizeof si);
 	e("waitid nowait", waitid(P_PID, p, &si, WEXITED | WNOWAIT));
@@ -88,7 +88,7 @@ int main(int argc, char **argv) {
 	/* pgid/sid */
 	printf("getpgid(0)==getpid: %d\n", getpgid(0) == getpid());
 	e("setsid as leader?", setsid() > 0);
-	p = fork(); if (p == 0) { usleep(10000); _exit(0); }
+	p = fork(); if (p == 0) { usleep(300000); _exit(0); }
 	e("setpgid child", setpgid(p, p)); printf("child pgid ok %d\n", getpgid(p) == p);
 	waitpid(p, &st, 0); printf("pgid child st %#x\n", st);
 	/* subreaper + orphan reparenting */

@@ -11,17 +11,20 @@
 use crate::decode::{decode, insn_len, Insn, Op};
 use crate::fpu::{self, Rounding};
 use crate::hart::Hart;
+use crate::jit::BlockPage;
 use crate::mmu::{slot, walk, TlbEntry};
 use crate::{Access, PhysMem, Trap, PAGE_SIZE};
 use std::cell::Cell;
 use std::rc::Rc;
 
 /// Executes one instruction at `pc`; returns the next pc. A return value
-/// with `EXIT` set makes the loop leave the page (`cpu.trap` says whether
-/// because of a trap).
+/// with `EXIT` set makes the loop leave the page (`cpu.trap` or
+/// `cpu.refetch` says why).
 type Handler = fn(&mut Cpu, Insn, u64) -> u64;
 
-/// Bit 63 is never set in a user pc: handlers set it to leave the page.
+/// Set by handlers to leave the page. A jump may return a target with bit
+/// 63 set too (which then faults at fetch), so the flag is only stripped
+/// when `trap` or `refetch` says it was set on purpose.
 const EXIT: u64 = 1 << 63;
 
 #[derive(Clone, Copy)]
@@ -56,7 +59,12 @@ struct Cpu<'a> {
     hart: &'a mut Hart,
     mem: &'a mut PhysMem,
     page: Rc<CodePage>,
+    /// The frame `page` decodes.
+    pfn: usize,
     trap: Option<Trap>,
+    /// The next pc (with `EXIT`) must be looked up afresh: decoded code may
+    /// have changed.
+    refetch: bool,
     /// Instructions left in the budget.
     left: u64,
     budget: u64,
@@ -68,6 +76,12 @@ impl Cpu<'_> {
     fn trap(&mut self, trap: Trap) -> u64 {
         self.trap = Some(trap);
         EXIT
+    }
+
+    /// Continues at `next` after looking its page up again.
+    fn refetch(&mut self, next: u64) -> u64 {
+        self.refetch = true;
+        next | EXIT
     }
 
     fn instret(&self) -> u64 {
@@ -83,7 +97,7 @@ pub(crate) fn run(hart: &mut Hart, mem: &mut PhysMem, budget: u64) -> Trap {
     let mut regs = [0u64; 64];
     regs[1..32].copy_from_slice(&hart.regs.x[1..]);
     let pc = hart.regs.pc;
-    let page = match code_page(hart, mem, pc) {
+    let (page, pfn) = match code_page(hart, mem, pc) {
         Ok(page) => page,
         Err(trap) => return trap,
     };
@@ -92,7 +106,9 @@ pub(crate) fn run(hart: &mut Hart, mem: &mut PhysMem, budget: u64) -> Trap {
         hart,
         mem,
         page,
+        pfn,
         trap: None,
+        refetch: false,
         left: budget,
         budget,
     };
@@ -116,11 +132,34 @@ fn interpret(cpu: &mut Cpu, mut pc: u64) -> (Trap, u64) {
     loop {
         let base = pc & !0xfff;
         let page = cpu.page.clone();
+        let blocks = if cpu.hart.jit {
+            cpu.mem.jit.page(cpu.pfn)
+        } else {
+            None
+        };
+        // Set when a block stopped before an instruction it cannot run.
+        let mut interpret_next = false;
         loop {
             if left == 0 {
                 cpu.left = 0;
                 return (Trap::BudgetExhausted, pc);
             }
+            if let Some(blocks) = blocks.as_deref().filter(|_| !interpret_next) {
+                if let Some((next, rest, fallback)) = run_block(cpu, blocks, pc, left) {
+                    left = rest;
+                    pc = next;
+                    if fallback {
+                        // Still on this page: blocks never leave it early.
+                        interpret_next = true;
+                        continue;
+                    }
+                    if next & !0xfff == base {
+                        continue;
+                    }
+                    break;
+                }
+            }
+            interpret_next = false;
             let slot = page[((pc >> 1) & 0x7ff) as usize].get();
             cpu.left = left;
             let next = (slot.handler)(cpu, slot.insn, pc);
@@ -134,7 +173,11 @@ fn interpret(cpu: &mut Cpu, mut pc: u64) -> (Trap, u64) {
                 return (trap, pc);
             }
             left -= 1;
-            pc = next & !EXIT;
+            pc = if std::mem::take(&mut cpu.refetch) {
+                next & !EXIT
+            } else {
+                next
+            };
             break;
         }
         if left == 0 {
@@ -142,7 +185,7 @@ fn interpret(cpu: &mut Cpu, mut pc: u64) -> (Trap, u64) {
             cpu.left = 0;
             return (Trap::BudgetExhausted, pc);
         }
-        cpu.page = match code_page(cpu.hart, cpu.mem, pc) {
+        (cpu.page, cpu.pfn) = match code_page(cpu.hart, cpu.mem, pc) {
             Ok(page) => page,
             Err(trap) => {
                 cpu.left = left;
@@ -150,6 +193,31 @@ fn interpret(cpu: &mut Cpu, mut pc: u64) -> (Trap, u64) {
             }
         };
     }
+}
+
+/// Runs the translated block at `pc` (translating it first if need be),
+/// and the blocks it chains to, if one exists there. Returns the next pc,
+/// the instructions left, and whether the instruction at the next pc must
+/// be interpreted. The block itself stays within the budget.
+#[inline]
+fn run_block(cpu: &mut Cpu, blocks: &BlockPage, pc: u64, left: u64) -> Option<(u64, u64, bool)> {
+    let off = (pc & 0xfff) as usize;
+    let mem = &mut *cpu.mem;
+    let frame = &mem.ram[cpu.pfn * PAGE_SIZE..][..PAGE_SIZE];
+    let block = mem.jit.block(blocks, frame, off)?;
+    let hart = &mut *cpu.hart;
+    let (x, fp) = (&mut cpu.x, (&mut hart.regs.f, &mut hart.regs.fcsr));
+    Some(mem.jit.run(
+        block,
+        blocks,
+        x,
+        fp,
+        &mut mem.ram,
+        cpu.pfn,
+        &hart.tlb,
+        pc,
+        left,
+    ))
 }
 
 /// The handler of a slot not decoded yet: decode, cache, execute.
@@ -327,7 +395,7 @@ fn store_miss<const N: usize>(cpu: &mut Cpu, addr: u64, bytes: [u8; N], next: u6
 fn after_store(cpu: &mut Cpu, next: u64) -> u64 {
     if cpu.hart.code_dirty {
         cpu.hart.code_dirty = false;
-        return next | EXIT;
+        return cpu.refetch(next);
     }
     next
 }
@@ -369,45 +437,93 @@ fn illegal(cpu: &mut Cpu, i: Insn, _: u64) -> u64 {
     cpu.trap(Trap::IllegalInstruction { bits: i.imm as u32 })
 }
 
-/// The rounding mode of an FP instruction, or None if it is invalid (the
-/// instruction is then illegal; `other` raises that).
+/// The double-precision operations of numeric inner loops: each gets a
+/// handler of its own, and translated code calls `fp_double_packed` for
+/// them; the rest of F and D go through `other`.
+#[cfg(target_arch = "x86_64")]
+pub(crate) const FP_DOUBLE: [Op; 8] = [
+    Op::FaddD,
+    Op::FsubD,
+    Op::FmulD,
+    Op::FdivD,
+    Op::FmaddD,
+    Op::FmsubD,
+    Op::FnmsubD,
+    Op::FnmaddD,
+];
+
+/// Executes `i`, one of `FP_DOUBLE`. False, with nothing done, if its
+/// rounding mode is invalid (the instruction is then illegal; `other`
+/// raises that).
 #[inline(always)]
-fn rounding(cpu: &Cpu, i: Insn) -> Option<Rounding> {
+fn fp_double(f: &mut [u64; 32], fcsr: &mut u32, i: Insn) -> bool {
     let rm = match i.rm() {
-        7 => (cpu.hart.regs.fcsr >> 5) & 7,
+        7 => (*fcsr >> 5) & 7,
         rm => rm as u32,
     };
-    Rounding::from_bits(rm)
+    let Some(rm) = Rounding::from_bits(rm) else {
+        return false;
+    };
+    let (a, b, c) = (
+        f[(i.rs1 & 31) as usize],
+        f[(i.rs2 & 31) as usize],
+        f[i.rs3() as usize],
+    );
+    // The accrued NX lets the FPU skip proving a result exact.
+    let mut fl = *fcsr & fpu::flags::NX;
+    let r = match i.op {
+        Op::FaddD => fpu::f64_add(a, b, rm, &mut fl),
+        Op::FsubD => fpu::f64_sub(a, b, rm, &mut fl),
+        Op::FmulD => fpu::f64_mul(a, b, rm, &mut fl),
+        Op::FdivD => fpu::f64_div(a, b, rm, &mut fl),
+        Op::FmaddD => fpu::f64_fma(a, b, c, rm, &mut fl),
+        Op::FmsubD => fpu::f64_fma(a, b, c ^ SIGN64, rm, &mut fl),
+        Op::FnmsubD => fpu::f64_fma(a ^ SIGN64, b, c, rm, &mut fl),
+        Op::FnmaddD => fpu::f64_fma(a ^ SIGN64, b, c ^ SIGN64, rm, &mut fl),
+        _ => unreachable!("not in FP_DOUBLE"),
+    };
+    *fcsr |= fl;
+    f[(i.rd & 31) as usize] = r;
+    true
 }
 
-/// The double-precision instructions of numeric inner loops get handlers of
-/// their own; the rest of F and D go through `other`.
-macro_rules! fp_double {
-    ($($name:ident: |$a:ident, $b:ident, $c:ident, $rm:ident, $fl:ident| $e:expr;)*) => {$(
+/// `fp_double` for translated code: `packed` holds the index of the
+/// operation in `FP_DOUBLE` in bits 0-7, then rd, rs1, rs2 and `imm`.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn fp_double_packed(f: &mut [u64; 32], fcsr: &mut u32, packed: u64) -> bool {
+    let i = Insn {
+        op: FP_DOUBLE[(packed & 7) as usize],
+        rd: (packed >> 8) as u8,
+        rs1: (packed >> 16) as u8,
+        rs2: (packed >> 24) as u8,
+        imm: (packed >> 32) as i32,
+    };
+    fp_double(f, fcsr, i)
+}
+
+/// Handlers for `FP_DOUBLE`, each with its operation as a constant.
+macro_rules! fp_double_handlers {
+    ($($name:ident: $op:ident;)*) => {$(
         fn $name<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
-            let Some($rm) = rounding(cpu, i) else {
-                return other(cpu, i, pc);
-            };
-            let f = &cpu.hart.regs.f;
-            let ($a, $b, $c) = (f[(i.rs1 & 31) as usize], f[(i.rs2 & 31) as usize], f[i.rs3() as usize]);
-            let mut $fl = 0;
-            let r = $e;
-            cpu.hart.regs.fcsr |= $fl;
-            cpu.hart.regs.f[(i.rd & 31) as usize] = r;
-            pc.wrapping_add(L)
+            let regs = &mut cpu.hart.regs;
+            if fp_double(&mut regs.f, &mut regs.fcsr, Insn { op: Op::$op, ..i }) {
+                pc.wrapping_add(L)
+            } else {
+                other(cpu, i, pc)
+            }
         }
     )*};
 }
 
-fp_double! {
-    fadd_d: |a, b, _c, rm, fl| fpu::f64_add(a, b, rm, &mut fl);
-    fsub_d: |a, b, _c, rm, fl| fpu::f64_sub(a, b, rm, &mut fl);
-    fmul_d: |a, b, _c, rm, fl| fpu::f64_mul(a, b, rm, &mut fl);
-    fdiv_d: |a, b, _c, rm, fl| fpu::f64_div(a, b, rm, &mut fl);
-    fmadd_d: |a, b, c, rm, fl| fpu::f64_fma(a, b, c, rm, &mut fl);
-    fmsub_d: |a, b, c, rm, fl| fpu::f64_fma(a, b, c ^ SIGN64, rm, &mut fl);
-    fnmsub_d: |a, b, c, rm, fl| fpu::f64_fma(a ^ SIGN64, b, c, rm, &mut fl);
-    fnmadd_d: |a, b, c, rm, fl| fpu::f64_fma(a ^ SIGN64, b, c ^ SIGN64, rm, &mut fl);
+fp_double_handlers! {
+    fadd_d: FaddD;
+    fsub_d: FsubD;
+    fmul_d: FmulD;
+    fdiv_d: FdivD;
+    fmadd_d: FmaddD;
+    fmsub_d: FmsubD;
+    fnmsub_d: FnmsubD;
+    fnmadd_d: FnmaddD;
 }
 
 fn fld<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
@@ -436,7 +552,7 @@ fn other(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
     let instret = cpu.instret();
     match execute_other(cpu.hart, cpu.mem, &mut cpu.x, &i, pc, instret) {
         Ok(Flow::Next) => pc.wrapping_add(i.len()),
-        Ok(Flow::Refetch) => pc.wrapping_add(i.len()) | EXIT,
+        Ok(Flow::Refetch) => cpu.refetch(pc.wrapping_add(i.len())),
         Err(trap) => cpu.trap(trap),
     }
 }
@@ -533,11 +649,11 @@ enum Flow {
 }
 
 /// The decoded page for the frame holding `pc`, created on first use.
-fn code_page(hart: &mut Hart, mem: &mut PhysMem, pc: u64) -> Result<Rc<CodePage>, Trap> {
+fn code_page(hart: &mut Hart, mem: &mut PhysMem, pc: u64) -> Result<(Rc<CodePage>, usize), Trap> {
     let pa = translate(hart, mem, pc, Access::Fetch)?;
     let pfn = (pa >> 12) as usize;
     if let Some(page) = &mem.code[pfn] {
-        return Ok(page.clone());
+        return Ok((page.clone(), pfn));
     }
     let page = new_code_page();
     mem.code[pfn] = Some(page.clone());
@@ -545,7 +661,7 @@ fn code_page(hart: &mut Hart, mem: &mut PhysMem, pc: u64) -> Result<Rc<CodePage>
     hart.code_epoch = mem.code_epoch;
     // Stores to this frame must now take the slow path, which drops the page.
     hart.tlb.forget_store_frame(pa);
-    Ok(page)
+    Ok((page, pfn))
 }
 
 /// Physical address of the frame holding `va`, through the TLB.
@@ -893,13 +1009,18 @@ fn execute_other(
                     access: Access::Store,
                 });
             }
-            // Like hardware (and qemu), a failing SC touches no memory.
-            if hart.reservation.take() == Some(rs1) {
+            // Like hardware (and qemu), a failing SC touches no memory. A
+            // fault (a copy-on-write page) keeps the reservation, so the SC
+            // succeeds when it runs again after the kernel's fix-up, as
+            // under qemu-user, where the host resolves such faults unseen.
+            if hart.reservation == Some(rs1) {
                 let pa = atomic_addr(hart, mem, rs1, size, Access::Store)?;
+                hart.reservation = None;
                 mem.ram[pa..pa + size as usize]
                     .copy_from_slice(&rs2.to_le_bytes()[..size as usize]);
                 set!(0);
             } else {
+                hart.reservation = None;
                 set!(1);
             }
         }

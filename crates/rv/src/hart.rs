@@ -43,6 +43,9 @@ pub struct Hart {
     /// another hart may have decoded a frame this TLB still maps writable.
     pub(crate) code_epoch: u64,
     pub clock: Clock,
+    /// Run hot code as translated host code (x86-64 hosts only); false
+    /// interprets everything. Starts true unless `CLEAVE_NO_JIT` is set.
+    pub jit: bool,
 }
 
 impl Default for Hart {
@@ -64,6 +67,7 @@ impl Hart {
             clock: Clock::Host {
                 start: Instant::now(),
             },
+            jit: crate::jit::enabled_by_default(),
         }
     }
 

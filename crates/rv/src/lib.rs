@@ -10,6 +10,7 @@ mod decode;
 mod exec;
 pub mod fpu;
 mod hart;
+mod jit;
 mod mem;
 mod mmu;
 

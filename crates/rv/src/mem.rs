@@ -7,6 +7,7 @@
 //! freed text frame reused for data, `read()` into a code page, ...).
 
 use crate::exec::CodePage;
+use crate::jit::Jit;
 use std::rc::Rc;
 
 pub const PAGE_SIZE: usize = 4096;
@@ -19,6 +20,8 @@ pub struct PhysMem {
     /// Counts decoded pages created, so that every hart can tell whether
     /// its store TLB may map a frame that now holds code.
     pub(crate) code_epoch: u64,
+    /// Translated blocks, per frame like `code` and dropped with it.
+    pub(crate) jit: Jit,
 }
 
 impl PhysMem {
@@ -29,6 +32,7 @@ impl PhysMem {
             ram: vec![0; frames * PAGE_SIZE],
             code: vec![None; frames],
             code_epoch: 0,
+            jit: Jit::new(frames),
         }
     }
 
@@ -88,6 +92,10 @@ impl PhysMem {
 
     #[inline]
     pub(crate) fn invalidate_code(&mut self, pfn: usize) -> bool {
-        self.code[pfn].take().is_some()
+        let had = self.code[pfn].take().is_some();
+        if had {
+            self.jit.forget(pfn);
+        }
+        had
     }
 }

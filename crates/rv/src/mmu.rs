@@ -36,10 +36,12 @@ pub mod pte {
     }
 }
 
-const TLB_SIZE: usize = 512;
+pub(crate) const TLB_SIZE: usize = 512;
 const INVALID: u64 = u64::MAX;
 
+/// `repr(C)`: translated code reads entries at fixed offsets.
 #[derive(Clone, Copy)]
+#[repr(C)]
 pub(crate) struct TlbEntry {
     /// Virtual page number, or INVALID.
     pub vpn: u64,

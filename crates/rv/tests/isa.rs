@@ -1029,6 +1029,33 @@ fn sc_consumes_the_reservation() {
 }
 
 #[test]
+fn sc_keeps_the_reservation_across_a_store_fault() {
+    // A copy-on-write page: the SC faults, the kernel makes the page
+    // writable, and the SC run again succeeds, as under qemu-user.
+    let mut m = Machine::new();
+    let va = 0x9_3000;
+    m.map(va, USER_RW & !pte::W);
+    m.hart.flush_tlb();
+    m.hart.regs.x[5] = va;
+    m.hart.regs.x[8] = 0x77;
+    let code = words(&[lr_d(6, 5), sc_d(7, 8, 5), ECALL]);
+    let trap = m.run_at(CODE, &code);
+    assert_eq!(
+        trap,
+        Trap::PageFault {
+            addr: va,
+            access: Access::Store
+        }
+    );
+    assert_eq!(m.pc(), CODE + 4);
+    m.protect(va, USER_RW);
+    m.hart.flush_tlb_page(va);
+    assert_eq!(m.hart.run(&mut m.mem, 10), Trap::Ecall);
+    assert_eq!(m.x(7), 0, "sc.d after the fix-up failed");
+    assert_eq!(m.peek_u64(va), 0x77);
+}
+
+#[test]
 fn sc_to_a_different_address_fails() {
     let mut m = Machine::new();
     m.poke_u64(ATOM, 1);

@@ -1,7 +1,8 @@
 //! Helpers shared by cleave's tests, and only by tests (every user has it as
 //! a dev-dependency): one seeded random generator, so that a failing seed
 //! reproduces anywhere, one RISC-V instruction encoder, and a writer of
-//! minimal static riscv64 executables.
+//! minimal static riscv64 executables, and the rule for skipping a test
+//! that needs a missing tool.
 //!
 //! Pure functions on plain integers. testkit does not depend on `rv`, so
 //! `rv`'s own tests can use it without linking a second copy of `rv`'s types.
@@ -9,5 +10,7 @@
 pub mod elf;
 pub mod encode;
 mod rng;
+mod skip;
 
 pub use rng::Rng;
+pub use skip::{in_ci, skip};

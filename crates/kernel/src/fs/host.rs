@@ -220,6 +220,11 @@ impl HostNode {
         self.root.path.join(&self.rel)
     }
 
+    /// The file open for reading (the page cache keeps it).
+    pub fn open_read(&self) -> KResult<std::fs::File> {
+        self.file(OFlags::RDONLY)
+    }
+
     fn file(&self, flags: OFlags) -> KResult<std::fs::File> {
         let fd = self
             .root

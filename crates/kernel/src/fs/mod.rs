@@ -49,6 +49,8 @@
 
 pub mod file;
 mod host;
+pub mod initramfs;
+pub mod pagecache;
 pub mod pipe;
 pub mod proc;
 pub mod tty;

@@ -40,7 +40,10 @@ pub struct Segment {
 /// A validated executable: everything the loader needs, nothing more.
 #[derive(Debug)]
 pub struct ElfImage<'a> {
+    /// The start of the file: at least the headers.
     pub data: &'a [u8],
+    /// The whole file's size, which the segments must lie within.
+    pub file_size: u64,
     pub kind: ElfKind,
     pub entry: u64,
     /// PT_LOAD segments in ascending address order.
@@ -58,8 +61,14 @@ pub struct ElfImage<'a> {
 }
 
 impl<'a> ElfImage<'a> {
-    /// Validates `data` as a riscv64 executable.
+    /// Validates `data`, a whole file, as a riscv64 executable.
     pub fn parse(data: &'a [u8]) -> Result<ElfImage<'a>, ExecError> {
+        Self::parse_head(data, data.len() as u64)
+    }
+
+    /// Validates a file of `file_size` bytes from its first bytes, `data`:
+    /// Truncated if the headers go past them.
+    pub fn parse_head(data: &'a [u8], file_size: u64) -> Result<ElfImage<'a>, ExecError> {
         check_ident(data)?;
         let header =
             elf::FileHeader64::<LE>::parse(data).map_err(|_| ExecError::Truncated("ELF header"))?;
@@ -96,6 +105,7 @@ impl<'a> ElfImage<'a> {
 
         let mut image = ElfImage {
             data,
+            file_size,
             kind,
             entry: header.e_entry(LE),
             segments: Vec::new(),
@@ -138,7 +148,7 @@ impl<'a> ElfImage<'a> {
         }
         if offset
             .checked_add(filesz)
-            .is_none_or(|end| end > self.data.len() as u64)
+            .is_none_or(|end| end > self.file_size)
         {
             return Err(ExecError::Truncated("segment extends past end of file"));
         }

@@ -1,7 +1,9 @@
 //! The ELF loader: what execve does between finding the file and running
 //! its first instruction (Linux's `load_elf_binary`): validate the file,
 //! map its PT_LOAD segments with their protections, zero the bss, set the
-//! program break, map the stack and build the initial stack on it.
+//! program break, map the program interpreter of a dynamic program (the
+//! dynamic linker named by PT_INTERP, which runs first), map the stack and
+//! build the initial stack on it.
 
 pub mod elf;
 pub mod stack;
@@ -9,15 +11,18 @@ pub mod vdso;
 
 use crate::errno::Errno;
 use crate::mm::{
-    self, Mm, Phys, ELF_ET_DYN_BASE, MAP_ANONYMOUS, MAP_FIXED, MAP_GROWSDOWN, MAP_PRIVATE,
-    PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP,
+    self, Bytes, FilePages, MapFile, MemObject, Mm, Phys, ELF_ET_DYN_BASE, MAP_ANONYMOUS,
+    MAP_FIXED, MAP_GROWSDOWN, MAP_POPULATE, MAP_PRIVATE, PROT_EXEC, PROT_NONE, PROT_READ,
+    PROT_WRITE, STACK_TOP,
 };
 use crate::task::Cred;
 pub use elf::{ElfImage, ElfKind};
+use std::cell::RefCell;
 use std::fmt;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 pub const PAGE_SIZE: u64 = mm::PAGE_SIZE;
 pub const TASK_SIZE: u64 = mm::TASK_SIZE;
@@ -45,10 +50,6 @@ pub enum ExecError {
     Truncated(&'static str),
     /// The headers contradict themselves.
     Corrupt(String),
-    /// A dynamically linked program (PT_INTERP): not supported yet.
-    Dynamic {
-        interp: String,
-    },
     /// The guest-visible error of a step that failed (ENOMEM, E2BIG...).
     Errno(Errno),
 }
@@ -65,8 +66,7 @@ impl ExecError {
             | ExecError::WrongArch(_)
             | ExecError::NotExecutable(_)
             | ExecError::Truncated(_)
-            | ExecError::Corrupt(_)
-            | ExecError::Dynamic { .. } => Errno::ENOEXEC,
+            | ExecError::Corrupt(_) => Errno::ENOEXEC,
             ExecError::Errno(e) => *e,
         }
     }
@@ -93,10 +93,6 @@ impl fmt::Display for ExecError {
             ExecError::NotExecutable(what) => write!(f, "not an executable ({what})"),
             ExecError::Truncated(what) => write!(f, "truncated ELF file ({what})"),
             ExecError::Corrupt(what) => write!(f, "corrupt ELF file ({what})"),
-            ExecError::Dynamic { interp } => write!(
-                f,
-                "dynamically linked programs are not supported yet (interpreter {interp})"
-            ),
             ExecError::Errno(e) => write!(f, "cannot load: {}", e.name()),
         }
     }
@@ -108,16 +104,36 @@ impl From<Errno> for ExecError {
     }
 }
 
-/// An executable file read from the host.
+/// An executable file: its pages, which the loader maps, and its first
+/// bytes.
 pub struct Executable {
     /// The absolute path, what /proc/self/exe shows.
     pub path: PathBuf,
-    pub data: Vec<u8>,
+    pages: Pages,
+    pub size: u64,
+    /// The first bytes: the ELF headers or the "#!" line.
+    pub head: Vec<u8>,
 }
+
+/// Where an executable's pages are.
+enum Pages {
+    /// In the page cache: a file of the VFS.
+    Cache(Rc<RefCell<MemObject>>),
+    /// In a buffer of the kernel's, until loading puts them in an object.
+    Memory(Vec<u8>),
+}
+
+/// How much of the file is read for its headers at first; more if they
+/// need it.
+const HEAD_BYTES: u64 = PAGE_SIZE;
+/// At most this much: Linux reads the program headers wherever they are,
+/// but no sane executable has them past its first pages.
+const MAX_HEAD_BYTES: u64 = 64 << 10;
 
 impl Executable {
     /// Reads the file at `path`, which must be a regular file with an
-    /// execute bit, as execve requires.
+    /// execute bit, as execve requires. Its bytes are the kernel's own:
+    /// the first program, named on the command line.
     pub fn open(path: &Path) -> Result<Executable, ExecError> {
         let meta = std::fs::metadata(path).map_err(io_error)?;
         if meta.is_dir() {
@@ -128,26 +144,83 @@ impl Executable {
         }
         let data = std::fs::read(path).map_err(io_error)?;
         let path = std::fs::canonicalize(path).map_err(io_error)?;
-        Ok(Executable { path, data })
+        Ok(Executable::from_bytes(path, data))
+    }
+
+    /// An executable held in memory (the embedded init).
+    pub fn from_bytes(path: PathBuf, data: Vec<u8>) -> Executable {
+        let head = data[..data.len().min(MAX_HEAD_BYTES as usize)].to_vec();
+        Executable {
+            path,
+            size: data.len() as u64,
+            pages: Pages::Memory(data),
+            head,
+        }
+    }
+
+    /// An executable in the page cache: its first page is read.
+    pub fn from_pages(
+        phys: &mut Phys,
+        path: PathBuf,
+        pages: Rc<RefCell<MemObject>>,
+    ) -> Result<Executable, ExecError> {
+        let size = pages.borrow().bytes();
+        let mut exe = Executable {
+            path,
+            pages: Pages::Cache(pages),
+            size,
+            head: Vec::new(),
+        };
+        exe.read_head(phys, HEAD_BYTES)?;
+        Ok(exe)
+    }
+
+    /// The file's pages as a memory object, for mapping.
+    pub fn pages(&mut self, phys: &mut Phys) -> Rc<RefCell<MemObject>> {
+        if let Pages::Memory(data) = &mut self.pages {
+            let name = self.path.as_os_str().as_encoded_bytes().to_vec();
+            let data = std::mem::take(data);
+            self.pages = Pages::Cache(phys.cache.object(Rc::new(Bytes { name, data })));
+        }
+        match &self.pages {
+            Pages::Cache(obj) => obj.clone(),
+            Pages::Memory(_) => unreachable!("just put in an object"),
+        }
+    }
+
+    fn read_head(&mut self, phys: &mut Phys, len: u64) -> Result<(), ExecError> {
+        let mut head = vec![0; len.min(self.size) as usize];
+        let n = self.pages(phys).borrow_mut().read(phys, 0, &mut head)?;
+        head.truncate(n);
+        self.head = head;
+        Ok(())
+    }
+
+    /// The ELF image, reading more of the file if the headers need it.
+    pub fn parse(&mut self, phys: &mut Phys) -> Result<ElfImage<'_>, ExecError> {
+        let short = (self.head.len() as u64) < self.size.min(MAX_HEAD_BYTES);
+        if short
+            && matches!(
+                ElfImage::parse_head(&self.head, self.size),
+                Err(ExecError::Truncated(_))
+            )
+        {
+            self.read_head(phys, MAX_HEAD_BYTES)?;
+        }
+        ElfImage::parse_head(&self.head, self.size)
     }
 }
 
 /// What exec would say about `path` before building anything: the CLI's
 /// check, so that a bad file is reported by name before boot. A "#!" script
-/// passes (its interpreter is exec's business); an ELF file must be one
-/// this loader can run.
+/// passes, and so does a dynamic program: their interpreters are found in
+/// the guest's file system, by exec.
 pub fn precheck(path: &Path) -> Result<(), ExecError> {
     let exe = Executable::open(path)?;
-    if exe.data.starts_with(b"#!") {
+    if exe.head.starts_with(b"#!") {
         return Ok(());
     }
-    let image = ElfImage::parse(&exe.data)?;
-    if let Some(interp) = &image.interp {
-        return Err(ExecError::Dynamic {
-            interp: interp.clone(),
-        });
-    }
-    Ok(())
+    ElfImage::parse_head(&exe.head, exe.size).map(|_| ())
 }
 
 fn io_error(e: io::Error) -> ExecError {
@@ -187,23 +260,31 @@ pub struct StartInfo {
     pub sp: u64,
 }
 
-/// Loads `image` into the empty address space `mm` and builds its stack.
-/// On failure `mm` is half built and must be released by the caller.
+/// Loads `image`, whose file's page cache is `pages`, into the empty
+/// address space `mm`, with `interp`, the program interpreter its PT_INTERP
+/// names (its image and pages), if it is dynamic; builds the stack. On
+/// failure `mm` is half built and must be released by the caller.
 pub fn load(
     phys: &mut Phys,
     mm: &mut Mm,
     image: &ElfImage,
+    pages: &Rc<RefCell<MemObject>>,
+    interp: Option<(&ElfImage, &Rc<RefCell<MemObject>>)>,
     args: &ExecArgs,
 ) -> Result<StartInfo, ExecError> {
-    if let Some(interp) = &image.interp {
-        return Err(ExecError::Dynamic {
-            interp: interp.clone(),
-        });
-    }
     let bias = load_bias(image);
-    map_segments(phys, mm, image, bias)?;
+    map_segments(phys, mm, image, pages, bias)?;
     let (_, end) = image.span();
     mm.set_brk_start(end + bias);
+    // The interpreter starts first and finds the program through the
+    // auxiliary vector (AT_PHDR, AT_ENTRY) and itself through AT_BASE.
+    let (base, entry) = match interp {
+        Some((interp, interp_pages)) => {
+            let interp_bias = map_interpreter(phys, mm, interp, interp_pages)?;
+            (interp_bias, interp.entry + interp_bias)
+        }
+        None => (0, image.entry + bias),
+    };
 
     mm.set_stack_limit(args.stack_limit);
     let vdso = map_vdso(phys, mm)?;
@@ -211,7 +292,7 @@ pub fn load(
         phdr: image.phdr_vaddr.map_or(0, |va| va + bias),
         phent: u64::from(image.phentsize),
         phnum: u64::from(image.phnum),
-        base: 0,
+        base,
         entry: image.entry + bias,
         uid: u64::from(args.cred.uid),
         euid: u64::from(args.cred.euid),
@@ -246,25 +327,46 @@ pub fn load(
     mm.args = strings..strings + arg_bytes as u64;
     mm.env = mm.args.end..mm.args.end + env_bytes as u64;
     Ok(StartInfo {
-        entry: image.entry + bias,
+        entry,
         sp: built.sp,
     })
 }
 
+/// Maps the program interpreter where mmap would put a mapping of its
+/// size (Linux's load_elf_interp), aligned as its segments ask; returns
+/// its load bias, which is AT_BASE.
+fn map_interpreter(
+    phys: &mut Phys,
+    mm: &mut Mm,
+    interp: &ElfImage,
+    pages: &Rc<RefCell<MemObject>>,
+) -> Result<u64, ExecError> {
+    let (start, end) = interp.span();
+    let align = interp.max_align().max(PAGE_SIZE);
+    let len = page_up(end) - page_down(start);
+    // Find room by mapping and unmapping it, then place the segments there.
+    let room = len + align - PAGE_SIZE;
+    let flags = MAP_PRIVATE | MAP_ANONYMOUS;
+    let addr = mm.mmap(phys, 0, room, PROT_NONE, flags, 0)?;
+    mm.munmap(phys, addr, room)?;
+    let bias = addr.next_multiple_of(align) - page_down(start);
+    map_segments(phys, mm, interp, pages, bias)?;
+    Ok(bias)
+}
+
 /// Maps the vDSO (read and execute, below the stack's gap, where mmap
-/// puts things) and records it in the address space.
+/// puts things) from the page cache, so that every process shares its
+/// frame, and records it in the address space.
 fn map_vdso(phys: &mut Phys, mm: &mut Mm) -> Result<u64, ExecError> {
-    let image = vdso::image();
-    let len = page_up(image.len() as u64);
-    let addr = mm.mmap(
-        phys,
-        0,
-        len,
-        PROT_READ | PROT_EXEC,
-        MAP_PRIVATE | MAP_ANONYMOUS,
-        0,
-    )?;
-    mm.write_user_force(phys, addr, image)?;
+    let pages = phys.cache.kernel_file(b"[vdso]", || vdso::image().to_vec());
+    let file = MapFile {
+        pages: FilePages::Cache(pages),
+        readable: true,
+        writable: false,
+    };
+    let len = page_up(vdso::image().len() as u64);
+    let prot = PROT_READ | PROT_EXEC;
+    let addr = mm.mmap_file(phys, 0, len, prot, MAP_PRIVATE, 0, &file)?;
     mm.vdso = addr;
     Ok(addr)
 }
@@ -285,32 +387,73 @@ fn load_bias(image: &ElfImage) -> u64 {
     }
 }
 
-/// Maps each PT_LOAD segment with its protection and writes the file's
-/// bytes into it (the rest, the bss, stays zero). Two segments may share a
-/// page at their boundary; the later one's protection wins there, as
-/// Linux's MAP_FIXED over it would.
+/// Maps each PT_LOAD segment from the page cache, privately, as Linux's
+/// elf_map does: text and read-only pages are the cache's frames, shared
+/// by every process running the program; writable pages are private
+/// copies; the rest of the last file page is zeroed when a bss follows
+/// (padzero), and the bss beyond is anonymous.
+///
+/// Two segments may share a page at their boundary: that page keeps the
+/// earlier mapping and gets the later one's bytes and protection, so it
+/// holds both even where the file does not have them side by side.
 fn map_segments(
     phys: &mut Phys,
     mm: &mut Mm,
     image: &ElfImage,
+    pages: &Rc<RefCell<MemObject>>,
     bias: u64,
 ) -> Result<(), ExecError> {
-    let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+    let file = MapFile {
+        pages: FilePages::Cache(pages.clone()),
+        readable: true,
+        writable: false,
+    };
     let mut mapped_end = 0;
     for seg in &image.segments {
         let prot = seg.prot;
-        let start = page_down(seg.vaddr + bias);
-        let end = page_up(seg.vaddr + bias + seg.memsz);
+        let va = seg.vaddr + bias;
+        let start = page_down(va);
+        let end = page_up(va + seg.memsz);
+        let file_end = if seg.filesz == 0 {
+            start
+        } else {
+            page_up(va + seg.filesz)
+        };
+        let mut fresh = start;
         if start < mapped_end {
             mm.mprotect(phys, start, PAGE_SIZE, prot)?;
+            let n = seg.filesz.min(start + PAGE_SIZE - va);
+            let mut bytes = vec![0; n as usize];
+            pages.borrow_mut().read(phys, seg.offset, &mut bytes)?;
+            mm.write_user_force(phys, va, &bytes)?;
+            fresh = start + PAGE_SIZE;
         }
-        let fresh = start.max(mapped_end);
-        if fresh < end {
-            mm.mmap(phys, fresh, end - fresh, prot, flags, 0)?;
-            mapped_end = end;
+        if fresh < file_end {
+            let offset = page_down(seg.offset) + (fresh - start);
+            // Writable data gets its own copies now: a C runtime writes
+            // nearly every data page at startup, and a copy costs less than
+            // the fault that would make it. A fault would also end an LR/SC
+            // reservation, which no store fault breaks under qemu or on a
+            // program's first run natively.
+            let populate = if prot & PROT_WRITE != 0 {
+                MAP_POPULATE
+            } else {
+                0
+            };
+            let flags = MAP_PRIVATE | MAP_FIXED | populate;
+            mm.mmap_file(phys, fresh, file_end - fresh, prot, flags, offset, &file)?;
         }
-        let file = &image.data[seg.offset as usize..][..seg.filesz as usize];
-        mm.write_user_force(phys, seg.vaddr + bias, file)?;
+        let file_tail = va + seg.filesz;
+        if seg.memsz > seg.filesz && !file_tail.is_multiple_of(PAGE_SIZE) {
+            let zeros = vec![0; (page_up(file_tail) - file_tail) as usize];
+            mm.write_user_force(phys, file_tail, &zeros)?;
+        }
+        let anon = file_end.max(fresh);
+        if anon < end {
+            let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+            mm.mmap(phys, anon, end - anon, prot, flags, 0)?;
+        }
+        mapped_end = mapped_end.max(end);
     }
     Ok(())
 }
@@ -511,6 +654,11 @@ mod tests {
         );
     }
 
+    /// The page cache of an in-memory file.
+    fn pages(phys: &mut Phys, file: &[u8]) -> Rc<RefCell<MemObject>> {
+        Executable::from_bytes("/t".into(), file.to_vec()).pages(phys)
+    }
+
     fn args<'a>() -> ExecArgs<'a> {
         ExecArgs {
             argv: &[],
@@ -528,7 +676,8 @@ mod tests {
         let mut mm = Mm::new(&mut phys).unwrap();
         let file = hello();
         let image = ElfImage::parse(&file).unwrap();
-        let start = load(&mut phys, &mut mm, &image, &args()).unwrap();
+        let pages = pages(&mut phys, &file);
+        let start = load(&mut phys, &mut mm, &image, &pages, None, &args()).unwrap();
         assert_eq!(start.entry, 0x10100);
         assert_eq!(start.sp % 16, 0);
         assert!(start.sp < STACK_TOP && start.sp > STACK_TOP - 0x10000);
@@ -538,11 +687,16 @@ mod tests {
             (text.start, text.end, text.prot),
             (0x10000, 0x11000, PROT_READ | PROT_EXEC)
         );
+        // The data's file page, then the anonymous bss, as on Linux.
         let data = mm.find_vma(0x11f00).unwrap();
         assert_eq!(
             (data.start, data.end, data.prot),
-            (0x11000, 0x14000, PROT_READ | PROT_WRITE)
+            (0x11000, 0x12000, PROT_READ | PROT_WRITE)
         );
+        assert_eq!(data.file_name().as_deref(), Some(&b"/t"[..]));
+        let bss = mm.find_vma(0x12000).unwrap();
+        assert_eq!((bss.start, bss.end), (0x12000, 0x14000));
+        assert!(bss.file_name().is_none());
         let stack = mm.find_vma(start.sp).unwrap();
         assert!(stack.growsdown && stack.end == STACK_TOP);
         assert_eq!(stack.prot, PROT_READ | PROT_WRITE);
@@ -573,7 +727,8 @@ mod tests {
             &[Load(0, &[0x13; 0x200], 0x200, R | X)],
         );
         let image = ElfImage::parse(&file).unwrap();
-        let start = load(&mut phys, &mut mm, &image, &args()).unwrap();
+        let pages = pages(&mut phys, &file);
+        let start = load(&mut phys, &mut mm, &image, &pages, None, &args()).unwrap();
         assert_eq!(start.entry, ELF_ET_DYN_BASE + 0x100);
         assert_eq!(
             mm.find_vma(ELF_ET_DYN_BASE).unwrap().prot,
@@ -596,7 +751,8 @@ mod tests {
             ],
         );
         let image = ElfImage::parse(&file).unwrap();
-        load(&mut phys, &mut mm, &image, &args()).unwrap();
+        let pages = pages(&mut phys, &file);
+        load(&mut phys, &mut mm, &image, &pages, None, &args()).unwrap();
         let mut buf = [0; 4];
         mm.read_user(&mut phys, 0x10000, &mut buf).unwrap();
         assert_eq!(&buf, b"text");
@@ -607,15 +763,44 @@ mod tests {
     }
 
     #[test]
-    fn rejects_dynamic_programs_before_touching_memory() {
+    fn a_dynamic_program_starts_in_its_interpreter() {
         let mut phys = Phys::new(4 << 20);
         let mut mm = Mm::new(&mut phys).unwrap();
         let file = hello();
         let mut image = ElfImage::parse(&file).unwrap();
         image.interp = Some("/lib/ld.so".into());
-        let err = load(&mut phys, &mut mm, &image, &args()).unwrap_err();
-        assert_eq!(err.errno(), Errno::ENOEXEC);
-        assert_eq!(mm.vmas().count(), 0);
+        let ld = elf_file(
+            ET_DYN,
+            EM_RISCV,
+            0x40,
+            &[
+                Load(0, b"ld.so text", 0x1000, R | X),
+                Load(0x1000, b"ld.so data", 0x1800, R | W),
+            ],
+        );
+        let interp = ElfImage::parse(&ld).unwrap();
+        let program_pages = pages(&mut phys, &file);
+        let interp_pages = pages(&mut phys, &ld);
+        let start = load(
+            &mut phys,
+            &mut mm,
+            &image,
+            &program_pages,
+            Some((&interp, &interp_pages)),
+            &args(),
+        )
+        .unwrap();
+        let base = start.entry - 0x40;
+        assert_eq!(base % PAGE_SIZE, 0);
+        assert!(base > 0x20000 && base < STACK_TOP);
+        let mut buf = [0u8; 10];
+        mm.read_user(&mut phys, base + 0x1000, &mut buf).unwrap();
+        assert_eq!(&buf, b"ld.so data");
+        assert_eq!(mm.find_vma(base).unwrap().prot, PROT_READ | PROT_EXEC);
+        // The program itself is mapped where it asks, its break after it.
+        mm.read_user(&mut phys, 0x11f00, &mut buf[..5]).unwrap();
+        assert_eq!(&buf[..5], b"data!");
+        assert_eq!(mm.current_brk(), 0x14000);
         mm.release(&mut phys);
     }
 }

@@ -8,6 +8,7 @@
 use super::pagetable::{self, leaf, pfn, Slot, COW};
 use super::phys::{Phys, PAGE_SIZE};
 use super::{Mm, MMAP_MIN_ADDR, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_GUARD_GAP, TASK_SIZE};
+use crate::errno::Errno;
 use rv::{pte, Access};
 
 /// Why a fault could not be resolved: what the kernel turns into a signal.
@@ -77,8 +78,12 @@ impl Mm {
                     if index >= obj.size() {
                         return Err(Fault::Bus);
                     }
-                    let (pfn, new) = obj.frame(phys, index).map_err(|_| Fault::OutOfMemory)?;
-                    if new {
+                    // A file that cannot be read is SIGBUS, as on Linux.
+                    let (pfn, new) = obj.frame(phys, index).map_err(|e| match e {
+                        Errno::ENOMEM => Fault::OutOfMemory,
+                        _ => Fault::Bus,
+                    })?;
+                    if new && obj.source().is_none() {
                         self.count(phys, |s| s.zero_fill_faults += 1);
                     }
                     pfn

@@ -8,7 +8,9 @@ use super::vma::{Backing, MemObject, Vma, VmaTree};
 use super::*;
 use crate::errno::{Errno, KResult};
 use rv::{pte, Access};
+use std::cell::RefCell;
 use std::convert::Infallible;
+use std::rc::Rc;
 
 const PAGE_MASK: u64 = !(PAGE_SIZE - 1);
 
@@ -18,10 +20,44 @@ fn page_align_wrapping(len: u64) -> u64 {
     len.wrapping_add(PAGE_SIZE - 1) & PAGE_MASK
 }
 
+/// The file of a file mapping, as the system-call layer found it.
+pub struct MapFile {
+    pub pages: FilePages,
+    /// The open file's access mode.
+    pub readable: bool,
+    pub writable: bool,
+}
+
+/// What mapping a file gives.
+pub enum FilePages {
+    /// A regular file: its page cache.
+    Cache(Rc<RefCell<MemObject>>),
+    /// /dev/zero: anonymous memory, private or shared (Linux's mmap_zero).
+    Zero,
+    /// A file that cannot be mapped (a directory, a pipe, a terminal:
+    /// Linux's missing f_op->mmap, ENODEV).
+    None,
+}
+
+/// Linux's LEGACY_MAP_MASK: the flags MAP_SHARED_VALIDATE accepts for a
+/// file without MAP_SYNC support.
+const LEGACY_MAP_MASK: u64 = MAP_SHARED
+    | MAP_PRIVATE
+    | MAP_FIXED
+    | MAP_ANONYMOUS
+    | MAP_DENYWRITE
+    | MAP_EXECUTABLE
+    | 0x400_0000 // MAP_UNINITIALIZED
+    | MAP_GROWSDOWN
+    | MAP_LOCKED
+    | MAP_NORESERVE
+    | MAP_POPULATE
+    | MAP_NONBLOCK
+    | MAP_STACK
+    | MAP_HUGETLB;
+
 impl Mm {
-    /// mmap of anonymous memory. `offset` is the byte offset argument. File
-    /// mappings are not supported yet: the system-call layer resolves the
-    /// descriptor first (EBADF for a bad one); anything else is ENODEV here.
+    /// mmap of anonymous memory. `offset` is the byte offset argument.
     pub fn mmap(
         &mut self,
         phys: &mut Phys,
@@ -31,15 +67,51 @@ impl Mm {
         flags: u64,
         offset: u64,
     ) -> KResult<u64> {
+        if flags & MAP_ANONYMOUS == 0 {
+            // A file mapping without a file: the caller had no descriptor.
+            return Err(Errno::EBADF);
+        }
+        self.do_mmap(phys, addr, len, prot, flags, offset, None)
+    }
+
+    /// mmap of `file` from byte `offset` (MAP_ANONYMOUS is ignored, as
+    /// the system-call layer only passes a file without it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn mmap_file(
+        &mut self,
+        phys: &mut Phys,
+        addr: u64,
+        len: u64,
+        prot: u64,
+        flags: u64,
+        offset: u64,
+        file: &MapFile,
+    ) -> KResult<u64> {
+        self.do_mmap(phys, addr, len, prot, flags, offset, Some(file))
+    }
+
+    /// Linux's do_mmap, in its order of checks.
+    #[allow(clippy::too_many_arguments)]
+    fn do_mmap(
+        &mut self,
+        phys: &mut Phys,
+        addr: u64,
+        len: u64,
+        prot: u64,
+        flags: u64,
+        offset: u64,
+        file: Option<&MapFile>,
+    ) -> KResult<u64> {
         if offset & !PAGE_MASK != 0 {
             return Err(Errno::EINVAL);
         }
-        if flags & MAP_ANONYMOUS == 0 {
-            return Err(Errno::ENODEV);
-        }
         if flags & MAP_HUGETLB != 0 {
-            // No huge pages are ever reserved.
-            return Err(Errno::ENOMEM);
+            // No huge pages are ever reserved, and no file is on hugetlbfs.
+            return Err(if file.is_some() {
+                Errno::EINVAL
+            } else {
+                Errno::ENOMEM
+            });
         }
         if len == 0 {
             return Err(Errno::EINVAL);
@@ -48,6 +120,10 @@ impl Mm {
         let len = page_align_wrapping(len);
         if len == 0 {
             return Err(Errno::ENOMEM);
+        }
+        let pgoff = offset / PAGE_SIZE;
+        if file.is_some() && pgoff.checked_add(len / PAGE_SIZE).is_none() {
+            return Err(Errno::EOVERFLOW);
         }
         if self.vmas.len() > MAX_MAP_COUNT {
             return Err(Errno::ENOMEM);
@@ -59,10 +135,31 @@ impl Mm {
         }
         let shared = match flags & MAP_TYPE {
             MAP_SHARED => true,
+            MAP_SHARED_VALIDATE if file.is_some() => {
+                if flags & !LEGACY_MAP_MASK != 0 {
+                    return Err(Errno::EOPNOTSUPP);
+                }
+                true
+            }
             MAP_PRIVATE => false,
             _ => return Err(Errno::EINVAL),
         };
-        if shared && flags & MAP_GROWSDOWN != 0 {
+        if let Some(f) = file {
+            if (shared && prot & PROT_WRITE != 0 && !f.writable) || !f.readable {
+                return Err(Errno::EACCES);
+            }
+            if matches!(f.pages, FilePages::None) {
+                return Err(Errno::ENODEV);
+            }
+        }
+        let cache = match file {
+            Some(MapFile {
+                pages: FilePages::Cache(obj),
+                ..
+            }) => Some(obj),
+            _ => None,
+        };
+        if (shared || file.is_some()) && flags & MAP_GROWSDOWN != 0 {
             return Err(Errno::EINVAL);
         }
         let pages = len / PAGE_SIZE;
@@ -72,7 +169,14 @@ impl Mm {
         {
             return Err(Errno::ENOMEM);
         }
-        if flags & MAP_NORESERVE == 0 && (shared || prot & PROT_WRITE != 0) {
+        // Private writable memory is committed; a shared file mapping is
+        // backed by the file itself.
+        let accountable = if cache.is_some() {
+            !shared && prot & PROT_WRITE != 0
+        } else {
+            shared || prot & PROT_WRITE != 0
+        };
+        if flags & MAP_NORESERVE == 0 && accountable {
             enough_memory(phys, pages)?;
         }
         if fixed {
@@ -83,10 +187,18 @@ impl Mm {
         }
         let mut vma = Vma::anonymous(start, end, prot & (PROT_READ | PROT_WRITE | PROT_EXEC));
         vma.growsdown = flags & MAP_GROWSDOWN != 0;
-        if shared {
-            vma.shared = true;
+        vma.shared = shared;
+        if let Some(f) = file {
+            vma.may_write = !shared || f.writable;
+        }
+        if let Some(obj) = cache {
             vma.backing = Backing::Object {
-                obj: MemObject::new(pages),
+                obj: obj.clone(),
+                pgoff,
+            };
+        } else if shared {
+            vma.backing = Backing::Object {
+                obj: phys.cache.anonymous(pages),
                 pgoff: 0,
             };
         }
@@ -203,9 +315,10 @@ impl Mm {
         for s in self.vmas.starts_in(start, end) {
             let vma = self.vmas.remove(s).unwrap();
             self.zap(phys, vma.start, vma.end);
-            vma.release(phys);
         }
         self.pt.prune(phys, start, end);
+        // The last mapping of an object takes the object with it.
+        phys.reap();
         Ok(())
     }
 
@@ -238,6 +351,29 @@ impl Mm {
                 Ok::<_, Infallible>(())
             });
         self.count(phys, |s| s.resident_pages -= dropped);
+    }
+
+    /// Unmaps the pages of `obj` from page `index` on, wherever this space
+    /// maps them, private copies included (truncate: the next touch past
+    /// the new end is SIGBUS, as Linux's unmap_mapping_range with even_cows).
+    pub fn zap_object(&mut self, phys: &mut Phys, obj: &Rc<RefCell<MemObject>>, index: u64) {
+        let ranges: Vec<(u64, u64)> = self
+            .vmas
+            .iter()
+            .filter_map(|v| match &v.backing {
+                Backing::Object { obj: o, pgoff } if Rc::ptr_eq(o, obj) => {
+                    let skip = index.saturating_sub(*pgoff);
+                    let from = skip
+                        .checked_mul(PAGE_SIZE)
+                        .and_then(|b| b.checked_add(v.start))?;
+                    (from < v.end).then_some((from, v.end))
+                }
+                _ => None,
+            })
+            .collect();
+        for (start, end) in ranges {
+            self.zap(phys, start, end);
+        }
     }
 
     pub fn mprotect(&mut self, phys: &mut Phys, start: u64, len: u64, prot: u64) -> KResult<()> {
@@ -279,6 +415,9 @@ impl Mm {
                 return Err(Errno::ENOMEM);
             };
             let seg_end = vma.end.min(end);
+            if prot & PROT_WRITE != 0 && !vma.may_write {
+                return Err(Errno::EACCES);
+            }
             if vma.prot != prot {
                 self.change_protection(phys, at, seg_end, prot)?;
             }
@@ -451,8 +590,9 @@ impl Mm {
         Ok(())
     }
 
-    /// msync: nothing is written back (no file mappings yet), but the
-    /// arguments and the range are checked as Linux does.
+    /// msync: nothing needs writing back (a MAP_SHARED store lands in the
+    /// page cache, which is what read() sees, and host files are never
+    /// written), but the arguments and the range are checked as Linux does.
     pub fn msync(&mut self, start: u64, len: u64, flags: u64) -> KResult<()> {
         if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
             || start & !PAGE_MASK != 0

@@ -12,6 +12,8 @@
 //!   its errno values (mmap.rs).
 //! - Copy-on-write: fork's half is [`Mm::fork`] (fork.rs), the write
 //!   fault's half is `break_cow` (fault.rs).
+//! - The page cache (filemap.rs): files' pages in [`MemObject`]s that file
+//!   mappings and exec share; a private mapping copies on write.
 //! - The kernel reaches guest memory through uaccess ([`Mm::read_user`],
 //!   [`Mm::write_user`], ...), which faults pages in as the guest would.
 //!
@@ -34,6 +36,7 @@
 //! These are Linux's own values for riscv64 with Sv39 and no randomization.
 
 mod fault;
+mod filemap;
 mod fork;
 mod mmap;
 mod pagetable;
@@ -42,6 +45,8 @@ mod uaccess;
 mod vma;
 
 pub use fault::Fault;
+pub use filemap::{copy_page_from, Bytes, PageCache, PageSource};
+pub use mmap::{FilePages, MapFile};
 pub use phys::{Phys, PAGE_SIZE};
 pub use vma::{Backing, MemObject, Vma};
 
@@ -295,9 +300,8 @@ impl Mm {
         let mapped = self.pt.destroy(phys);
         debug_assert_eq!(mapped, self.stats.resident_pages);
         phys.stats.resident_pages -= self.stats.resident_pages;
-        for vma in self.vmas.into_vmas() {
-            vma.release(phys);
-        }
+        drop(self.vmas);
+        phys.reap();
         phys.mm_released();
     }
 }

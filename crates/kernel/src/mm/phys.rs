@@ -12,6 +12,7 @@
 //! untouched-but-read anonymous page maps. The zero frame is not reference
 //! counted (like Linux's zero page): `get` and `put` ignore it.
 
+use super::filemap::PageCache;
 use super::MmStats;
 use crate::errno::{Errno, KResult};
 use rv::PhysMem;
@@ -32,6 +33,9 @@ pub struct Phys {
     live_mms: usize,
     /// Counters summed over every address space, including released ones.
     pub stats: MmStats,
+    /// Files' pages (filemap.rs); its unmapped pages are given back when
+    /// memory runs out.
+    pub cache: PageCache,
 }
 
 impl Phys {
@@ -57,6 +61,7 @@ impl Phys {
             zero: 1,
             live_mms: 0,
             stats: MmStats::default(),
+            cache: PageCache::default(),
         }
     }
 
@@ -66,15 +71,20 @@ impl Phys {
         self.zero
     }
 
-    /// A frame with count 1 and unspecified content.
+    /// A frame with count 1 and unspecified content. When none is left,
+    /// the page cache gives back what nothing maps before this fails.
     pub(super) fn alloc(&mut self) -> KResult<usize> {
+        if self.free.is_empty() && self.fresh == self.refs.len() {
+            self.reap();
+            if self.free.is_empty() && self.reclaim() == 0 {
+                return Err(Errno::ENOMEM);
+            }
+        }
         let pfn = if let Some(pfn) = self.free.pop() {
             pfn as usize
-        } else if self.fresh < self.refs.len() {
+        } else {
             self.fresh += 1;
             self.fresh - 1
-        } else {
-            return Err(Errno::ENOMEM);
         };
         self.refs[pfn] = 1;
         Ok(pfn)
@@ -82,11 +92,11 @@ impl Phys {
 
     /// A zero-filled frame with count 1, or ENOMEM.
     pub fn alloc_zeroed(&mut self) -> KResult<usize> {
-        let from_fresh = self.free.is_empty();
+        let watermark = self.fresh;
         let pfn = self.alloc()?;
         // A never-used frame is still zero: do not touch it, so the host
         // commits it only when the guest writes.
-        if !from_fresh {
+        if pfn < watermark {
             self.mem.zero_frame(pfn);
         }
         Ok(pfn)
@@ -119,8 +129,10 @@ impl Phys {
         self.refs[pfn]
     }
 
+    /// Free frames, counting those of dropped memory objects not reaped
+    /// yet.
     pub fn free_frames(&self) -> usize {
-        self.free.len() + (self.refs.len() - self.fresh)
+        self.free.len() + (self.refs.len() - self.fresh) + self.cache.orphaned()
     }
 
     /// Frames that can ever be allocated: all but frame 0 and the zero frame.

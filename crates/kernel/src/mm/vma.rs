@@ -3,51 +3,163 @@
 //! The VMAs say what may be mapped; the page table says what is mapped now.
 //! A page absent from the table but inside a VMA is filled on first touch.
 
+use super::filemap::{Orphan, Orphans, PageSource};
 use super::phys::{Phys, PAGE_SHIFT, PAGE_SIZE};
 use super::{PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::errno::KResult;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::rc::Rc;
 
 /// A memory object: pages that exist independently of any one mapping, so
-/// that every mapping of it sees the same frames. Today that is shared
-/// anonymous memory (Linux's shmem); a file's page cache will be one too.
-#[derive(Debug)]
+/// that every mapping of it sees the same frames: shared anonymous memory
+/// (Linux's shmem) and a file's page cache (see filemap.rs).
 pub struct MemObject {
-    /// Size in pages: touching a page past it is SIGBUS, as past a file's end.
+    /// Size in pages of an object with no source: touching a page past it
+    /// is SIGBUS, as past a file's end. A file's size is its source's.
     size: u64,
     /// Page index -> frame. The object holds one reference on each frame.
     frames: BTreeMap<u64, usize>,
+    /// Where missing pages are read from (None: they start zeroed).
+    source: Option<Rc<dyn PageSource>>,
+    /// Where the frames go when the object does (filemap.rs): whoever
+    /// drops the last reference, from wherever, frees nothing by hand.
+    orphans: Orphans,
+}
+
+impl fmt::Debug for MemObject {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.debug_struct("MemObject")
+            .field("pages", &self.size())
+            .field("cached", &self.frames.len())
+            .finish()
+    }
 }
 
 impl MemObject {
-    pub fn new(size_pages: u64) -> Rc<RefCell<MemObject>> {
+    /// Shared anonymous memory of `size_pages` pages, zero-filled.
+    pub(super) fn new(orphans: &Orphans, size_pages: u64) -> Rc<RefCell<MemObject>> {
         Rc::new(RefCell::new(MemObject {
             size: size_pages,
             frames: BTreeMap::new(),
+            source: None,
+            orphans: orphans.clone(),
         }))
     }
 
-    pub fn size(&self) -> u64 {
-        self.size
+    /// The page cache of a file: pages are read from `source` when first
+    /// needed.
+    pub(super) fn with_source(
+        orphans: &Orphans,
+        source: Rc<dyn PageSource>,
+    ) -> Rc<RefCell<MemObject>> {
+        Rc::new(RefCell::new(MemObject {
+            size: 0,
+            frames: BTreeMap::new(),
+            source: Some(source),
+            orphans: orphans.clone(),
+        }))
     }
 
-    /// The frame holding page `index`, allocated zeroed on first use.
-    /// Returns whether it was just allocated.
+    /// Size in pages: for a file, the pages that hold some of its bytes.
+    pub fn size(&self) -> u64 {
+        match &self.source {
+            None => self.size,
+            Some(src) => src.size().div_ceil(PAGE_SIZE),
+        }
+    }
+
+    /// Size in bytes: a file's, or the whole pages of anonymous memory.
+    pub fn bytes(&self) -> u64 {
+        self.source
+            .as_ref()
+            .map_or(self.size * PAGE_SIZE, |s| s.size())
+    }
+
+    pub fn source(&self) -> Option<&Rc<dyn PageSource>> {
+        self.source.as_ref()
+    }
+
+    /// The frame holding page `index` if it is in memory.
+    pub fn cached(&self, index: u64) -> Option<usize> {
+        self.frames.get(&index).copied()
+    }
+
+    /// The frame holding page `index`, allocated (zeroed, or read from the
+    /// source) on first use. Returns whether it was just allocated.
     pub(super) fn frame(&mut self, phys: &mut Phys, index: u64) -> KResult<(usize, bool)> {
         if let Some(&pfn) = self.frames.get(&index) {
             return Ok((pfn, false));
         }
-        let pfn = phys.alloc_zeroed()?;
+        let pfn = match &self.source {
+            None => phys.alloc_zeroed()?,
+            Some(src) => {
+                let mut page = [0; PAGE_SIZE as usize];
+                src.read_page(index, &mut page)?;
+                let pfn = phys.alloc()?;
+                phys.mem.frame_mut(pfn).copy_from_slice(&page);
+                pfn
+            }
+        };
         self.frames.insert(index, pfn);
         Ok((pfn, true))
     }
 
-    /// Drops the object's references: called when its last mapping goes.
-    fn release(&mut self, phys: &mut Phys) {
-        for (_, pfn) in std::mem::take(&mut self.frames) {
+    /// Reads bytes at `offset` through the cache (the loader's headers):
+    /// fewer than asked at the end of the file.
+    pub fn read(&mut self, phys: &mut Phys, offset: u64, buf: &mut [u8]) -> KResult<usize> {
+        let end = self.bytes().min(offset.saturating_add(buf.len() as u64));
+        let mut at = offset;
+        while at < end {
+            let (pfn, _) = self.frame(phys, at >> PAGE_SHIFT)?;
+            let in_page = (at % PAGE_SIZE) as usize;
+            let n = ((PAGE_SIZE as usize) - in_page).min((end - at) as usize);
+            let done = (at - offset) as usize;
+            buf[done..done + n].copy_from_slice(&phys.mem.frame(pfn)[in_page..in_page + n]);
+            at += n as u64;
+        }
+        Ok(end.saturating_sub(offset) as usize)
+    }
+
+    /// Drops the cached pages from `index` on (truncate) and zeroes the
+    /// cached last page past `bytes`, the new size.
+    pub fn truncate(&mut self, phys: &mut Phys, bytes: u64) {
+        let keep = bytes.div_ceil(PAGE_SIZE);
+        for (_, pfn) in self.frames.split_off(&keep) {
             phys.put(pfn);
+        }
+        if !bytes.is_multiple_of(PAGE_SIZE) {
+            if let Some(&pfn) = self.frames.get(&(bytes / PAGE_SIZE)) {
+                phys.mem.frame_mut(pfn)[(bytes % PAGE_SIZE) as usize..].fill(0);
+            }
+        }
+    }
+
+    /// Gives back the frames only the object holds (memory pressure):
+    /// they are read from the source again when needed. Returns how many.
+    pub(super) fn evict_unmapped(&mut self, phys: &mut Phys) -> usize {
+        let before = self.frames.len();
+        self.frames.retain(|_, &mut pfn| {
+            if phys.refcount(pfn) > 1 {
+                return true;
+            }
+            phys.put(pfn);
+            false
+        });
+        before - self.frames.len()
+    }
+}
+
+impl Drop for MemObject {
+    /// The last reference went, wherever that was: the frames go to `Phys`,
+    /// which frees them (after giving a writable source its pages back:
+    /// MAP_SHARED writes) the next time it reaps.
+    fn drop(&mut self) {
+        let mut orphans = self.orphans.borrow_mut();
+        for (index, pfn) in std::mem::take(&mut self.frames) {
+            let back = self.source.clone().map(|src| (src, index));
+            orphans.push(Orphan { pfn, back });
         }
     }
 }
@@ -80,6 +192,9 @@ pub struct Vma {
     pub dontfork: bool,
     /// MADV_WIPEONFORK: the child gets this range empty (zero-filled).
     pub wipeonfork: bool,
+    /// Linux's VM_MAYWRITE: false for a shared mapping of a file opened
+    /// read-only, which mprotect may then never make writable.
+    pub may_write: bool,
     pub backing: Backing,
 }
 
@@ -93,6 +208,7 @@ impl Vma {
             growsdown: false,
             dontfork: false,
             wipeonfork: false,
+            may_write: true,
             backing: Backing::Anonymous,
         }
     }
@@ -128,6 +244,14 @@ impl Vma {
         }
     }
 
+    /// The file this VMA maps, if any, for /proc/PID/maps.
+    pub fn file_name(&self) -> Option<Vec<u8>> {
+        match &self.backing {
+            Backing::Object { obj, .. } => obj.borrow().source().map(|s| s.name()),
+            Backing::Anonymous => None,
+        }
+    }
+
     /// Splits at `at`: `self` keeps [start, at), the result is [at, end).
     fn split_off(&mut self, at: u64) -> Vma {
         let mut right = self.clone();
@@ -147,6 +271,7 @@ impl Vma {
             && self.growsdown == next.growsdown
             && self.dontfork == next.dontfork
             && self.wipeonfork == next.wipeonfork
+            && self.may_write == next.may_write
             && match (&self.backing, &next.backing) {
                 (Backing::Anonymous, Backing::Anonymous) => true,
                 (Backing::Object { obj: a, pgoff: pa }, Backing::Object { obj: b, pgoff: pb }) => {
@@ -154,18 +279,6 @@ impl Vma {
                 }
                 _ => false,
             }
-    }
-
-    /// Drops this VMA's hold on its backing; the last mapping of an object
-    /// frees the object's pages. "Last" is the Rc count, so a caller must not
-    /// keep a clone of a VMA alive across the release of the object's final
-    /// mapping.
-    pub(super) fn release(self, phys: &mut Phys) {
-        if let Backing::Object { obj, .. } = self.backing {
-            if Rc::strong_count(&obj) == 1 {
-                obj.borrow_mut().release(phys);
-            }
-        }
     }
 }
 
@@ -182,10 +295,6 @@ impl VmaTree {
 
     pub fn iter(&self) -> impl Iterator<Item = &Vma> {
         self.map.values()
-    }
-
-    pub fn into_vmas(self) -> impl Iterator<Item = Vma> {
-        self.map.into_values()
     }
 
     /// The VMA containing `va`.

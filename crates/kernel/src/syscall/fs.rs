@@ -178,13 +178,16 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
             Ok(out)
         }
         FileKind::Inode(loc) => {
+            k.phys.reap();
             let offset = pos.unwrap_or(f.offset.get());
             let mut i = loc.inode.borrow_mut();
             let out = match &i.data {
                 Data::Dir(_) => return Err(Errno::EISDIR),
                 Data::File(d) => {
                     let start = (offset as usize).min(d.len());
-                    d[start..(start + len).min(d.len())].to_vec()
+                    let mut out = d[start..(start + len).min(d.len())].to_vec();
+                    crate::fs::pagecache::read_through(&k.phys, i.id, start as u64, &mut out);
+                    out
                 }
                 Data::Host(h) => {
                     if i.is_dir() {
@@ -244,6 +247,7 @@ fn file_write(
             if k.vfs.fs_of(loc) == FsType::Proc {
                 return Err(Errno::EINVAL);
             }
+            k.phys.reap();
             let t = now(k);
             let mut i = loc.inode.borrow_mut();
             let append = f.flags.get() & O_APPEND != 0;
@@ -263,6 +267,7 @@ fn file_write(
                         d.resize(end as usize, 0);
                     }
                     d[offset as usize..end as usize].copy_from_slice(data);
+                    crate::fs::pagecache::write_through(&mut k.phys, i.id, offset, data);
                     i.mtime = t;
                     i.ctime = t;
                     if pos.is_none() {
@@ -1081,10 +1086,11 @@ fn create(k: &Kernel, dir: &Loc, name: &[u8], mode: u32, data: Data) -> KResult<
     Ok(loc)
 }
 
-fn truncate(k: &Kernel, loc: &Loc, len: u64) -> KResult<()> {
+fn truncate(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> {
     if k.vfs.readonly(loc) {
         return Err(Errno::EROFS);
     }
+    k.phys.reap();
     let t = now(k);
     let mut i = loc.inode.borrow_mut();
     let is_dir = i.is_dir();
@@ -1102,6 +1108,9 @@ fn truncate(k: &Kernel, loc: &Loc, len: u64) -> KResult<()> {
     }
     i.mtime = t;
     i.ctime = t;
+    let id = i.id;
+    drop(i);
+    k.truncate_pagecache(id, len);
     Ok(())
 }
 

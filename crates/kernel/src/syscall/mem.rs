@@ -2,7 +2,9 @@
 //! the arguments as Linux does.
 
 use crate::errno::{Errno, KResult};
-use crate::mm::{Mm, MAP_ANONYMOUS};
+use crate::fs::file::O_PATH;
+use crate::fs::{pagecache, Data, Device, FileKind};
+use crate::mm::{FilePages, MapFile, Mm, MAP_ANONYMOUS, PAGE_SIZE};
 use crate::task::rlimit::RLIMIT_AS;
 use crate::task::Kernel;
 use std::cell::RefCell;
@@ -26,16 +28,40 @@ pub fn brk(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 
 pub fn mmap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let (addr, len, prot, flags, fd, offset) = (a[0], a[1], a[2], a[3], a[4], a[5]);
-    if flags & MAP_ANONYMOUS == 0 {
-        // Only the standard streams are open, and no tty or pipe can be
-        // mapped.
-        k.current().files.borrow().get(u64::from(fd as u32))?;
-        return Err(Errno::ENODEV);
+    if flags & MAP_ANONYMOUS != 0 {
+        let mm = mm(k);
+        let result = mm
+            .borrow_mut()
+            .mmap(&mut k.phys, addr, len, prot, flags, offset);
+        return result;
     }
+    // riscv's sys_mmap checks the offset before it looks at the fd.
+    if offset % PAGE_SIZE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let file = k.current().files.borrow().get(u64::from(fd as u32))?;
+    if file.flags.get() & O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    let pages = match &file.kind {
+        FileKind::Inode(loc) if matches!(loc.inode.borrow().data, Data::Device(Device::Zero)) => {
+            FilePages::Zero
+        }
+        FileKind::Inode(loc) => match pagecache::pages_of(&mut k.phys, loc, b"")? {
+            Some(obj) => FilePages::Cache(obj),
+            None => FilePages::None,
+        },
+        FileKind::Console(_) | FileKind::Pipe(_) => FilePages::None,
+    };
+    let map = MapFile {
+        pages,
+        readable: file.readable(),
+        writable: file.writable(),
+    };
     let mm = mm(k);
     let result = mm
         .borrow_mut()
-        .mmap(&mut k.phys, addr, len, prot, flags, offset);
+        .mmap_file(&mut k.phys, addr, len, prot, flags, offset, &map);
     result
 }
 

@@ -15,7 +15,7 @@
 use super::block::TaskState;
 use super::{ExecRequest, Kernel, Tid};
 use crate::errno::{Errno, KResult};
-use crate::fs::Loc;
+use crate::fs::{pagecache, Loc};
 use crate::loader::{ExecError, Executable};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -109,10 +109,17 @@ impl Kernel {
 
     /// Opens the file exec would run, resolved in the VFS from `start`
     /// (an empty `path` is `start` itself: execveat's AT_EMPTY_PATH).
-    fn open_exec(&self, start: &Loc, path: &[u8], nofollow: bool) -> KResult<Executable> {
+    pub(super) fn open_exec(
+        &mut self,
+        start: &Loc,
+        path: &[u8],
+        nofollow: bool,
+    ) -> KResult<Executable> {
         // procfs must know the caller: busybox execs /proc/self/exe.
-        crate::fs::proc::array::sync(self);
-        let root = self.current().fs.borrow().root.clone();
+        if self.on_hart.is_some() {
+            crate::fs::proc::array::sync(self);
+        }
+        let (root, _) = self.fs_root_and_cwd();
         let (loc, abs) = if path.is_empty() {
             (start.clone(), self.vfs.path_of(&root, start))
         } else {
@@ -135,17 +142,34 @@ impl Kernel {
         {
             return Err(Errno::EACCES);
         }
-        let data = match &inode.data {
-            crate::fs::Data::File(d) => d.clone(),
-            crate::fs::Data::Host(h) => h.read_all()?,
-            _ => return Err(Errno::EACCES),
-        };
-        Ok(Executable {
-            path: PathBuf::from(std::ffi::OsString::from(
-                String::from_utf8_lossy(&abs).into_owned(),
-            )),
-            data,
-        })
+        drop(inode);
+        // Text and data are mapped from the page cache: every process
+        // running this file shares its pages (and their decoded code).
+        let pages = pagecache::pages_of(&mut self.phys, &loc, &abs)?.ok_or(Errno::EACCES)?;
+        let path = PathBuf::from(std::ffi::OsString::from(
+            String::from_utf8_lossy(&abs).into_owned(),
+        ));
+        Executable::from_pages(&mut self.phys, path, pages).map_err(|e| e.errno())
+    }
+
+    /// The root and working directory paths resolve from: the current
+    /// process's, or the VFS root while booting, before there is one.
+    fn fs_root_and_cwd(&self) -> (Loc, Loc) {
+        match self.on_hart {
+            Some(_) => {
+                let fs = self.current().fs.borrow();
+                (fs.root.clone(), fs.cwd.clone())
+            }
+            None => (self.vfs.root(), self.vfs.root()),
+        }
+    }
+
+    /// The program interpreter a dynamic program's PT_INTERP names, opened
+    /// as Linux's load_elf_binary opens it: like the program itself,
+    /// relative paths from the working directory.
+    pub(super) fn open_interpreter(&mut self, path: &[u8]) -> Result<Executable, ExecError> {
+        let (_, cwd) = self.fs_root_and_cwd();
+        self.open_exec(&cwd, path, false).map_err(ExecError::Errno)
     }
 
     /// execve/execveat for the current thread: the file is `filename`
@@ -183,7 +207,7 @@ impl Kernel {
         }
         // Scripts: the interpreter runs with the script as its argument.
         let mut depth = 0;
-        while let Some(script) = parse_shebang(&exe.data) {
+        while let Some(script) = parse_shebang(&exe.head) {
             depth += 1;
             if depth > MAX_SCRIPT_DEPTH {
                 return Err(Errno::ELOOP);

@@ -26,17 +26,19 @@
 pub mod block;
 pub mod clock;
 pub mod clone;
+mod coredump;
 pub mod cred;
 pub mod exec;
 pub mod exit;
 pub mod files;
 pub mod futex;
+mod mapping;
 pub mod rlimit;
 pub mod sigdeliver;
 pub mod signal;
 
 use crate::errno::{Errno, KResult};
-use crate::loader::{self, ElfImage, ExecError, Executable};
+use crate::loader::{self, ExecError, Executable};
 use crate::mm::{Mm, Phys, TlbFlush};
 use crate::syscall;
 use block::{Restart, TaskState};
@@ -363,10 +365,7 @@ impl Kernel {
         envp: Vec<Vec<u8>>,
         cred: Cred,
     ) -> Result<Tid, ExecError> {
-        let exe = Executable {
-            path: PathBuf::from("/sbin/init"),
-            data: image.to_vec(),
-        };
+        let exe = Executable::from_bytes(PathBuf::from("/sbin/init"), image.to_vec());
         let req = ExecRequest {
             path: exe.path.clone(),
             argv,
@@ -437,12 +436,27 @@ impl Kernel {
     /// [`Kernel::load_image`] for a file already read.
     pub fn load_executable(
         &mut self,
-        exe: Executable,
+        mut exe: Executable,
         req: &ExecRequest,
         cred: Cred,
         stack_limit: u64,
     ) -> Result<NewImage, ExecError> {
-        let image = ElfImage::parse(&exe.data)?;
+        let pages = exe.pages(&mut self.phys);
+        let image = exe.parse(&mut self.phys)?;
+        let mut interp_exe = match &image.interp {
+            Some(path) => Some(self.open_interpreter(path.as_bytes())?),
+            None => None,
+        };
+        let interp = match &mut interp_exe {
+            Some(exe) => {
+                let pages = exe.pages(&mut self.phys);
+                // Linux's load_elf_binary: an interpreter that is no
+                // riscv64 ELF file is ELIBBAD, not ENOEXEC.
+                let image = exe.parse(&mut self.phys).map_err(|_| Errno::ELIBBAD)?;
+                Some((image, pages))
+            }
+            None => None,
+        };
         let mut mm = Mm::new(&mut self.phys)?;
         let mut random = [0; 16];
         self.rng.fill_bytes(&mut random);
@@ -454,7 +468,8 @@ impl Kernel {
             cred,
             stack_limit,
         };
-        let start = match loader::load(&mut self.phys, &mut mm, &image, &args) {
+        let interp = interp.as_ref().map(|(image, pages)| (image, pages));
+        let start = match loader::load(&mut self.phys, &mut mm, &image, &pages, interp, &args) {
             Ok(start) => start,
             Err(e) => {
                 mm.release(&mut self.phys);
@@ -549,9 +564,11 @@ impl Kernel {
         self.timers.clear();
         self.on_hart = None;
         self.groups.clear();
+        self.phys.drop_caches();
         // The leak check: with every address space released, no frame is
         // in use and no `Mm` is alive.
         debug_assert_eq!(self.phys.live_mms(), 0, "address spaces leaked");
+        debug_assert_eq!(self.phys.used_frames(), 0, "frames leaked");
     }
 
     /// Drops a task's handles, releasing the address space with its last

@@ -413,15 +413,8 @@ impl Kernel {
                 let status = match sig.default_action() {
                     _ if sig == Signal::SIGKILL => ExitStatus::Killed(sig),
                     DefaultAction::Terminate => ExitStatus::Killed(sig),
-                    // No core file is written; the status says one was when
-                    // RLIMIT_CORE allows it, as Linux's would.
-                    DefaultAction::Core => {
-                        if group.borrow().rlimits.get(super::rlimit::RLIMIT_CORE).cur > 0 {
-                            ExitStatus::Dumped(sig)
-                        } else {
-                            ExitStatus::Killed(sig)
-                        }
-                    }
+                    DefaultAction::Core if self.do_coredump(&info) => ExitStatus::Dumped(sig),
+                    DefaultAction::Core => ExitStatus::Killed(sig),
                     DefaultAction::Stop => {
                         self.do_signal_stop(sig);
                         continue;

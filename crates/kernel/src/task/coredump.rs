@@ -1,0 +1,283 @@
+//! Core dumps (Linux's fs/coredump.c and binfmt_elf.c's elf_core_dump):
+//! a process killed by a signal whose default action is "core" leaves an
+//! ELF file named `core` in its working directory, with its threads'
+//! registers and its memory, that gdb reads as it reads Linux's.
+//!
+//! As on Linux with `core_pattern` = "core": nothing is written when
+//! RLIMIT_CORE is below one page, a dump larger than the limit is cut at
+//! the limit and does not count, and a directory the process cannot write
+//! (a read-only host directory) gets no dump. Only a complete dump sets the
+//! 0x80 bit of the wait status.
+//!
+//! The layout: the ELF header, one PT_NOTE and one PT_LOAD per VMA, then
+//! the notes (per thread NT_PRSTATUS and NT_PRFPREG; for the dumping thread
+//! also NT_PRPSINFO and NT_SIGINFO, in Linux's order), then page-aligned
+//! memory. Unreadable VMAs are PT_LOADs without file bytes.
+
+use super::rlimit::RLIMIT_CORE;
+use super::signal::SigInfo;
+use super::{Kernel, Tid};
+use crate::errno::{Errno, KResult};
+use crate::fs::{Data, S_IFMT, S_IFREG};
+use crate::mm::{PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
+
+const ET_CORE: u16 = 4;
+const EM_RISCV: u16 = 243;
+const PT_LOAD: u32 = 1;
+const PT_NOTE: u32 = 4;
+const NT_PRSTATUS: u32 = 1;
+const NT_PRFPREG: u32 = 2;
+const NT_PRPSINFO: u32 = 3;
+const NT_SIGINFO: u32 = 0x5349_4749;
+const EHDR_SIZE: usize = 64;
+const PHDR_SIZE: usize = 56;
+/// riscv64's struct elf_prstatus: siginfo head, signal sets, ids, times,
+/// then pr_reg (pc, x1..x31) at 112 and pr_fpvalid at 368.
+const PRSTATUS_SIZE: usize = 376;
+/// struct elf_prpsinfo.
+const PRPSINFO_SIZE: usize = 136;
+/// The NT_PRFPREG regset: f0..f31, fcsr, padding (ELF_NFPREG = 33).
+const FPREG_SIZE: usize = 264;
+
+/// One segment of the dump: a VMA and whether its bytes are written.
+struct Segment {
+    start: u64,
+    end: u64,
+    prot: u64,
+    dumped: bool,
+}
+
+impl Kernel {
+    /// Dumps the current process, which is dying of `info`'s signal.
+    /// True when a complete core file was written.
+    pub(super) fn do_coredump(&mut self, info: &SigInfo) -> bool {
+        let group = self.current().group.clone();
+        let limit = group.borrow().rlimits.get(RLIMIT_CORE).cur;
+        if limit < PAGE_SIZE {
+            return false;
+        }
+        let image = self.core_image(info);
+        let complete = image.len() as u64 <= limit;
+        let cut = image
+            .len()
+            .min(usize::try_from(limit).unwrap_or(usize::MAX));
+        self.write_core_file(image[..cut].to_vec()).is_ok() && complete
+    }
+
+    /// The whole dump of the current process, in memory.
+    fn core_image(&mut self, info: &SigInfo) -> Vec<u8> {
+        let tid = self.current_tid();
+        let tgid = self.current().group.borrow().tgid;
+        let mut threads = self.threads_of(tgid);
+        // The dumping thread first, as Linux lists it.
+        threads.retain(|&t| t != tid);
+        threads.insert(0, tid);
+
+        let mut notes = Vec::new();
+        for (i, &t) in threads.iter().enumerate() {
+            note(&mut notes, NT_PRSTATUS, &self.prstatus(t, info));
+            if i == 0 {
+                note(&mut notes, NT_PRPSINFO, &self.prpsinfo());
+                note(&mut notes, NT_SIGINFO, &info.0);
+            }
+            let regs = self.regs_mut(t).clone();
+            let mut fp = [0u8; FPREG_SIZE];
+            for (chunk, f) in fp.chunks_exact_mut(8).zip(regs.f) {
+                chunk.copy_from_slice(&f.to_le_bytes());
+            }
+            fp[256..260].copy_from_slice(&regs.fcsr.to_le_bytes());
+            note(&mut notes, NT_PRFPREG, &fp);
+        }
+
+        let mm = self.current().mm.clone();
+        let segments: Vec<Segment> = mm
+            .borrow()
+            .vmas()
+            .map(|v| Segment {
+                start: v.start,
+                end: v.end,
+                prot: v.prot,
+                dumped: v.prot & PROT_READ != 0,
+            })
+            .collect();
+
+        let phnum = 1 + segments.len();
+        let notes_at = EHDR_SIZE + PHDR_SIZE * phnum;
+        let data_at = page_up(notes_at + notes.len());
+        let mut out = Vec::with_capacity(data_at);
+        out.extend_from_slice(&ehdr(phnum as u16));
+        out.extend_from_slice(&phdr(
+            PT_NOTE,
+            0,
+            notes_at as u64,
+            0,
+            notes.len() as u64,
+            0,
+            4,
+        ));
+        let mut offset = data_at as u64;
+        for s in &segments {
+            let size = s.end - s.start;
+            let filesz = if s.dumped { size } else { 0 };
+            let flags = [(PROT_READ, 4), (PROT_WRITE, 2), (PROT_EXEC, 1)]
+                .iter()
+                .filter(|(p, _)| s.prot & p != 0)
+                .fold(0, |f, (_, bit)| f | bit);
+            out.extend_from_slice(&phdr(
+                PT_LOAD, flags, offset, s.start, filesz, size, PAGE_SIZE,
+            ));
+            offset += filesz;
+        }
+        out.extend_from_slice(&notes);
+        out.resize(data_at, 0);
+        for s in segments.iter().filter(|s| s.dumped) {
+            let at = out.len();
+            out.resize(at + (s.end - s.start) as usize, 0);
+            // A page that cannot be read (beyond a file's end) stays zero,
+            // as Linux writes a hole for it.
+            for (i, page) in out[at..].chunks_exact_mut(PAGE_SIZE as usize).enumerate() {
+                let va = s.start + i as u64 * PAGE_SIZE;
+                let _ = mm.borrow_mut().read_user(&mut self.phys, va, page);
+            }
+        }
+        out
+    }
+
+    /// NT_PRSTATUS of thread `tid` (Linux's fill_prstatus).
+    fn prstatus(&mut self, tid: Tid, info: &SigInfo) -> [u8; PRSTATUS_SIZE] {
+        let mut b = [0u8; PRSTATUS_SIZE];
+        let signo = info.signo();
+        let task = &self.tasks[&tid];
+        let group = task.group.borrow();
+        b[0..4].copy_from_slice(&signo.to_le_bytes());
+        b[12..14].copy_from_slice(&(signo as u16).to_le_bytes());
+        b[16..24].copy_from_slice(&task.pending.set.to_le_bytes());
+        b[24..32].copy_from_slice(&task.sigmask.to_le_bytes());
+        for (at, id) in [
+            (32, tid),
+            (36, group.ppid),
+            (40, group.pgid),
+            (44, group.sid),
+        ] {
+            b[at..at + 4].copy_from_slice(&id.to_le_bytes());
+        }
+        let cpu = task.cpu_time;
+        b[48..56].copy_from_slice(&cpu.as_secs().to_le_bytes());
+        b[56..64].copy_from_slice(&u64::from(cpu.subsec_micros()).to_le_bytes());
+        drop(group);
+        let regs = self.regs_mut(tid).clone();
+        b[112..120].copy_from_slice(&regs.pc.to_le_bytes());
+        for (i, x) in regs.x.iter().enumerate().skip(1) {
+            b[112 + i * 8..120 + i * 8].copy_from_slice(&x.to_le_bytes());
+        }
+        b[368..372].copy_from_slice(&1u32.to_le_bytes());
+        b
+    }
+
+    /// NT_PRPSINFO of the process (Linux's fill_psinfo): running, its ids,
+    /// its command name (also as the arguments: cleave keeps no copy of
+    /// the command line outside the process's memory).
+    fn prpsinfo(&self) -> [u8; PRPSINFO_SIZE] {
+        let mut b = [0u8; PRPSINFO_SIZE];
+        let group = self.current().group.borrow();
+        b[1] = b'R';
+        b[16..20].copy_from_slice(&group.cred.uid.to_le_bytes());
+        b[20..24].copy_from_slice(&group.cred.gid.to_le_bytes());
+        for (at, id) in [
+            (24, group.tgid),
+            (28, group.ppid),
+            (32, group.pgid),
+            (36, group.sid),
+        ] {
+            b[at..at + 4].copy_from_slice(&id.to_le_bytes());
+        }
+        let comm = &group.comm[..group.comm.len().min(15)];
+        b[40..40 + comm.len()].copy_from_slice(comm);
+        b[56..56 + comm.len()].copy_from_slice(comm);
+        b
+    }
+
+    /// Creates or truncates `core` in the working directory, as Linux's
+    /// do_coredump opens it: a regular file with one link, or a new one
+    /// with mode 0600.
+    fn write_core_file(&mut self, image: Vec<u8>) -> KResult<()> {
+        let now = self.clock.realtime(&self.hart);
+        let cwd = self.current().fs.borrow().cwd.clone();
+        if self.vfs.readonly(&cwd) {
+            return Err(Errno::EROFS);
+        }
+        match self.vfs.lookup(&cwd, b"core") {
+            Ok(existing) => {
+                let mut inode = existing.inode.borrow_mut();
+                if inode.mode & S_IFMT != S_IFREG || inode.nlink != 1 {
+                    return Err(Errno::EACCES);
+                }
+                let Data::File(data) = &mut inode.data else {
+                    return Err(Errno::EACCES);
+                };
+                *data = image;
+                inode.mtime = now;
+                Ok(())
+            }
+            Err(Errno::ENOENT) => {
+                let umask = self.current().fs.borrow().umask;
+                let mode = S_IFREG | (0o600 & !umask);
+                self.vfs
+                    .create(&cwd, b"core", mode, Data::File(image), now)
+                    .map(|_| ())
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Appends one ELF note with the name "CORE".
+fn note(out: &mut Vec<u8>, kind: u32, desc: &[u8]) {
+    out.extend_from_slice(&5u32.to_le_bytes());
+    out.extend_from_slice(&(desc.len() as u32).to_le_bytes());
+    out.extend_from_slice(&kind.to_le_bytes());
+    out.extend_from_slice(b"CORE\0\0\0\0");
+    out.extend_from_slice(desc);
+    out.resize(out.len().next_multiple_of(4), 0);
+}
+
+fn ehdr(phnum: u16) -> [u8; EHDR_SIZE] {
+    let mut h = [0u8; EHDR_SIZE];
+    h[..7].copy_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1]);
+    h[16..18].copy_from_slice(&ET_CORE.to_le_bytes());
+    h[18..20].copy_from_slice(&EM_RISCV.to_le_bytes());
+    h[20..24].copy_from_slice(&1u32.to_le_bytes());
+    h[32..40].copy_from_slice(&(EHDR_SIZE as u64).to_le_bytes());
+    h[52..54].copy_from_slice(&(EHDR_SIZE as u16).to_le_bytes());
+    h[54..56].copy_from_slice(&(PHDR_SIZE as u16).to_le_bytes());
+    h[56..58].copy_from_slice(&phnum.to_le_bytes());
+    h
+}
+
+fn phdr(
+    kind: u32,
+    flags: u32,
+    offset: u64,
+    vaddr: u64,
+    filesz: u64,
+    memsz: u64,
+    align: u64,
+) -> [u8; PHDR_SIZE] {
+    let mut p = [0u8; PHDR_SIZE];
+    p[0..4].copy_from_slice(&kind.to_le_bytes());
+    p[4..8].copy_from_slice(&flags.to_le_bytes());
+    for (at, v) in [
+        (8, offset),
+        (16, vaddr),
+        (32, filesz),
+        (40, memsz),
+        (48, align),
+    ] {
+        p[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    p
+}
+
+fn page_up(n: usize) -> usize {
+    n.next_multiple_of(PAGE_SIZE as usize)
+}

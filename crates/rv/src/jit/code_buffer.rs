@@ -1,0 +1,322 @@
+//! Executable memory for translated blocks: the only unsafe code of the
+//! hart. The rest of the JIT is safe Rust that produces bytes; this module
+//! maps them executable and calls them.
+//!
+//! The safe interface rests on one contract with `jit::x86`, the only
+//! producer of code: a block reads and writes host memory only through the
+//! pointers in `Env` (the register files, and RAM after checking the offset
+//! against `ram_limit`), calls nothing but `call_fp` (with the `Env` it was
+//! given and the stack aligned), jumps only within itself or through the
+//! link sites it declared, and returns with `ret`. The buffer checks
+//! everything else: `call` and `link` accept only entries handed out since
+//! the last `clear`, and `link` only patches declared sites.
+
+use crate::mmu::{TlbEntry, TLB_SIZE};
+use std::collections::HashSet;
+use std::ptr::NonNull;
+
+/// Where a block starts, valid until the buffer is cleared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    offset: u32,
+    generation: u32,
+}
+
+impl Entry {
+    /// Names no block: never live.
+    pub const NONE: Entry = Entry {
+        offset: u32::MAX,
+        generation: u32::MAX,
+    };
+}
+
+/// What a block sees, laid out for the generated code (offsets in `x86`).
+#[repr(C)]
+pub(crate) struct Env {
+    pub ram: *mut u8,
+    /// The highest RAM offset an 8-byte access may start at.
+    pub ram_limit: u64,
+    pub tlb_load: *const TlbEntry,
+    pub tlb_store: *const TlbEntry,
+    /// The instruction budget; blocks take what they retire from it.
+    pub left: u64,
+    /// How the block left (`x86::NORMAL`, `FALLBACK` or `LINK`).
+    pub exit: u64,
+    /// For `LINK`: the site to link.
+    pub site: u64,
+    /// The FP registers (raw bits) and fcsr.
+    pub f: *mut [u64; 32],
+    pub fcsr: *mut u32,
+    /// What `call_fp` runs.
+    pub fp: FpOp,
+}
+
+/// FP arithmetic for blocks: `(f, fcsr, operation) -> done`; when not done
+/// (nothing changed), the block leaves for the interpreter.
+pub(crate) type FpOp = fn(&mut [u64; 32], &mut u32, u64) -> bool;
+
+/// The one function blocks call: `Env::fp` on the `Env`'s registers.
+extern "C" fn call_fp(env: *mut Env, op: u64) -> u64 {
+    // SAFETY: blocks call this only with the `Env` that `call` passed them,
+    // which lives on `call`'s stack for the whole call; its `f` and `fcsr`
+    // come from the `&mut` borrows in `Machine`, also held for the whole
+    // call, and nothing else touches them while the block waits for us.
+    let (env, f, fcsr) = unsafe { (&*env, &mut *(*env).f, &mut *(*env).fcsr) };
+    (env.fp)(f, fcsr, op) as u64
+}
+
+/// The address blocks call for FP arithmetic.
+pub(crate) fn call_fp_address() -> u64 {
+    call_fp as *const () as usize as u64
+}
+
+/// The result of one `call`.
+pub(crate) struct Exit {
+    pub pc: u64,
+    pub left: u64,
+    pub exit: u64,
+    pub site: u64,
+}
+
+/// Everything a block may touch, borrowed for the duration of one call.
+pub(crate) struct Machine<'a> {
+    pub x: &'a mut [u64; 64],
+    pub f: &'a mut [u64; 32],
+    pub fcsr: &'a mut u32,
+    pub fp: FpOp,
+    pub ram: &'a mut [u8],
+    pub tlb_load: &'a [TlbEntry; TLB_SIZE],
+    pub tlb_store: &'a [TlbEntry; TLB_SIZE],
+}
+
+pub(crate) struct CodeBuffer {
+    base: NonNull<u8>,
+    size: usize,
+    top: usize,
+    generation: u32,
+    /// Offsets of the rel32 of every chainable `jmp` pushed since `clear`.
+    sites: HashSet<u64>,
+}
+
+impl CodeBuffer {
+    /// Reserves `size` bytes of executable memory (committed as used), or
+    /// None if the host refuses.
+    pub fn new(size: usize) -> Option<CodeBuffer> {
+        // SAFETY: a fresh anonymous private mapping aliases nothing; the
+        // result is checked before use.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return None;
+        }
+        Some(CodeBuffer {
+            base: NonNull::new(p.cast())?,
+            size,
+            top: 0,
+            generation: 0,
+            sites: HashSet::new(),
+        })
+    }
+
+    /// Copies `code` in; None when the buffer is full (then `clear` it).
+    /// Each of `links` is a link site: the offset in `code` of a `jmp`'s
+    /// rel32, and of an imm32 that is to hold the site's offset in the
+    /// buffer (how the block names the site when it leaves through it).
+    pub fn push(&mut self, code: &[u8], links: &[(usize, usize)]) -> Option<Entry> {
+        // Blocks start 16-byte aligned, as the host's branch predictors like.
+        let start = self.top.next_multiple_of(16);
+        if start + code.len() > self.size || start + code.len() > i32::MAX as usize {
+            return None;
+        }
+        let mut code = code.to_vec();
+        for &(site, name) in links {
+            assert!(
+                site >= 1 && site + 4 <= code.len() && code[site - 1] == 0xe9,
+                "link site is a jmp"
+            );
+            code[name..name + 4].copy_from_slice(&((start + site) as u32).to_le_bytes());
+            self.sites.insert((start + site) as u64);
+        }
+        // SAFETY: `start + code.len() <= size`, so the destination lies in
+        // our mapping, which no Rust reference covers and no block is
+        // executing (calls are synchronous and `&mut self` excludes them).
+        unsafe {
+            std::ptr::copy_nonoverlapping(code.as_ptr(), self.base.as_ptr().add(start), code.len())
+        };
+        self.top = start + code.len();
+        Some(Entry {
+            offset: start as u32,
+            generation: self.generation,
+        })
+    }
+
+    /// Forgets every block: entries handed out before are refused from now on.
+    pub fn clear(&mut self) {
+        self.top = 0;
+        self.generation = self.generation.wrapping_add(1);
+        self.sites.clear();
+    }
+
+    /// Points the `jmp` at link site `site` to the block at `target`.
+    pub fn link(&mut self, site: u64, target: Entry) {
+        assert!(self.is_live(target), "stale JIT entry");
+        assert!(self.sites.contains(&site), "not a link site");
+        let site = site as usize;
+        let rel = (target.offset as i64 - (site as i64 + 4)) as i32;
+        // SAFETY: `site` was declared by `push` since the last `clear`, so
+        // `site + 4 <= top <= size`, and those four bytes are the rel32 of a
+        // `jmp`; pointing it at a live block start keeps the contract. No
+        // block runs while we hold `&mut self`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                rel.to_le_bytes().as_ptr(),
+                self.base.as_ptr().add(site),
+                4,
+            )
+        };
+    }
+
+    /// Whether `entry` still names a block in this buffer.
+    pub fn is_live(&self, entry: Entry) -> bool {
+        entry.generation == self.generation && (entry.offset as usize) < self.top
+    }
+
+    /// Runs the block at `entry` with guest pc `pc` and budget `left`.
+    pub fn call(&self, entry: Entry, m: Machine, pc: u64, left: u64) -> Exit {
+        assert!(self.is_live(entry), "stale JIT entry");
+        let mut env = Env {
+            ram: m.ram.as_mut_ptr(),
+            ram_limit: (m.ram.len() as u64).saturating_sub(8),
+            tlb_load: m.tlb_load.as_ptr(),
+            tlb_store: m.tlb_store.as_ptr(),
+            left,
+            exit: 0,
+            site: 0,
+            f: m.f,
+            fcsr: m.fcsr,
+            fp: m.fp,
+        };
+        type Block = unsafe extern "C" fn(*mut Env, *mut u64, u64) -> u64;
+        // SAFETY: `entry` is live, so it is the start of a complete block
+        // copied in by `push` since the last `clear`, and blocks follow the
+        // contract in the module comment: their accesses stay inside the
+        // borrows `m` holds for this call. With no more than 2^32 clears
+        // between a push and its call (a generation wrap), `is_live` is exact.
+        let next = unsafe {
+            let block: Block = std::mem::transmute(self.base.as_ptr().add(entry.offset as usize));
+            block(&mut env, m.x.as_mut_ptr(), pc)
+        };
+        Exit {
+            pc: next,
+            left: env.left,
+            exit: env.exit,
+            site: env.site,
+        }
+    }
+}
+
+impl Drop for CodeBuffer {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `new`; no block can be
+        // running while the buffer is dropped.
+        unsafe { libc::munmap(self.base.as_ptr().cast(), self.size) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mmu::Tlb;
+
+    fn run(buf: &CodeBuffer, entry: Entry, x: &mut [u64; 64], pc: u64) -> Exit {
+        let (mut ram, tlb, mut f, mut fcsr) = (vec![0u8; 64], Tlb::new(), [0; 32], 0);
+        let m = Machine {
+            x,
+            f: &mut f,
+            fcsr: &mut fcsr,
+            fp: |_, _, _| false,
+            ram: &mut ram,
+            tlb_load: &tlb.load,
+            tlb_store: &tlb.store,
+        };
+        buf.call(entry, m, pc, 10)
+    }
+
+    /// lea rax, [rdx + 4]; mov qword [rdi + exit], 7; ret
+    const LEAVE: [u8; 17] = [
+        0x48, 0x8d, 0x42, 0x04, 0x48, 0xc7, 0x87, 0x28, 0, 0, 0, 0x07, 0, 0, 0, 0xc3, 0x90,
+    ];
+
+    #[test]
+    fn runs_pushed_code() {
+        let mut buf = CodeBuffer::new(1 << 16).unwrap();
+        let entry = buf.push(&LEAVE, &[]).unwrap();
+        let exit = run(&buf, entry, &mut [0; 64], 0x1000);
+        assert_eq!((exit.pc, exit.exit, exit.left), (0x1004, 7, 10));
+    }
+
+    #[test]
+    fn blocks_see_the_register_file() {
+        let mut buf = CodeBuffer::new(1 << 16).unwrap();
+        // mov rax, [rsi + 8]; mov [rsi + 16], rax; ret
+        let code = [0x48, 0x8b, 0x46, 0x08, 0x48, 0x89, 0x46, 0x10, 0xc3];
+        let entry = buf.push(&code, &[]).unwrap();
+        let mut x = [0; 64];
+        x[1] = 0xdead_beef;
+        let exit = run(&buf, entry, &mut x, 0);
+        assert_eq!((exit.pc, x[2]), (0xdead_beef, 0xdead_beef));
+    }
+
+    #[test]
+    fn links_patch_declared_sites() {
+        let mut buf = CodeBuffer::new(1 << 16).unwrap();
+        let target = buf.push(&LEAVE, &[]).unwrap();
+        // jmp +5 (to the stub); stub: mov qword [rdi + site], imm32; ret
+        let mut code = vec![0xe9, 5, 0, 0, 0, 0x90, 0x90, 0x90, 0x90, 0x90];
+        code.extend([0x48, 0xc7, 0x87, 0x30, 0, 0, 0, 0, 0, 0, 0, 0xc3]);
+        let source = buf.push(&code, &[(1, 17)]).unwrap();
+        let exit = run(&buf, source, &mut [0; 64], 0x2000);
+        let site = exit.site;
+        assert_eq!(site, source.offset as u64 + 1);
+        buf.link(site, target);
+        let exit = run(&buf, source, &mut [0; 64], 0x2000);
+        assert_eq!((exit.pc, exit.exit), (0x2004, 7));
+    }
+
+    #[test]
+    #[should_panic(expected = "not a link site")]
+    fn undeclared_sites_are_not_patched() {
+        let mut buf = CodeBuffer::new(1 << 16).unwrap();
+        let entry = buf.push(&LEAVE, &[]).unwrap();
+        buf.link(entry.offset as u64 + 1, entry);
+    }
+
+    #[test]
+    fn full_buffer_refuses_and_clear_retires_entries() {
+        let mut buf = CodeBuffer::new(4096).unwrap();
+        let first = buf.push(&[0xc3; 4000], &[]).unwrap();
+        assert!(buf.push(&[0xc3; 200], &[]).is_none());
+        buf.clear();
+        assert!(!buf.is_live(first));
+        let again = buf.push(&[0xc3], &[]).unwrap();
+        assert!(buf.is_live(again));
+        assert_ne!(first, again);
+    }
+
+    #[test]
+    #[should_panic(expected = "stale JIT entry")]
+    fn stale_entries_are_not_called() {
+        let mut buf = CodeBuffer::new(4096).unwrap();
+        let entry = buf.push(&[0xc3], &[]).unwrap();
+        buf.clear();
+        run(&buf, entry, &mut [0; 64], 0);
+    }
+}

@@ -1,0 +1,681 @@
+//! Translation of a run of decoded RV64 instructions into x86-64: the
+//! integer ones, FP loads and stores, and the common double-precision
+//! arithmetic (through a call).
+//!
+//! A block is a function `(env: *mut Env, x: *mut u64, pc: u64) -> u64`
+//! (System V: rdi, rsi, rdx; next pc in rax). It keeps every guest register
+//! in the register files `x` and `Env::f` (no register allocation: it is
+//! what makes traps precise for free), uses only rax, rcx and r8 as
+//! scratch, and calls nothing but `call_fp`, for FP arithmetic. All pc values are `rdx + offset`, never absolute,
+//! because one frame's translation serves every virtual address it is
+//! mapped at.
+//!
+//! Budget: a block starts by taking its instruction count from `Env::left`
+//! and, if that would go below zero, gives it back and leaves at once;
+//! a block left early gives back what it did not retire. So the count is
+//! exact, and blocks may jump straight into each other.
+//!
+//! Only the fast path of each instruction is translated. Anything else
+//! (a TLB miss, an access that straddles a page, an instruction this file
+//! does not know) leaves the block *before* the instruction with exit word
+//! `FALLBACK`, so the interpreter executes it with its full checks. Memory
+//! accesses read the same TLB the interpreter fills, on every access, so a
+//! TLB flush takes effect at once.
+//!
+//! Chaining: a jump to a fixed target on the same page goes through a
+//! `jmp` that first leads to a stub reporting `LINK`; the dispatcher then
+//! points the `jmp` at the target's block. Both blocks belong to the same
+//! frame, so they are dropped together, and the frame's translation holds
+//! for both.
+
+use super::code_buffer::{call_fp_address, Env};
+use crate::decode::{decode, Insn, Op};
+use crate::exec::FP_DOUBLE;
+use crate::mmu::{TlbEntry, TLB_SIZE};
+use crate::PAGE_SIZE;
+use std::mem::offset_of;
+
+/// Exit word: the block ended normally.
+pub(crate) const NORMAL: u64 = 0;
+/// Exit word: interpret the instruction at the returned pc next.
+pub(crate) const FALLBACK: u64 = 1;
+/// Exit word: left through the unlinked jump at `Env::site`, whose target
+/// (the returned pc) is on the same page.
+pub(crate) const LINK: u64 = 2;
+
+/// The most guest instructions in one block.
+pub(crate) const MAX_INSNS: u32 = 64;
+
+// The TLB lookup below indexes 16-byte entries with `vpn & 511`.
+const _: () = assert!(size_of::<TlbEntry>() == 16 && TLB_SIZE == 512);
+
+const RAX: u8 = 0;
+const RCX: u8 = 1;
+const RDX: u8 = 2;
+const RSI: u8 = 6;
+const RDI: u8 = 7;
+const R8: u8 = 8;
+
+const RAM: i32 = offset_of!(Env, ram) as i32;
+const RAM_LIMIT: i32 = offset_of!(Env, ram_limit) as i32;
+const TLB_LOAD: i32 = offset_of!(Env, tlb_load) as i32;
+const TLB_STORE: i32 = offset_of!(Env, tlb_store) as i32;
+const LEFT: i32 = offset_of!(Env, left) as i32;
+const EXIT: i32 = offset_of!(Env, exit) as i32;
+const SITE: i32 = offset_of!(Env, site) as i32;
+const F: i32 = offset_of!(Env, f) as i32;
+
+/// x86 condition codes (the low nibble of Jcc/SETcc).
+const CC_B: u8 = 0x2;
+const CC_AE: u8 = 0x3;
+const CC_E: u8 = 0x4;
+const CC_NE: u8 = 0x5;
+const CC_A: u8 = 0x7;
+const CC_L: u8 = 0xc;
+const CC_GE: u8 = 0xd;
+
+/// Group-1 ALU operations: the /digit of `81 /d id` and the opcode of
+/// `op r64, r/m64`.
+#[derive(Clone, Copy, PartialEq)]
+struct Alu(u8, u8);
+const ADD: Alu = Alu(0, 0x03);
+const OR: Alu = Alu(1, 0x0b);
+const AND: Alu = Alu(4, 0x23);
+const SUB: Alu = Alu(5, 0x2b);
+const XOR: Alu = Alu(6, 0x33);
+const CMP: Alu = Alu(7, 0x3b);
+
+/// Group-2 shift digits.
+const SHL: u8 = 4;
+const SHR: u8 = 5;
+const SAR: u8 = 7;
+
+/// A forward jump waiting for its target: the offset of its rel32.
+struct Fixup(usize);
+
+/// A minimal x86-64 assembler: just the forms the translator uses.
+#[derive(Default)]
+struct Asm {
+    code: Vec<u8>,
+}
+
+impl Asm {
+    fn bytes(&mut self, b: &[u8]) {
+        self.code.extend_from_slice(b);
+    }
+
+    fn imm32(&mut self, v: i32) {
+        self.bytes(&v.to_le_bytes());
+    }
+
+    fn rex(&mut self, w: bool, reg: u8, base: u8) {
+        let rex = 0x40 | (w as u8) << 3 | (reg >> 3) << 2 | (base >> 3);
+        if rex != 0x40 {
+            self.code.push(rex);
+        }
+    }
+
+    /// `opcode reg, [base + disp32]` (the direction is the opcode's).
+    fn mem(&mut self, w: bool, opcode: &[u8], reg: u8, base: u8, disp: i32) {
+        self.rex(w, reg, base);
+        self.bytes(opcode);
+        self.code.push(0x80 | (reg & 7) << 3 | (base & 7));
+        if base & 7 == 4 {
+            self.code.push(0x24);
+        }
+        self.imm32(disp);
+    }
+
+    /// `opcode reg, rm` between registers.
+    fn rr(&mut self, w: bool, opcode: &[u8], reg: u8, rm: u8) {
+        self.rex(w, reg, rm);
+        self.bytes(opcode);
+        self.code.push(0xc0 | (reg & 7) << 3 | (rm & 7));
+    }
+
+    /// dst = guest register `r`.
+    fn load_x(&mut self, dst: u8, r: u8) {
+        self.mem(true, &[0x8b], dst, RSI, x_disp(r));
+    }
+
+    /// Guest register `r` = src.
+    fn store_x(&mut self, r: u8, src: u8) {
+        self.mem(true, &[0x89], src, RSI, x_disp(r));
+    }
+
+    /// `op reg, imm32` (sign-extended); `w` false for the 32-bit form.
+    fn alu_imm(&mut self, w: bool, op: Alu, reg: u8, imm: i32) {
+        self.rr(w, &[0x81], op.0, reg);
+        self.imm32(imm);
+    }
+
+    /// `op qword [base + disp], imm32`.
+    fn alu_mem_imm(&mut self, op: Alu, base: u8, disp: i32, imm: i32) {
+        self.mem(true, &[0x81], op.0, base, disp);
+        self.imm32(imm);
+    }
+
+    /// `mov qword [base + disp], imm32` (sign-extended).
+    fn store_imm(&mut self, base: u8, disp: i32, imm: i32) {
+        self.mem(true, &[0xc7], 0, base, disp);
+        self.imm32(imm);
+    }
+
+    fn shift_imm(&mut self, w: bool, digit: u8, reg: u8, count: u8) {
+        self.rr(w, &[0xc1], digit, reg);
+        self.code.push(count);
+    }
+
+    /// rax = eax sign-extended (movsxd).
+    fn sext32(&mut self) {
+        self.rr(true, &[0x63], RAX, RAX);
+    }
+
+    /// dst = pc + delta.
+    fn pc_plus(&mut self, dst: u8, delta: i64) {
+        match i32::try_from(delta) {
+            Ok(d) => self.mem(true, &[0x8d], dst, RDX, d),
+            Err(_) => {
+                // mov dst, imm64; add dst, rdx
+                self.rex(true, 0, dst);
+                self.code.push(0xb8 | (dst & 7));
+                self.bytes(&delta.to_le_bytes());
+                self.rr(true, &[0x01], RDX, dst);
+            }
+        }
+    }
+
+    fn jcc(&mut self, cc: u8) -> Fixup {
+        self.bytes(&[0x0f, 0x80 | cc, 0, 0, 0, 0]);
+        Fixup(self.code.len() - 4)
+    }
+
+    fn jmp(&mut self) -> Fixup {
+        self.bytes(&[0xe9, 0, 0, 0, 0]);
+        Fixup(self.code.len() - 4)
+    }
+
+    fn bind(&mut self, f: Fixup) {
+        let rel = (self.code.len() - (f.0 + 4)) as i32;
+        self.code[f.0..f.0 + 4].copy_from_slice(&rel.to_le_bytes());
+    }
+
+    /// Leaves the block with rax as the next pc and exit word `exit`.
+    fn ret(&mut self, exit: u64) {
+        if exit != NORMAL {
+            self.store_imm(RDI, EXIT, exit as i32);
+        }
+        self.code.push(0xc3);
+    }
+}
+
+fn x_disp(r: u8) -> i32 {
+    (r & 63) as i32 * 8
+}
+
+fn f_disp(r: u8) -> i32 {
+    (r & 31) as i32 * 8
+}
+
+/// A translated block.
+pub(crate) struct Block {
+    pub code: Vec<u8>,
+    /// Per chainable jump: the offset of its rel32, and of the imm32 in
+    /// its stub that must hold the rel32's offset in the code buffer.
+    pub links: Vec<(usize, usize)>,
+}
+
+/// Builds one block.
+struct Translator {
+    a: Asm,
+    /// Byte offset of the block in its page.
+    start: usize,
+    /// Offset of the `sub [left], imm32` immediate, set once the count is known.
+    count_at: usize,
+    /// Jumps to the budget bail-out.
+    bails: Vec<Fixup>,
+    /// Jumps to exits before instruction `n` at `delta`: (jump, n, delta).
+    misses: Vec<(Fixup, u32, i64)>,
+    /// Chainable jumps waiting for their stubs.
+    link_jumps: Vec<Fixup>,
+}
+
+/// Translates the instructions of `frame` (one page) from byte offset
+/// `start` up to the first control transfer, the end of the page or
+/// `MAX_INSNS`. None if the first instruction has no translation.
+pub(crate) fn translate(frame: &[u8], start: usize) -> Option<Block> {
+    let first = fetch(frame, start)?;
+    if !supported(first.op) {
+        return None;
+    }
+    let mut t = Translator {
+        a: Asm::default(),
+        start,
+        count_at: 0,
+        bails: Vec::new(),
+        misses: Vec::new(),
+        link_jumps: Vec::new(),
+    };
+    // sub qword [rdi + LEFT], insns; jb bail
+    t.a.alu_mem_imm(SUB, RDI, LEFT, 0);
+    t.count_at = t.a.code.len() - 4;
+    let bail = t.a.jcc(CC_B);
+    t.bails.push(bail);
+
+    let mut off = start;
+    let mut n = 0;
+    loop {
+        let delta = (off - start) as i64;
+        let insn = match fetch(frame, off) {
+            Some(insn) if supported(insn.op) => insn,
+            // Not ours, or straddling the page: the interpreter's.
+            _ => {
+                t.a.pc_plus(RAX, delta);
+                t.a.ret(FALLBACK);
+                break;
+            }
+        };
+        let next = delta + insn.len() as i64;
+        let ends = t.emit(insn, n, delta, next);
+        n += 1;
+        off += insn.len() as usize;
+        if ends {
+            break;
+        }
+        if n == MAX_INSNS || off >= frame.len() {
+            t.exit_to(off as i64 - start as i64);
+            break;
+        }
+    }
+    Some(t.finish(n))
+}
+
+impl Translator {
+    /// Leaves for the fixed target pc + delta, through a chainable jump if
+    /// the target is on this page.
+    fn exit_to(&mut self, delta: i64) {
+        let target = self.start as i64 + delta;
+        if !(0..PAGE_SIZE as i64).contains(&target) {
+            self.a.pc_plus(RAX, delta);
+            self.a.ret(NORMAL);
+            return;
+        }
+        // The target block expects its own pc in rdx.
+        if delta != 0 {
+            self.a.pc_plus(RDX, delta);
+        }
+        let jump = self.a.jmp();
+        self.link_jumps.push(jump);
+    }
+
+    /// Emits instruction number `n` (at `delta` from the block start; the
+    /// next one is at `next`). Returns true if it ends the block.
+    fn emit(&mut self, i: Insn, n: u32, delta: i64, next: i64) -> bool {
+        use Op::*;
+        let a = &mut self.a;
+        let imm = i.imm;
+        match i.op {
+            Lui => a.store_imm(RSI, x_disp(i.rd), imm),
+            Auipc => {
+                a.pc_plus(RAX, delta + imm as i64);
+                a.store_x(i.rd, RAX);
+            }
+            Jal => {
+                a.pc_plus(RAX, next);
+                a.store_x(i.rd, RAX);
+                self.exit_to(delta + imm as i64);
+                return true;
+            }
+            Jalr => {
+                // The target first: rd may be rs1.
+                a.load_x(RAX, i.rs1);
+                if imm != 0 {
+                    a.alu_imm(true, ADD, RAX, imm);
+                }
+                a.alu_imm(true, AND, RAX, -2);
+                a.pc_plus(RCX, next);
+                a.store_x(i.rd, RCX);
+                a.ret(NORMAL);
+                return true;
+            }
+            Beq | Bne | Blt | Bge | Bltu | Bgeu => {
+                let cc = match i.op {
+                    Beq => CC_E,
+                    Bne => CC_NE,
+                    Blt => CC_L,
+                    Bge => CC_GE,
+                    Bltu => CC_B,
+                    _ => CC_AE,
+                };
+                a.load_x(RAX, i.rs1);
+                a.mem(true, &[CMP.1], RAX, RSI, x_disp(i.rs2));
+                let taken = a.jcc(cc);
+                self.exit_to(next);
+                self.a.bind(taken);
+                self.exit_to(delta + imm as i64);
+                return true;
+            }
+            Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu | Sb | Sh | Sw | Sd | Flw | Fld | Fsw | Fsd => {
+                self.access(i, n, delta)
+            }
+            Addi => op_imm(a, i, true, ADD),
+            Xori => op_imm(a, i, true, XOR),
+            Ori => op_imm(a, i, true, OR),
+            Andi => op_imm(a, i, true, AND),
+            Addiw => op_imm(a, i, false, ADD),
+            Slti => set_cc(a, i, CC_L, true),
+            Sltiu => set_cc(a, i, CC_B, true),
+            Slt => set_cc(a, i, CC_L, false),
+            Sltu => set_cc(a, i, CC_B, false),
+            Slli => shift_imm(a, i, true, SHL),
+            Srli => shift_imm(a, i, true, SHR),
+            Srai => shift_imm(a, i, true, SAR),
+            Slliw => shift_imm(a, i, false, SHL),
+            Srliw => shift_imm(a, i, false, SHR),
+            Sraiw => shift_imm(a, i, false, SAR),
+            Add => op_reg(a, i, true, &[ADD.1]),
+            Sub => op_reg(a, i, true, &[SUB.1]),
+            Xor => op_reg(a, i, true, &[XOR.1]),
+            Or => op_reg(a, i, true, &[OR.1]),
+            And => op_reg(a, i, true, &[AND.1]),
+            Addw => op_reg(a, i, false, &[ADD.1]),
+            Subw => op_reg(a, i, false, &[SUB.1]),
+            // imul r, r/m: the low half is the same signed or unsigned.
+            Mul => op_reg(a, i, true, &[0x0f, 0xaf]),
+            Mulw => op_reg(a, i, false, &[0x0f, 0xaf]),
+            Sll => shift_reg(a, i, true, SHL),
+            Srl => shift_reg(a, i, true, SHR),
+            Sra => shift_reg(a, i, true, SAR),
+            Sllw => shift_reg(a, i, false, SHL),
+            Srlw => shift_reg(a, i, false, SHR),
+            Sraw => shift_reg(a, i, false, SAR),
+            Fence => {}
+            FaddD | FsubD | FmulD | FdivD | FmaddD | FmsubD | FnmsubD | FnmaddD => {
+                self.call_fp(i, n, delta)
+            }
+            _ => unreachable!("`supported` admits only the operations above"),
+        }
+        false
+    }
+
+    /// FP arithmetic through `call_fp`; if that declines (an invalid
+    /// rounding mode), leaves before the instruction.
+    fn call_fp(&mut self, i: Insn, n: u32, delta: i64) {
+        let index = FP_DOUBLE.iter().position(|&op| op == i.op);
+        let index = index.expect("`supported` admits only FP_DOUBLE") as u64;
+        let packed = index
+            | (i.rd as u64) << 8
+            | (i.rs1 as u64) << 16
+            | (i.rs2 as u64) << 24
+            | (i.imm as u32 as u64) << 32;
+        let a = &mut self.a;
+        // push rdi; push rsi; push rdx: the caller-saved registers we need
+        // again, and 16-byte stack alignment at the call (rsp was 8 below a
+        // multiple of 16 on entry).
+        a.bytes(&[0x57, 0x56, 0x52]);
+        // mov rsi, packed; mov rax, call_fp; call rax
+        a.bytes(&[0x48, 0xbe]);
+        a.bytes(&packed.to_le_bytes());
+        a.bytes(&[0x48, 0xb8]);
+        a.bytes(&call_fp_address().to_le_bytes());
+        a.bytes(&[0xff, 0xd0]);
+        // pop rdx; pop rsi; pop rdi; test rax, rax
+        a.bytes(&[0x5a, 0x5e, 0x5f]);
+        a.rr(true, &[0x85], RAX, RAX);
+        let declined = a.jcc(CC_E);
+        self.misses.push((declined, n, delta));
+    }
+
+    /// A load or store through the TLB; a miss leaves before it.
+    fn access(&mut self, i: Insn, n: u32, delta: i64) {
+        use Op::*;
+        let (size, store) = match i.op {
+            Lb | Lbu => (1, false),
+            Lh | Lhu => (2, false),
+            Lw | Lwu | Flw => (4, false),
+            Ld | Fld => (8, false),
+            Sb => (1, true),
+            Sh => (2, true),
+            Sw | Fsw => (4, true),
+            _ => (8, true),
+        };
+        let float = matches!(i.op, Flw | Fld | Fsw | Fsd);
+        let a = &mut self.a;
+        // rax = address
+        a.load_x(RAX, i.rs1);
+        if i.imm != 0 {
+            a.alu_imm(true, ADD, RAX, i.imm);
+        }
+        // r8 = &tlb[vpn % 512], as (address >> 8) & (511 << 4).
+        a.rr(true, &[0x89], RAX, R8);
+        a.shift_imm(true, SHR, R8, 8);
+        a.alu_imm(false, AND, R8, (TLB_SIZE as i32 - 1) << 4);
+        let tlb = if store { TLB_STORE } else { TLB_LOAD };
+        a.mem(true, &[ADD.1], R8, RDI, tlb);
+        // The entry must map the page of the access's *last* byte, which
+        // also sends accesses that run off the page to the interpreter.
+        a.mem(true, &[0x8d], RCX, RAX, size - 1);
+        a.shift_imm(true, SHR, RCX, 12);
+        a.mem(true, &[CMP.1], RCX, R8, offset_of!(TlbEntry, vpn) as i32);
+        let miss = a.jcc(CC_NE);
+        self.misses.push((miss, n, delta));
+        // rcx = physical address, checked against RAM, then host address.
+        let a = &mut self.a;
+        a.rr(false, &[0x89], RAX, RCX);
+        a.alu_imm(false, AND, RCX, 0xfff);
+        a.mem(true, &[ADD.1], RCX, R8, offset_of!(TlbEntry, pa) as i32);
+        a.mem(true, &[CMP.1], RCX, RDI, RAM_LIMIT);
+        let miss = a.jcc(CC_A);
+        self.misses.push((miss, n, delta));
+        let a = &mut self.a;
+        a.mem(true, &[ADD.1], RCX, RDI, RAM);
+        if store {
+            if float {
+                a.mem(true, &[0x8b], RAX, RDI, F);
+                a.mem(true, &[0x8b], RAX, RAX, f_disp(i.rs2));
+            } else {
+                a.load_x(RAX, i.rs2);
+            }
+            if size == 2 {
+                a.code.push(0x66);
+            }
+            let opcode = if size == 1 { 0x88 } else { 0x89 };
+            a.mem(size == 8, &[opcode], RAX, RCX, 0);
+            return;
+        }
+        let (w, opcode): (bool, &[u8]) = match i.op {
+            Lb => (true, &[0x0f, 0xbe]),
+            Lh => (true, &[0x0f, 0xbf]),
+            Lw => (true, &[0x63]),
+            Ld | Fld => (true, &[0x8b]),
+            Lbu => (false, &[0x0f, 0xb6]),
+            Lhu => (false, &[0x0f, 0xb7]),
+            _ => (false, &[0x8b]),
+        };
+        a.mem(w, opcode, RAX, RCX, 0);
+        if !float {
+            a.store_x(i.rd, RAX);
+            return;
+        }
+        if i.op == Flw {
+            // NaN-box: or rax, (mov rcx, 0xffff_ffff_0000_0000)
+            a.rex(true, 0, RCX);
+            a.code.push(0xb8 | RCX);
+            a.bytes(&0xffff_ffff_0000_0000u64.to_le_bytes());
+            a.rr(true, &[0x09], RCX, RAX);
+        }
+        a.mem(true, &[0x8b], RCX, RDI, F);
+        a.mem(true, &[0x89], RAX, RCX, f_disp(i.rd));
+    }
+
+    /// Emits the out-of-line exits and fills in the instruction count.
+    fn finish(mut self, insns: u32) -> Block {
+        let a = &mut self.a;
+        a.code[self.count_at..self.count_at + 4].copy_from_slice(&insns.to_le_bytes());
+        for bail in self.bails {
+            a.bind(bail);
+            a.alu_mem_imm(ADD, RDI, LEFT, insns as i32);
+            a.rr(true, &[0x89], RDX, RAX);
+            a.ret(FALLBACK);
+        }
+        for (miss, n, delta) in self.misses {
+            a.bind(miss);
+            a.alu_mem_imm(ADD, RDI, LEFT, (insns - n) as i32);
+            a.pc_plus(RAX, delta);
+            a.ret(FALLBACK);
+        }
+        let mut links = Vec::new();
+        for jump in self.link_jumps {
+            let site = jump.0;
+            a.bind(jump);
+            // mov qword [rdi + SITE], imm32 (the site, made absolute by the buffer)
+            a.store_imm(RDI, SITE, 0);
+            links.push((site, a.code.len() - 4));
+            a.rr(true, &[0x89], RDX, RAX);
+            a.ret(LINK);
+        }
+        Block {
+            code: self.a.code,
+            links,
+        }
+    }
+}
+
+/// rd = rs1 OP imm (64-bit, or 32-bit and sign-extended).
+fn op_imm(a: &mut Asm, i: Insn, w: bool, op: Alu) {
+    a.load_x(RAX, i.rs1);
+    // Adding 0 is a move (or, for addiw, just the sign extension).
+    if i.imm != 0 || op != ADD {
+        a.alu_imm(w, op, RAX, i.imm);
+    }
+    if !w {
+        a.sext32();
+    }
+    a.store_x(i.rd, RAX);
+}
+
+/// rd = rs1 OP rs2 with the `op r, r/m` opcode `opcode`.
+fn op_reg(a: &mut Asm, i: Insn, w: bool, opcode: &[u8]) {
+    a.load_x(RAX, i.rs1);
+    a.mem(w, opcode, RAX, RSI, x_disp(i.rs2));
+    if !w {
+        a.sext32();
+    }
+    a.store_x(i.rd, RAX);
+}
+
+fn shift_imm(a: &mut Asm, i: Insn, w: bool, digit: u8) {
+    a.load_x(RAX, i.rs1);
+    let mask = if w { 63 } else { 31 };
+    a.shift_imm(w, digit, RAX, (i.imm & mask) as u8);
+    if !w {
+        a.sext32();
+    }
+    a.store_x(i.rd, RAX);
+}
+
+/// x86 masks a count in cl exactly as RISC-V does: to 6 bits, or 5 for the
+/// 32-bit forms.
+fn shift_reg(a: &mut Asm, i: Insn, w: bool, digit: u8) {
+    a.load_x(RAX, i.rs1);
+    a.load_x(RCX, i.rs2);
+    a.rr(w, &[0xd3], digit, RAX);
+    if !w {
+        a.sext32();
+    }
+    a.store_x(i.rd, RAX);
+}
+
+/// rd = (rs1 CC src) as 0 or 1, where src is rs2 or the immediate.
+fn set_cc(a: &mut Asm, i: Insn, cc: u8, with_imm: bool) {
+    a.load_x(RAX, i.rs1);
+    if with_imm {
+        a.alu_imm(true, CMP, RAX, i.imm);
+    } else {
+        a.mem(true, &[CMP.1], RAX, RSI, x_disp(i.rs2));
+    }
+    // setcc al; movzx eax, al
+    a.rr(false, &[0x0f, 0x90 | cc], 0, RAX);
+    a.rr(false, &[0x0f, 0xb6], RAX, RAX);
+    a.store_x(i.rd, RAX);
+}
+
+/// The instruction at `off`, if it lies wholly inside the frame.
+fn fetch(frame: &[u8], off: usize) -> Option<Insn> {
+    let low = u16::from_le_bytes(frame.get(off..off + 2)?.try_into().ok()?);
+    if low & 3 != 3 {
+        return Some(decode(low as u32));
+    }
+    let high = u16::from_le_bytes(frame.get(off + 2..off + 4)?.try_into().ok()?);
+    Some(decode(low as u32 | (high as u32) << 16))
+}
+
+fn supported(op: Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        Lui | Auipc
+            | Jal
+            | Jalr
+            | Beq
+            | Bne
+            | Blt
+            | Bge
+            | Bltu
+            | Bgeu
+            | Lb
+            | Lh
+            | Lw
+            | Ld
+            | Lbu
+            | Lhu
+            | Lwu
+            | Sb
+            | Sh
+            | Sw
+            | Sd
+            | Addi
+            | Slti
+            | Sltiu
+            | Xori
+            | Ori
+            | Andi
+            | Slli
+            | Srli
+            | Srai
+            | Addiw
+            | Slliw
+            | Srliw
+            | Sraiw
+            | Add
+            | Sub
+            | Sll
+            | Slt
+            | Sltu
+            | Xor
+            | Srl
+            | Sra
+            | Or
+            | And
+            | Addw
+            | Subw
+            | Sllw
+            | Srlw
+            | Sraw
+            | Mul
+            | Mulw
+            | Fence
+            | Flw
+            | Fld
+            | Fsw
+            | Fsd
+            | FaddD
+            | FsubD
+            | FmulD
+            | FdivD
+            | FmaddD
+            | FmsubD
+            | FnmsubD
+            | FnmaddD
+    )
+}

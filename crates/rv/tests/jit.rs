@@ -1,0 +1,538 @@
+//! The block translator against the interpreter: the same programs run on
+//! two machines, one with `Hart::jit` on and one with it off, must agree on
+//! every trap, register, instruction count and byte of memory, also when
+//! the budget runs out mid-block, an access faults mid-block, code rewrites
+//! itself, a mapping changes under a hot block, or a block runs into the
+//! next page. On hosts without a translator both machines interpret, and
+//! the tests still pass.
+
+mod common;
+
+use common::*;
+use rv::{Access, Trap};
+use testkit::Rng;
+
+/// Runs that make any block hot enough to be translated.
+const WARM: usize = 20;
+
+/// A pair of machines, translated and interpreted, in lockstep.
+struct Pair {
+    jit: Machine,
+    interp: Machine,
+}
+
+impl Pair {
+    fn new() -> Pair {
+        let mut jit = Machine::new();
+        jit.hart.jit = true;
+        let mut interp = Machine::new();
+        interp.hart.jit = false;
+        Pair { jit, interp }
+    }
+
+    fn each(&mut self, f: impl Fn(&mut Machine)) {
+        f(&mut self.jit);
+        f(&mut self.interp);
+    }
+
+    /// Runs both with `budget`, checks they agree, returns the trap.
+    fn run(&mut self, budget: u64, what: &str) -> Trap {
+        let a = self.jit.hart.run(&mut self.jit.mem, budget);
+        let b = self.interp.hart.run(&mut self.interp.mem, budget);
+        assert_eq!(a, b, "{what}: trap");
+        assert_eq!(
+            self.jit.hart.regs, self.interp.hart.regs,
+            "{what}: registers"
+        );
+        assert_eq!(
+            self.jit.hart.instret(),
+            self.interp.hart.instret(),
+            "{what}: instret"
+        );
+        a
+    }
+
+    /// Runs both to a trap other than the budget, in slices of `budgets`.
+    fn run_sliced(&mut self, budgets: &mut impl FnMut() -> u64, what: &str) -> Trap {
+        loop {
+            let trap = self.run(budgets(), what);
+            if trap != Trap::BudgetExhausted {
+                return trap;
+            }
+        }
+    }
+
+    fn same_memory(&self, va: u64, len: usize, what: &str) {
+        assert_eq!(
+            self.jit.peek(va, len),
+            self.interp.peek(va, len),
+            "{what}: memory"
+        );
+    }
+}
+
+/// Registers a random program may write: not x0, sp (x2, the data
+/// pointer), x3 (a pointer near the unmapped page after the data) or x31
+/// (the loop counter).
+type Enc = fn(u32, u32, i32) -> u32;
+
+fn dest(rng: &mut Rng) -> u32 {
+    *rng.pick(&[1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 28, 29, 30])
+}
+
+fn src(rng: &mut Rng) -> u32 {
+    *rng.pick(&[0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 28, 31])
+}
+
+/// One random instruction or short sequence. Most are translated; some
+/// (division, CSR reads of instret, FP) are left to the interpreter, and
+/// loads and stores near the data's end straddle into the unmapped page.
+fn random_insn(rng: &mut Rng, out: &mut Vec<P>) {
+    let (rd, rs1, rs2) = (dest(rng), src(rng), src(rng));
+    let imm = rng.below(4096) as i32 - 2048;
+    let small = rng.below(64) as i32 - 32;
+    let shamt = rng.below(64) as u32;
+    let w = match rng.below(40) {
+        0 => addi(rd, rs1, imm),
+        1 => slti(rd, rs1, imm),
+        2 => sltiu(rd, rs1, imm),
+        3 => xori(rd, rs1, imm),
+        4 => ori(rd, rs1, imm),
+        5 => andi(rd, rs1, imm),
+        6 => slli(rd, rs1, shamt),
+        7 => srli(rd, rs1, shamt),
+        8 => srai(rd, rs1, shamt),
+        9 => addiw(rd, rs1, imm),
+        10 => slliw(rd, rs1, shamt & 31),
+        11 => srliw(rd, rs1, shamt & 31),
+        12 => sraiw(rd, rs1, shamt & 31),
+        13 => add(rd, rs1, rs2),
+        14 => sub(rd, rs1, rs2),
+        15 => sll(rd, rs1, rs2),
+        16 => slt(rd, rs1, rs2),
+        17 => sltu(rd, rs1, rs2),
+        18 => xor(rd, rs1, rs2),
+        19 => srl(rd, rs1, rs2),
+        20 => sra(rd, rs1, rs2),
+        21 => or(rd, rs1, rs2),
+        22 => and(rd, rs1, rs2),
+        23 => addw(rd, rs1, rs2),
+        24 => subw(rd, rs1, rs2),
+        25 => sllw(rd, rs1, rs2),
+        26 => srlw(rd, rs1, rs2),
+        27 => sraw(rd, rs1, rs2),
+        28 => mul(rd, rs1, rs2),
+        29 => mulw(rd, rs1, rs2),
+        30 => lui(rd, rng.next() as i32 >> 12),
+        31 => auipc(rd, rng.next() as i32 >> 12),
+        32 => {
+            let base = *rng.pick(&[2, 3]);
+            let loads: [Enc; 9] = [lb, lh, lw, ld, lbu, lhu, lwu, flw, fld];
+            let load = *rng.pick(&loads);
+            load(rd, base, small * 8 + rng.below(8) as i32)
+        }
+        33 => {
+            let base = *rng.pick(&[2, 3]);
+            let stores: [Enc; 6] = [sb, sh, sw, sd, fsw, fsd];
+            let store = *rng.pick(&stores);
+            store(rs2 & 15, base, small * 8 + rng.below(8) as i32)
+        }
+        34 => *rng.pick(&[div(rd, rs1, rs2), remu(rd, rs1, rs2), mulh(rd, rs1, rs2)]),
+        35 => csrrs(rd, INSTRET, 0),
+        36 => {
+            // Mostly the dynamic mode; now and then an invalid one (illegal).
+            let rm = *rng.pick(&[7, 7, 7, 7, 0, 1, 2, 3, 4, 5]);
+            let (rd, rs1, rs2, rs3) = (rd & 15, rs1 & 15, rs2 & 15, dest(rng) & 15);
+            match rng.below(8) {
+                0 => fadd_d(rd, rs1, rs2, rm),
+                1 => fsub_d(rd, rs1, rs2, rm),
+                2 => fmul_d(rd, rs1, rs2, rm),
+                3 => fdiv_d(rd, rs1, rs2, rm),
+                4 => fmadd_d(rd, rs1, rs2, rs3, rm),
+                5 => fmsub_d(rd, rs1, rs2, rs3, rm),
+                6 => fnmsub_d(rd, rs1, rs2, rs3, rm),
+                _ => fnmadd_d(rd, rs1, rs2, rs3, rm),
+            }
+        }
+        37 => {
+            // A short forward jump: skips the next instruction or not.
+            let branches: [Enc; 6] = [beq, bne, blt, bge, bltu, bgeu];
+            let skip = match rng.below(7) {
+                6 => jal(rd, 8),
+                b => branches[b as usize](rs1, rs2, 8),
+            };
+            out.push(P::W(skip));
+            addi(rd, rs1, 1)
+        }
+        38 => {
+            out.push(P::H(*rng.pick(&[
+                c_addi(rd, small.clamp(-32, 31).max(1)),
+                c_add(rd, rs2.max(1)),
+                c_mv(rd, rs2.max(1)),
+                c_slli(rd, shamt.max(1)),
+            ])));
+            return;
+        }
+        _ => FENCE,
+    };
+    out.push(P::W(w));
+}
+
+/// A random program at `at`: a prologue, a loop of `iterations` over a
+/// random body, an epilogue, `ecall`.
+fn random_program(rng: &mut Rng) -> Vec<P> {
+    let mut code = Vec::new();
+    for _ in 0..rng.below(8) {
+        random_insn(rng, &mut code);
+    }
+    code.push(P::W(addi(31, 0, 1 + rng.below(60) as i32)));
+    let mut body = Vec::new();
+    for _ in 0..1 + rng.below(40) {
+        random_insn(rng, &mut body);
+    }
+    body.push(P::W(addi(31, 31, -1)));
+    let len = bytes_of(&body).len() as i32;
+    code.extend(body);
+    code.push(P::W(bne(31, 0, -len)));
+    for _ in 0..rng.below(8) {
+        random_insn(rng, &mut code);
+    }
+    code.push(P::W(ECALL));
+    code
+}
+
+#[test]
+fn random_programs_agree_with_the_interpreter() {
+    let mut rng = Rng::new(0x6a17);
+    for case in 0..400 {
+        let code = bytes_of(&random_program(&mut rng));
+        // Anywhere in the first code page, so that many run into the next.
+        let at = CODE + rng.below(0x800) * 2;
+        let seeds: Vec<u64> = (0..32).map(|_| rng.next()).collect();
+        // Sometimes a static rounding mode in frm, sometimes flags set.
+        let fcsr = (rng.below(5) << 5 | rng.below(32)) as u32;
+        let mut p = Pair::new();
+        p.each(|m| {
+            for r in [1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 28, 29, 30] {
+                m.hart.regs.x[r] = seeds[r];
+            }
+            // Mostly ordinary doubles, some odd bit patterns.
+            for (r, f) in m.hart.regs.f.iter_mut().enumerate() {
+                let x = seeds[r].rotate_left(7);
+                *f = match r % 4 {
+                    0 => x,
+                    _ => (x & 0x800f_ffff_ffff_ffff) | (0x3c0 + (x >> 56 & 0x7f)) << 52,
+                };
+            }
+            m.hart.regs.fcsr = fcsr;
+            m.hart.regs.x[3] = DATA + 0x1f80;
+            m.poke(at, &code);
+            m.hart.regs.pc = at;
+        });
+        // Slices from one instruction to far more than the program needs.
+        let mut budgets = || match rng.below(4) {
+            0 => 1 + rng.below(5),
+            1 => 1 + rng.below(100),
+            _ => 1 + rng.below(100_000),
+        };
+        let what = format!("case {case}");
+        p.run_sliced(&mut budgets, &what);
+        p.same_memory(DATA, 0x2000, &what);
+    }
+}
+
+#[test]
+fn a_fault_in_the_middle_of_a_hot_block_is_precise() {
+    let code = words(&[
+        addi(5, 5, 1),
+        addi(6, 6, 2),
+        ld(7, 8, 16),
+        addi(9, 9, 3),
+        ECALL,
+    ]);
+    let mut p = Pair::new();
+    p.each(|m| {
+        m.hart.regs.x[8] = DATA;
+        m.poke(CODE, &code);
+    });
+    for _ in 0..WARM {
+        p.each(|m| m.hart.regs.pc = CODE);
+        assert_eq!(p.run(BUDGET, "warm"), Trap::Ecall);
+    }
+    p.each(|m| {
+        m.hart.regs.pc = CODE;
+        m.hart.regs.x[8] = UNMAPPED - 16;
+    });
+    let before = p.jit.hart.instret();
+    let trap = p.run(BUDGET, "fault");
+    assert_eq!(
+        trap,
+        Trap::PageFault {
+            addr: UNMAPPED,
+            access: Access::Load
+        }
+    );
+    assert_eq!(p.jit.pc(), CODE + 8);
+    assert_eq!(p.jit.hart.instret() - before, 2);
+    let warm = WARM as u64;
+    assert_eq!(
+        (p.jit.x(5), p.jit.x(6), p.jit.x(9)),
+        (warm + 1, 2 * warm + 2, 3 * warm)
+    );
+}
+
+#[test]
+fn a_store_fault_mid_block_writes_nothing() {
+    let code = words(&[
+        addi(5, 0, 7),
+        sd(5, 8, 0),
+        sd(5, 9, 0),
+        addi(6, 0, 1),
+        ECALL,
+    ]);
+    let mut p = Pair::new();
+    p.each(|m| {
+        m.hart.regs.x[8] = DATA;
+        m.hart.regs.x[9] = RO;
+        m.poke(CODE, &code);
+        m.hart.regs.pc = CODE;
+    });
+    let trap = p.run(BUDGET, "store fault");
+    assert_eq!(
+        trap,
+        Trap::PageFault {
+            addr: RO,
+            access: Access::Store
+        }
+    );
+    assert_eq!(
+        (p.jit.pc(), p.jit.peek_u64(DATA), p.jit.x(6)),
+        (CODE + 8, 7, 0)
+    );
+    p.same_memory(RO, 8, "store fault");
+}
+
+#[test]
+fn the_budget_runs_out_exactly_inside_a_hot_block() {
+    let mut ws: Vec<u32> = (0..20).map(|_| addi(5, 5, 1)).collect();
+    ws.push(ECALL);
+    let code = words(&ws);
+    let mut p = Pair::new();
+    p.each(|m| m.poke(CODE, &code));
+    for _ in 0..WARM {
+        p.each(|m| m.hart.regs.pc = CODE);
+        assert_eq!(p.run(BUDGET, "warm"), Trap::Ecall);
+    }
+    for budget in 1..=21 {
+        p.each(|m| {
+            m.hart.regs.pc = CODE;
+            m.hart.regs.x[5] = 0;
+        });
+        let trap = p.run(budget, &format!("budget {budget}"));
+        let done = budget.min(20);
+        assert_eq!(p.jit.x(5), done, "budget {budget}");
+        if budget <= 20 {
+            assert_eq!(trap, Trap::BudgetExhausted);
+            assert_eq!(p.jit.pc(), CODE + 4 * budget);
+        } else {
+            assert_eq!(trap, Trap::Ecall);
+        }
+    }
+}
+
+#[test]
+fn the_budget_runs_out_inside_chained_loops() {
+    // for x31 in 1000..0 { x5 += x31; if x31 & 1 { x6 += 1 } }
+    let code = words(&[
+        addi(31, 0, 1000),
+        add(5, 5, 31),
+        andi(7, 31, 1),
+        beq(7, 0, 8),
+        addi(6, 6, 1),
+        addi(31, 31, -1),
+        bne(31, 0, -20),
+        ECALL,
+    ]);
+    let mut p = Pair::new();
+    p.each(|m| {
+        m.poke(CODE, &code);
+        m.hart.regs.pc = CODE;
+    });
+    let mut n = 0;
+    let mut budgets = || {
+        n += 1;
+        1 + n % 37
+    };
+    assert_eq!(p.run_sliced(&mut budgets, "sliced loop"), Trap::Ecall);
+    assert_eq!((p.jit.x(5), p.jit.x(6)), (500_500, 500));
+}
+
+#[test]
+fn code_that_rewrites_its_own_hot_loop() {
+    // The loop adds x6 to x5 through the instruction at `patch`, 100 times;
+    // at iteration 50 it stores over that instruction an `addi x5, x5, 100`.
+    let patched = addi(5, 5, 100);
+    let code = words(&[
+        addi(31, 0, 100), // 0
+        addi(6, 0, 1),    // 4
+        add(5, 5, 6),     // 8: patch
+        addi(31, 31, -1), // 12
+        addi(7, 0, 50),   // 16
+        bne(31, 7, 12),   // 20 -> 32
+        sw(8, 9, 8),      // 24: rewrite `patch`
+        FENCE_I,          // 28
+        bne(31, 0, -24),  // 32 -> 8
+        ECALL,            // 36
+    ]);
+    let mut p = Pair::new();
+    p.each(|m| {
+        m.poke(RWX, &code);
+        m.hart.regs.pc = RWX;
+        m.hart.regs.x[8] = patched as u64;
+        m.hart.regs.x[9] = RWX;
+    });
+    assert_eq!(p.run(BUDGET, "self-modifying loop"), Trap::Ecall);
+    assert_eq!(p.jit.x(5), 50 + 50 * 100);
+}
+
+#[test]
+fn a_store_through_an_alias_reaches_hot_code() {
+    // `ALIAS` maps the frame behind `CODE + 0x1000` writable.
+    let target = CODE + 0x1000;
+    let mut p = Pair::new();
+    p.each(|m| {
+        m.poke(target, &words(&[addi(5, 5, 1), jalr(0, 1, 0)]));
+        m.poke(CODE, &words(&[jal(1, 0x1000), ECALL]));
+    });
+    for round in 0..WARM as u64 {
+        p.each(|m| m.hart.regs.pc = CODE);
+        assert_eq!(p.run(BUDGET, "call"), Trap::Ecall);
+        assert_eq!(p.jit.x(5), round + 1);
+    }
+    p.each(|m| {
+        m.poke(CODE + 8, &words(&[sw(8, 9, 0), ECALL]));
+        m.hart.regs.x[8] = addi(5, 5, 10) as u64;
+        m.hart.regs.x[9] = ALIAS;
+        m.hart.regs.pc = CODE + 8;
+    });
+    assert_eq!(p.run(BUDGET, "patch"), Trap::Ecall);
+    p.each(|m| m.hart.regs.pc = CODE);
+    assert_eq!(p.run(BUDGET, "call again"), Trap::Ecall);
+    assert_eq!(p.jit.x(5), WARM as u64 + 10);
+}
+
+#[test]
+fn a_hot_block_sees_a_remapped_page_after_a_flush() {
+    let code = words(&[ld(5, 8, 0), ECALL]);
+    let mut p = Pair::new();
+    p.each(|m| {
+        m.poke(CODE, &code);
+        m.poke_u64(DATA, 1);
+        m.hart.regs.x[8] = DATA;
+    });
+    for _ in 0..WARM {
+        p.each(|m| m.hart.regs.pc = CODE);
+        p.run(BUDGET, "before");
+        assert_eq!(p.jit.x(5), 1);
+    }
+    p.each(|m| {
+        let other = m.frame();
+        m.map_to(DATA, other, USER_RW);
+        m.poke_u64(DATA, 2);
+        m.hart.flush_tlb_page(DATA);
+        m.hart.regs.pc = CODE;
+    });
+    p.run(BUDGET, "after flush_tlb_page");
+    assert_eq!(p.jit.x(5), 2);
+    p.each(|m| {
+        m.protect(DATA, 0);
+        m.hart.flush_tlb();
+        m.hart.regs.pc = CODE;
+    });
+    let trap = p.run(BUDGET, "after flush_tlb");
+    assert_eq!(
+        trap,
+        Trap::PageFault {
+            addr: DATA,
+            access: Access::Load
+        }
+    );
+}
+
+#[test]
+fn a_loop_across_a_page_boundary() {
+    // The body starts 12 bytes before the end of the first code page,
+    // with compressed instructions on both sides and a 4-byte instruction
+    // straddling the boundary.
+    let start = CODE + 0x1000 - 12;
+    let body = [
+        P::H(c_addi(5, 1)),
+        P::W(add(6, 6, 5)),
+        P::H(c_slli(6, 1)),
+        P::H(c_addi(6, 3)),
+        P::W(xor(7, 7, 6)),
+        P::H(c_addi(31, -1)),
+    ];
+    let len = bytes_of(&body).len() as i32;
+    let mut parts = vec![P::W(addi(31, 0, 300))];
+    parts.extend(body);
+    parts.push(P::W(bne(31, 0, -len)));
+    parts.push(P::W(ECALL));
+    let code = bytes_of(&parts);
+    let mut p = Pair::new();
+    p.each(|m| {
+        m.poke(start - 4, &code);
+        m.hart.regs.pc = start - 4;
+    });
+    assert_eq!(p.run(BUDGET, "across pages"), Trap::Ecall);
+    assert_eq!(p.jit.x(5), 300);
+}
+
+#[test]
+fn a_jump_to_the_upper_half_faults_at_its_target() {
+    // Upper-half addresses have bit 63 set, as no user pc does.
+    let target = 0xffff_ffff_ffff_f000u64;
+    let mut p = Pair::new();
+    p.each(|m| {
+        m.poke(CODE, &words(&[jalr(1, 8, 0), ECALL]));
+        m.hart.regs.x[8] = target;
+    });
+    for _ in 0..WARM {
+        p.each(|m| m.hart.regs.pc = CODE);
+        let trap = p.run(BUDGET, "jump up");
+        assert_eq!(
+            trap,
+            Trap::PageFault {
+                addr: target,
+                access: Access::Fetch
+            }
+        );
+        assert_eq!((p.jit.pc(), p.jit.x(1)), (target, CODE + 4));
+    }
+}
+
+#[test]
+fn fp_arithmetic_in_a_hot_block_with_an_invalid_dynamic_rounding_mode() {
+    // A loop of fmadd.d with the dynamic mode; at iteration 30 it writes
+    // frm = 5 (invalid), so the next fmadd.d is illegal.
+    let code = words(&[
+        addi(31, 0, 100),       // 0
+        fmadd_d(1, 2, 3, 1, 7), // 4
+        addi(31, 31, -1),       // 8
+        addi(7, 0, 70),         // 12
+        bne(31, 7, -12),        // 16 -> 4
+        csrrwi(0, FRM, 5),      // 20
+        jal(0, -20),            // 24 -> 4
+    ]);
+    let mut p = Pair::new();
+    p.each(|m| {
+        m.poke(CODE, &code);
+        m.hart.regs.pc = CODE;
+        m.hart.regs.f[2] = 1.5f64.to_bits();
+        m.hart.regs.f[3] = 0.1f64.to_bits();
+    });
+    let trap = p.run(BUDGET, "invalid frm");
+    assert!(matches!(trap, Trap::IllegalInstruction { .. }), "{trap:?}");
+    assert_eq!((p.jit.pc(), p.jit.x(31)), (CODE + 4, 70));
+    assert_eq!(p.jit.hart.regs.fcsr, 5 << 5 | 1);
+}

@@ -5,7 +5,7 @@ use super::{File, Kind, ProcEntry, Snapshot};
 use crate::errno::{Errno, KResult};
 use crate::fs::FileKind;
 use crate::loader::stack::USER_HZ;
-use crate::mm::{Mm, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
+use crate::mm::{Backing, Mm, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::task::block::TaskState;
 use crate::task::signal::{Signal, NSIG, SIG_DFL, SIG_IGN};
 use crate::task::{Kernel, ThreadGroup, Tid};
@@ -316,7 +316,8 @@ fn memory(
 }
 
 /// /proc/PID/maps: show_map_vma's lines; a name is padded to column 73.
-fn maps(k: &Kernel, who: Option<Tid>, exe: &[u8]) -> String {
+/// Device and inode numbers are not shown (00:00 0).
+fn maps(k: &Kernel, who: Option<Tid>) -> String {
     let Some(t) = who.and_then(|t| k.task(t)) else {
         return String::new();
     };
@@ -324,6 +325,13 @@ fn maps(k: &Kernel, who: Option<Tid>, exe: &[u8]) -> String {
     let stack = stack_vma(&mm);
     let mut out = String::new();
     for v in mm.vmas() {
+        // A file's pages name the file (the page cache's object).
+        let (file, offset) = match &v.backing {
+            Backing::Object { obj, pgoff } => {
+                (obj.borrow().source().map(|s| s.name()), pgoff * PAGE_SIZE)
+            }
+            Backing::Anonymous => (None, 0),
+        };
         let mut line = format!(
             "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0 ",
             v.start,
@@ -332,12 +340,10 @@ fn maps(k: &Kernel, who: Option<Tid>, exe: &[u8]) -> String {
             if v.prot & PROT_WRITE != 0 { 'w' } else { '-' },
             if v.prot & PROT_EXEC != 0 { 'x' } else { '-' },
             if v.shared { 's' } else { 'p' },
-            0,
+            offset,
         );
-        // The executable's segments lie below the heap; cleave loads them
-        // as private copies, so the name comes from where they are.
-        let name: &[u8] = if v.end <= mm.start_brk() {
-            exe
+        let name: &[u8] = if let Some(file) = &file {
+            file
         } else if v.start <= mm.current_brk()
             && v.end >= mm.start_brk()
             && v.start >= mm.start_brk()
@@ -536,7 +542,7 @@ pub fn generate(k: &mut Kernel, kind: Kind) -> KResult<Vec<u8>> {
                 File::Stat => stat(k, &g, pid, tid, who),
                 File::Status => status(k, &g, pid, tid, who),
                 File::Comm => format!("{}\n", String::from_utf8_lossy(&g.comm)),
-                File::Maps => maps(k, who, g.exe.as_os_str().as_encoded_bytes()),
+                File::Maps => maps(k, who),
                 File::Mounts => mounts(k, who),
                 File::Fdinfo(fd) => {
                     let files = who.and_then(|t| k.task(t)).map(|t| t.files.clone());

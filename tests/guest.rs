@@ -1,7 +1,7 @@
 //! Guest programs judged by Linux: process, thread and memory semantics.
 //!
 //! Each case is one run of a multi-case guest program (`proctest CASE`,
-//! `mmtest CASE`, `fstest CASE`, `sigtest CASE` from `userland/src/`). The same C source is compiled for
+//! `mmtest CASE`, `fstest CASE`, `sigtest CASE`, `polltest CASE` from `userland/src/`). The same C source is compiled for
 //! the host with `cc` at test time and run natively: Linux's stdout and exit
 //! status are the expected ones. The committed riscv64 binary in
 //! `userland/bin/` runs under `cleave run` and must print the same bytes and
@@ -93,6 +93,19 @@ const ACTIVE: &[&str] = &[
     "mmtest/fork_shared",
     "mmtest/faults",
     "mmtest/rlimit_as",
+    "polltest/pipe",
+    "polltest/files",
+    "polltest/nval",
+    "polltest/timeout",
+    "polltest/select",
+    "polltest/sigmask",
+    "polltest/eventfd",
+    "polltest/pidfd",
+    "polltest/clone_pidfd",
+    "polltest/timer",
+    "polltest/timer_thread_id",
+    "polltest/timer_thread",
+    "polltest/orphan_pgrp",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
@@ -383,7 +396,7 @@ fn lists_cover_every_case() {
     listed.dedup();
     assert_eq!(before, listed.len(), "a case is listed twice");
     let mut all = Vec::new();
-    for program in ["proctest", "mmtest", "fstest", "sigtest"] {
+    for program in ["proctest", "mmtest", "fstest", "sigtest", "polltest"] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {
             all.push(format!("{program}/{case}"));

@@ -42,8 +42,10 @@
 //! trailing slash requires a directory (ENOTDIR) and follows a final
 //! symlink.
 
+pub mod eventfd;
 pub mod file;
 mod host;
+pub mod pidfd;
 pub mod pipe;
 
 use crate::errno::{Errno, KResult};

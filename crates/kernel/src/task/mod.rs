@@ -34,6 +34,7 @@ pub mod futex;
 pub mod rlimit;
 pub mod sigdeliver;
 pub mod signal;
+pub mod timer;
 
 use crate::errno::{Errno, KResult};
 use crate::loader::{self, ElfImage, ExecError, Executable};
@@ -169,6 +170,8 @@ pub struct ThreadGroup {
     pub stopped: bool,
     /// ITIMER_REAL (alarm): CLOCK_MONOTONIC expiry and reload interval.
     pub itimer_real: Option<(Duration, Duration)>,
+    /// POSIX timers (timer_create), by id.
+    pub posix_timers: timer::Timers,
     /// CPU time of threads that have exited.
     pub dead_threads_time: Duration,
     /// CPU time of reaped children (rusage RUSAGE_CHILDREN).
@@ -210,6 +213,7 @@ impl ThreadGroup {
             continued_report: false,
             stopped: false,
             itimer_real: None,
+            posix_timers: Default::default(),
             dead_threads_time: Duration::ZERO,
             children_time: Duration::ZERO,
             traced: false,
@@ -299,6 +303,12 @@ pub struct Kernel {
     /// Armed ITIMER_REAL timers: (CLOCK_MONOTONIC expiry, tgid); see
     /// `sigdeliver.rs`.
     alarms: BTreeSet<(Duration, Tid)>,
+    /// Armed POSIX timers: (CLOCK_MONOTONIC expiry, tgid, timer id); see
+    /// `timer.rs`.
+    posix_timers: BTreeSet<(Duration, Tid, i32)>,
+    /// When (in retired instructions) the run loop next re-checks the host
+    /// streams for pollers (see `block.rs`).
+    console_check_at: u64,
     /// Whose registers are in the hart right now.
     on_hart: Option<Tid>,
     /// The system call being handled (see `block.rs`).
@@ -337,6 +347,8 @@ impl Kernel {
             run_queue: VecDeque::new(),
             timers: BTreeSet::new(),
             alarms: BTreeSet::new(),
+            posix_timers: BTreeSet::new(),
+            console_check_at: 0,
             on_hart: None,
             syscall_nr: 0,
             next_tid: 1,
@@ -499,6 +511,10 @@ impl Kernel {
             if !self.alarms.is_empty() {
                 self.expire_alarms();
             }
+            if !self.posix_timers.is_empty() {
+                self.expire_posix_timers();
+            }
+            self.check_console();
             let Some(&tid) = self.run_queue.front() else {
                 if self.idle() {
                     continue;
@@ -533,10 +549,11 @@ impl Kernel {
         }
     }
 
-    /// Wakes the waiters of every pipe that changed (see `fs::pipe`).
+    /// Wakes the waiters of every pipe and eventfd that changed (see
+    /// `fs::pipe`).
     fn wake_pipes(&mut self) {
         for id in crate::fs::pipe::take_wakeups() {
-            self.wake_restart(|r| *r == block::WaitReason::Pipe { id });
+            self.wake_restart(|r| r.woken_by_file(id));
         }
     }
 
@@ -550,6 +567,7 @@ impl Kernel {
         }
         self.run_queue.clear();
         self.timers.clear();
+        self.posix_timers.clear();
         self.on_hart = None;
         self.groups.clear();
         // The leak check: with every address space released, no frame is

@@ -32,7 +32,8 @@ impl Kernel {
             FileKind::Anon(Anon::Pidfd(Pidfd { pid })),
             O_RDWR | (flags & O_NONBLOCK),
         );
-        let limit = self.nofile_limit().min(crate::task::files::NR_OPEN as u64) as usize;
+        // install caps the limit at the table's size.
+        let limit = self.nofile_limit() as usize;
         let files = self.current().files.clone();
         let fd = files.borrow_mut().install(Rc::new(file), true, 0, limit);
         fd

@@ -256,7 +256,8 @@ pub fn eventfd2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         FileKind::Anon(Anon::Eventfd(efd)),
         O_RDWR | (flags & O_NONBLOCK),
     );
-    let limit = k.nofile_limit().min(crate::task::files::NR_OPEN as u64) as usize;
+    // install caps the limit at the table's size.
+    let limit = k.nofile_limit() as usize;
     let files = k.current().files.clone();
     let fd = files
         .borrow_mut()

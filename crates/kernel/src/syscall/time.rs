@@ -245,6 +245,9 @@ fn itimerspec_bytes((value, interval): (Duration, Duration)) -> [u8; 32] {
 /// timer_settime(timerid, flags, new_value, old_value).
 pub fn timer_settime(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let (flags, new, old) = (a[1], a[2], a[3]);
+    if new == 0 {
+        return Err(Errno::EINVAL);
+    }
     let interval = read_timespec(k, new)?;
     let value = read_timespec(k, new.wrapping_add(16))?;
     let id = timer_id(k, a[0])?;

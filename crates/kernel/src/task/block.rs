@@ -52,6 +52,18 @@
 //! expired, and one word of free per-call state (`data`, set with
 //! [`Kernel::block_with`]). The state is cleared when the call completes.
 //!
+//! # Waiting on many things
+//!
+//! poll, ppoll and pselect6 block on [`WaitReason::Poll`] with a
+//! [`PollKey`] for every file that can change: pipes and eventfds by the id
+//! their changes are announced with, pidfds by process, and the host's
+//! standard streams. Any change to one restarts the call, which scans all
+//! its files again. The host streams cannot announce anything, so their
+//! pollers are restarted to re-check them every slice while other threads
+//! run; when nothing runs, the idle loop waits on the host's stdin (never
+//! longer than the next deadline), the one place the host thread waits on
+//! a host stream for a guest that asked to wait.
+//!
 //! # When everything sleeps
 //!
 //! When no thread is runnable the run loop sleeps the host until the

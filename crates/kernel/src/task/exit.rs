@@ -259,12 +259,18 @@ impl Kernel {
 
     /// Linux's will_become_orphaned_pgrp: no member of process group
     /// `pgid` (but `ignored`, and zombies) has a parent in another group
-    /// of the same session; init as a parent does not count.
+    /// of the same session; init as a parent does not count. Except for
+    /// the main program: to it, cleave's init stands for the host's shell
+    /// that started cleave, which links its group to the outside (on the
+    /// host, a job's group is not orphaned while its shell lives).
     pub(super) fn pgrp_orphaned(&self, pgid: Tid, ignored: Option<Tid>) -> bool {
         !self.groups.values().any(|g| {
             let g = g.borrow();
-            if g.pgid != pgid || Some(g.tgid) == ignored || g.zombie.is_some() || g.ppid == 1 {
+            if g.pgid != pgid || Some(g.tgid) == ignored || g.zombie.is_some() {
                 return false;
+            }
+            if g.ppid == 1 {
+                return Some(g.tgid) == self.main_pid;
             }
             self.groups.get(&g.ppid).is_some_and(|p| {
                 let p = p.borrow();

@@ -486,8 +486,8 @@ impl Kernel {
         self.current_mut().sig.waiting = 0;
         let restart = self.current_mut().restart.take();
         // nanosleep and relative clock_nanosleep report the time left;
-        // ppoll and pselect6 update their timeout (restart data 1: one
-        // that was not zero).
+        // ppoll and pselect6 update their timeout (restart data 1, their
+        // WRITE_BACK: one that was not zero).
         let r = &self.hart.regs;
         let write_back = restart.is_some_and(|r| r.data == 1);
         let rem = match nr {

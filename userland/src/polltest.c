@@ -364,6 +364,14 @@ static int case_sigmask(void)
 	say("pending but masked: %d, handler ran %d", n, hits);
 	sigprocmask(SIG_UNBLOCK, &usr1, NULL);
 	say("unblocked: handler ran %d", hits);
+	/* sigsuspend with a signal already pending that its mask lets
+	 * through returns at once. */
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
+	raise(SIGUSR1);
+	n = sigsuspend(&none);
+	say("sigsuspend, pending: %d %s, handler ran %d, blocked again %s", n, err(n), hits,
+	    yesno(blocked(SIGUSR1)));
+	sigprocmask(SIG_UNBLOCK, &usr1, NULL);
 	/* poll (no mask) interrupted by a SA_RESTART handler: EINTR too. */
 	pid = fork();
 	if (pid == 0) {

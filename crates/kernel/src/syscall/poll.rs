@@ -98,9 +98,7 @@ impl Wait {
 
     /// A normal return: the caller's mask back, the time left written.
     fn finish(&self, k: &mut Kernel, tsp: u64, result: u64) -> u64 {
-        if let Some(mask) = k.current_mut().sig.saved_mask.take() {
-            k.current_mut().sigmask = mask;
-        }
+        restore_mask(k);
         if let (true, Some(deadline)) = (self.write_back, self.deadline) {
             let left = deadline.saturating_sub(k.monotonic());
             // A timeout that cannot be written back is not an error.
@@ -117,13 +115,19 @@ fn poll_file(k: &Kernel, fd: u64) -> Option<Rc<OpenFile>> {
     (f.flags.get() & O_PATH == 0).then_some(f)
 }
 
+/// Puts back the mask a temporary one replaced, if any.
+fn restore_mask(k: &mut Kernel) {
+    let t = k.current_mut();
+    if let Some(mask) = t.sig.saved_mask.take() {
+        t.sigmask = mask;
+    }
+}
+
 /// A restarted call that fails puts the caller's mask back (one that
 /// blocks keeps the temporary one).
 fn restoring_mask(k: &mut Kernel, result: KResult<u64>) -> KResult<u64> {
     if result.is_err_and(|e| e != BLOCKED) {
-        if let Some(mask) = k.current_mut().sig.saved_mask.take() {
-            k.current_mut().sigmask = mask;
-        }
+        restore_mask(k);
     }
     result
 }

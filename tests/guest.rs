@@ -105,6 +105,7 @@ const ACTIVE: &[&str] = &[
     "polltest/timer",
     "polltest/timer_thread_id",
     "polltest/timer_thread",
+    "polltest/timer_cpu",
     "polltest/orphan_pgrp",
 ];
 

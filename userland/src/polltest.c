@@ -756,6 +756,45 @@ static int case_timer(void)
 	return 0;
 }
 
+static volatile sig_atomic_t cpu_fired;
+static void on_cpu_timer(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	if (si->si_code == SI_TIMER)
+		cpu_fired++;
+}
+
+static int case_timer_cpu(void)
+{
+	/* CLOCK_PROCESS_CPUTIME_ID: only running counts. */
+	struct sigaction sa = {.sa_sigaction = on_cpu_timer, .sa_flags = SA_SIGINFO};
+	sigaction(SIGUSR2, &sa, NULL);
+	struct sigevent sev = {0};
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = SIGUSR2;
+	timer_t t;
+	say("timer_create: %s", err(timer_create(CLOCK_PROCESS_CPUTIME_ID, &sev, &t)));
+	struct itimerspec its = {{0, 0}, {0, 30000000}}, cur;
+	timer_settime(t, 0, &its, NULL);
+	sleep_ms(100);
+	timer_gettime(t, &cur);
+	say("after sleeping 100ms: fired %d, still armed %s", cpu_fired,
+	    yesno(cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec > 0));
+	long t0 = now_ms();
+	while (!cpu_fired && now_ms() - t0 < 10000) {
+	}
+	say("after spinning: fired %d", cpu_fired);
+	/* Absolute: a CPU time already passed fires at once. */
+	its.it_value = (struct timespec){0, 1};
+	timer_settime(t, TIMER_ABSTIME, &its, NULL);
+	t0 = now_ms();
+	while (cpu_fired < 2 && now_ms() - t0 < 10000) {
+	}
+	say("absolute in the past: fired %d", cpu_fired);
+	return 0;
+}
+
 static void *helper(void *arg)
 {
 	(void)arg;
@@ -894,6 +933,7 @@ int main(int argc, char **argv)
 		{"timer", case_timer},
 		{"timer_thread_id", case_timer_thread_id},
 		{"timer_thread", case_timer_thread},
+		{"timer_cpu", case_timer_cpu},
 		{"orphan_pgrp", case_orphan_pgrp},
 	};
 	return run_case("polltest", cases, sizeof cases / sizeof cases[0], argc, argv);

@@ -163,6 +163,19 @@ fn timer_id(k: &Kernel, id: u64) -> KResult<i32> {
     }
 }
 
+/// A negative clock id names a CPU-time clock (Linux's
+/// MAKE_PROCESS_CPUCLOCK: the pid's complement << 3, a per-thread bit, and
+/// which count). The process's own, what glibc passes for
+/// CLOCK_PROCESS_CPUTIME_ID, is that clock; the rest are not supported.
+fn cpu_clock(k: &Kernel, clock: i32) -> KResult<i32> {
+    let pid = !(clock >> 3) as u32;
+    let (per_thread, which) = (clock & 4 != 0, clock & 3);
+    if per_thread || which == 3 || (pid != 0 && pid != k.group().borrow().tgid) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(CLOCK_PROCESS_CPUTIME_ID)
+}
+
 /// timer_create(clockid, sevp, timerid).
 pub fn timer_create(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let (clock, sevp, idp) = (int(a[0]), a[1], a[2]);
@@ -172,6 +185,11 @@ pub fn timer_create(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         Some(b)
     } else {
         None
+    };
+    let clock = if clock < 0 {
+        cpu_clock(k, clock)?
+    } else {
+        clock
     };
     match clock {
         CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME | CLOCK_TAI => {}
@@ -183,8 +201,9 @@ pub fn timer_create(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         CLOCK_REALTIME_ALARM | CLOCK_BOOTTIME_ALARM if !k.cred().privileged() => {
             return Err(Errno::EPERM)
         }
-        CLOCK_REALTIME_ALARM | CLOCK_BOOTTIME_ALARM => {}
-        // CPU-time timers are not supported yet (docs/compatibility.md).
+        CLOCK_REALTIME_ALARM | CLOCK_BOOTTIME_ALARM | CLOCK_PROCESS_CPUTIME_ID => {}
+        // Per-thread CPU-time timers are not supported yet
+        // (docs/compatibility.md).
         _ => return Err(Errno::EINVAL),
     }
     let tgid = k.group().borrow().tgid;
@@ -253,13 +272,15 @@ pub fn timer_settime(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let id = timer_id(k, a[0])?;
     let previous = k.posix_timer_get(id).ok_or(Errno::EINVAL)?;
     let clock = k.group().borrow().posix_timers.map[&id].clock;
+    let base = k.timer_now(clock);
     let at = if value.is_zero() {
         None
     } else if flags & TIMER_ABSTIME != 0 {
-        // An absolute time on the timer's clock, as a CLOCK_MONOTONIC one.
-        Some(k.monotonic() + value.saturating_sub(now(k, clock)?))
+        // An absolute time on the timer's clock, on the time line its
+        // expiry is kept on (CLOCK_MONOTONIC, or CPU time).
+        Some(base + value.saturating_sub(now(k, clock)?))
     } else {
-        Some(k.monotonic() + value)
+        Some(base + value)
     };
     k.arm_posix_timer(
         id,

@@ -537,6 +537,7 @@ impl Kernel {
                 .clock
                 .slice_cost(started.elapsed(), self.hart.instret() - retired);
             self.current_mut().cpu_time += cost;
+            self.expire_cpu_timers();
             self.handle_trap(trap);
             self.wake_pipes();
             self.sync_tlb();

@@ -3,7 +3,9 @@
 //! exec deletes them. An armed timer is in `Kernel::posix_timers` by its
 //! CLOCK_MONOTONIC expiry (realtime expiries are converted when armed),
 //! next to the ITIMER_REAL alarms, and the run loop and the idle loop fire
-//! it.
+//! it. A CLOCK_PROCESS_CPUTIME_ID timer's expiry is in its process's CPU
+//! time instead: it is checked after each of the process's slices (only
+//! running threads use CPU time).
 //!
 //! As in Linux, a periodic timer is not re-armed when it fires but when
 //! its signal is dequeued (`posixtimer_rearm`): the expiries missed in
@@ -22,6 +24,9 @@ pub const SIGEV_SIGNAL: i32 = 0;
 pub const SIGEV_NONE: i32 = 1;
 pub const SIGEV_THREAD: i32 = 2;
 pub const SIGEV_THREAD_ID: i32 = 4;
+
+/// The clock whose timers count their process's CPU time.
+pub const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
 
 /// si_code of a timer's signal.
 pub const SI_TIMER: i32 = -2;
@@ -103,9 +108,26 @@ fn missed(fired: Duration, now: Duration, interval: Duration) -> u64 {
     ((now - fired).as_nanos() / interval.as_nanos()) as u64
 }
 
+impl PosixTimer {
+    fn cpu(&self) -> bool {
+        self.clock == CLOCK_PROCESS_CPUTIME_ID
+    }
+}
+
 impl Kernel {
+    /// Now, on the time line the current process's timers of `clock` keep
+    /// their expiries on: its CPU time, or CLOCK_MONOTONIC.
+    pub fn timer_now(&self, clock: i32) -> Duration {
+        if clock == CLOCK_PROCESS_CPUTIME_ID {
+            self.process_cpu_time()
+        } else {
+            self.monotonic()
+        }
+    }
+
     /// Arms (value > 0) or disarms timer `id` of the current process to
-    /// first expire at CLOCK_MONOTONIC `at`, then every `interval`.
+    /// first expire at `at` (see [`Kernel::timer_now`]), then every
+    /// `interval`.
     pub fn arm_posix_timer(&mut self, id: i32, at: Option<Duration>, interval: Duration) {
         let group = self.group();
         let tgid = group.borrow().tgid;
@@ -113,22 +135,22 @@ impl Kernel {
         let Some(t) = g.posix_timers.map.get_mut(&id) else {
             return;
         };
-        if let (Some(old), false) = (t.expires, t.requeue) {
+        if let (Some(old), false, false) = (t.expires, t.requeue, t.cpu()) {
             self.posix_timers.remove(&(old, tgid, id));
         }
         t.seq = t.seq.wrapping_add(1);
         t.requeue = false;
         t.interval = interval;
         t.expires = at;
-        if let (Some(at), Notify::Signal { .. }) = (at, t.notify) {
+        if let (Some(at), Notify::Signal { .. }, false) = (at, t.notify, t.cpu()) {
             self.posix_timers.insert((at, tgid, id));
         }
     }
 
     /// Timer `id`'s (time left, interval), as timer_gettime reports them.
     pub fn posix_timer_get(&mut self, id: i32) -> Option<(Duration, Duration)> {
-        let now = self.monotonic();
         let group = self.group();
+        let now = self.timer_now(group.borrow().posix_timers.map.get(&id)?.clock);
         let mut g = group.borrow_mut();
         let t = g.posix_timers.map.get_mut(&id)?;
         let Some(mut at) = t.expires else {
@@ -148,9 +170,8 @@ impl Kernel {
         Some((left, t.interval))
     }
 
-    /// Fires every POSIX timer whose expiry has passed (Linux's
-    /// posix_timer_fn): its signal is queued and, if periodic, it waits
-    /// for the signal's delivery to be re-armed.
+    /// Fires every POSIX timer whose CLOCK_MONOTONIC expiry has passed
+    /// (Linux's posix_timer_fn).
     pub(super) fn expire_posix_timers(&mut self) {
         let now = self.monotonic();
         while let Some(&(at, tgid, id)) = self.posix_timers.first() {
@@ -158,31 +179,62 @@ impl Kernel {
                 break;
             }
             self.posix_timers.remove(&(at, tgid, id));
-            let Some(group) = self.groups.get(&tgid).cloned() else {
-                continue;
-            };
-            let mut g = group.borrow_mut();
-            let Some(t) = g.posix_timers.map.get_mut(&id) else {
-                continue;
-            };
-            let Notify::Signal { sig, value, target } = t.notify else {
-                continue;
-            };
-            if t.expires != Some(at) || t.requeue {
-                continue;
-            }
-            if t.interval.is_zero() {
-                t.expires = None;
-            } else {
-                t.requeue = true;
-            }
-            let mut info = SigInfo::new(sig, SI_TIMER);
-            info.0[SI_TIMERID..SI_TIMERID + 4].copy_from_slice(&id.to_le_bytes());
-            info.0[SI_VALUE..SI_VALUE + 8].copy_from_slice(&value.to_le_bytes());
-            info.0[SI_SYS_PRIVATE..SI_SYS_PRIVATE + 4].copy_from_slice(&t.seq.to_le_bytes());
-            drop(g);
-            self.send_signal(target, info);
+            self.fire_posix_timer(tgid, id, at);
         }
+    }
+
+    /// Fires the current process's CPU-time timers that have expired,
+    /// after one of its slices.
+    pub(super) fn expire_cpu_timers(&mut self) {
+        let group = self.group();
+        let armed: Vec<(i32, Duration)> = group
+            .borrow()
+            .posix_timers
+            .map
+            .iter()
+            .filter(|(_, t)| t.cpu() && !t.requeue)
+            .filter_map(|(&id, t)| Some((id, t.expires?)))
+            .collect();
+        if armed.is_empty() {
+            return;
+        }
+        let now = self.process_cpu_time();
+        let tgid = group.borrow().tgid;
+        for (id, at) in armed {
+            if at <= now {
+                self.fire_posix_timer(tgid, id, at);
+            }
+        }
+    }
+
+    /// Timer `id` of process `tgid`, due at `at`, expires: its signal is
+    /// queued and, if periodic, it waits for the signal's delivery to be
+    /// re-armed. Nothing happens for a timer that changed since.
+    fn fire_posix_timer(&mut self, tgid: Tid, id: i32, at: Duration) {
+        let Some(group) = self.groups.get(&tgid).cloned() else {
+            return;
+        };
+        let mut g = group.borrow_mut();
+        let Some(t) = g.posix_timers.map.get_mut(&id) else {
+            return;
+        };
+        let Notify::Signal { sig, value, target } = t.notify else {
+            return;
+        };
+        if t.expires != Some(at) || t.requeue {
+            return;
+        }
+        if t.interval.is_zero() {
+            t.expires = None;
+        } else {
+            t.requeue = true;
+        }
+        let mut info = SigInfo::new(sig, SI_TIMER);
+        info.0[SI_TIMERID..SI_TIMERID + 4].copy_from_slice(&id.to_le_bytes());
+        info.0[SI_VALUE..SI_VALUE + 8].copy_from_slice(&value.to_le_bytes());
+        info.0[SI_SYS_PRIVATE..SI_SYS_PRIVATE + 4].copy_from_slice(&t.seq.to_le_bytes());
+        drop(g);
+        self.send_signal(target, info);
     }
 
     /// A timer's signal is being dequeued by the current thread (Linux's
@@ -192,9 +244,12 @@ impl Kernel {
         let word = |at: usize| i32::from_le_bytes(info.0[at..at + 4].try_into().unwrap());
         let (id, seq) = (word(SI_TIMERID), word(SI_SYS_PRIVATE) as u32);
         info.0[SI_SYS_PRIVATE..SI_SYS_PRIVATE + 4].fill(0);
-        let now = self.monotonic();
         let group = self.group();
         let tgid = group.borrow().tgid;
+        let Some(clock) = group.borrow().posix_timers.map.get(&id).map(|t| t.clock) else {
+            return false;
+        };
+        let now = self.timer_now(clock);
         let mut g = group.borrow_mut();
         let Some(t) = g.posix_timers.map.get_mut(&id) else {
             return false;
@@ -209,7 +264,9 @@ impl Kernel {
             t.expires = Some(next);
             t.overrun_last = overrun.min(i32::MAX as u64) as u32;
             info.0[SI_OVERRUN..SI_OVERRUN + 4].copy_from_slice(&t.overrun_last.to_le_bytes());
-            self.posix_timers.insert((next, tgid, id));
+            if !t.cpu() {
+                self.posix_timers.insert((next, tgid, id));
+            }
         }
         true
     }

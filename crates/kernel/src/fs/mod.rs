@@ -42,10 +42,12 @@
 //! trailing slash requires a directory (ENOTDIR) and follows a final
 //! symlink.
 
+pub mod eventfd;
 pub mod file;
 mod host;
 pub mod initramfs;
 pub mod pagecache;
+pub mod pidfd;
 pub mod pipe;
 
 use crate::errno::{Errno, KResult};

@@ -48,7 +48,7 @@ fn console(k: &Kernel, fd: u64) -> KResult<HostStdio> {
             Data::Device(Device::Console) => Ok(HostStdio::Stdout),
             _ => Err(Errno::ENOTTY),
         },
-        FileKind::Pipe(_) => Err(Errno::ENOTTY),
+        FileKind::Pipe(_) | FileKind::Anon(_) => Err(Errno::ENOTTY),
     }
 }
 
@@ -187,6 +187,7 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
             crate::fs::pipe::note_wake(p.id);
             Ok(out)
         }
+        FileKind::Anon(a) => a.read(k, f.nonblock(), len),
         FileKind::Inode(loc) => {
             k.phys.reap();
             let offset = pos.unwrap_or(f.offset.get());
@@ -252,6 +253,7 @@ fn file_write(
     match &f.kind {
         FileKind::Console(s) => host_write(k, *s, data, done),
         FileKind::Pipe(end) => pipe_write(k, f, end, data),
+        FileKind::Anon(a) => a.write(k, f.nonblock(), data),
         FileKind::Inode(loc) => {
             k.phys.reap();
             let t = now(k);
@@ -540,6 +542,7 @@ pub fn lseek(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             return s.seek(pos);
         }
         FileKind::Pipe(_) => return Err(Errno::ESPIPE),
+        FileKind::Anon(a) => return a.lseek(),
         FileKind::Inode(loc) => {
             let i = loc.inode.borrow();
             if let Data::Device(_) = i.data {
@@ -733,6 +736,22 @@ fn file_stat(k: &Kernel, f: &OpenFile) -> KResult<StatInfo> {
             dev: 0xc,
             ino: end.id(),
             mode: S_IFIFO | 0o600,
+            nlink: 1,
+            uid: 0,
+            gid: 0,
+            rdev: 0,
+            size: 0,
+            blksize: 4096,
+            blocks: 0,
+            atime: (0, 0),
+            mtime: (0, 0),
+            ctime: (0, 0),
+        },
+        // Linux's anonymous inode: one inode, mode 0600 and no file type.
+        FileKind::Anon(_) => StatInfo {
+            dev: 0xf,
+            ino: 1,
+            mode: 0o600,
             nlink: 1,
             uid: 0,
             gid: 0,

@@ -221,10 +221,7 @@ fn run(program: &Path, args: &[&str], tag: &str) -> Run {
         match child.try_wait().unwrap() {
             Some(status) => break Ok(shell_code(status)),
             None if started.elapsed() > TIMEOUT => {
-                let _ = Command::new("kill")
-                    .arg("-KILL")
-                    .arg(format!("-{}", child.id()))
-                    .status();
+                testkit::kill_group(child.id());
                 let _ = child.wait();
                 break Err(format!("still running after {TIMEOUT:?}; killed"));
             }

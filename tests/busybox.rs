@@ -53,10 +53,7 @@ fn run(mut command: Command, tag: &str) -> String {
     let started = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if started.elapsed() > TIMEOUT {
-            let _ = Command::new("kill")
-                .arg("-9")
-                .arg(format!("-{}", child.id()))
-                .status();
+            testkit::kill_group(child.id());
             panic!("{tag}: no exit after {TIMEOUT:?}");
         }
         std::thread::sleep(Duration::from_millis(20));

@@ -1,7 +1,7 @@
 //! Guest programs judged by Linux: process, thread and memory semantics.
 //!
 //! Each case is one run of a multi-case guest program (`proctest CASE`,
-//! `mmtest CASE`, `fstest CASE`, `sigtest CASE` from `userland/src/`). The same C source is compiled for
+//! `mmtest CASE`, `fstest CASE`, `sigtest CASE`, `polltest CASE` from `userland/src/`). The same C source is compiled for
 //! the host with `cc` at test time and run natively: Linux's stdout and exit
 //! status are the expected ones. The committed riscv64 binary in
 //! `userland/bin/` runs under `cleave run` and must print the same bytes and
@@ -103,6 +103,20 @@ const ACTIVE: &[&str] = &[
     "maptest/host_file",
     "maptest/exec_tmp",
     "maptest/dev_zero",
+    "polltest/pipe",
+    "polltest/files",
+    "polltest/nval",
+    "polltest/timeout",
+    "polltest/select",
+    "polltest/sigmask",
+    "polltest/eventfd",
+    "polltest/pidfd",
+    "polltest/clone_pidfd",
+    "polltest/timer",
+    "polltest/timer_thread_id",
+    "polltest/timer_thread",
+    "polltest/timer_cpu",
+    "polltest/orphan_pgrp",
     "fsprobe/stat_self",
     "fsprobe/status_self",
     "fsprobe/cmdline",
@@ -219,10 +233,7 @@ fn run(program: &Path, args: &[&str], tag: &str) -> Run {
         match child.try_wait().unwrap() {
             Some(status) => break Ok(shell_code(status)),
             None if started.elapsed() > TIMEOUT => {
-                let _ = Command::new("kill")
-                    .arg("-KILL")
-                    .arg(format!("-{}", child.id()))
-                    .status();
+                testkit::kill_group(child.id());
                 let _ = child.wait();
                 break Err(format!("still running after {TIMEOUT:?}; killed"));
             }
@@ -400,7 +411,7 @@ fn lists_cover_every_case() {
     assert_eq!(before, listed.len(), "a case is listed twice");
     let mut all = Vec::new();
     for program in [
-        "proctest", "mmtest", "fstest", "sigtest", "maptest", "fsprobe",
+        "proctest", "mmtest", "fstest", "sigtest", "maptest", "polltest", "fsprobe",
     ] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {

@@ -52,7 +52,13 @@ fn probe_matches_native_linux() {
         String::from_utf8_lossy(&expected.stdout).into_owned(),
         String::from_utf8_lossy(&got.stdout).into_owned(),
     );
-    assert_eq!(got, expected);
+    let differences: Vec<String> = got
+        .lines()
+        .zip(expected.lines())
+        .filter(|(g, e)| g != e)
+        .map(|(g, e)| format!("cleave {g:?}, Linux {e:?}"))
+        .collect();
+    assert_eq!(got, expected, "differences: {differences:#?}");
 }
 
 /// A program whose only thread waits for a child that never comes is

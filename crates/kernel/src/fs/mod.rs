@@ -47,10 +47,12 @@
 //! trailing slash requires a directory (ENOTDIR) and follows a final
 //! symlink.
 
+pub mod eventfd;
 pub mod file;
 mod host;
 pub mod initramfs;
 pub mod pagecache;
+pub mod pidfd;
 pub mod pipe;
 pub mod proc;
 pub mod tty;

@@ -143,6 +143,31 @@ impl PipeEnd {
     pub fn id(&self) -> u64 {
         self.pipe.borrow().id
     }
+
+    /// pipe_poll: a read end is readable with data and hung up without
+    /// writers; a write end is writable with a free page buffer and in
+    /// error without readers.
+    pub fn poll(&self) -> u16 {
+        use super::file::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
+        let p = self.pipe.borrow();
+        let mut mask = 0;
+        if self.write {
+            if p.pages.len() < PIPE_PAGES {
+                mask |= POLLOUT | POLLWRNORM;
+            }
+            if p.readers == 0 {
+                mask |= POLLERR;
+            }
+        } else {
+            if !p.is_empty() {
+                mask |= POLLIN | POLLRDNORM;
+            }
+            if p.writers == 0 {
+                mask |= POLLHUP;
+            }
+        }
+        mask
+    }
 }
 
 impl Drop for PipeEnd {

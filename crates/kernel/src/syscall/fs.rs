@@ -177,6 +177,7 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
             crate::fs::pipe::note_wake(p.id);
             Ok(out)
         }
+        FileKind::Anon(a) => a.read(k, f.nonblock(), len),
         FileKind::Inode(loc) => {
             k.phys.reap();
             let offset = pos.unwrap_or(f.offset.get());
@@ -243,6 +244,7 @@ fn file_write(
     match &f.kind {
         FileKind::Console(s) => host_write(k, *s, data, done),
         FileKind::Pipe(end) => pipe_write(k, f, end, data),
+        FileKind::Anon(a) => a.write(k, f.nonblock(), data),
         FileKind::Inode(loc) => {
             if k.vfs.fs_of(loc) == FsType::Proc {
                 return Err(Errno::EINVAL);
@@ -549,6 +551,7 @@ pub fn lseek(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             return s.seek(pos);
         }
         FileKind::Pipe(_) => return Err(Errno::ESPIPE),
+        FileKind::Anon(a) => return a.lseek(),
         FileKind::Inode(loc) => {
             let i = loc.inode.borrow();
             if let Data::Device(_) = i.data {
@@ -802,6 +805,22 @@ fn file_stat(k: &Kernel, f: &OpenFile) -> KResult<StatInfo> {
             dev: 0xc,
             ino: end.id(),
             mode: S_IFIFO | 0o600,
+            nlink: 1,
+            uid: 0,
+            gid: 0,
+            rdev: 0,
+            size: 0,
+            blksize: 4096,
+            blocks: 0,
+            atime: (0, 0),
+            mtime: (0, 0),
+            ctime: (0, 0),
+        },
+        // Linux's anonymous inode: one inode, mode 0600 and no file type.
+        FileKind::Anon(_) => StatInfo {
+            dev: 0xf,
+            ino: 1,
+            mode: 0o600,
             nlink: 1,
             uid: 0,
             gid: 0,
@@ -1835,6 +1854,7 @@ const TMPFS_MAGIC: u64 = 0x0102_1994;
 const PROC_SUPER_MAGIC: u64 = 0x9fa0;
 const PIPEFS_MAGIC: u64 = 0x5049_5045;
 const DEVPTS_SUPER_MAGIC: u64 = 0x1cd1;
+const ANON_INODE_FS_MAGIC: u64 = 0x0904_1934;
 const ST_RDONLY: u64 = 1;
 /// ST_VALID: f_flags is meaningful (Linux always sets it).
 const ST_VALID: u64 = 0x20;
@@ -1900,6 +1920,7 @@ pub fn fstatfs(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let b = match &f.kind {
         FileKind::Inode(loc) => loc_statfs(k, loc)?,
         FileKind::Pipe(_) => statfs_bytes(PIPEFS_MAGIC, [page, 0, 0, 0, 0, 0], 255, 0),
+        FileKind::Anon(_) => statfs_bytes(ANON_INODE_FS_MAGIC, [page, 0, 0, 0, 0, 0], 255, 0),
         FileKind::Console(s) => {
             let fifo = s
                 .stat()

@@ -51,7 +51,7 @@ pub fn mmap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             Some(obj) => FilePages::Cache(obj),
             None => FilePages::None,
         },
-        FileKind::Console(_) | FileKind::Pipe(_) => FilePages::None,
+        FileKind::Console(_) | FileKind::Pipe(_) | FileKind::Anon(_) => FilePages::None,
     };
     let map = MapFile {
         pages,

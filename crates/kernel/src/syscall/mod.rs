@@ -7,6 +7,7 @@ mod fs;
 mod futex;
 mod mem;
 pub mod nr;
+mod poll;
 mod process;
 mod sched;
 mod signal;
@@ -149,6 +150,16 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         SETFSGID => cred::setfsgid,
         GETGROUPS => cred::getgroups,
         SETGROUPS => cred::setgroups,
+        PPOLL => poll::ppoll,
+        PSELECT6 => poll::pselect6,
+        EVENTFD2 => poll::eventfd2,
+        PIDFD_OPEN => process::pidfd_open,
+        PIDFD_SEND_SIGNAL => signal::pidfd_send_signal,
+        TIMER_CREATE => time::timer_create,
+        TIMER_SETTIME => time::timer_settime,
+        TIMER_GETTIME => time::timer_gettime,
+        TIMER_GETOVERRUN => time::timer_getoverrun,
+        TIMER_DELETE => time::timer_delete,
     }
     t
 };

@@ -368,19 +368,23 @@ pub fn waitid(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     {
         return Err(Errno::EINVAL);
     }
+    // A pidfd opened with O_NONBLOCK makes the wait WNOHANG, failing with
+    // EAGAIN when nothing is ready.
+    let mut nonblock_pidfd = false;
     let who = match idtype {
         P_ALL => WaitWho::Any,
         P_PID if (id as i32) > 0 => WaitWho::Pid(id),
         P_PGID if (id as i32) >= 0 => WaitWho::Pgid(id),
-        // pidfds come with the fd table (issue 6): no fd is a pidfd.
         P_PIDFD => {
-            k.current().files.borrow().get(u64::from(id))?;
-            return Err(Errno::EINVAL);
+            let (pid, flags) = k.pidfd_target(u64::from(id))?;
+            nonblock_pidfd = flags & crate::fs::file::O_NONBLOCK != 0;
+            WaitWho::Pid(pid)
         }
         _ => return Err(Errno::EINVAL),
     };
     let result = match k.do_wait(who, options)? {
         Some(r) => r,
+        None if nonblock_pidfd && options & WNOHANG == 0 => return Err(Errno::EAGAIN),
         None if options & WNOHANG != 0 => {
             // Nothing ready: Linux zeroes si_signo and si_pid (and the
             // rest of the fields it would fill).
@@ -410,6 +414,26 @@ pub fn waitid(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         k.copy_to_user(infop, &b[..48])?;
     }
     Ok(0)
+}
+
+/// pidfd_open(pid, flags): a pidfd for process `pid` (not a thread).
+pub fn pidfd_open(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let (pid, flags) = (int(a[0]), a[1] as u32);
+    let nonblock = crate::fs::file::O_NONBLOCK;
+    if flags & !nonblock != 0 || pid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let pid = pid as u32;
+    if k.process(pid).is_none() {
+        // A live thread that leads no process is EINVAL, anything else is
+        // gone.
+        return Err(if k.task(pid).is_some() {
+            Errno::EINVAL
+        } else {
+            Errno::ESRCH
+        });
+    }
+    k.install_pidfd(pid, flags)
 }
 
 // ---- process groups and sessions.

@@ -96,7 +96,7 @@ pub fn rt_sigsuspend(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         t.sig.saved_mask = Some(t.sigmask);
         t.sigmask = mask & !UNBLOCKABLE;
     }
-    Err(k.block(WaitReason::Other("rt_sigsuspend"), None))
+    Err(k.block_sigmask(WaitReason::Other("rt_sigsuspend"), None, 0))
 }
 
 /// rt_sigtimedwait: dequeues one of the signals in the set (which the
@@ -109,17 +109,7 @@ pub fn rt_sigtimedwait(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let restart = k.restart();
     let set = k.read_user_u64(set)? & !UNBLOCKABLE;
     k.current_mut().sig.waiting = 0;
-    let t = k.current();
-    let group = t.group.clone();
-    let shared = group.borrow().pending.next(!set);
-    let got = if let Some(sig) = t.pending.next(!set) {
-        k.current_mut().pending.take(sig)
-    } else if let Some(sig) = shared {
-        group.borrow_mut().pending.take(sig)
-    } else {
-        None
-    };
-    if let Some(got) = got {
+    if let Some(got) = k.dequeue_signal(set) {
         if info != 0 {
             k.copy_to_user(info, &got.0)?;
         }
@@ -311,6 +301,30 @@ pub fn rt_tgsigqueueinfo(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let to_self = tgid as Tid == k.group().borrow().tgid;
     let info = queued_info(k, sig, a[3], to_self)?;
     thread_kill(k, Some(tgid as Tid), tid, sig, info)
+}
+
+/// pidfd_send_signal(pidfd, sig, info, flags): kill (or, with `info`,
+/// rt_sigqueueinfo, whose si_signo must match) for the pidfd's process.
+pub fn pidfd_send_signal(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let (fd, sig, uinfo, flags) = (a[0], sig_arg(a[1]), a[2], a[3] as u32);
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (pid, _) = k.pidfd_target(u64::from(fd as u32))?;
+    let sig = sig?;
+    let info = if uinfo != 0 {
+        let to_self = pid == k.group().borrow().tgid;
+        let info = queued_info(k, sig, uinfo, to_self)?;
+        let mut signo = [0u8; 4];
+        k.copy_from_user(uinfo, &mut signo)?;
+        if u32::from_le_bytes(signo) != sig {
+            return Err(Errno::EINVAL);
+        }
+        info
+    } else {
+        user_info(k, sig, SI_USER)
+    };
+    kill_process(k, pid, sig, info).map(|()| 0)
 }
 
 /// sigaltstack(ss, old_ss): stack_t is { ss_sp, ss_flags (int), ss_size }.

@@ -161,6 +161,15 @@ pub(super) fn signature(nr: u64) -> Option<(&'static [Arg], Ret)> {
         nr::SETREUID | nr::SETREGID => (&[Int, Int], int),
         nr::SETRESUID | nr::SETRESGID => (&[Int, Int, Int], int),
         nr::GETGROUPS | nr::SETGROUPS => (&[Int, Ptr], int),
+        nr::PPOLL => (&[Ptr, Int, Ptr, Ptr, Size], int),
+        nr::PSELECT6 => (&[Int, Ptr, Ptr, Ptr, Ptr, Ptr], int),
+        nr::EVENTFD2 => (&[Int, Hex], int),
+        nr::PIDFD_OPEN => (&[Int, Hex], int),
+        nr::PIDFD_SEND_SIGNAL => (&[Int, Signal, Ptr, Hex], int),
+        nr::TIMER_CREATE => (&[ClockId, Ptr, Ptr], int),
+        nr::TIMER_SETTIME => (&[Int, Hex, Ptr, Ptr], int),
+        nr::TIMER_GETTIME => (&[Int, Ptr], int),
+        nr::TIMER_GETOVERRUN | nr::TIMER_DELETE => (&[Int], int),
         _ => return None,
     })
 }

@@ -52,6 +52,18 @@
 //! expired, and one word of free per-call state (`data`, set with
 //! [`Kernel::block_with`]). The state is cleared when the call completes.
 //!
+//! # Waiting on many things
+//!
+//! poll, ppoll and pselect6 block on [`WaitReason::Poll`] with a
+//! [`PollKey`] for every file that can change: pipes and eventfds by the id
+//! their changes are announced with, pidfds by process, and the host's
+//! standard streams. Any change to one restarts the call, which scans all
+//! its files again. The host streams cannot announce anything, so their
+//! pollers are restarted to re-check them every slice while other threads
+//! run; when nothing runs, the idle loop waits on the host's stdin (never
+//! longer than the next deadline), the one place the host thread waits on
+//! a host stream for a guest that asked to wait.
+//!
 //! # When everything sleeps
 //!
 //! When no thread is runnable the run loop sleeps the host until the
@@ -94,11 +106,52 @@ pub enum WaitReason {
     Futex { space: usize, addr: u64 },
     /// A pipe's reader or writer: woken whenever the pipe changes.
     Pipe { id: u64 },
+    /// An eventfd's reader or writer: woken whenever its counter changes.
+    Eventfd { id: u64 },
+    /// poll, ppoll and pselect6: woken by any of its files (the call
+    /// re-scans them all).
+    Poll(Vec<PollKey>),
     /// nanosleep and clock_nanosleep: only the deadline wakes it.
     Sleep,
     /// sched_yield-like waits and anything else, by name.
     Other(&'static str),
 }
+
+/// One thing a poller waits on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PollKey {
+    /// A pipe or an eventfd, by the id its changes are announced with
+    /// (`fs::pipe::note_wake`).
+    File(u64),
+    /// A pidfd: process `tgid` ending or being reaped.
+    Exit(Tid),
+    /// A host standard stream: re-checked by the run loop (see
+    /// [`Kernel::check_console`]).
+    Console,
+}
+
+impl WaitReason {
+    /// Whether a change of pipe or eventfd `id` wakes this wait.
+    pub fn woken_by_file(&self, id: u64) -> bool {
+        match self {
+            WaitReason::Pipe { id: p } | WaitReason::Eventfd { id: p } => *p == id,
+            WaitReason::Poll(keys) => keys.contains(&PollKey::File(id)),
+            _ => false,
+        }
+    }
+
+    fn polls(&self, key: PollKey) -> bool {
+        matches!(self, WaitReason::Poll(keys) if keys.contains(&key))
+    }
+}
+
+/// How often (in retired instructions) the run loop re-checks the host
+/// streams for pollers while other threads run.
+const CONSOLE_CHECK: u64 = super::SLICE;
+
+/// The longest the idle loop waits on the host's stdin before re-checking
+/// pollers of the other streams (a full stdout pipe) anyway.
+const CONSOLE_IDLE_WAIT: Duration = Duration::from_millis(50);
 
 /// A blocked thread's wait.
 #[derive(Clone, Debug)]
@@ -159,6 +212,53 @@ impl Kernel {
             self.timers.insert((d, tid));
         }
         BLOCKED
+    }
+
+    /// [`Kernel::block_with`] for a call that just installed a temporary
+    /// signal mask (rt_sigsuspend, ppoll, pselect6): a signal pending that
+    /// the new mask lets through interrupts the wait at once, as it would
+    /// have had it arrived during the wait.
+    pub fn block_sigmask(
+        &mut self,
+        reason: WaitReason,
+        deadline: Option<Duration>,
+        data: u64,
+    ) -> Errno {
+        let e = self.block_with(reason, deadline, data);
+        let t = self.current();
+        let pending = t.pending.set | t.group.borrow().pending.set;
+        if pending & !t.sigmask != 0 {
+            let tid = self.current_tid();
+            self.unblock(tid);
+            self.current_mut().sig.interrupted = true;
+        }
+        e
+    }
+
+    /// Wakes the pollers of a pidfd on process `tgid` (it ended or was
+    /// reaped).
+    pub fn wake_pidfd_pollers(&mut self, tgid: Tid) {
+        self.wake_restart(|r| r.polls(PollKey::Exit(tgid)));
+    }
+
+    /// Restarts the pollers of the host streams so that they re-check
+    /// them: at most every [`CONSOLE_CHECK`] instructions while threads run
+    /// (the host thread never waits on a host stream for one guest), and
+    /// from the idle loop after waiting on stdin.
+    pub(super) fn check_console(&mut self) {
+        let now = self.hart.instret();
+        if now < self.console_check_at {
+            return;
+        }
+        self.console_check_at = now + CONSOLE_CHECK;
+        self.wake_restart(|r| r.polls(PollKey::Console));
+    }
+
+    /// Whether a thread polls a host stream.
+    fn console_polled(&self) -> bool {
+        self.tasks
+            .values()
+            .any(|t| matches!(&t.state, TaskState::Blocked(b) if b.reason.polls(PollKey::Console)))
     }
 
     /// The earlier attempt of the current call, if this run restarts a call
@@ -251,9 +351,37 @@ impl Kernel {
     /// Nothing is runnable: waits for the earliest deadline. Returns false
     /// when nothing can ever wake (a deadlock), after reporting it.
     pub(super) fn idle(&mut self) -> bool {
-        // A process's alarm (ITIMER_REAL) can wake a thread too.
+        // A process's alarm (ITIMER_REAL) or POSIX timer can wake a thread
+        // too.
         let next = [self.timers.first(), self.alarms.first()];
-        let Some(deadline) = next.into_iter().flatten().map(|&(d, _)| d).min() else {
+        let timer = self.posix_timers.first().map(|&(d, _, _)| d);
+        let next = next
+            .into_iter()
+            .flatten()
+            .map(|&(d, _)| d)
+            .chain(timer)
+            .min();
+        if self.console_polled() {
+            // Input can wake a poller: wait on the host's stdin, in virtual
+            // time only while no deadline could move time on.
+            let host = matches!(self.clock, super::clock::Clock::Host { .. });
+            let wait = match next {
+                None => CONSOLE_IDLE_WAIT,
+                Some(_) if !host => Duration::ZERO,
+                Some(d) => d.saturating_sub(self.monotonic()).min(CONSOLE_IDLE_WAIT),
+            };
+            if super::files::HostStdio::Stdin.wait_readable(wait) || wait == CONSOLE_IDLE_WAIT {
+                self.console_check_at = 0;
+                self.check_console();
+            }
+            if !self.run_queue.is_empty()
+                || next.is_none()
+                || (host && next.is_some_and(|d| d > self.monotonic()))
+            {
+                return true;
+            }
+        }
+        let Some(deadline) = next else {
             self.report_deadlock("every thread is blocked and none can wake");
             return false;
         };
@@ -269,6 +397,7 @@ impl Kernel {
         }
         self.expire_timers();
         self.expire_alarms();
+        self.expire_posix_timers();
         true
     }
 

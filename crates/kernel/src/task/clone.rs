@@ -20,8 +20,7 @@
 //! Honoured trivially: CLONE_SYSVSEM (no System V semaphores yet),
 //! CLONE_IO (one I/O context), CLONE_DETACHED (ignored by Linux too),
 //! CLONE_UNTRACED and CLONE_PTRACE (no ptrace). Not supported: namespaces
-//! (EPERM, as an unprivileged caller gets it), CLONE_PIDFD (EINVAL: there
-//! are no pidfds until the fd table holds files, issue 6),
+//! (EPERM, as an unprivileged caller gets it),
 //! CLONE_INTO_CGROUP (EPERM... see `copy_process`), clone3's set_tid (EPERM,
 //! as for a caller without CAP_CHECKPOINT_RESTORE).
 
@@ -144,7 +143,8 @@ impl Kernel {
         if flags & CLONE_THREAD != 0 && flags & (CLONE_NEWUSER | CLONE_NEWPID) != 0 {
             return Err(Errno::EINVAL);
         }
-        if flags & CLONE_PIDFD != 0 && flags & CLONE_DETACHED != 0 {
+        // Linux 6.1: no pidfd for a thread.
+        if flags & CLONE_PIDFD != 0 && flags & (CLONE_DETACHED | CLONE_THREAD) != 0 {
             return Err(Errno::EINVAL);
         }
         // RLIMIT_NPROC: the tasks of the caller's real uid, unless that is
@@ -167,12 +167,27 @@ impl Kernel {
             return Err(Errno::EPERM);
         }
         if flags & CLONE_PIDFD != 0 {
-            // No pidfds yet (issue 6): the fd table has no pidfd kind.
-            return Err(Errno::EINVAL);
+            // Where the pidfd goes must be writable, or there is no child.
+            self.check_user_writable(args.pidfd, 4)?;
         }
 
         let mm = self.copy_mm(flags)?;
         let files = self.copy_files(flags);
+        // CLONE_PIDFD: installed after the table was copied, so a child
+        // with its own table does not inherit it. Its pid is the next tid.
+        let pidfd = if flags & CLONE_PIDFD != 0 {
+            match self.install_pidfd(self.next_tid, 0) {
+                Ok(fd) => Some(fd),
+                Err(e) => {
+                    if let Ok(mm) = Rc::try_unwrap(mm) {
+                        mm.into_inner().release(&mut self.phys);
+                    }
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
         let fs = self.copy_fs(flags);
         let sighand = self.copy_sighand(flags);
         let tid = self.alloc_tid();
@@ -232,6 +247,10 @@ impl Kernel {
             let _ = mm
                 .borrow_mut()
                 .write_user_u32(&mut self.phys, args.child_tid, tid);
+        }
+        if let Some(fd) = pidfd {
+            // Checked writable above.
+            let _ = self.write_user_u32(args.pidfd, fd as u32);
         }
         if my_tgid == 1 && flags & CLONE_THREAD == 0 && self.main_pid.is_none() {
             self.main_pid = Some(tid);

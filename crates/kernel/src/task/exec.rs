@@ -288,6 +288,7 @@ impl Kernel {
         g.did_exec = true;
         g.traced = tracing;
         g.cred = cred;
+        g.posix_timers.delete_all();
         Ok(0)
     }
 

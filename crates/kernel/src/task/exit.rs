@@ -134,7 +134,13 @@ impl Kernel {
             self.main_exit = Some(status);
         }
         self.forget_original_parent(group);
-        group.borrow_mut().zombie = Some(status);
+        self.kill_orphaned_pgrp(group, None);
+        {
+            let mut g = group.borrow_mut();
+            g.zombie = Some(status);
+            g.posix_timers.delete_all();
+        }
+        self.wake_pidfd_pollers(tgid);
         let (ppid, exit_signal) = {
             let g = group.borrow();
             (g.ppid, g.exit_signal)
@@ -188,7 +194,7 @@ impl Kernel {
         let reaper = self.find_reaper(group.borrow().ppid);
         let reaper_tid = self.threads_of(reaper).first().copied().unwrap_or(reaper);
         let mut zombies = Vec::new();
-        for child in children {
+        for child in &children {
             let mut c = child.borrow_mut();
             c.ppid = reaper;
             c.parent_tid = reaper_tid;
@@ -197,13 +203,80 @@ impl Kernel {
             c.exit_signal = Signal::SIGCHLD.0;
             if let Some(status) = c.zombie {
                 drop(c);
-                zombies.push(Self::child_info(&child, status, 0, Signal::SIGCHLD.0));
+                zombies.push(Self::child_info(child, status, 0, Signal::SIGCHLD.0));
             }
+        }
+        for child in &children {
+            self.kill_orphaned_pgrp(child, Some(tgid));
         }
         for info in zombies {
             self.send_signal(SigTarget::Process(reaper), info);
         }
         self.wake_restart(|r| *r == WaitReason::Child { tgid: reaper });
+    }
+
+    /// Linux's kill_orphaned_pgrp: when `group` exits (`parent` None) or,
+    /// reparented, loses its parent `parent`, its process group may lose
+    /// its last link to a parent in another group of the same session;
+    /// such a newly orphaned group with a stopped member gets SIGHUP, then
+    /// SIGCONT, so that its jobs are not stopped forever with no shell to
+    /// continue them.
+    fn kill_orphaned_pgrp(&mut self, group: &Rc<RefCell<ThreadGroup>>, parent: Option<Tid>) {
+        let (tgid, pgid, sid, ppid) = {
+            let g = group.borrow();
+            (g.tgid, g.pgid, g.sid, g.ppid)
+        };
+        // Exiting, the group itself no longer counts; reparented, it does.
+        let (parent, ignored) = match parent {
+            None => (ppid, Some(tgid)),
+            Some(p) => (p, None),
+        };
+        let Some(p) = self.groups.get(&parent) else {
+            return;
+        };
+        let (ppgid, psid) = (p.borrow().pgid, p.borrow().sid);
+        let stopped = self
+            .groups
+            .values()
+            .map(|g| g.borrow())
+            .any(|g| g.pgid == pgid && g.stopped && Some(g.tgid) != ignored);
+        if ppgid == pgid || psid != sid || !stopped || !self.pgrp_orphaned(pgid, ignored) {
+            return;
+        }
+        let members: Vec<Tid> = self
+            .groups
+            .values()
+            .filter(|g| g.borrow().pgid == pgid)
+            .map(|g| g.borrow().tgid)
+            .collect();
+        for sig in [Signal::SIGHUP, Signal::SIGCONT] {
+            for &pid in &members {
+                let info = SigInfo::new(sig, super::signal::SI_KERNEL);
+                self.send_signal(SigTarget::Process(pid), info);
+            }
+        }
+    }
+
+    /// Linux's will_become_orphaned_pgrp: no member of process group
+    /// `pgid` (but `ignored`, and zombies) has a parent in another group
+    /// of the same session; init as a parent does not count. Except for
+    /// the main program: to it, cleave's init stands for the host's shell
+    /// that started cleave, which links its group to the outside (on the
+    /// host, a job's group is not orphaned while its shell lives).
+    pub(super) fn pgrp_orphaned(&self, pgid: Tid, ignored: Option<Tid>) -> bool {
+        !self.groups.values().any(|g| {
+            let g = g.borrow();
+            if g.pgid != pgid || Some(g.tgid) == ignored || g.zombie.is_some() {
+                return false;
+            }
+            if g.ppid == 1 {
+                return Some(g.tgid) == self.main_pid;
+            }
+            self.groups.get(&g.ppid).is_some_and(|p| {
+                let p = p.borrow();
+                p.pgid != pgid && p.sid == g.sid
+            })
+        })
     }
 
     /// The siginfo of a child's exit signal: CLD_EXITED, CLD_KILLED or
@@ -247,6 +320,7 @@ impl Kernel {
         let Some(g) = self.groups.remove(&pid) else {
             return;
         };
+        self.wake_pidfd_pollers(pid);
         let (ppid, time) = {
             let g = g.borrow();
             (g.ppid, g.dead_threads_time + g.children_time)

@@ -156,6 +156,33 @@ impl HostStdio {
         self.with_fd(|fd| rustix::fs::fstat(fd)).map_err(host_errno)
     }
 
+    /// The host's poll(2) answer for `events` (POLL* bits), waiting at most
+    /// `timeout`. The host's bits are the asm-generic ones the guest uses.
+    pub fn poll(self, events: u16, timeout: std::time::Duration) -> u16 {
+        use rustix::event::{PollFd, PollFlags, Timespec};
+        let timeout = Timespec {
+            tv_sec: timeout.as_secs() as i64,
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        };
+        self.with_fd(|fd| {
+            let mut p = [PollFd::from_borrowed_fd(
+                fd,
+                PollFlags::from_bits_retain(events),
+            )];
+            match rustix::event::poll(&mut p, Some(&timeout)) {
+                Ok(_) => p[0].revents().bits(),
+                // Interrupted or failed: nothing is known to be ready.
+                Err(_) => 0,
+            }
+        })
+    }
+
+    /// Waits up to `timeout` for the host stream to be readable (or at its
+    /// end, or in error); returns whether it is.
+    pub fn wait_readable(self, timeout: std::time::Duration) -> bool {
+        self.poll(rustix::event::PollFlags::IN.bits(), timeout) != 0
+    }
+
     pub fn seek(self, pos: rustix::fs::SeekFrom) -> KResult<u64> {
         self.with_fd(|fd| rustix::fs::seek(fd, pos))
             .map_err(host_errno)

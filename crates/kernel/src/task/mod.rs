@@ -36,6 +36,7 @@ mod mapping;
 pub mod rlimit;
 pub mod sigdeliver;
 pub mod signal;
+pub mod timer;
 
 use crate::errno::{Errno, KResult};
 use crate::loader::{self, ExecError, Executable};
@@ -168,6 +169,8 @@ pub struct ThreadGroup {
     pub stopped: bool,
     /// ITIMER_REAL (alarm): CLOCK_MONOTONIC expiry and reload interval.
     pub itimer_real: Option<(Duration, Duration)>,
+    /// POSIX timers (timer_create), by id.
+    pub posix_timers: timer::Timers,
     /// CPU time of threads that have exited.
     pub dead_threads_time: Duration,
     /// CPU time of reaped children (rusage RUSAGE_CHILDREN).
@@ -209,6 +212,7 @@ impl ThreadGroup {
             continued_report: false,
             stopped: false,
             itimer_real: None,
+            posix_timers: Default::default(),
             dead_threads_time: Duration::ZERO,
             children_time: Duration::ZERO,
             traced: false,
@@ -298,6 +302,12 @@ pub struct Kernel {
     /// Armed ITIMER_REAL timers: (CLOCK_MONOTONIC expiry, tgid); see
     /// `sigdeliver.rs`.
     alarms: BTreeSet<(Duration, Tid)>,
+    /// Armed POSIX timers: (CLOCK_MONOTONIC expiry, tgid, timer id); see
+    /// `timer.rs`.
+    posix_timers: BTreeSet<(Duration, Tid, i32)>,
+    /// When (in retired instructions) the run loop next re-checks the host
+    /// streams for pollers (see `block.rs`).
+    console_check_at: u64,
     /// Whose registers are in the hart right now.
     on_hart: Option<Tid>,
     /// The system call being handled (see `block.rs`).
@@ -336,6 +346,8 @@ impl Kernel {
             run_queue: VecDeque::new(),
             timers: BTreeSet::new(),
             alarms: BTreeSet::new(),
+            posix_timers: BTreeSet::new(),
+            console_check_at: 0,
             on_hart: None,
             syscall_nr: 0,
             next_tid: 1,
@@ -511,6 +523,10 @@ impl Kernel {
             if !self.alarms.is_empty() {
                 self.expire_alarms();
             }
+            if !self.posix_timers.is_empty() {
+                self.expire_posix_timers();
+            }
+            self.check_console();
             let Some(&tid) = self.run_queue.front() else {
                 if self.idle() {
                     continue;
@@ -533,6 +549,7 @@ impl Kernel {
                 .clock
                 .slice_cost(started.elapsed(), self.hart.instret() - retired);
             self.current_mut().cpu_time += cost;
+            self.expire_cpu_timers();
             self.handle_trap(trap);
             self.wake_pipes();
             self.sync_tlb();
@@ -545,10 +562,11 @@ impl Kernel {
         }
     }
 
-    /// Wakes the waiters of every pipe that changed (see `fs::pipe`).
+    /// Wakes the waiters of every pipe and eventfd that changed (see
+    /// `fs::pipe`).
     fn wake_pipes(&mut self) {
         for id in crate::fs::pipe::take_wakeups() {
-            self.wake_restart(|r| *r == block::WaitReason::Pipe { id });
+            self.wake_restart(|r| r.woken_by_file(id));
         }
     }
 
@@ -562,6 +580,7 @@ impl Kernel {
         }
         self.run_queue.clear();
         self.timers.clear();
+        self.posix_timers.clear();
         self.on_hart = None;
         self.groups.clear();
         self.phys.drop_caches();

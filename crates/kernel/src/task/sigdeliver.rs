@@ -28,8 +28,12 @@
 //!
 //! ITIMER_REAL (setitimer, glibc's alarm) sends SIGALRM from the run loop.
 //!
-//! Not yet: ITIMER_VIRTUAL, ITIMER_PROF, POSIX timers; pidfd_send_signal; the
-//! orphaned-process-group rule for SIGTSTP, SIGTTIN and SIGTTOU.
+//! The orphaned-process-group rule: SIGTSTP, SIGTTIN and SIGTTOU do not
+//! stop a process in an orphaned process group (their default action is
+//! dropped); a group that becomes orphaned with a stopped member gets
+//! SIGHUP and SIGCONT (`exit.rs`).
+//!
+//! Not yet: ITIMER_VIRTUAL, ITIMER_PROF.
 
 use super::block::{Blocked, TaskState, WaitReason};
 use super::exit::{CLD_CONTINUED, CLD_STOPPED};
@@ -91,7 +95,13 @@ fn ignored(act: &SigAction, sig: Signal) -> bool {
 fn restartable(nr: u64) -> bool {
     !matches!(
         nr,
-        nr::NANOSLEEP | nr::CLOCK_NANOSLEEP | nr::RT_SIGSUSPEND | nr::RT_SIGTIMEDWAIT | nr::FUTEX
+        nr::NANOSLEEP
+            | nr::CLOCK_NANOSLEEP
+            | nr::RT_SIGSUSPEND
+            | nr::RT_SIGTIMEDWAIT
+            | nr::FUTEX
+            | nr::PPOLL
+            | nr::PSELECT6
     )
 }
 
@@ -388,17 +398,8 @@ impl Kernel {
                 }
                 return;
             }
-            let blocked = task.sigmask;
             let group = task.group.clone();
-            let shared = group.borrow().pending.next(blocked);
-            let info = if let Some(sig) = task.pending.next(blocked) {
-                self.current_mut().pending.take(sig)
-            } else if let Some(sig) = shared {
-                group.borrow_mut().pending.take(sig)
-            } else {
-                None
-            };
-            let Some(info) = info else {
+            let Some(info) = self.dequeue_signal(!task.sigmask) else {
                 // An interrupted call that took no handler just runs again.
                 self.current_mut().sig.interrupted = false;
                 return;
@@ -416,7 +417,10 @@ impl Kernel {
                     DefaultAction::Core if self.do_coredump(&info) => ExitStatus::Dumped(sig),
                     DefaultAction::Core => ExitStatus::Killed(sig),
                     DefaultAction::Stop => {
-                        self.do_signal_stop(sig);
+                        let pgid = group.borrow().pgid;
+                        if sig == Signal::SIGSTOP || !self.pgrp_orphaned(pgid, None) {
+                            self.do_signal_stop(sig);
+                        }
                         continue;
                     }
                     _ => continue,
@@ -439,6 +443,27 @@ impl Kernel {
         }
     }
 
+    /// Takes the current thread's next pending signal among `wanted`: its
+    /// own first, then its process's, lowest number first (Linux's
+    /// dequeue_signal). A timer's stale signal is dropped on the way.
+    pub fn dequeue_signal(&mut self, wanted: u64) -> Option<SigInfo> {
+        loop {
+            let task = self.current();
+            let group = task.group.clone();
+            let shared = group.borrow().pending.next(!wanted);
+            let mut info = if let Some(sig) = task.pending.next(!wanted) {
+                self.current_mut().pending.take(sig)
+            } else if let Some(sig) = shared {
+                group.borrow_mut().pending.take(sig)
+            } else {
+                None
+            }?;
+            if info.code() != super::timer::SI_TIMER || self.posix_timer_dequeued(&mut info) {
+                return Some(info);
+            }
+        }
+    }
+
     /// Ends an interrupted system call for a handler: EINTR, or (SA_RESTART
     /// on a restartable call) nothing, so that the `ecall` runs again when
     /// the handler returns.
@@ -453,10 +478,16 @@ impl Kernel {
         }
         self.current_mut().sig.waiting = 0;
         let restart = self.current_mut().restart.take();
-        // nanosleep and relative clock_nanosleep report the time left.
+        // nanosleep and relative clock_nanosleep report the time left;
+        // ppoll and pselect6 update their timeout (restart data 1, their
+        // WRITE_BACK: one that was not zero).
+        let r = &self.hart.regs;
+        let write_back = restart.is_some_and(|r| r.data == 1);
         let rem = match nr {
-            nr::NANOSLEEP => self.hart.regs.x[11],
-            nr::CLOCK_NANOSLEEP if self.hart.regs.x[11] & 1 == 0 => self.hart.regs.x[13],
+            nr::NANOSLEEP => r.x[11],
+            nr::CLOCK_NANOSLEEP if r.x[11] & 1 == 0 => r.x[13],
+            nr::PPOLL if write_back => r.x[12],
+            nr::PSELECT6 if write_back => r.x[14],
             _ => 0,
         };
         if let (true, Some(deadline)) = (rem != 0, restart.and_then(|r| r.deadline)) {

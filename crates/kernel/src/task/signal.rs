@@ -23,7 +23,10 @@ macro_rules! signals {
             pub fn description(self) -> String {
                 match self.0 {
                     $($nr => $desc.to_string(),)*
-                    n => format!("Real-time signal {}", n - 34),
+                    // glibc keeps 32 and 33 for itself: strsignal has no
+                    // name for them.
+                    n @ 34.. => format!("Real-time signal {}", n - 34),
+                    n => format!("Unknown signal {n}"),
                 }
             }
         }
@@ -344,5 +347,18 @@ impl ThreadSig {
         } else {
             0
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Signal;
+
+    #[test]
+    fn descriptions_are_bashs() {
+        assert_eq!(Signal(9).description(), "Killed");
+        assert_eq!(Signal(33).description(), "Unknown signal 33");
+        assert_eq!(Signal(34).description(), "Real-time signal 0");
+        assert_eq!(Signal(40).description(), "Real-time signal 6");
     }
 }

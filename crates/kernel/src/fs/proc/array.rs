@@ -554,7 +554,7 @@ pub fn generate(k: &mut Kernel, kind: Kind) -> KResult<Vec<u8>> {
                     let ino = match &f.kind {
                         FileKind::Inode(loc) => loc.inode.borrow().ino,
                         FileKind::Pipe(end) => end.id(),
-                        FileKind::Console(_) => 0,
+                        FileKind::Console(_) | FileKind::Anon(_) => 0,
                     };
                     format!(
                         "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t0\nino:\t{ino}\n",

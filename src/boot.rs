@@ -15,13 +15,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// userland/initramfs.cpio, built by userland/build.sh: /sbin/init, /bin/box
-/// (the shell, the tools and the demos) with its links, /etc/rc.
+/// (the shell, the tools and the demos) with its links, /etc.
 static INITRAMFS: &[u8] = include_bytes!("../userland/initramfs.cpio");
 
+/// The kernel's options, for booting and for `cleave run`.
 #[derive(Args)]
-pub struct BootArgs {
-    /// Boot this initramfs (an uncompressed newc cpio archive with
-    /// /sbin/init) instead of the embedded one.
+pub struct KernelArgs {
+    /// The initramfs (an uncompressed newc cpio archive) instead of the
+    /// embedded one: booted from its /sbin/init, or, with `run`, its /bin,
+    /// /sbin and /etc beside the host's directories.
     #[arg(long, value_name = "FILE")]
     initrd: Option<PathBuf>,
 
@@ -33,9 +35,10 @@ pub struct BootArgs {
     #[arg(long)]
     strace: bool,
 
-    /// At power-off, print what the kernel counted to stderr.
+    /// At exit, print what the kernel counted (instructions, faults,
+    /// copy-on-write) to stderr.
     #[arg(long)]
-    stats: bool,
+    pub stats: bool,
 
     /// Virtual time and seeded randomness: the same bytes every run.
     #[arg(long)]
@@ -46,27 +49,41 @@ pub struct BootArgs {
     seed: Option<u64>,
 }
 
-pub fn boot(args: BootArgs) -> ExitCode {
-    let (name, archive): (String, Cow<[u8]>) = match &args.initrd {
-        Some(path) => match std::fs::read(path) {
-            Ok(bytes) => (path.display().to_string(), bytes.into()),
-            Err(e) => {
-                let e = e.to_string();
-                let reason = e.split(" (os error").next().unwrap_or(&e);
-                eprintln!("cleave: {}: {reason}", path.display());
-                return ExitCode::from(2);
-            }
-        },
-        None => ("the embedded initramfs".into(), INITRAMFS.into()),
+impl KernelArgs {
+    pub fn config(&self) -> Config {
+        Config {
+            mem_bytes: self.mem,
+            seed: self.deterministic.then_some(self.seed.unwrap_or(0)),
+            trace: self
+                .strace
+                .then(|| Box::new(std::io::stderr()) as Box<dyn std::io::Write>),
+        }
+    }
+
+    /// The initramfs and how to name it in messages; one line on stderr
+    /// when --initrd cannot be read.
+    pub fn initramfs(&self) -> Result<(String, Cow<'static, [u8]>), ExitCode> {
+        match &self.initrd {
+            Some(path) => match std::fs::read(path) {
+                Ok(bytes) => Ok((path.display().to_string(), bytes.into())),
+                Err(e) => {
+                    let e = e.to_string();
+                    let reason = e.split(" (os error").next().unwrap_or(&e);
+                    eprintln!("cleave: {}: {reason}", path.display());
+                    Err(ExitCode::from(2))
+                }
+            },
+            None => Ok(("the embedded initramfs".into(), INITRAMFS.into())),
+        }
+    }
+}
+
+pub fn boot(args: KernelArgs) -> ExitCode {
+    let (name, archive) = match args.initramfs() {
+        Ok(found) => found,
+        Err(code) => return code,
     };
-    let config = Config {
-        mem_bytes: args.mem,
-        seed: args.deterministic.then_some(args.seed.unwrap_or(0)),
-        trace: args
-            .strace
-            .then(|| Box::new(std::io::stderr()) as Box<dyn std::io::Write>),
-    };
-    let mut kernel = Kernel::new(config);
+    let mut kernel = Kernel::new(args.config());
     kernel.vfs = Vfs::new();
     if let Err(e) = initramfs::unpack(&kernel.vfs, &archive) {
         eprintln!("cleave: {name}: {e}");

@@ -4,8 +4,9 @@ mod boot;
 mod size;
 
 use clap::{Args, Parser, Subcommand};
+use kernel::fs::Vfs;
 use kernel::task::signal::Signal;
-use kernel::task::{Config, Cred, ExecRequest, ExitStatus, Kernel, INIT_IMAGE};
+use kernel::task::{Cred, ExecRequest, ExitStatus, Kernel, INIT_IMAGE};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
@@ -30,7 +31,7 @@ use std::process::ExitCode;
 )]
 struct Cli {
     #[command(flatten)]
-    boot: boot::BootArgs,
+    kernel: boot::KernelArgs,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -50,9 +51,8 @@ enum Command {
 
 #[derive(Args)]
 struct RunArgs {
-    /// Guest physical memory, with an optional K, M or G suffix.
-    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = size::parse)]
-    mem: usize,
+    #[command(flatten)]
+    kernel: boot::KernelArgs,
 
     /// Add K=V to the program's environment (repeatable).
     #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
@@ -61,22 +61,6 @@ struct RunArgs {
     /// Start from an empty environment instead of cleave's own.
     #[arg(long)]
     clear_env: bool,
-
-    /// Print each system call to stderr, strace style.
-    #[arg(long)]
-    strace: bool,
-    /// At exit, print what the kernel counted (instructions, faults,
-    /// copy-on-write) to stderr.
-    #[arg(long)]
-    stats: bool,
-
-    /// Virtual time and seeded randomness: the same bytes every run.
-    #[arg(long)]
-    deterministic: bool,
-
-    /// The seed for --deterministic.
-    #[arg(long, value_name = "N", requires = "deterministic")]
-    seed: Option<u64>,
 
     /// Host directory DIR is the guest's / (read-only; DIR:rw lets the
     /// guest write to it); /proc, /dev and /tmp are the kernel's own.
@@ -178,7 +162,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Run(args)) => run(args),
-        None => boot::boot(cli.boot),
+        None => boot::boot(cli.kernel),
     }
 }
 
@@ -225,23 +209,31 @@ fn run(args: RunArgs) -> ExitCode {
             })
             .collect(),
     };
-    let config = Config {
-        mem_bytes: args.mem,
-        seed: args.deterministic.then_some(args.seed.unwrap_or(0)),
-        trace: args
-            .strace
-            .then(|| Box::new(std::io::stderr()) as Box<dyn std::io::Write>),
-    };
-    let mut kernel = Kernel::new(config);
-    if let Some(root) = &args.root {
-        match kernel::fs::Vfs::rooted_at(&root.host, root.rw) {
-            Ok(vfs) => kernel.vfs = vfs,
+    let mut kernel = Kernel::new(args.kernel.config());
+    // The guest's / is --root's directory, or the host's directories with
+    // the initramfs's /bin, /sbin and /etc beside them.
+    kernel.vfs = match &args.root {
+        Some(root) => match Vfs::rooted_at(&root.host, root.rw) {
+            Ok(vfs) => vfs,
             Err(e) => {
                 eprintln!("cleave: --root {}: {e}", root.host.display());
                 return ExitCode::from(2);
             }
+        },
+        None => {
+            let (name, archive) = match args.kernel.initramfs() {
+                Ok(found) => found,
+                Err(code) => return code,
+            };
+            match Vfs::host_view_beside(&archive) {
+                Ok(vfs) => vfs,
+                Err(e) => {
+                    eprintln!("cleave: {name}: {e}");
+                    return ExitCode::from(2);
+                }
+            }
         }
-    }
+    };
     for m in &args.mounts {
         if let Err(e) = kernel.vfs.mount_host_at(&m.guest, m.host.clone(), !m.rw) {
             let why = match e {
@@ -303,7 +295,7 @@ fn run(args: RunArgs) -> ExitCode {
     let terminal = kernel::fs::tty::SavedTerminal::save();
     let shutdown = kernel.run();
     terminal.restore();
-    if args.stats {
+    if args.kernel.stats {
         print_stats(&kernel, started.elapsed());
     }
     let status = match (shutdown.main, shutdown.init) {

@@ -79,7 +79,9 @@ applets="$(sed -n 's/^\t{"\([^"]*\)", [a-z_]*_main,.*/\1/p' "$here/src/box/main.
 	done
 	entry dev 40755
 	entry etc 40755
+	entry etc/group 100644 "$here/initramfs/etc/group"
 	entry etc/motd 100644 "$here/initramfs/etc/motd"
+	entry etc/passwd 100644 "$here/initramfs/etc/passwd"
 	entry etc/rc 100755 "$here/initramfs/etc/rc"
 	entry proc 40555
 	entry sbin 40755

@@ -324,9 +324,22 @@ impl Vfs {
     /// The host's view (see the module comment): every top-level host
     /// entry but /tmp, /dev and /proc, read-only at the same path.
     pub fn host_view() -> Vfs {
-        let mut vfs = Vfs::view_of(std::path::Path::new("/"), false);
+        let mut vfs = Vfs::view_of(Vfs::new(), std::path::Path::new("/"), false);
         vfs.host_paths = true;
         vfs
+    }
+
+    /// The host's view beside a small system of the guest's own (what
+    /// `cleave run` shows): `archive`, an initramfs, is unpacked first, so
+    /// its /bin, /sbin and /etc (riscv64 programs: the shell that system()
+    /// runs) are the guest's; the host's other top-level entries are
+    /// mounted read-only at their paths as in [`Vfs::host_view`].
+    pub fn host_view_beside(archive: &[u8]) -> Result<Vfs, initramfs::Error> {
+        let system = Vfs::new();
+        initramfs::unpack(&system, archive)?;
+        let mut vfs = Vfs::view_of(system, std::path::Path::new("/"), false);
+        vfs.host_paths = true;
+        Ok(vfs)
     }
 
     /// Where the first process starts: the host's cwd in the host view,
@@ -345,11 +358,12 @@ impl Vfs {
     /// it is. Fails when `dir` is not a readable directory.
     pub fn rooted_at(dir: &std::path::Path, rw: bool) -> std::io::Result<Vfs> {
         std::fs::read_dir(dir)?;
-        Ok(Vfs::view_of(dir, rw))
+        Ok(Vfs::view_of(Vfs::new(), dir, rw))
     }
 
-    fn view_of(dir: &std::path::Path, rw: bool) -> Vfs {
-        let mut vfs = Vfs::new();
+    /// `vfs` with the top-level entries of host directory `dir` it does not
+    /// have yet (but tmp, dev and proc) added, and procfs at /proc.
+    fn view_of(mut vfs: Vfs, dir: &std::path::Path, rw: bool) -> Vfs {
         let root = vfs.root();
         let mut names: Vec<_> = std::fs::read_dir(dir)
             .map(|d| d.flatten().collect())
@@ -357,7 +371,7 @@ impl Vfs {
         names.sort_by_key(|e| e.file_name());
         for e in names {
             let name = e.file_name().into_encoded_bytes();
-            if matches!(&name[..], b"tmp" | b"dev" | b"proc") {
+            if matches!(&name[..], b"tmp" | b"dev" | b"proc") || vfs.lookup(&root, &name).is_ok() {
                 continue;
             }
             let Ok(ft) = e.file_type() else { continue };
@@ -386,15 +400,16 @@ impl Vfs {
                 let _ = vfs.link(&root, &name, &inode, Duration::ZERO);
             }
         }
-        let point = vfs
-            .create(
+        let point = vfs.lookup(&root, b"proc").unwrap_or_else(|_| {
+            vfs.create(
                 &root,
                 b"proc",
                 S_IFDIR | 0o555,
                 Data::Dir(BTreeMap::new()),
                 Duration::ZERO,
             )
-            .expect("fresh root");
+            .expect("a root without /proc")
+        });
         vfs.mount_new(&point, FsType::Proc, b"proc", false);
         vfs
     }

@@ -4,7 +4,8 @@
 //! embedded archive are used, so these run on any machine.
 //!
 //! Covered: the shell's words, variables, pipelines, redirections, lists,
-//! background jobs with jobs and wait, $$ and $!; the shell's status
+//! background jobs with jobs and wait, $$ and $!, a job running while the
+//! shell waits for input; the shell's status
 //! becoming cleave's; the tools; every demo, whose output must hold the
 //! facts it is there to show; byte-identical output under --deterministic;
 //! --initrd with another archive and with bad files.
@@ -146,6 +147,31 @@ fn background_jobs_pids_and_wait() {
     // A child shell has a PID of its own.
     let child_pid: u32 = lines[6].parse().unwrap();
     assert!(child_pid > bg_pid, "{out}");
+}
+
+/// While the shell waits for a line that has not come, a background job
+/// runs on and ends: a console read blocks the reading guest, never the
+/// host thread that runs them all. (Under --deterministic the job's sleep
+/// ends as soon as everything waits, so the pause is for the shell only.)
+#[test]
+fn a_job_runs_while_the_shell_waits_for_input() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cleave"))
+        .arg("--deterministic")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cleave runs");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"sleep 5 &\n").unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    stdin.write_all(b"jobs\nexit\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "[1]   Done                    sleep 5 &\n"
+    );
 }
 
 #[test]

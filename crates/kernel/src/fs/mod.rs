@@ -20,7 +20,9 @@
 //! inode id), and a detached one stays valid for whatever is open in it.
 //!
 //! How the host appears (`Vfs::host_view`; `Vfs::rooted_at` does the same
-//! for `cleave run --root DIR`): the guest's `/` is a tmpfs;
+//! for `cleave run --root DIR`, and `Vfs::host_view_beside` for plain
+//! `cleave run`, after unpacking the initramfs, whose /bin, /sbin and /etc
+//! then hide the host's): the guest's `/` is a tmpfs;
 //! every top-level entry of the host's `/` except `/tmp`, `/dev` and `/proc`
 //! is mounted read-only at the same path (a top-level symlink such as Debian's
 //! `/bin -> usr/bin` is copied as a tmpfs symlink). So a program named by its

@@ -9,7 +9,7 @@ use crate::fs::FsType;
 use crate::fs::{
     Data, Device, FileKind, Loc, OpenFile, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
 };
-use crate::task::block::WaitReason;
+use crate::task::block::{PollKey, WaitReason};
 use crate::task::files::HostStdio;
 use crate::task::sigdeliver::SigTarget;
 use crate::task::signal::{SigInfo, Signal, SI_USER};
@@ -147,19 +147,31 @@ fn host_write(k: &mut Kernel, file: HostStdio, data: &[u8], done: u64) -> KResul
     }
 }
 
+/// Reads host stream `s` for the guest without making the host thread wait
+/// on it: with nothing to read yet, the caller blocks as a poller of the
+/// console does (see task/block.rs), so the other guests run meanwhile, and
+/// the call runs again when input may have come.
+fn console_read(k: &mut Kernel, s: HostStdio, nonblock: bool, len: usize) -> KResult<Vec<u8>> {
+    if !s.wait_readable(Duration::ZERO) {
+        if nonblock {
+            return Err(Errno::EAGAIN);
+        }
+        return Err(k.block(WaitReason::Poll(vec![PollKey::Console]), None));
+    }
+    let mut buf = vec![0; len];
+    let n = s.read(&mut buf)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
 /// Reads up to `len` bytes from `f` at `pos` (or its offset), possibly
-/// blocking (a pipe).
+/// blocking (a pipe, the console).
 fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KResult<Vec<u8>> {
     if !f.readable() {
         return Err(Errno::EBADF);
     }
     match &f.kind {
-        FileKind::Console(s) => {
-            let mut buf = vec![0; len];
-            let n = s.read(&mut buf)?;
-            buf.truncate(n);
-            Ok(buf)
-        }
+        FileKind::Console(s) => console_read(k, *s, f.nonblock(), len),
         FileKind::Pipe(end) => {
             let mut p = end.pipe.borrow_mut();
             if p.is_empty() {
@@ -212,10 +224,8 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
                             Ok(buf)
                         }
                         Device::Console => {
-                            let mut buf = vec![0; len];
-                            let n = HostStdio::Stdin.read(&mut buf)?;
-                            buf.truncate(n);
-                            Ok(buf)
+                            drop(i);
+                            console_read(k, HostStdio::Stdin, f.nonblock(), len)
                         }
                     }
                 }

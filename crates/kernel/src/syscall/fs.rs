@@ -811,38 +811,30 @@ fn file_stat(k: &Kernel, f: &OpenFile) -> KResult<StatInfo> {
         }
         FileKind::Console(s) => host_stat(&s.stat()?),
         FileKind::Inode(loc) => loc_stat(loc),
-        FileKind::Pipe(end) => StatInfo {
-            dev: 0xc,
-            ino: end.id(),
-            mode: S_IFIFO | 0o600,
-            nlink: 1,
-            uid: 0,
-            gid: 0,
-            rdev: 0,
-            size: 0,
-            blksize: 4096,
-            blocks: 0,
-            atime: (0, 0),
-            mtime: (0, 0),
-            ctime: (0, 0),
-        },
+        FileKind::Pipe(end) => kernel_inode_stat(0xc, end.id(), S_IFIFO | 0o600),
         // Linux's anonymous inode: one inode, mode 0600 and no file type.
-        FileKind::Anon(_) => StatInfo {
-            dev: 0xf,
-            ino: 1,
-            mode: 0o600,
-            nlink: 1,
-            uid: 0,
-            gid: 0,
-            rdev: 0,
-            size: 0,
-            blksize: 4096,
-            blocks: 0,
-            atime: (0, 0),
-            mtime: (0, 0),
-            ctime: (0, 0),
-        },
+        FileKind::Anon(_) => kernel_inode_stat(0xf, 1, 0o600),
     })
+}
+
+/// The stat of an inode that lives in a kernel-internal file system (pipefs,
+/// anon_inodefs): owned by root, empty, with no times.
+fn kernel_inode_stat(dev: u64, ino: u64, mode: u32) -> StatInfo {
+    StatInfo {
+        dev,
+        ino,
+        mode,
+        nlink: 1,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
+        size: 0,
+        blksize: 4096,
+        blocks: 0,
+        atime: (0, 0),
+        mtime: (0, 0),
+        ctime: (0, 0),
+    }
 }
 
 /// riscv64's `struct stat` (asm-generic, 128 bytes).

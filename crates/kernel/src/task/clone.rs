@@ -319,6 +319,7 @@ impl Kernel {
             group.borrow_mut().live_threads += 1;
             return group;
         }
+        let now = self.monotonic();
         let g = group.borrow();
         let (ppid, parent_tid, exit_signal) = if flags & CLONE_PARENT != 0 {
             // A sibling signals the common parent as the caller would.
@@ -335,6 +336,7 @@ impl Kernel {
             traced: g.traced,
             // Timers, pending signals and children are not inherited.
             ..ThreadGroup::new(
+                now,
                 tid,
                 g.cred.clone(),
                 g.rlimits.clone(),

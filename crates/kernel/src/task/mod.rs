@@ -171,6 +171,9 @@ pub struct ThreadGroup {
     pub itimer_real: Option<(Duration, Duration)>,
     /// POSIX timers (timer_create), by id.
     pub posix_timers: timer::Timers,
+    /// When the process was made (fork or spawn), on CLOCK_MONOTONIC:
+    /// time since boot, as /proc/PID/stat's starttime counts it.
+    pub start_time: Duration,
     /// CPU time of threads that have exited.
     pub dead_threads_time: Duration,
     /// CPU time of reaped children (rusage RUSAGE_CHILDREN).
@@ -181,10 +184,11 @@ pub struct ThreadGroup {
 }
 
 impl ThreadGroup {
-    /// A new process `tgid`, leader of its own session and process group,
-    /// with nothing pending, no children and no timers; clone and the first
-    /// spawn adjust what they inherit.
+    /// A new process `tgid` made at `start_time`, leader of its own session
+    /// and process group, with nothing pending, no children and no timers;
+    /// clone and the first spawn adjust what they inherit.
     pub fn new(
+        start_time: Duration,
         tgid: Tid,
         cred: Cred,
         rlimits: Rlimits,
@@ -213,6 +217,7 @@ impl ThreadGroup {
             stopped: false,
             itimer_real: None,
             posix_timers: Default::default(),
+            start_time,
             dead_threads_time: Duration::ZERO,
             children_time: Duration::ZERO,
             traced: false,
@@ -404,7 +409,7 @@ impl Kernel {
         let comm = exec::comm_of(&req.path);
         let group = Rc::new(RefCell::new(ThreadGroup {
             traced,
-            ..ThreadGroup::new(tid, cred, rlimits, image.exe, comm)
+            ..ThreadGroup::new(self.monotonic(), tid, cred, rlimits, image.exe, comm)
         }));
         self.groups.insert(tid, group.clone());
         self.tasks.insert(

@@ -162,7 +162,7 @@ fn stat(k: &Kernel, g: &ThreadGroup, pid: Tid, tid: Option<Tid>, who: Option<Tid
         .then(|| k.vfs.console.borrow().fg_pgrp.unwrap_or(g.pgid));
     format!(
         "{shown} ({comm}) {st} {ppid} {pgid} {sid} {tty} {tpgid} {flags} {minflt} 0 0 0 {utime} 0 {cutime} 0 \
-         20 0 {nthreads} 0 0 {vsize} {rss} 18446744073709551615 {start_code} {end_code} \
+         20 0 {nthreads} 0 {starttime} {vsize} {rss} 18446744073709551615 {start_code} {end_code} \
          {start_stack} 0 0 {pending} {blocked} {ign} {cgt} 0 0 0 {exit_signal} 0 0 0 0 0 0 \
          {start_data} {end_data} {start_brk} {arg_start} {arg_end} {env_start} {env_end} \
          {exit_code}\n",
@@ -176,6 +176,7 @@ fn stat(k: &Kernel, g: &ThreadGroup, pid: Tid, tid: Option<Tid>, who: Option<Tid
         utime = ticks(cpu),
         cutime = ticks(g.children_time),
         nthreads = threads.len().max(1),
+        starttime = ticks(g.start_time),
         exit_signal = g.exit_signal,
         start_data = end_code,
         end_data = brk.0,

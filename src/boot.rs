@@ -83,19 +83,19 @@ pub fn boot(args: KernelArgs) -> ExitCode {
         Ok(found) => found,
         Err(code) => return code,
     };
-    let mut kernel = Kernel::new(args.config());
-    kernel.vfs = Vfs::new();
-    if let Err(e) = initramfs::unpack(&kernel.vfs, &archive) {
+    let vfs = Vfs::new();
+    if let Err(e) = initramfs::unpack(&vfs, &archive) {
         eprintln!("cleave: {name}: {e}");
         return ExitCode::from(2);
     }
-    let init = match initramfs::read_file(&kernel.vfs, b"/sbin/init") {
+    let init = match initramfs::read_file(&vfs, b"/sbin/init") {
         Ok(init) => init,
         Err(e) => {
             eprintln!("cleave: {name}: no /sbin/init to boot ({e:?})");
             return ExitCode::from(2);
         }
     };
+    let mut kernel = Kernel::new(args.config(), vfs);
     // Linux starts init with argv [path] and this environment.
     let envp = vec![b"HOME=/".to_vec(), b"TERM=linux".to_vec()];
     if let Err(e) = kernel.boot_init(&init, vec![b"/sbin/init".to_vec()], envp, Cred::of(0, 0)) {

@@ -209,10 +209,9 @@ fn run(args: RunArgs) -> ExitCode {
             })
             .collect(),
     };
-    let mut kernel = Kernel::new(args.kernel.config());
     // The guest's / is --root's directory, or the host's directories with
     // the initramfs's /bin, /sbin and /etc beside them.
-    kernel.vfs = match &args.root {
+    let mut vfs = match &args.root {
         Some(root) => match Vfs::rooted_at(&root.host, root.rw) {
             Ok(vfs) => vfs,
             Err(e) => {
@@ -235,7 +234,7 @@ fn run(args: RunArgs) -> ExitCode {
         }
     };
     for m in &args.mounts {
-        if let Err(e) = kernel.vfs.mount_host_at(&m.guest, m.host.clone(), !m.rw) {
+        if let Err(e) = vfs.mount_host_at(&m.guest, m.host.clone(), !m.rw) {
             let why = match e {
                 kernel::errno::Errno::ENOTDIR => "not a directory in the guest",
                 _ => "no such directory in the guest, and it cannot be made there",
@@ -253,8 +252,7 @@ fn run(args: RunArgs) -> ExitCode {
     // program is a guest path.
     let host_program = match &args.root {
         None => Ok(Some(request.path.clone())),
-        Some(_) => kernel
-            .vfs
+        Some(_) => vfs
             .host_path_of(program.as_encoded_bytes())
             .map_err(|e| match e {
                 kernel::errno::Errno::ENOENT => kernel::loader::ExecError::NotFound,
@@ -265,6 +263,7 @@ fn run(args: RunArgs) -> ExitCode {
         eprintln!("cleave: {}: {e}", program.to_string_lossy());
         return ExitCode::from(e.shell_code() as u8);
     }
+    let mut kernel = Kernel::new(args.kernel.config(), vfs);
     // The guest sees the host read-only at the same paths, except /tmp,
     // /dev and /proc (see kernel::fs); a program or cwd under those is
     // mounted where it is.

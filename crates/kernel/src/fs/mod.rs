@@ -19,10 +19,10 @@
 //! Mounts are kept in order (/proc/mounts); one covers a place, (mount,
 //! inode id), and a detached one stays valid for whatever is open in it.
 //!
-//! How the host appears (`Vfs::host_view`; `Vfs::rooted_at` does the same
-//! for `cleave run --root DIR`, and `Vfs::host_view_beside` for plain
-//! `cleave run`, after unpacking the initramfs, whose /bin, /sbin and /etc
-//! then hide the host's): the guest's `/` is a tmpfs;
+//! How the host appears to `cleave run` (`Vfs::host_view_beside`, after
+//! unpacking the initramfs, whose /bin, /sbin and /etc then hide the
+//! host's; `Vfs::rooted_at` does the same from DIR for `--root DIR`): the
+//! guest's `/` is a tmpfs;
 //! every top-level entry of the host's `/` except `/tmp`, `/dev` and `/proc`
 //! is mounted read-only at the same path (a top-level symlink such as Debian's
 //! `/bin -> usr/bin` is copied as a tmpfs symlink). So a program named by its
@@ -323,19 +323,11 @@ impl Vfs {
         vfs
     }
 
-    /// The host's view (see the module comment): every top-level host
-    /// entry but /tmp, /dev and /proc, read-only at the same path.
-    pub fn host_view() -> Vfs {
-        let mut vfs = Vfs::view_of(Vfs::new(), std::path::Path::new("/"), false);
-        vfs.host_paths = true;
-        vfs
-    }
-
     /// The host's view beside a small system of the guest's own (what
     /// `cleave run` shows): `archive`, an initramfs, is unpacked first, so
     /// its /bin, /sbin and /etc (riscv64 programs: the shell that system()
     /// runs) are the guest's; the host's other top-level entries are
-    /// mounted read-only at their paths as in [`Vfs::host_view`].
+    /// mounted read-only at their paths (see the module comment).
     pub fn host_view_beside(archive: &[u8]) -> Result<Vfs, initramfs::Error> {
         let system = Vfs::new();
         initramfs::unpack(&system, archive)?;

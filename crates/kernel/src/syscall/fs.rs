@@ -241,7 +241,7 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
 
 /// Writes `data` to `f` at `pos` (or its offset; O_APPEND at the end).
 /// `done` bytes of the call were written before (console chunks).
-fn file_write(
+pub(crate) fn file_write(
     k: &mut Kernel,
     f: &OpenFile,
     data: &[u8],
@@ -1094,7 +1094,7 @@ fn proc_snapshot(k: &mut Kernel, loc: Loc, flags: u32) -> KResult<Loc> {
 }
 
 /// Creates a tmpfs node owned by the caller.
-fn create(k: &Kernel, dir: &Loc, name: &[u8], mode: u32, data: Data) -> KResult<Loc> {
+pub(crate) fn create(k: &Kernel, dir: &Loc, name: &[u8], mode: u32, data: Data) -> KResult<Loc> {
     if name == b"." || name == b".." {
         return Err(Errno::EEXIST);
     }
@@ -1107,7 +1107,7 @@ fn create(k: &Kernel, dir: &Loc, name: &[u8], mode: u32, data: Data) -> KResult<
     Ok(loc)
 }
 
-fn truncate(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> {
+pub(crate) fn truncate(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> {
     if k.vfs.readonly(loc) {
         return Err(Errno::EROFS);
     }

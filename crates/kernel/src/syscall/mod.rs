@@ -3,7 +3,7 @@
 //! is ENOSYS, as Linux's `sys_ni_syscall`.
 
 mod cred;
-mod fs;
+pub(crate) mod fs;
 mod futex;
 mod mem;
 pub mod nr;

@@ -18,7 +18,8 @@ use super::rlimit::RLIMIT_CORE;
 use super::signal::SigInfo;
 use super::{Kernel, Tid};
 use crate::errno::{Errno, KResult};
-use crate::fs::{Data, S_IFMT, S_IFREG};
+use crate::fs::file::O_WRONLY;
+use crate::fs::{Data, FileKind, OpenFile, S_IFMT, S_IFREG};
 use crate::mm::{PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
 
 const ET_CORE: u16 = 4;
@@ -197,37 +198,37 @@ impl Kernel {
         b
     }
 
-    /// Creates or truncates `core` in the working directory, as Linux's
-    /// do_coredump opens it: a regular file with one link, or a new one
-    /// with mode 0600.
+    /// Creates or truncates `core` in the working directory and writes
+    /// `image` to it, through open's and write's own helpers (owner, page
+    /// cache, host directories), as Linux's do_coredump opens it: a regular
+    /// file with one link, or a new one with mode 0600.
     fn write_core_file(&mut self, image: Vec<u8>) -> KResult<()> {
-        let now = self.clock.realtime(&self.hart);
-        let cwd = self.current().fs.borrow().cwd.clone();
+        use crate::syscall::fs::{create, file_write, truncate};
+        let (cwd, umask) = {
+            let fs = self.current().fs.borrow();
+            (fs.cwd.clone(), fs.umask)
+        };
         if self.vfs.readonly(&cwd) {
             return Err(Errno::EROFS);
         }
-        match self.vfs.lookup(&cwd, b"core") {
+        let loc = match self.vfs.lookup(&cwd, b"core") {
             Ok(existing) => {
-                let mut inode = existing.inode.borrow_mut();
+                let inode = existing.inode.borrow();
                 if inode.mode & S_IFMT != S_IFREG || inode.nlink != 1 {
                     return Err(Errno::EACCES);
                 }
-                let Data::File(data) = &mut inode.data else {
-                    return Err(Errno::EACCES);
-                };
-                *data = image;
-                inode.mtime = now;
-                Ok(())
+                drop(inode);
+                truncate(self, &existing, 0)?;
+                existing
             }
             Err(Errno::ENOENT) => {
-                let umask = self.current().fs.borrow().umask;
                 let mode = S_IFREG | (0o600 & !umask);
-                self.vfs
-                    .create(&cwd, b"core", mode, Data::File(image), now)
-                    .map(|_| ())
+                create(self, &cwd, b"core", mode, Data::File(Vec::new()))?
             }
-            Err(e) => Err(e),
-        }
+            Err(e) => return Err(e),
+        };
+        let file = OpenFile::new(FileKind::Inode(loc), O_WRONLY);
+        file_write(self, &file, &image, Some(0), 0).map(|_| ())
     }
 }
 

@@ -336,7 +336,9 @@ pub struct Kernel {
 }
 
 impl Kernel {
-    pub fn new(config: Config) -> Kernel {
+    /// A kernel whose file system tree is `vfs` (what `cleave run` or the
+    /// boot built), with no process yet.
+    pub fn new(config: Config, vfs: crate::fs::Vfs) -> Kernel {
         let mut hart = Hart::new();
         let clock = Clock::new(&mut hart, config.seed.is_some());
         let rng = match config.seed {
@@ -364,7 +366,7 @@ impl Kernel {
             main_exit: None,
             deadlock: false,
             futex: futex::FutexTable::default(),
-            vfs: crate::fs::Vfs::host_view(),
+            vfs,
         }
     }
 

@@ -286,23 +286,8 @@ impl Vfs {
             detached: false,
         });
         let root = vfs.root();
-        vfs.create(
-            &root,
-            b"tmp",
-            S_IFDIR | 0o1777,
-            Data::Dir(BTreeMap::new()),
-            Duration::ZERO,
-        )
-        .expect("fresh root");
-        let dev = vfs
-            .create(
-                &root,
-                b"dev",
-                S_IFDIR | 0o755,
-                Data::Dir(BTreeMap::new()),
-                Duration::ZERO,
-            )
-            .expect("fresh root");
+        vfs.mkdir(&root, b"tmp", 0o1777).expect("fresh root");
+        let dev = vfs.mkdir(&root, b"dev", 0o755).expect("fresh root");
         for (name, d) in [
             (&b"null"[..], Device::Null),
             (b"zero", Device::Zero),
@@ -317,9 +302,7 @@ impl Vfs {
                 .expect("fresh /dev");
         }
         // /dev/shm for shm_open and sem_open: a tmpfs directory.
-        let shm = Data::Dir(BTreeMap::new());
-        vfs.create(&dev, b"shm", S_IFDIR | 0o1777, shm, Duration::ZERO)
-            .expect("fresh /dev");
+        vfs.mkdir(&dev, b"shm", 0o1777).expect("fresh /dev");
         vfs
     }
 
@@ -381,13 +364,7 @@ impl Vfs {
                     );
                 }
             } else if ft.is_dir() {
-                if let Ok(point) = vfs.create(
-                    &root,
-                    &name,
-                    S_IFDIR | 0o755,
-                    Data::Dir(BTreeMap::new()),
-                    Duration::ZERO,
-                ) {
+                if let Ok(point) = vfs.mkdir(&root, &name, 0o755) {
                     let _ = vfs.mount_host(&point, e.path(), !rw);
                 }
             } else if let Ok(inode) = host::root_inode(&vfs, e.path()) {
@@ -395,14 +372,8 @@ impl Vfs {
             }
         }
         let point = vfs.lookup(&root, b"proc").unwrap_or_else(|_| {
-            vfs.create(
-                &root,
-                b"proc",
-                S_IFDIR | 0o555,
-                Data::Dir(BTreeMap::new()),
-                Duration::ZERO,
-            )
-            .expect("a root without /proc")
+            vfs.mkdir(&root, b"proc", 0o555)
+                .expect("a root without /proc")
         });
         vfs.mount_new(&point, FsType::Proc, b"proc", false);
         vfs
@@ -463,8 +434,7 @@ impl Vfs {
                 Ok(l) if l.is_dir() => l,
                 Ok(_) => return Err(Errno::ENOTDIR),
                 Err(Errno::ENOENT) if matches!(cur.inode.borrow().data, Data::Dir(_)) => {
-                    let dir = Data::Dir(BTreeMap::new());
-                    self.create(&cur, comp, S_IFDIR | 0o755, dir, Duration::ZERO)?
+                    self.mkdir(&cur, comp, 0o755)?
                 }
                 Err(e) => return Err(e),
             };
@@ -659,6 +629,13 @@ impl Vfs {
             mnt: dir.mnt,
             inode,
         })
+    }
+
+    /// An empty tmpfs directory `name` in `dir`, owned by root and dated at
+    /// boot: the directories the kernel makes itself.
+    pub fn mkdir(&self, dir: &Loc, name: &[u8], perm: u32) -> KResult<Loc> {
+        let data = Data::Dir(BTreeMap::new());
+        self.create(dir, name, S_IFDIR | perm, data, Duration::ZERO)
     }
 
     /// Adds an entry `name` for `inode` in directory `dir` (a hard link;
@@ -991,15 +968,7 @@ mod tests {
         std::os::unix::fs::symlink("/file", dir.join("absfile")).unwrap();
         let mut vfs = Vfs::new();
         let root = vfs.root();
-        let mnt = vfs
-            .create(
-                &root,
-                b"mnt",
-                S_IFDIR | 0o755,
-                Data::Dir(BTreeMap::new()),
-                Duration::ZERO,
-            )
-            .unwrap();
+        let mnt = vfs.mkdir(&root, b"mnt", 0o755).unwrap();
         vfs.mount_host(&mnt, dir.clone(), true).unwrap();
         (vfs, root, dir)
     }

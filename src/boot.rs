@@ -9,7 +9,7 @@
 
 use clap::Args;
 use kernel::fs::{initramfs, Vfs};
-use kernel::task::{Config, Cred, Kernel};
+use kernel::task::{Config, Kernel, Start};
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -98,7 +98,7 @@ pub fn boot(args: KernelArgs) -> ExitCode {
     let mut kernel = Kernel::new(args.config(), vfs);
     // Linux starts init with argv [path] and this environment.
     let envp = vec![b"HOME=/".to_vec(), b"TERM=linux".to_vec()];
-    if let Err(e) = kernel.boot_init(&init, vec![b"/sbin/init".to_vec()], envp, Cred::of(0, 0)) {
+    if let Err(e) = kernel.boot_init(&init, vec![b"/sbin/init".to_vec()], envp, Start::init()) {
         eprintln!("cleave: {name}: /sbin/init: {e}");
         return ExitCode::from(2);
     }

@@ -6,7 +6,7 @@ mod size;
 use clap::{Args, Parser, Subcommand};
 use kernel::fs::Vfs;
 use kernel::task::signal::Signal;
-use kernel::task::{Cred, ExecRequest, ExitStatus, Kernel, INIT_IMAGE};
+use kernel::task::{ExecRequest, ExitStatus, Kernel, Start, INIT_IMAGE};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
@@ -265,8 +265,8 @@ fn run(args: RunArgs) -> ExitCode {
     }
     let mut kernel = Kernel::new(args.kernel.config(), vfs);
     // The guest sees the host read-only at the same paths, except /tmp,
-    // /dev and /proc (see kernel::fs); a program or cwd under those is
-    // mounted where it is.
+    // /dev and /proc (see kernel::fs); a program or cwd below those is
+    // mounted where it is, and a program directly in one is linked in.
     if let (None, Ok(cwd)) = (&args.root, std::env::current_dir()) {
         let program = cwd.join(&request.path);
         for dir in [
@@ -281,12 +281,13 @@ fn run(args: RunArgs) -> ExitCode {
         {
             kernel.vfs.expose_host(&dir);
         }
+        kernel.vfs.expose_host_file(&program);
     }
     // PID 1 is the embedded init, which runs [PROGRAM, ARGS...] as its
     // first child and reaps everything.
     let mut init_argv = vec![b"init".to_vec()];
     init_argv.extend(request.argv);
-    if let Err(e) = kernel.boot_init(INIT_IMAGE, init_argv, request.envp, Cred::host()) {
+    if let Err(e) = kernel.boot_init(INIT_IMAGE, init_argv, request.envp, Start::host()) {
         eprintln!("cleave: init: {e}");
         return ExitCode::from(1);
     }

@@ -276,3 +276,44 @@ fn runs_the_committed_hello() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8(out.stdout).unwrap().starts_with("hello"));
 }
+
+#[test]
+fn a_program_directly_in_the_hosts_tmp_runs() {
+    // The guest's /tmp is its own; the program alone is linked into it,
+    // whether named absolutely or from a cwd there.
+    let name = format!("cleave-cli-{}-hello", std::process::id());
+    let path = std::env::temp_dir().join(&name);
+    let hello = Path::new(env!("CARGO_MANIFEST_DIR")).join("userland/bin/hello");
+    fs::copy(hello, &path).unwrap();
+    let out = cleave(&["run", path.to_str().unwrap()]);
+    assert_eq!(out.stdout, b"hello, world\n", "{out:?}");
+    let out = Command::new(env!("CARGO_BIN_EXE_cleave"))
+        .args(["run", &format!("./{name}")])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"hello, world\n", "{out:?}");
+    fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn the_program_inherits_umask_and_ignored_signals() {
+    // As a program started from a host shell would; SIGPIPE, which Rust's
+    // runtime ignores in cleave itself, is not passed on.
+    let box_ = Path::new(env!("CARGO_MANIFEST_DIR")).join("userland/bin/box");
+    let script = format!(
+        "umask 027; trap '' HUP; exec {} run {} cat /proc/self/status",
+        env!("CARGO_BIN_EXE_cleave"),
+        box_.display()
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let status = String::from_utf8(out.stdout).unwrap();
+    assert!(status.contains("Umask:\t0027\n"), "{status}");
+    let ignored = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:\t"))
+        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        .unwrap_or_else(|| panic!("{status}"));
+    let (sighup, sigpipe) = (1 << 0, 1 << 12);
+    assert_eq!(ignored & (sighup | sigpipe), sighup, "{status}");
+}

@@ -34,6 +34,7 @@ fn root_and_writable_mount_stay_confined() {
     fs::create_dir_all(root.join("bin")).unwrap();
     fs::create_dir_all(root.join("etc")).unwrap();
     fs::write(root.join("etc/hostname"), "inside\n").unwrap();
+    fs::write(root.join("top"), "kept\n").unwrap();
     fs::copy(probe(), root.join("bin/fsprobe")).unwrap();
     fs::create_dir_all(&w).unwrap();
     symlink("/", w.join("abs")).unwrap();
@@ -66,6 +67,7 @@ through abs: inside
 symlink: ok
 create through it: EROFS
 write to the root: EROFS
+write to a top-level file: EROFS
 mkdir in the root: EROFS
 ftruncate: ok
 size after: 3
@@ -87,6 +89,7 @@ rmdir missing: ENOENT
         Path::new("/etc/target")
     );
     assert_eq!(fs::read(w.join("trunc")).unwrap(), b"012");
+    assert_eq!(fs::read(root.join("top")).unwrap(), b"kept\n");
     let mut top_names: Vec<String> = fs::read_dir(&top)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -587,6 +587,7 @@ static int confine(void)
 	say("symlink: %s", res(symlink("/etc/target", "/w/lnk")));
 	say("create through it: %s", res(open("/w/lnk", O_CREAT | O_WRONLY, 0644)));
 	say("write to the root: %s", res(open("/etc/hostname", O_WRONLY)));
+	say("write to a top-level file: %s", res(open("/top", O_WRONLY | O_TRUNC)));
 	say("mkdir in the root: %s", res(mkdir("/etc/new", 0755)));
 	fd = open("/w/trunc", O_CREAT | O_WRONLY, 0644);
 	write(fd, "0123456789", 10);

@@ -9,9 +9,11 @@
 #ifndef GUEST_H
 #define GUEST_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -46,6 +48,22 @@ struct guest_case {
 	int (*fn)(void);
 };
 
+/* What a case inherits from whoever started it (a CI runner may hold
+ * descriptors open or ignore signals) is put back to what a login shell
+ * gives: fds 0, 1 and 2 alone, every signal default and unblocked, umask
+ * 022. Then the native and guest runs start alike. */
+static inline void start_clean(void)
+{
+	syscall(SYS_close_range, 3, ~0U, 0);
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL); /* fails, harmlessly, for KILL and STOP */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	umask(022);
+}
+
 /* `PROG list` names the cases; `PROG CASE` runs one and returns its status. */
 static inline int run_case(const char *prog, const struct guest_case *cases, size_t n, int argc,
 			   char **argv)
@@ -57,9 +75,7 @@ static inline int run_case(const char *prog, const struct guest_case *cases, siz
 	}
 	for (size_t i = 0; argc == 2 && i < n; i++)
 		if (!strcmp(argv[1], cases[i].name)) {
-			/* Natively, descriptors the test harness leaked would be inherited
-			 * (CI holds some open); every case starts from 0, 1 and 2 alone. */
-			syscall(SYS_close_range, 3, ~0U, 0);
+			start_clean();
 			return cases[i].fn();
 		}
 	fprintf(stderr, "usage: %s CASE (%s list names them)\n", prog, prog);

@@ -189,6 +189,18 @@ static int case_mask_pending(void)
 	sigaction(SIGUSR2, &sa, NULL);
 	sigpending(&pend);
 	say("SIGUSR2 pending after SIG_IGN: %d", sigismember(&pend, SIGUSR2));
+	/* An ignored signal that is blocked is kept (the disposition may
+	 * change before it is unblocked), and sigwaitinfo takes it. */
+	raise(SIGUSR2);
+	sigpending(&pend);
+	say("ignored but blocked SIGUSR2 pending: %d", sigismember(&pend, SIGUSR2));
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	say("sigwaitinfo takes it: %s", sigabbrev_np(sigwaitinfo(&set, NULL)));
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(SIGUSR2);
+	sigpending(&pend);
+	say("ignored and unblocked: pending %d", sigismember(&pend, SIGUSR2));
 	return 0;
 }
 

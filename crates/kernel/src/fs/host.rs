@@ -26,6 +26,9 @@ pub struct HostRoot {
     dir: OwnedFd,
     /// Its host path, for /proc/mounts and messages.
     pub path: PathBuf,
+    /// Nothing below it may be changed, whichever mount it is reached
+    /// through (a read-only host file linked into a tmpfs directory).
+    pub readonly: bool,
 }
 
 pub struct HostNode {
@@ -35,6 +38,12 @@ pub struct HostNode {
     pub size: u64,
     /// Looked-up children, so that an entry keeps its identity.
     children: BTreeMap<Vec<u8>, InodeRef>,
+}
+
+impl HostNode {
+    pub fn readonly(&self) -> bool {
+        self.root.readonly
+    }
 }
 
 fn host_errno(e: rustix::io::Errno) -> Errno {
@@ -109,10 +118,14 @@ fn inode_for(vfs: &Vfs, root: &Rc<HostRoot>, rel: PathBuf) -> KResult<InodeRef> 
 
 /// The root inode of a mount of host directory `path`, or of the single
 /// host file `path` (a top-level file of `--root`).
-pub fn root_inode(vfs: &Vfs, path: PathBuf) -> KResult<InodeRef> {
+pub fn root_inode(vfs: &Vfs, path: PathBuf, readonly: bool) -> KResult<InodeRef> {
     let dir = rustix::fs::open(&path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
         .map_err(host_errno)?;
-    let root = Rc::new(HostRoot { dir, path });
+    let root = Rc::new(HostRoot {
+        dir,
+        path,
+        readonly,
+    });
     inode_for(vfs, &root, PathBuf::new())
 }
 

@@ -367,7 +367,7 @@ impl Vfs {
                 if let Ok(point) = vfs.mkdir(&root, &name, 0o755) {
                     let _ = vfs.mount_host(&point, e.path(), !rw);
                 }
-            } else if let Ok(inode) = host::root_inode(&vfs, e.path()) {
+            } else if let Ok(inode) = host::root_inode(&vfs, e.path(), !rw) {
                 let _ = vfs.link(&root, &name, &inode, Duration::ZERO);
             }
         }
@@ -384,8 +384,8 @@ impl Vfs {
     /// the host's /tmp, say): the missing directories are made in tmpfs and
     /// `dir` is mounted read-only on the last. `cleave run` exposes the
     /// program's directory and the host cwd this way. A path the guest
-    /// already has (/tmp itself, /dev) is left alone: a program directly in
-    /// the host's /tmp is not visible.
+    /// already has (/tmp itself, /dev) is left alone; see
+    /// [`Vfs::expose_host_file`] for a program directly in one.
     pub fn expose_host(&mut self, dir: &std::path::Path) {
         let bytes = dir.as_os_str().as_encoded_bytes();
         if !dir.is_absolute() || !dir.is_dir() {
@@ -399,6 +399,28 @@ impl Vfs {
         }
         if let Ok(point) = self.make_dirs(bytes) {
             let _ = self.mount_host(&point, dir.to_path_buf(), true);
+        }
+    }
+
+    /// Makes host file `file` (absolute) visible at the same guest path when
+    /// its directory is one of the kernel's own (the host's /tmp/prog is
+    /// not in the guest's /tmp): it is linked in read-only, alone.
+    pub fn expose_host_file(&mut self, file: &std::path::Path) {
+        let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
+            return;
+        };
+        let root = self.root();
+        let path = file.as_os_str().as_encoded_bytes();
+        if !file.is_absolute() || !file.is_file() || self.walk(&root, &root, path, true).is_ok() {
+            return;
+        }
+        let Ok(dir) = self.walk(&root, &root, dir.as_os_str().as_encoded_bytes(), true) else {
+            return;
+        };
+        if matches!(dir.inode.borrow().data, Data::Dir(_)) {
+            if let Ok(inode) = host::root_inode(self, file.to_path_buf(), true) {
+                let _ = self.link(&dir, name.as_encoded_bytes(), &inode, Duration::ZERO);
+            }
         }
     }
 
@@ -444,7 +466,7 @@ impl Vfs {
 
     /// Mounts host directory `host` over directory `at`.
     pub fn mount_host(&mut self, at: &Loc, host: PathBuf, readonly: bool) -> KResult<()> {
-        let root = host::root_inode(self, host.clone())?;
+        let root = host::root_inode(self, host.clone(), readonly)?;
         let source = host.into_os_string().into_encoded_bytes();
         self.attach(at, root, readonly, FsType::Host, source);
         Ok(())
@@ -578,6 +600,7 @@ impl Vfs {
 
     pub fn readonly(&self, loc: &Loc) -> bool {
         self.mounts[loc.mnt].readonly
+            || matches!(&loc.inode.borrow().data, Data::Host(h) if h.readonly())
     }
 
     pub fn new_inode(&self, mode: u32, data: Data, now: Duration) -> InodeRef {

@@ -112,18 +112,14 @@ pub struct FsInfo {
 impl FsInfo {
     /// The VFS root; the cwd is the host process's working directory when
     /// the guest can see it at the same path (the host view), else `/`.
-    pub fn boot(vfs: &crate::fs::Vfs) -> FsInfo {
+    pub fn boot(vfs: &crate::fs::Vfs, umask: u32) -> FsInfo {
         let root = vfs.root();
         let cwd = vfs
             .walk(&root, &root, &vfs.boot_cwd(), true)
             .ok()
             .filter(crate::fs::Loc::is_dir)
             .unwrap_or_else(|| root.clone());
-        FsInfo {
-            cwd,
-            root,
-            umask: 0o022,
-        }
+        FsInfo { cwd, root, umask }
     }
 }
 
@@ -274,6 +270,54 @@ pub struct Config {
     pub trace: Option<Box<dyn Write>>,
 }
 
+/// What the first process inherits besides its program: Linux's init gets
+/// [`Start::init`]; `cleave run`'s, [`Start::host`], since a program run
+/// from a host shell inherits these across fork and exec.
+pub struct Start {
+    pub cred: Cred,
+    pub umask: u32,
+    /// Signals ignored and signals blocked (bit N-1 for signal N).
+    pub ignored: u64,
+    pub sigmask: u64,
+}
+
+impl Start {
+    /// Root, umask 022, every signal at its default and unblocked.
+    pub fn init() -> Start {
+        Start {
+            cred: Cred::of(0, 0),
+            umask: 0o022,
+            ignored: 0,
+            sigmask: 0,
+        }
+    }
+
+    /// The cleave process's own user, umask, ignored and blocked signals.
+    pub fn host() -> Start {
+        // Reading the umask means setting it; nothing creates host files
+        // between the two calls.
+        let umask = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
+        rustix::process::umask(umask);
+        // The kernel publishes the dispositions in /proc/self/status.
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let mask = |key: &str| {
+            let line = status.lines().find_map(|l| l.strip_prefix(key));
+            line.and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+                .unwrap_or(0)
+                & !signal::UNBLOCKABLE
+        };
+        // Rust's runtime ignores SIGPIPE in cleave itself; like the
+        // children std::process starts, the guest does not inherit that.
+        let sigpipe = 1 << (Signal::SIGPIPE.0 - 1);
+        Start {
+            cred: Cred::host(),
+            umask: umask.as_raw_mode() & 0o777,
+            ignored: mask("SigIgn:") & !sigpipe,
+            sigmask: mask("SigBlk:"),
+        }
+    }
+}
+
 /// What to execute: the program and the strings for its stack.
 pub struct ExecRequest {
     /// Host path of the executable, as the user gave it (AT_EXECFN).
@@ -370,19 +414,13 @@ impl Kernel {
         }
     }
 
-    /// Creates the first process, running `req`, as the child of no one.
-    pub fn spawn(&mut self, req: &ExecRequest, cred: Cred) -> Result<Tid, ExecError> {
-        let exe = Executable::open(&req.path)?;
-        self.spawn_executable(exe, req, cred, true)
-    }
-
     /// Boots PID 1 from an executable in memory (the embedded init).
     pub fn boot_init(
         &mut self,
         image: &[u8],
         argv: Vec<Vec<u8>>,
         envp: Vec<Vec<u8>>,
-        cred: Cred,
+        start: Start,
     ) -> Result<Tid, ExecError> {
         let exe = Executable::from_bytes(PathBuf::from("/sbin/init"), image.to_vec());
         let req = ExecRequest {
@@ -390,29 +428,17 @@ impl Kernel {
             argv,
             envp,
         };
-        self.spawn_executable(exe, &req, cred, false)
-    }
-
-    fn spawn_executable(
-        &mut self,
-        exe: Executable,
-        req: &ExecRequest,
-        cred: Cred,
-        traced: bool,
-    ) -> Result<Tid, ExecError> {
         let rlimits = Rlimits::boot_defaults(self.phys.total_frames() as u64);
         let image = self.load_executable(
             exe,
-            req,
-            cred.clone(),
+            &req,
+            start.cred.clone(),
             rlimits.get(rlimit::RLIMIT_STACK).cur,
         )?;
         let tid = self.alloc_tid();
         let comm = exec::comm_of(&req.path);
-        let group = Rc::new(RefCell::new(ThreadGroup {
-            traced,
-            ..ThreadGroup::new(self.monotonic(), tid, cred, rlimits, image.exe, comm)
-        }));
+        let group = ThreadGroup::new(self.monotonic(), tid, start.cred, rlimits, image.exe, comm);
+        let group = Rc::new(RefCell::new(group));
         self.groups.insert(tid, group.clone());
         self.tasks.insert(
             tid,
@@ -423,15 +449,15 @@ impl Kernel {
                 restart: None,
                 clear_child_tid: 0,
                 robust_list: 0,
-                sigmask: 0,
+                sigmask: start.sigmask,
                 pending: Default::default(),
                 sig: Default::default(),
                 cpu_time: Duration::ZERO,
                 vfork_parent: None,
                 mm: Rc::new(RefCell::new(image.mm)),
-                sighand: Rc::new(RefCell::new(SigHand::default())),
+                sighand: Rc::new(RefCell::new(SigHand::ignoring(start.ignored))),
                 files: Rc::new(RefCell::new(Files::host_stdio())),
-                fs: Rc::new(RefCell::new(FsInfo::boot(&self.vfs))),
+                fs: Rc::new(RefCell::new(FsInfo::boot(&self.vfs, start.umask))),
                 group,
             },
         );

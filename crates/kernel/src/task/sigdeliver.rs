@@ -135,7 +135,9 @@ impl Kernel {
             let t = &k.tasks[&t];
             t.sigmask & sig.bit() == 0 || t.sig.waiting & sig.bit() != 0
         };
-        if ignored(&act, sig) && wants(self, probe) {
+        // Blocked signals are never ignored (the disposition may change
+        // before they are unblocked); a sigwaitinfo waiter's stay blocked.
+        if ignored(&act, sig) && self.tasks[&probe].sigmask & sig.bit() == 0 {
             return;
         }
         let chosen = match target {

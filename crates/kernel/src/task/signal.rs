@@ -142,6 +142,17 @@ impl Default for SigHand {
 }
 
 impl SigHand {
+    /// Every signal at its default but those in `ignored`, which are SIG_IGN.
+    pub fn ignoring(ignored: u64) -> SigHand {
+        let mut hand = SigHand::default();
+        for (bit, action) in hand.actions.iter_mut().enumerate() {
+            if ignored & (1 << bit) != 0 {
+                action.handler = SIG_IGN;
+            }
+        }
+        hand
+    }
+
     pub fn action(&self, sig: Signal) -> SigAction {
         self.actions[sig.0 as usize - 1]
     }

@@ -186,6 +186,15 @@ fn the_shells_status_is_cleaves() {
 }
 
 #[test]
+fn init_gets_only_the_signals_it_handles() {
+    let out = shell(
+        "kill -TERM 1; kill -KILL 1; kill -STOP 1; echo init lives\n",
+        0,
+    );
+    assert_eq!(out, "init lives\n");
+}
+
+#[test]
 fn the_tools() {
     let out = shell(
         "ls -l / | cat\nls /bin | cat\nuname -a\ntest -d /tmp && echo dir\n[ 1 -lt 2 ] && echo lt\n\

@@ -734,6 +734,34 @@ static int case_alarm(void)
 	return 0;
 }
 
+/*
+ * Not a case: tests/terminal.rs runs `sigtest terminal` on a pseudo-terminal
+ * and types Ctrl-C and then Ctrl-\: the kernel raises SIGINT in the
+ * foreground process group (si_code SI_KERNEL), then SIGQUIT, whose default
+ * action ends the program.
+ */
+static volatile sig_atomic_t int_code = -1;
+static void on_int(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	int_code = si->si_code;
+}
+
+static int terminal(void)
+{
+	install(SIGINT, on_int, 0, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	say("ready");
+	while (int_code < 0)
+		sigsuspend(&none);
+	say("SIGINT from the kernel: %s", yesno(int_code == SI_KERNEL));
+	say("ready again");
+	pause();
+	return 1;
+}
+
 static const struct guest_case cases[] = {
 	{"siginfo", case_siginfo},
 	{"faults", case_faults},
@@ -758,5 +786,7 @@ int main(int argc, char **argv)
 	/* No core files from the deaths in these cases, natively either. */
 	struct rlimit rl = {0, 0};
 	setrlimit(RLIMIT_CORE, &rl);
+	if (argc == 2 && !strcmp(argv[1], "terminal"))
+		return terminal();
 	return run_case("sigtest", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -681,7 +681,12 @@ pub fn ioctl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         TIOCSWINSZ => {
             let mut w = [0; 8];
             k.copy_from_user(a[2], &mut w)?;
+            let old = term.winsize(&k.vfs.console.borrow());
             term.set_winsize(&mut k.vfs.console.borrow_mut(), w);
+            // A new size is news to the foreground jobs, as on Linux.
+            if old != Ok(w) {
+                k.signal_foreground(Signal::SIGWINCH);
+            }
         }
         TIOCGPGRP => {
             let pgid = k.group().borrow().pgid;

@@ -83,6 +83,8 @@
 //! handler to run, the call simply runs again. vfork's parent is woken only
 //! by a fatal signal.
 
+use super::sigdeliver::SigTarget;
+use super::signal::{SigInfo, Signal, SI_KERNEL};
 use super::{Kernel, Tid};
 use crate::errno::{Errno, KResult};
 use std::time::Duration;
@@ -252,6 +254,69 @@ impl Kernel {
         }
         self.console_check_at = now + CONSOLE_CHECK;
         self.wake_restart(|r| r.polls(PollKey::Console));
+        self.raise_terminal_signals();
+    }
+
+    /// Raises the signals the host terminal sent cleave (see
+    /// `fs::tty::HostSignals`) in the console's foreground process group,
+    /// from the kernel (SI_KERNEL), as Linux's isig() does. A resize also
+    /// drops a window size the guest set, so that it sees the new one.
+    fn raise_terminal_signals(&mut self) {
+        let Some(host) = &self.host_signals else {
+            return;
+        };
+        for sig in host.take() {
+            if sig == Signal::SIGWINCH {
+                self.vfs.console.borrow_mut().forget_winsize();
+            }
+            self.signal_foreground(sig);
+        }
+    }
+
+    /// Raises `sig`, from the kernel, in the console's foreground process
+    /// group.
+    pub fn signal_foreground(&mut self, sig: Signal) {
+        // Nobody claimed the terminal: init's group, where every process
+        // starts.
+        let pgrp = self.vfs.console.borrow().fg_pgrp.unwrap_or(1);
+        let members: Vec<Tid> = self
+            .processes()
+            .map(|g| g.borrow())
+            .filter(|g| g.pgid == pgrp)
+            .map(|g| g.tgid)
+            .collect();
+        for pid in members {
+            self.send_signal(SigTarget::Process(pid), SigInfo::new(sig, SI_KERNEL));
+        }
+    }
+
+    /// Waits up to `timeout` (None: for as long as it takes) for input on
+    /// the host's stdin, when `stdin`, or for a terminal signal. Returns
+    /// whether either came.
+    fn wait_host(&self, stdin: bool, timeout: Option<Duration>) -> bool {
+        use rustix::event::{PollFd, PollFlags, Timespec};
+        let stdin_fd = std::io::stdin();
+        let mut fds = Vec::with_capacity(2);
+        if stdin {
+            fds.push(PollFd::new(&stdin_fd, PollFlags::IN));
+        }
+        if let Some(host) = &self.host_signals {
+            fds.push(PollFd::from_borrowed_fd(host.fd(), PollFlags::IN));
+        }
+        let timeout = timeout.map(|t| Timespec {
+            tv_sec: t.as_secs() as i64,
+            tv_nsec: i64::from(t.subsec_nanos()),
+        });
+        // EINTR is a terminal signal arriving, its handler having run: an
+        // event too. Only a timeout is not.
+        !matches!(rustix::event::poll(&mut fds, timeout.as_ref()), Ok(0))
+    }
+
+    /// After a wait on the host: the console's pollers and the terminal's
+    /// signals, now.
+    fn host_event(&mut self) {
+        self.console_check_at = 0;
+        self.check_console();
     }
 
     /// Whether a thread polls a host stream.
@@ -361,18 +426,17 @@ impl Kernel {
             .map(|&(d, _)| d)
             .chain(timer)
             .min();
+        let host = matches!(self.clock, super::clock::Clock::Host { .. });
         if self.console_polled() {
             // Input can wake a poller: wait on the host's stdin, in virtual
             // time only while no deadline could move time on.
-            let host = matches!(self.clock, super::clock::Clock::Host { .. });
             let wait = match next {
                 None => CONSOLE_IDLE_WAIT,
                 Some(_) if !host => Duration::ZERO,
                 Some(d) => d.saturating_sub(self.monotonic()).min(CONSOLE_IDLE_WAIT),
             };
-            if super::files::HostStdio::Stdin.wait_readable(wait) || wait == CONSOLE_IDLE_WAIT {
-                self.console_check_at = 0;
-                self.check_console();
+            if self.wait_host(true, Some(wait)) || wait == CONSOLE_IDLE_WAIT {
+                self.host_event();
             }
             if !self.run_queue.is_empty()
                 || next.is_none()
@@ -382,12 +446,26 @@ impl Kernel {
             }
         }
         let Some(deadline) = next else {
+            if self.host_signals.is_some() {
+                // Only the terminal can wake a thread now: Ctrl-C, say.
+                self.wait_host(false, None);
+                self.host_event();
+                return true;
+            }
             self.report_deadlock("every thread is blocked and none can wake");
             return false;
         };
         let now = self.monotonic();
         if deadline > now {
-            self.clock.sleep(&mut self.hart, deadline - now);
+            if host && self.host_signals.is_some() {
+                // A terminal signal ends the sleep early.
+                if self.wait_host(false, Some(deadline - now)) {
+                    self.host_event();
+                    return true;
+                }
+            } else {
+                self.clock.sleep(&mut self.hart, deadline - now);
+            }
             if self.monotonic() < deadline {
                 // Virtual time saturated short of the deadline: nothing
                 // will ever run again.

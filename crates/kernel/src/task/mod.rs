@@ -357,6 +357,8 @@ pub struct Kernel {
     /// When (in retired instructions) the run loop next re-checks the host
     /// streams for pollers (see `block.rs`).
     console_check_at: u64,
+    /// The host terminal's signals, caught while `run` runs.
+    host_signals: Option<crate::fs::tty::HostSignals>,
     /// Whose registers are in the hart right now.
     on_hart: Option<Tid>,
     /// The system call being handled (see `block.rs`).
@@ -399,6 +401,7 @@ impl Kernel {
             alarms: BTreeSet::new(),
             posix_timers: BTreeSet::new(),
             console_check_at: 0,
+            host_signals: None,
             on_hart: None,
             syscall_nr: 0,
             next_tid: 1,
@@ -546,6 +549,7 @@ impl Kernel {
     /// Runs tasks until PID 1 ends (or nothing can run any more); then
     /// releases whatever is left, so that every frame is free.
     pub fn run(&mut self) -> Shutdown {
+        self.host_signals = crate::fs::tty::HostSignals::catch();
         loop {
             if self.init_exit.is_some() || self.tasks.is_empty() {
                 break;
@@ -587,6 +591,7 @@ impl Kernel {
             self.wake_pipes();
             self.sync_tlb();
         }
+        self.host_signals = None;
         self.shutdown();
         Shutdown {
             init: self.init_exit,

@@ -140,6 +140,11 @@ impl Kernel {
         if ignored(&act, sig) && self.tasks[&probe].sigmask & sig.bit() == 0 {
             return;
         }
+        // Init gets only the signals it has handlers for, even SIGKILL
+        // (Linux's SIGNAL_UNKILLABLE): nothing may take the system down.
+        if tgid == 1 && act.handler == SIG_DFL {
+            return;
+        }
         let chosen = match target {
             SigTarget::Thread(tid) => {
                 self.tasks.get_mut(&tid).expect("target").pending.add(info);

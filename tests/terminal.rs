@@ -1,0 +1,139 @@
+//! The host terminal's signals belong to the guest: Ctrl-C and Ctrl-\
+//! typed at the terminal cleave runs on are raised by the kernel in the
+//! guest's foreground process group, and cleave itself carries on; in the
+//! booted system, Ctrl-C ends the shell's foreground command and not the
+//! shell.
+
+use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// cleave on a new pseudo-terminal that is its controlling terminal
+/// (util-linux's `setsid --ctty`), with everything it shows collected.
+struct OnTerminal {
+    master: File,
+    child: Child,
+    shown: Arc<Mutex<Vec<u8>>>,
+}
+
+impl OnTerminal {
+    /// None (a skip) without util-linux's setsid.
+    fn start(args: &[&str]) -> Option<OnTerminal> {
+        if Command::new("setsid").arg("--version").output().is_err() {
+            testkit::skip(
+                "the terminal tests",
+                "setsid not found (Debian: util-linux)",
+            );
+            return None;
+        }
+        let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
+        grantpt(&master).unwrap();
+        unlockpt(&master).unwrap();
+        let name = ptsname(&master, Vec::new()).unwrap();
+        let slave = File::options()
+            .read(true)
+            .write(true)
+            .open(Path::new(OsStr::from_bytes(name.as_bytes())))
+            .unwrap();
+        let child = Command::new("setsid")
+            .arg("--ctty")
+            .arg(env!("CARGO_BIN_EXE_cleave"))
+            .args(args)
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave)
+            .spawn()
+            .expect("setsid runs");
+        let master = File::from(master);
+        let shown = Arc::new(Mutex::new(Vec::new()));
+        let (mut reader, sink) = (master.try_clone().unwrap(), shown.clone());
+        // Ends with EIO once nothing holds the terminal open any more.
+        std::thread::spawn(move || {
+            let mut buf = [0; 4096];
+            while let Ok(n @ 1..) = reader.read(&mut buf) {
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Some(OnTerminal {
+            master,
+            child,
+            shown,
+        })
+    }
+
+    fn shown(&self) -> String {
+        String::from_utf8_lossy(&self.shown.lock().unwrap()).into_owned()
+    }
+
+    fn wait_for(&mut self, text: &str) {
+        let started = Instant::now();
+        while !self.shown().contains(text) {
+            if started.elapsed() > TIMEOUT {
+                let _ = self.child.kill();
+                panic!("{text:?} never came; the terminal shows {:?}", self.shown());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn type_keys(&mut self, keys: &[u8]) {
+        self.master.write_all(keys).unwrap();
+    }
+
+    /// cleave's exit status, once it ends.
+    fn status(mut self) -> i32 {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().expect("cleave exits");
+            }
+            if started.elapsed() > TIMEOUT {
+                let _ = self.child.kill();
+                panic!("cleave still runs; the terminal shows {:?}", self.shown());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_and_ctrl_backslash_signal_the_program() {
+    let sigtest = Path::new(env!("CARGO_MANIFEST_DIR")).join("userland/bin/sigtest");
+    let Some(mut t) = OnTerminal::start(&["run", sigtest.to_str().unwrap(), "terminal"]) else {
+        return;
+    };
+    t.wait_for("ready");
+    t.type_keys(b"\x03");
+    t.wait_for("SIGINT from the kernel: yes");
+    t.wait_for("ready again");
+    // SIGQUIT's default action ends it (no core file: sigtest sets
+    // RLIMIT_CORE to 0), and cleave reports that death.
+    t.type_keys(b"\x1c");
+    let shown = t.shown();
+    assert_eq!(t.status(), 128 + 3, "{shown}");
+}
+
+#[test]
+fn ctrl_c_ends_the_shells_command_not_the_shell() {
+    let Some(mut t) = OnTerminal::start(&[]) else {
+        return;
+    };
+    // Once "running" shows, the command's shell has SIGINT at its default
+    // (the interactive shell ignores it); the typed line's echo shows
+    // "running;" instead.
+    t.type_keys(b"sh -c 'echo running; exec sleep 30'\n");
+    t.wait_for("running\r\n");
+    t.type_keys(b"\x03");
+    t.type_keys(b"echo back $?\n");
+    t.wait_for("back 130");
+    t.type_keys(b"exit\n");
+    assert_eq!(t.status(), 0);
+}

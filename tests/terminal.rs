@@ -134,6 +134,15 @@ fn ctrl_c_ends_the_shells_command_not_the_shell() {
     t.type_keys(b"\x03");
     t.type_keys(b"echo back $?\n");
     t.wait_for("back 130");
+    // At the prompt, ^C abandons the line typed so far.
+    t.type_keys(b"echo never");
+    t.wait_for("echo never");
+    t.type_keys(b"\x03");
+    t.wait_for("^C\r\ncleave# ");
+    t.type_keys(b"echo after\n");
+    t.wait_for("after\r\n");
     t.type_keys(b"exit\n");
-    assert_eq!(t.status(), 0);
+    let shown = t.shown();
+    assert_eq!(t.status(), 0, "{shown}");
+    assert!(!shown.contains("never\r\n"), "{shown}");
 }

@@ -920,24 +920,53 @@ static int builtin(struct command *c)
 
 /* --- input --- */
 
+static volatile sig_atomic_t interrupted;
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
 /* One line of stdin, read a byte at a time: a command run from a script on
- * stdin must find the rest of it unread (`sh < script` with `cat` in it). */
+ * stdin must find the rest of it unread (`sh < script` with `cat` in it).
+ * At an interactive prompt ^C abandons the line, as in bash: SIGINT is
+ * caught (without SA_RESTART, so the read fails with EINTR) only while the
+ * shell reads, and ignored again before anything is forked. */
 static char *read_line(void)
 {
 	static struct buf line;
 	line.len = 0;
 	put(&line, "", 0);
+	struct sigaction catch = {.sa_handler = on_interrupt}, ignore = {.sa_handler = SIG_IGN};
+	if (sh.interactive)
+		sigaction(SIGINT, &catch, NULL);
+	interrupted = 0;
+	char *result;
 	for (;;) {
 		char ch;
 		ssize_t r = read(0, &ch, 1);
+		if (r < 0 && errno == EINTR && interrupted) {
+			fputs("\n", stderr);
+			line.len = 0;
+			line.s[0] = 0;
+			result = line.s;
+			break;
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			return line.len ? line.s : NULL;
-		if (ch == '\n')
-			return line.s;
+		if (r <= 0) {
+			result = line.len ? line.s : NULL;
+			break;
+		}
+		if (ch == '\n') {
+			result = line.s;
+			break;
+		}
 		put(&line, &ch, 1);
 	}
+	if (sh.interactive)
+		sigaction(SIGINT, &ignore, NULL);
+	return result;
 }
 
 /* Runs each line of a script held in memory. */

@@ -253,8 +253,10 @@ impl Kernel {
             return;
         }
         self.console_check_at = now + CONSOLE_CHECK;
-        self.wake_restart(|r| r.polls(PollKey::Console));
+        // Signals first: a blocked reader they reach is interrupted (EINTR
+        // without SA_RESTART), where one woken to re-check would not be.
         self.raise_terminal_signals();
+        self.wake_restart(|r| r.polls(PollKey::Console));
     }
 
     /// Raises the signals the host terminal sent cleave (see

@@ -122,6 +122,16 @@ pub enum Data {
     Host(HostNode),
     /// A procfs node (`proc/`): its content is made at open time.
     Proc(proc::ProcNode),
+    /// A pipe or host stream as a /proc/PID/fd link leads to it: opening
+    /// it opens the same pipe or stream again, as Linux opens a pipe's
+    /// pipefs inode (`cat /dev/stdin`, bash's `<(...)`).
+    Stream(Stream),
+}
+
+#[derive(Clone)]
+pub enum Stream {
+    Pipe(Weak<RefCell<pipe::Pipe>>),
+    Host(crate::task::files::HostStdio),
 }
 
 pub struct Inode {
@@ -157,7 +167,7 @@ impl Inode {
             Data::File(d) | Data::Symlink(d) => d.len() as u64,
             Data::Host(h) => h.size,
             Data::Dir(_) => 4096,
-            Data::Device(_) | Data::Proc(_) => 0,
+            Data::Device(_) | Data::Proc(_) | Data::Stream(_) => 0,
         }
     }
 
@@ -303,6 +313,18 @@ impl Vfs {
         }
         // /dev/shm for shm_open and sem_open: a tmpfs directory.
         vfs.mkdir(&dev, b"shm", 0o1777).expect("fresh /dev");
+        // The links udev makes on Linux, which bash's process substitution
+        // (/dev/fd/63) and `cat /dev/stdin` expect.
+        for (name, target) in [
+            (&b"fd"[..], &b"/proc/self/fd"[..]),
+            (b"stdin", b"/proc/self/fd/0"),
+            (b"stdout", b"/proc/self/fd/1"),
+            (b"stderr", b"/proc/self/fd/2"),
+        ] {
+            let link = Data::Symlink(target.to_vec());
+            vfs.create(&dev, name, S_IFLNK | 0o777, link, Duration::ZERO)
+                .expect("fresh /dev");
+        }
         vfs
     }
 

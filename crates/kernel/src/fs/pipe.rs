@@ -144,6 +144,20 @@ impl PipeEnd {
         self.pipe.borrow().id
     }
 
+    /// A new read or write end of an existing pipe.
+    pub fn reopen(pipe: Rc<RefCell<Pipe>>, write: bool) -> PipeEnd {
+        {
+            let mut p = pipe.borrow_mut();
+            if write {
+                p.writers += 1;
+            } else {
+                p.readers += 1;
+            }
+            note_wake(p.id);
+        }
+        PipeEnd { pipe, write }
+    }
+
     /// pipe_poll: a read end is readable with data and hung up without
     /// writers; a write end is writable with a free page buffer and in
     /// error without readers.

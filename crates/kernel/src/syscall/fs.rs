@@ -7,7 +7,7 @@ use crate::fs::pipe::{PipeEnd, PIPE_BUF};
 use crate::fs::tty::{Terminal, TERMIOS_SIZE};
 use crate::fs::FsType;
 use crate::fs::{
-    Data, Device, FileKind, Loc, OpenFile, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
+    Data, Device, FileKind, Loc, OpenFile, Stream, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
 };
 use crate::task::block::{PollKey, WaitReason};
 use crate::task::files::HostStdio;
@@ -211,7 +211,8 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
                     buf.truncate(n);
                     buf
                 }
-                Data::Symlink(_) => return Err(Errno::EINVAL),
+                // Only an O_PATH file is one of these, and it is not read.
+                Data::Symlink(_) | Data::Stream(_) => return Err(Errno::EINVAL),
                 Data::Proc(_) => return Err(Errno::EISDIR),
                 Data::Device(d) => {
                     return match d {
@@ -1030,6 +1031,13 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if flags & O_DIRECTORY != 0 && !is_dir {
         return Err(Errno::ENOTDIR);
     }
+    if let (false, Some(kind)) = (path_only, reopen(&loc, acc)) {
+        let file = Rc::new(OpenFile::new(kind?, flags));
+        let files = k.current().files.clone();
+        return files
+            .borrow_mut()
+            .install(file, flags & O_CLOEXEC != 0, 0, nofile(k));
+    }
     if !path_only {
         if is_dir && (acc != O_RDONLY || flags & O_CREAT != 0) {
             return Err(Errno::EISDIR);
@@ -1059,6 +1067,22 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         .files
         .borrow_mut()
         .install(file, flags & O_CLOEXEC != 0, 0, nofile(k))
+}
+
+/// Opening a pipe or host stream again through /proc/PID/fd (see
+/// `Data::Stream`): a read end for reading, else a write end. None for
+/// every other file.
+fn reopen(loc: &Loc, acc: u32) -> Option<KResult<FileKind>> {
+    let Data::Stream(stream) = &loc.inode.borrow().data else {
+        return None;
+    };
+    Some(match stream {
+        Stream::Pipe(pipe) => match pipe.upgrade() {
+            Some(pipe) => Ok(FileKind::Pipe(PipeEnd::reopen(pipe, acc != O_RDONLY))),
+            None => Err(Errno::ENOENT),
+        },
+        Stream::Host(s) => Ok(FileKind::Console(*s)),
+    })
 }
 
 /// A procfs file is opened as a copy of what it says now (seq_file makes

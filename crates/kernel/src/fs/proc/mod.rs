@@ -16,7 +16,10 @@
 
 pub mod array;
 
-use super::{Data, FileKind, InodeRef, Loc, OpenFile, Vfs, S_IFDIR, S_IFLNK, S_IFREG};
+use super::{
+    Data, FileKind, InodeRef, Loc, OpenFile, Stream, Vfs, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK,
+    S_IFREG,
+};
 use crate::errno::{Errno, KResult};
 use crate::task::files::{Files, HostStdio};
 use crate::task::{FsInfo, ThreadGroup, Tid};
@@ -494,5 +497,23 @@ pub fn follow(vfs: &Vfs, loc: &Loc) -> Option<KResult<Loc>> {
     if !exists(&snap, kind) {
         return Some(Err(Errno::ENOENT));
     }
-    follow_in(&snap, kind).map(Ok)
+    if let Some(to) = follow_in(&snap, kind) {
+        return Some(Ok(to));
+    }
+    // A pipe or host stream has no place in the tree: the link leads to an
+    // inode that opens it again.
+    let Kind::Fd(pid, fd) = kind else {
+        return None;
+    };
+    let file = open_file(&snap, pid, fd)?;
+    let (mode, stream) = match &file.kind {
+        FileKind::Pipe(end) => (S_IFIFO | 0o600, Stream::Pipe(Rc::downgrade(&end.pipe))),
+        FileKind::Console(s) => (S_IFCHR | 0o620, Stream::Host(*s)),
+        _ => return None,
+    };
+    let inode = vfs.new_inode(mode, Data::Stream(stream), Duration::ZERO);
+    Some(Ok(Loc {
+        mnt: loc.mnt,
+        inode,
+    }))
 }

@@ -101,6 +101,60 @@ rmdir missing: ENOENT
 }
 
 #[test]
+fn shared_maps_of_writable_host_files_reach_the_host() {
+    // The probe runs from the writable root: exec maps a file the guest
+    // could write, and must leave it as it was.
+    let top = temp_dir("hostmap");
+    fs::create_dir_all(top.join("bin")).unwrap();
+    fs::create_dir_all(top.join("w")).unwrap();
+    let prog = top.join("bin/fsprobe");
+    fs::copy(probe(), &prog).unwrap();
+    let before = fs::metadata(&prog).unwrap().modified().unwrap();
+    let out = cleave(&[
+        "run",
+        "--root",
+        &format!("{}:rw", top.display()),
+        "/bin/fsprobe",
+        "hostmap",
+        "/w",
+    ]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // As natively (the same source built for the host).
+    let expected = "\
+ftruncate: ok
+mmap: ok
+read sees the store: store
+the map sees write(): WRITE
+msync: ok
+a new fd sees it: tail
+ftruncate 100: ok
+byte 200: 0
+page 1: SIGBUS
+byte 200 after growing: 0
+fsync: ok
+byte 30: 0
+mprotect: ok
+read after munmap: later
+private store reached the file: no
+";
+    assert_eq!(stdout, expected);
+    let mut want = vec![0u8; 8192];
+    want[..5].copy_from_slice(b"WRITE");
+    want[10..14].copy_from_slice(b"tail");
+    want[30..35].copy_from_slice(b"later");
+    want[4096..4101].copy_from_slice(b"page1");
+    assert!(fs::read(top.join("w/f")).unwrap() == want);
+    assert!(fs::read(&prog).unwrap() == fs::read(probe()).unwrap());
+    assert_eq!(fs::metadata(&prog).unwrap().modified().unwrap(), before);
+    fs::remove_dir_all(top).unwrap();
+}
+
+#[test]
 fn a_read_only_mount_refuses_writes() {
     let top = temp_dir("ro");
     fs::write(top.join("f"), "x").unwrap();

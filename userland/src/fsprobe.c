@@ -11,11 +11,13 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -601,6 +603,81 @@ static int confine(void)
 	return 0;
 }
 
+static sigjmp_buf bus_jump;
+
+static void on_bus(int sig)
+{
+	siglongjmp(bus_jump, sig);
+}
+
+/* Whether a load at `p` is SIGBUS, else the byte there. */
+static const char *touch(const volatile char *p)
+{
+	static char byte[8];
+	if (sigsetjmp(bus_jump, 1))
+		return "SIGBUS";
+	snprintf(byte, sizeof byte, "%d", *p);
+	return byte;
+}
+
+/*
+ * Not a case: tests/hostdirs.rs runs `fsprobe hostmap /w` with a writable
+ * host directory at /w (natively, any directory), and checks what it
+ * prints and, afterwards, the host file DIR/f: MAP_SHARED stores, write()
+ * and truncate stay coherent, and the stores reach the file (msync, fsync,
+ * munmap).
+ */
+static int hostmap(const char *dir)
+{
+	char path[256], buf[8] = "";
+	snprintf(path, sizeof path, "%s/f", dir);
+	struct sigaction sa = {.sa_handler = on_bus};
+	sigaction(SIGBUS, &sa, NULL);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	say("ftruncate: %s", res(ftruncate(fd, 8192)));
+	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	say("mmap: %s", p == MAP_FAILED ? "failed" : "ok");
+	memcpy(p, "store", 5);
+	pread(fd, buf, 5, 0);
+	say("read sees the store: %s", buf);
+	pwrite(fd, "WRITE", 5, 0);
+	say("the map sees write(): %.5s", p);
+	memcpy(p + 10, "tail", 4);
+	say("msync: %s", res(msync(p, 8192, MS_SYNC)));
+	int fd2 = open(path, O_RDONLY);
+	memset(buf, 0, sizeof buf);
+	pread(fd2, buf, 4, 10);
+	say("a new fd sees it: %s", buf);
+	close(fd2);
+	memcpy(p + 200, "cut", 3);
+	say("ftruncate 100: %s", res(ftruncate(fd, 100)));
+	say("byte 200: %s", touch(p + 200));
+	say("page 1: %s", touch(p + 4096));
+	ftruncate(fd, 8192);
+	say("byte 200 after growing: %s", touch(p + 200));
+	memcpy(p + 4096, "page1", 5);
+	say("fsync: %s", res(fsync(fd)));
+	munmap(p, 8192);
+	/* A private store stays private. */
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	memcpy(p + 20, "priv", 4);
+	munmap(p, 4096);
+	/* A shared map made writable later. */
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	say("byte 30: %s", touch(p + 30));
+	say("mprotect: %s", res(mprotect(p, 4096, PROT_READ | PROT_WRITE)));
+	memcpy(p + 30, "later", 5);
+	munmap(p, 4096);
+	memset(buf, 0, sizeof buf);
+	pread(fd, buf, 5, 30);
+	say("read after munmap: %s", buf);
+	memset(buf, 0, sizeof buf);
+	pread(fd, buf, 4, 20);
+	say("private store reached the file: %s", yesno(buf[0] != 0));
+	close(fd);
+	return 0;
+}
+
 static const struct guest_case cases[] = {
 	{"stat_self", stat_self},
 	{"status_self", status_self},
@@ -622,5 +699,7 @@ int main(int argc, char **argv)
 	g_argv = argv;
 	if (argc == 2 && !strcmp(argv[1], "confine"))
 		return confine();
+	if (argc == 3 && !strcmp(argv[1], "hostmap"))
+		return hostmap(argv[2]);
 	return run_case("fsprobe", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

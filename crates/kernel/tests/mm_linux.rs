@@ -109,7 +109,7 @@ fn run(mm: &mut Mm, phys: &mut Phys, op: &str, a: &[u64]) -> Outcome {
         "munmap" => unit(mm.munmap(phys, a[0], a[1])),
         "mprotect" => unit(mm.mprotect(phys, a[0], a[1], a[2])),
         "madvise" => unit(mm.madvise(phys, a[0], a[1], a[2])),
-        "msync" => unit(mm.msync(a[0], a[1], a[2])),
+        "msync" => unit(mm.msync(phys, a[0], a[1], a[2])),
         "mremap" => mm.mremap(phys, a[0], a[1], a[2], a[3], a[4]),
         "load" | "store" => {
             // As the hart would: fault, then access.

@@ -238,6 +238,12 @@ impl HostNode {
         self.file(OFlags::RDONLY)
     }
 
+    /// The file open for reading and writing (the page cache keeps it to
+    /// write mapped pages back).
+    pub fn open_write(&self) -> KResult<std::fs::File> {
+        self.file(OFlags::RDWR)
+    }
+
     fn file(&self, flags: OFlags) -> KResult<std::fs::File> {
         let fd = self
             .root

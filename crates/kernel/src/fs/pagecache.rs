@@ -1,12 +1,15 @@
 //! The VFS side of the page cache (mm/filemap.rs): which files can be
-//! mapped, where their pages come from, and how a tmpfs file's bytes stay
-//! coherent with its cached pages.
+//! mapped, where their pages come from, and how a writable file's bytes
+//! stay coherent with its cached pages.
 //!
-//! A tmpfs file keeps its bytes in the inode; while something maps it, the
-//! pages in its object are the newer copy (a MAP_SHARED store lands there),
-//! so read() takes cached pages from the frames, write() updates both, and
-//! truncate drops the cached pages past the end (and their mappings: the
-//! next touch is SIGBUS). The last unmap writes the frames back.
+//! A writable file (a tmpfs file, a host file on a writable mount) keeps
+//! its bytes where they are (the inode, the host file); while something
+//! maps it, the pages in its object are the newer copy (a MAP_SHARED store
+//! lands there), so read() takes cached pages from the frames, write()
+//! updates both, and truncate drops the cached pages past the end (and
+//! their mappings: the next touch is SIGBUS). msync, fsync and the last
+//! unmap write the dirty frames back. A read-only host file's pages never
+//! change, so its object is shared by every run of it (filemap.rs).
 
 use super::{Data, InodeRef, Loc, S_IFMT, S_IFREG};
 use crate::errno::{Errno, KResult};
@@ -41,15 +44,14 @@ impl PageSource for TmpfsPages {
         Ok(())
     }
 
-    fn write_back(&self, index: u64, page: &[u8]) {
-        let Ok(mut inode) = self.inode.try_borrow_mut() else {
-            return;
-        };
+    fn write_back(&self, index: u64, page: &[u8]) -> KResult<()> {
+        let mut inode = self.inode.try_borrow_mut().map_err(|_| Errno::EIO)?;
         if let Data::File(d) = &mut inode.data {
             let start = (index * PAGE_SIZE).min(d.len() as u64) as usize;
             let n = (d.len() - start).min(page.len());
             d[start..start + n].copy_from_slice(&page[..n]);
         }
+        Ok(())
     }
 
     fn name(&self) -> Vec<u8> {
@@ -57,7 +59,22 @@ impl PageSource for TmpfsPages {
     }
 }
 
-/// A host file's pages: read once from the open host file.
+/// Fills `page` with page `index` of host file `file`, zero past its end.
+fn read_host_page(file: &std::fs::File, index: u64, page: &mut [u8]) -> KResult<()> {
+    let mut done = 0;
+    while done < page.len() {
+        match file.read_at(&mut page[done..], index * PAGE_SIZE + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(Errno::EIO),
+        }
+    }
+    page[done..].fill(0);
+    Ok(())
+}
+
+/// A read-only host file's pages: read once from the open host file.
 struct HostPages {
     file: std::fs::File,
     size: u64,
@@ -70,57 +87,89 @@ impl PageSource for HostPages {
     }
 
     fn read_page(&self, index: u64, page: &mut [u8]) -> KResult<()> {
-        let mut done = 0;
-        while done < page.len() {
-            match self
-                .file
-                .read_at(&mut page[done..], index * PAGE_SIZE + done as u64)
-            {
-                Ok(0) => break,
-                Ok(n) => done += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(Errno::EIO),
-            }
-        }
-        page[done..].fill(0);
-        Ok(())
+        read_host_page(&self.file, index, page)
     }
 
-    fn write_back(&self, _: u64, _: &[u8]) {}
+    fn write_back(&self, _: u64, _: &[u8]) -> KResult<()> {
+        Ok(())
+    }
 
     fn name(&self) -> Vec<u8> {
         self.path.as_os_str().as_encoded_bytes().to_vec()
     }
 }
 
+/// The pages of a host file on a writable mount: read from, and written
+/// back to, the host file, opened once (it follows the file through a
+/// rename). Its size is the inode's, which write() and truncate keep.
+struct WritableHostPages {
+    inode: InodeRef,
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl PageSource for WritableHostPages {
+    // The inode is never borrowed while a page fault runs (see TmpfsPages).
+    fn size(&self) -> u64 {
+        self.inode.try_borrow().map_or(0, |i| i.size())
+    }
+
+    fn read_page(&self, index: u64, page: &mut [u8]) -> KResult<()> {
+        read_host_page(&self.file, index, page)
+    }
+
+    /// Only the bytes before the host file's end now: a page never makes
+    /// the file longer (it may have shrunk behind the guest's back).
+    fn write_back(&self, index: u64, page: &[u8]) -> KResult<()> {
+        let size = self.file.metadata().map_err(|e| io_errno(&e))?.size();
+        let start = (index * PAGE_SIZE).min(size);
+        let n = ((size - start) as usize).min(page.len());
+        self.file
+            .write_all_at(&page[..n], start)
+            .map_err(|e| io_errno(&e))
+    }
+
+    fn name(&self) -> Vec<u8> {
+        self.path.as_os_str().as_encoded_bytes().to_vec()
+    }
+}
+
+fn io_errno(e: &std::io::Error) -> Errno {
+    Errno(e.raw_os_error().unwrap_or(Errno::EIO.0))
+}
+
 /// The page cache of the file at `loc`, made on first use; None if the
 /// file cannot be mapped (anything but a regular file). `name` is what
 /// /proc/PID/maps will show for a tmpfs file.
 pub fn pages_of(phys: &mut Phys, loc: &Loc, name: &[u8]) -> KResult<Option<Obj>> {
-    // A tmpfs file's bytes are whole once dropped objects wrote theirs back.
+    // A writable file's bytes are whole once dropped objects wrote theirs
+    // back.
     phys.reap();
     let inode = loc.inode.borrow();
     if inode.mode & S_IFMT != S_IFREG {
         return Ok(None);
     }
-    match &inode.data {
-        Data::File(_) => {
-            if let Some(obj) = phys.cache.tmpfs(inode.id) {
-                return Ok(Some(obj));
-            }
-            let obj = phys.cache.object(Rc::new(TmpfsPages {
-                inode: loc.inode.clone(),
-                name: name.to_vec(),
-            }));
-            phys.cache.insert_tmpfs(inode.id, &obj);
-            Ok(Some(obj))
-        }
+    if let Some(obj) = phys.cache.by_inode(inode.id) {
+        return Ok(Some(obj));
+    }
+    let source: Rc<dyn PageSource> = match &inode.data {
+        Data::File(_) => Rc::new(TmpfsPages {
+            inode: loc.inode.clone(),
+            name: name.to_vec(),
+        }),
+        // Opened beneath its mount, never by a host path (host.rs); read
+        // only where the host refuses writing (a file it is running, one
+        // without write permission): writing back then fails as the
+        // guest's write() would.
+        Data::Host(h) if !h.readonly() => Rc::new(WritableHostPages {
+            inode: loc.inode.clone(),
+            file: h.open_write().or_else(|_| h.open_read())?,
+            path: h.host_path(),
+        }),
         Data::Host(h) => {
-            let errno = |e: std::io::Error| Errno(e.raw_os_error().unwrap_or(Errno::EIO.0));
-            // The file as it is now: a changed file is a new object. Opened
-            // beneath its mount, never by a host path (host.rs).
+            // The file as it is now: a changed file is a new object.
             let file = h.open_read()?;
-            let meta = file.metadata().map_err(errno)?;
+            let meta = file.metadata().map_err(|e| io_errno(&e))?;
             let key = (
                 meta.dev(),
                 meta.ino(),
@@ -136,17 +185,20 @@ pub fn pages_of(phys: &mut Phys, loc: &Loc, name: &[u8]) -> KResult<Option<Obj>>
                 path: h.host_path(),
             }));
             phys.cache.insert_host(key, obj.clone());
-            Ok(Some(obj))
+            return Ok(Some(obj));
         }
-        _ => Ok(None),
-    }
+        _ => return Ok(None),
+    };
+    let obj = phys.cache.object(source);
+    phys.cache.insert_by_inode(inode.id, &obj);
+    Ok(Some(obj))
 }
 
-/// read() of tmpfs inode `id`: `out` holds the file's bytes from `offset`;
-/// the pages the cache holds are newer. read(), write() and truncate
-/// call `Phys::reap` before they look at the bytes.
+/// read() of writable file (inode) `id`: `out` holds the file's bytes from
+/// `offset`; the pages the cache holds are newer. read(), write() and
+/// truncate call `Phys::reap` before they look at the bytes.
 pub fn read_through(phys: &Phys, id: u64, offset: u64, out: &mut [u8]) {
-    let Some(obj) = phys.cache.tmpfs(id) else {
+    let Some(obj) = phys.cache.by_inode(id) else {
         return;
     };
     let obj = obj.borrow();
@@ -157,9 +209,10 @@ pub fn read_through(phys: &Phys, id: u64, offset: u64, out: &mut [u8]) {
     });
 }
 
-/// write() to tmpfs inode `id`: the cached pages get the bytes too.
+/// write() to writable file (inode) `id`: the cached pages get the bytes
+/// too.
 pub fn write_through(phys: &mut Phys, id: u64, offset: u64, data: &[u8]) {
-    let Some(obj) = phys.cache.tmpfs(id) else {
+    let Some(obj) = phys.cache.by_inode(id) else {
         return;
     };
     let obj = obj.borrow();

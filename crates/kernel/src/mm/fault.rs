@@ -86,6 +86,9 @@ impl Mm {
                     if new && obj.source().is_none() {
                         self.count(phys, |s| s.zero_fill_faults += 1);
                     }
+                    if shared && perm & pte::W != 0 {
+                        obj.mark_dirty(index);
+                    }
                     pfn
                 }
             };

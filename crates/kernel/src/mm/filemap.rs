@@ -2,16 +2,18 @@
 //! [`MemObject`] per file, shared by every mapping of the file, by exec and
 //! by read() and write().
 //!
-//! - A tmpfs file's object lives as long as something maps it. The file's
-//!   bytes stay in the inode; the object's frames are copies kept coherent:
-//!   write() updates both, read() prefers the frames (a MAP_SHARED store
-//!   lands there), truncate drops or zeroes them, and when the object goes
-//!   its frames are written back into the inode.
-//! - A host file is read-only, so its pages never change: its object stays
-//!   in the cache after the last unmap, keyed by the file's identity (dev,
-//!   ino) and checked against its size and mtime, so a program run many
-//!   times maps the same frames each time and the hart's decode cache (one
-//!   per frame) stays warm across exec. At most [`MAX_HOST_FILES`] unmapped
+//! - A writable file's object (tmpfs, or a host file on a writable mount)
+//!   is found by its inode and lives as long as something maps it. The
+//!   file's bytes stay where they are (the inode, the host file); the
+//!   object's frames are copies kept coherent: write() updates both, read()
+//!   prefers the frames (a MAP_SHARED store lands there), truncate drops or
+//!   zeroes them, and msync, fsync and the object's end write its dirty
+//!   frames back (those a shared writable mapping has mapped).
+//! - A read-only host file's pages never change: its object stays in the
+//!   cache after the last unmap, keyed by the file's identity (dev, ino)
+//!   and checked against its size and mtime, so a program run many times
+//!   maps the same frames each time and the hart's decode cache (one per
+//!   frame) stays warm across exec. At most [`MAX_HOST_FILES`] unmapped
 //!   host files are kept (each holds an open host fd).
 //! - The kernel's own files (the vDSO) are cached the same way.
 //!
@@ -40,7 +42,7 @@ pub trait PageSource {
     fn read_page(&self, index: u64, page: &mut [u8]) -> KResult<()>;
     /// Takes page `index` back from the cache (only the bytes before the end
     /// of the file count). Read-only sources ignore it.
-    fn write_back(&self, index: u64, page: &[u8]);
+    fn write_back(&self, index: u64, page: &[u8]) -> KResult<()>;
     /// The file's name, for /proc/PID/maps.
     fn name(&self) -> Vec<u8>;
 }
@@ -62,7 +64,9 @@ impl PageSource for Bytes {
         Ok(())
     }
 
-    fn write_back(&self, _: u64, _: &[u8]) {}
+    fn write_back(&self, _: u64, _: &[u8]) -> KResult<()> {
+        Ok(())
+    }
 
     fn name(&self) -> Vec<u8> {
         self.name.clone()
@@ -78,7 +82,7 @@ pub fn copy_page_from(data: &[u8], index: u64, page: &mut [u8]) {
 }
 
 /// A frame of a memory object that is gone, and where its bytes go back
-/// to before it is freed (a tmpfs file's pages).
+/// to before it is freed (a dirty page of a writable file).
 pub struct Orphan {
     pub pfn: usize,
     pub back: Option<(Rc<dyn PageSource>, u64)>,
@@ -105,8 +109,8 @@ const MAX_HOST_FILES: usize = 256;
 pub struct PageCache {
     /// Host files by (dev, ino): the cache holds them.
     host: HashMap<(u64, u64), HostEntry>,
-    /// tmpfs files by inode id: their mappings hold them.
-    tmpfs: HashMap<u64, Weak<RefCell<MemObject>>>,
+    /// Writable files by inode id: their mappings hold them.
+    by_inode: HashMap<u64, Weak<RefCell<MemObject>>>,
     /// Files the kernel makes itself (the vDSO), by name.
     kernel: HashMap<&'static [u8], Obj>,
     /// Every object made here puts its frames here when it goes.
@@ -151,17 +155,17 @@ impl PageCache {
         self.host.insert((dev, ino), HostEntry { size, mtime, obj });
     }
 
-    /// The object of tmpfs inode `id`, if something maps it.
-    pub fn tmpfs(&self, id: u64) -> Option<Obj> {
-        self.tmpfs.get(&id).and_then(Weak::upgrade)
+    /// The object of writable file (inode) `id`, if something maps it.
+    pub fn by_inode(&self, id: u64) -> Option<Obj> {
+        self.by_inode.get(&id).and_then(Weak::upgrade)
     }
 
-    pub fn insert_tmpfs(&mut self, id: u64, obj: &Obj) {
+    pub fn insert_by_inode(&mut self, id: u64, obj: &Obj) {
         // Forget objects whose last mapping went, so the map stays small.
-        if self.tmpfs.len() >= 64 {
-            self.tmpfs.retain(|_, w| w.strong_count() > 0);
+        if self.by_inode.len() >= 64 {
+            self.by_inode.retain(|_, w| w.strong_count() > 0);
         }
-        self.tmpfs.insert(id, Rc::downgrade(obj));
+        self.by_inode.insert(id, Rc::downgrade(obj));
     }
 
     /// The kernel's own file `name`, made by `make` on first use: like a
@@ -201,13 +205,14 @@ impl Phys {
     pub fn drop_caches(&mut self) {
         self.cache.host.clear();
         self.cache.kernel.clear();
-        self.cache.tmpfs.clear();
+        self.cache.by_inode.clear();
         self.reap();
     }
 
-    /// Frees the frames of dropped objects, a tmpfs file's after copying
-    /// them back into the file. Called wherever objects may have gone
-    /// (unmap, exit) and before anything reads a tmpfs file's bytes.
+    /// Frees the frames of dropped objects, a writable file's dirty ones
+    /// after writing them back to the file. Called wherever objects may
+    /// have gone (unmap, exit) and before anything reads a writable file's
+    /// bytes.
     pub fn reap(&mut self) {
         if self.cache.orphans.borrow().is_empty() {
             return;
@@ -215,7 +220,9 @@ impl Phys {
         let orphans = std::mem::take(&mut *self.cache.orphans.borrow_mut());
         for Orphan { pfn, back } in orphans {
             if let Some((src, index)) = back {
-                src.write_back(index, self.mem.frame(pfn));
+                // Nobody is left to tell of a failure (Linux's writeback
+                // of a closed file loses its error too).
+                let _ = src.write_back(index, self.mem.frame(pfn));
             }
             self.put(pfn);
         }
@@ -289,6 +296,74 @@ mod tests {
         phys.reap();
         assert_eq!(phys.used_frames(), 0);
         assert_eq!(phys.cache.orphaned(), 0);
+    }
+
+    /// A writable file of `pages` zero pages that records what comes back.
+    struct Recorder {
+        pages: u64,
+        back: RefCell<Vec<(u64, u8)>>,
+    }
+
+    impl PageSource for Recorder {
+        fn size(&self) -> u64 {
+            self.pages * PAGE_SIZE
+        }
+
+        fn read_page(&self, _: u64, page: &mut [u8]) -> KResult<()> {
+            page.fill(0);
+            Ok(())
+        }
+
+        fn write_back(&self, index: u64, page: &[u8]) -> KResult<()> {
+            self.back.borrow_mut().push((index, page[0]));
+            Ok(())
+        }
+
+        fn name(&self) -> Vec<u8> {
+            b"/w".to_vec()
+        }
+    }
+
+    #[test]
+    fn only_pages_a_shared_writable_mapping_reached_go_back() {
+        let mut phys = Phys::new(64 * 4096);
+        let src = Rc::new(Recorder {
+            pages: 4,
+            back: RefCell::default(),
+        });
+        let obj = phys.cache.object(src.clone());
+        let mut mm = Mm::new(&mut phys).unwrap();
+        let rw = PROT_READ | PROT_WRITE;
+        let len = 4 * 4096;
+        let private = mm
+            .mmap_file(&mut phys, 0, len, rw, MAP_PRIVATE, 0, &map(&obj))
+            .unwrap();
+        let shared = mm
+            .mmap_file(&mut phys, 0, len, rw, MAP_SHARED, 0, &map(&obj))
+            .unwrap();
+        let ro = mm
+            .mmap_file(&mut phys, 0, len, PROT_READ, MAP_SHARED, 0, &map(&obj))
+            .unwrap();
+        let mut b = [0u8; 1];
+        // Page 0: read and written privately; page 1: read through the
+        // read-only shared map, then made writable; page 2: stored to.
+        mm.read_user(&mut phys, private, &mut b).unwrap();
+        mm.write_user(&mut phys, private, b"p").unwrap();
+        mm.read_user(&mut phys, ro + 4096, &mut b).unwrap();
+        mm.write_user(&mut phys, shared + 2 * 4096, b"s").unwrap();
+        mm.msync(&phys, shared, len, 0).unwrap();
+        assert_eq!(*src.back.borrow(), [(2, b's')]);
+        mm.mprotect(&mut phys, ro + 4096, 4096, rw).unwrap();
+        src.back.borrow_mut().clear();
+        // msync of the private map writes nothing; the last unmap writes
+        // the dirty pages, the one made writable included.
+        mm.msync(&phys, private, len, 0).unwrap();
+        assert!(src.back.borrow().is_empty());
+        mm.release(&mut phys);
+        drop(obj);
+        phys.reap();
+        assert_eq!(*src.back.borrow(), [(1, 0), (2, b's')]);
+        assert_eq!(phys.used_frames(), 0);
     }
 
     #[test]

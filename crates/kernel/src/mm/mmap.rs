@@ -443,6 +443,14 @@ impl Mm {
         let vma = self.vmas.get_mut(start).unwrap();
         vma.prot = prot;
         let perm = vma.pte_perm();
+        // The pages a shared mapping makes writable can be stored to now
+        // (the VMA starts at `start` since the split).
+        let dirtied = match &vma.backing {
+            Backing::Object { obj, pgoff } if vma.shared && perm & pte::W != 0 => {
+                Some((obj.clone(), *pgoff))
+            }
+            _ => None,
+        };
         let tlb = &mut self.tlb;
         let Ok(()) = self
             .pt
@@ -458,6 +466,10 @@ impl Mm {
                     } else {
                         perm
                     };
+                    if let Some((obj, first)) = &dirtied {
+                        let index = first + (va - start) / PAGE_SIZE + (i - lo) as u64;
+                        obj.borrow_mut().mark_dirty(index);
+                    }
                     let new = leaf(pfn(*e), perm);
                     if rights(*e) & !rights(new) != 0 {
                         tlb.add_page(va + (i - lo) as u64 * PAGE_SIZE);
@@ -590,10 +602,11 @@ impl Mm {
         Ok(())
     }
 
-    /// msync: nothing needs writing back (a MAP_SHARED store lands in the
-    /// page cache, which is what read() sees, and host files are never
-    /// written), but the arguments and the range are checked as Linux does.
-    pub fn msync(&mut self, start: u64, len: u64, flags: u64) -> KResult<()> {
+    /// msync: the arguments and the range are checked as Linux does, then
+    /// the dirty pages of the shared file mappings in the range go back to
+    /// their files now, MS_ASYNC too (read() already sees them: they are
+    /// the page cache; a host file's other readers see them from here on).
+    pub fn msync(&mut self, phys: &Phys, start: u64, len: u64, flags: u64) -> KResult<()> {
         if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
             || start & !PAGE_MASK != 0
             || (flags & MS_ASYNC != 0 && flags & MS_SYNC != 0)
@@ -604,11 +617,21 @@ impl Mm {
         if end < start {
             return Err(Errno::ENOMEM);
         }
-        if end == start || self.vmas.covers(start, end) {
-            Ok(())
-        } else {
-            Err(Errno::ENOMEM)
+        if end != start && !self.vmas.covers(start, end) {
+            return Err(Errno::ENOMEM);
         }
+        for v in self
+            .vmas
+            .iter()
+            .filter(|v| v.shared && v.start < end && start < v.end)
+        {
+            if let Backing::Object { obj, pgoff } = &v.backing {
+                let first = pgoff + (v.start.max(start) - v.start) / PAGE_SIZE;
+                let last = pgoff + (v.end.min(end) - v.start) / PAGE_SIZE;
+                obj.borrow().write_back(phys, first, last)?;
+            }
+        }
+        Ok(())
     }
 
     /// mremap: grows or shrinks a mapping, in place when there is room,

@@ -8,7 +8,7 @@ use super::phys::{Phys, PAGE_SHIFT, PAGE_SIZE};
 use super::{PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::errno::KResult;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::rc::Rc;
 
@@ -21,6 +21,10 @@ pub struct MemObject {
     size: u64,
     /// Page index -> frame. The object holds one reference on each frame.
     frames: BTreeMap<u64, usize>,
+    /// Pages a shared writable mapping has mapped: they may differ from
+    /// the source's bytes (the hart keeps no dirty bits for the kernel to
+    /// read), so they are what goes back to it.
+    dirty: BTreeSet<u64>,
     /// Where missing pages are read from (None: they start zeroed).
     source: Option<Rc<dyn PageSource>>,
     /// Where the frames go when the object does (filemap.rs): whoever
@@ -43,6 +47,7 @@ impl MemObject {
         Rc::new(RefCell::new(MemObject {
             size: size_pages,
             frames: BTreeMap::new(),
+            dirty: BTreeSet::new(),
             source: None,
             orphans: orphans.clone(),
         }))
@@ -57,6 +62,7 @@ impl MemObject {
         Rc::new(RefCell::new(MemObject {
             size: 0,
             frames: BTreeMap::new(),
+            dirty: BTreeSet::new(),
             source: Some(source),
             orphans: orphans.clone(),
         }))
@@ -106,6 +112,25 @@ impl MemObject {
         Ok((pfn, true))
     }
 
+    /// Page `index` is mapped where a store can reach it.
+    pub(super) fn mark_dirty(&mut self, index: u64) {
+        self.dirty.insert(index);
+    }
+
+    /// Writes the dirty pages in [first, end) back to the source (msync,
+    /// fsync). They stay dirty: the mappings can still store to them.
+    pub fn write_back(&self, phys: &Phys, first: u64, end: u64) -> KResult<()> {
+        let Some(src) = &self.source else {
+            return Ok(());
+        };
+        for &index in self.dirty.range(first..end) {
+            if let Some(&pfn) = self.frames.get(&index) {
+                src.write_back(index, phys.mem.frame(pfn))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Reads bytes at `offset` through the cache (the loader's headers):
     /// fewer than asked at the end of the file.
     pub fn read(&mut self, phys: &mut Phys, offset: u64, buf: &mut [u8]) -> KResult<usize> {
@@ -126,6 +151,7 @@ impl MemObject {
     /// cached last page past `bytes`, the new size.
     pub fn truncate(&mut self, phys: &mut Phys, bytes: u64) {
         let keep = bytes.div_ceil(PAGE_SIZE);
+        self.dirty.split_off(&keep);
         for (_, pfn) in self.frames.split_off(&keep) {
             phys.put(pfn);
         }
@@ -140,8 +166,9 @@ impl MemObject {
     /// they are read from the source again when needed. Returns how many.
     pub(super) fn evict_unmapped(&mut self, phys: &mut Phys) -> usize {
         let before = self.frames.len();
-        self.frames.retain(|_, &mut pfn| {
-            if phys.refcount(pfn) > 1 {
+        self.frames.retain(|index, &mut pfn| {
+            // A dirty frame is the only copy of its page.
+            if phys.refcount(pfn) > 1 || self.dirty.contains(index) {
                 return true;
             }
             phys.put(pfn);
@@ -153,12 +180,14 @@ impl MemObject {
 
 impl Drop for MemObject {
     /// The last reference went, wherever that was: the frames go to `Phys`,
-    /// which frees them (after giving a writable source its pages back:
-    /// MAP_SHARED writes) the next time it reaps.
+    /// which frees them (after giving a writable source its dirty pages
+    /// back: MAP_SHARED writes) the next time it reaps.
     fn drop(&mut self) {
         let mut orphans = self.orphans.borrow_mut();
         for (index, pfn) in std::mem::take(&mut self.frames) {
-            let back = self.source.clone().map(|src| (src, index));
+            let back = (self.source.clone())
+                .filter(|_| self.dirty.contains(&index))
+                .map(|src| (src, index));
             orphans.push(Orphan { pfn, back });
         }
     }

@@ -209,6 +209,7 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
                     let mut buf = vec![0; len];
                     let n = h.read_at(offset, &mut buf)?;
                     buf.truncate(n);
+                    crate::fs::pagecache::read_through(&k.phys, i.id, offset, &mut buf);
                     buf
                 }
                 // Only an O_PATH file is one of these, and it is not read.
@@ -295,6 +296,7 @@ pub(crate) fn file_write(
                         pos.unwrap_or(f.offset.get())
                     };
                     let n = h.write_at(offset, data)?;
+                    crate::fs::pagecache::write_through(&mut k.phys, i.id, offset, &data[..n]);
                     i.mtime = t;
                     i.ctime = t;
                     if pos.is_none() {
@@ -534,13 +536,18 @@ pub fn close_range(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     Ok(0)
 }
 
-/// fsync and fdatasync: tmpfs has nothing to write back; host files are
-/// read-only.
+/// fsync and fdatasync: the file's dirty mapped pages go back to it (a
+/// host file's to the host).
 pub fn fsync(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    match file(k, a[0])?.kind {
-        FileKind::Inode(_) => Ok(0),
-        _ => Err(Errno::EINVAL),
+    let FileKind::Inode(loc) = &file(k, a[0])?.kind else {
+        return Err(Errno::EINVAL);
+    };
+    k.phys.reap();
+    let id = loc.inode.borrow().id;
+    if let Some(obj) = k.phys.cache.by_inode(id) {
+        obj.borrow().write_back(&k.phys, 0, u64::MAX)?;
     }
+    Ok(0)
 }
 
 pub fn lseek(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {

@@ -93,6 +93,6 @@ pub fn madvise(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 
 pub fn msync(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let mm = mm(k);
-    let result = mm.borrow_mut().msync(a[0], a[1], a[2]);
+    let result = mm.borrow_mut().msync(&k.phys, a[0], a[1], a[2]);
     result.map(|()| 0)
 }

@@ -7,11 +7,12 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 impl Kernel {
-    /// A tmpfs file (inode `id`) was truncated to `len` bytes: its cached
-    /// pages past the end go, from every mapping too, so that the next
-    /// touch there is SIGBUS, and the tail of the last page reads as zero.
+    /// A writable file (inode `id`) was truncated to `len` bytes: its
+    /// cached pages past the end go, from every mapping too, so that the
+    /// next touch there is SIGBUS, and the tail of the last page reads as
+    /// zero.
     pub fn truncate_pagecache(&mut self, id: u64, len: u64) {
-        let Some(obj) = self.phys.cache.tmpfs(id) else {
+        let Some(obj) = self.phys.cache.by_inode(id) else {
             return;
         };
         let first = len.div_ceil(PAGE_SIZE);

@@ -15,6 +15,18 @@ fn cleave(args: &[&str]) -> Output {
         .expect("cleave runs")
 }
 
+/// What `cleave args` printed, once it has succeeded.
+fn stdout_of_success(args: &[&str]) -> String {
+    let out = cleave(args);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("hostdirs-{}-{name}", std::process::id()));
@@ -39,7 +51,7 @@ fn root_and_writable_mount_stay_confined() {
     fs::create_dir_all(&w).unwrap();
     symlink("/", w.join("abs")).unwrap();
     symlink("../../../..", w.join("up")).unwrap();
-    let out = cleave(&[
+    let stdout = stdout_of_success(&[
         "run",
         "--root",
         root.to_str().unwrap(),
@@ -48,12 +60,6 @@ fn root_and_writable_mount_stay_confined() {
         "/bin/fsprobe",
         "confine",
     ]);
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let expected = "\
 create: ok
 write: ok
@@ -110,7 +116,7 @@ fn shared_maps_of_writable_host_files_reach_the_host() {
     let prog = top.join("bin/fsprobe");
     fs::copy(probe(), &prog).unwrap();
     let before = fs::metadata(&prog).unwrap().modified().unwrap();
-    let out = cleave(&[
+    let stdout = stdout_of_success(&[
         "run",
         "--root",
         &format!("{}:rw", top.display()),
@@ -118,12 +124,6 @@ fn shared_maps_of_writable_host_files_reach_the_host() {
         "hostmap",
         "/w",
     ]);
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     // As natively (the same source built for the host).
     let expected = "\
 ftruncate: ok

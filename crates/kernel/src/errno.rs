@@ -35,6 +35,22 @@ errnos! {
     EOWNERDEAD = 130, ENOTRECOVERABLE = 131,
 }
 
+/// A host errno as the guest's. The host is Linux, whose errno values are
+/// the asm-generic ones on every architecture cleave builds for (x86-64,
+/// aarch64, riscv64), the same numbers the guest uses.
+impl From<rustix::io::Errno> for Errno {
+    fn from(e: rustix::io::Errno) -> Errno {
+        Errno(e.raw_os_error())
+    }
+}
+
+/// A host I/O error likewise; EIO when it carries no errno.
+impl From<&std::io::Error> for Errno {
+    fn from(e: &std::io::Error) -> Errno {
+        Errno(e.raw_os_error().unwrap_or(Errno::EIO.0))
+    }
+}
+
 impl Errno {
     /// The value a system call leaves in a0.
     pub fn as_return(self) -> u64 {

@@ -46,14 +46,6 @@ impl HostNode {
     }
 }
 
-fn host_errno(e: rustix::io::Errno) -> Errno {
-    Errno(e.raw_os_error())
-}
-
-fn io_errno(e: &std::io::Error) -> Errno {
-    Errno(e.raw_os_error().unwrap_or(Errno::EIO.0))
-}
-
 fn time(secs: i64, nsec: i64) -> Duration {
     Duration::new(secs.max(0) as u64, nsec.clamp(0, 999_999_999) as u32)
 }
@@ -77,7 +69,7 @@ impl HostRoot {
         } else {
             rustix::fs::openat2(&self.dir, rel, flags, mode, RESOLVE)
         };
-        result.map_err(host_errno)
+        result.map_err(Errno::from)
     }
 }
 
@@ -86,9 +78,9 @@ fn inode_for(vfs: &Vfs, root: &Rc<HostRoot>, rel: PathBuf) -> KResult<InodeRef> 
     let st = match (rel.parent(), rel.file_name()) {
         (Some(parent), Some(name)) => {
             let dir = root.open(parent, OFlags::PATH | OFlags::DIRECTORY, Mode::empty())?;
-            rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(host_errno)?
+            rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(Errno::from)?
         }
-        _ => rustix::fs::fstat(&root.dir).map_err(host_errno)?,
+        _ => rustix::fs::fstat(&root.dir).map_err(Errno::from)?,
     };
     #[allow(clippy::unnecessary_cast)]
     let inode = vfs.new_inode(
@@ -120,7 +112,7 @@ fn inode_for(vfs: &Vfs, root: &Rc<HostRoot>, rel: PathBuf) -> KResult<InodeRef> 
 /// host file `path` (a top-level file of `--root`).
 pub fn root_inode(vfs: &Vfs, path: PathBuf, readonly: bool) -> KResult<InodeRef> {
     let dir = rustix::fs::open(&path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
-        .map_err(host_errno)?;
+        .map_err(Errno::from)?;
     let root = Rc::new(HostRoot {
         dir,
         path,
@@ -177,11 +169,11 @@ pub fn create(vfs: &Vfs, dir: &InodeRef, name: &[u8], mode: u32, data: &Data) ->
         (S_IFREG, _) => {
             let how = OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW;
             rustix::fs::openat(&parent, os(name), how | OFlags::CLOEXEC, perm)
-                .map_err(host_errno)?;
+                .map_err(Errno::from)?;
         }
-        (S_IFDIR, _) => rustix::fs::mkdirat(&parent, os(name), perm).map_err(host_errno)?,
+        (S_IFDIR, _) => rustix::fs::mkdirat(&parent, os(name), perm).map_err(Errno::from)?,
         (S_IFLNK, Data::Symlink(target)) => {
-            rustix::fs::symlinkat(os(target), &parent, os(name)).map_err(host_errno)?
+            rustix::fs::symlinkat(os(target), &parent, os(name)).map_err(Errno::from)?
         }
         // Device nodes and fifos are not made on the host's behalf.
         _ => return Err(Errno::EPERM),
@@ -199,7 +191,7 @@ pub fn unlink(dir: &InodeRef, name: &[u8], rmdir: bool) -> KResult<()> {
     } else {
         AtFlags::empty()
     };
-    rustix::fs::unlinkat(&parent, os(name), flags).map_err(host_errno)?;
+    rustix::fs::unlinkat(&parent, os(name), flags).map_err(Errno::from)?;
     forget(dir, name);
     Ok(())
 }
@@ -210,7 +202,7 @@ pub fn rename_host(from: &InodeRef, old: &[u8], to: &InodeRef, new: &[u8]) -> KR
     let (_, b) = node(to)?;
     let src = root.open(&a, OFlags::PATH | OFlags::DIRECTORY, Mode::empty())?;
     let dst = root.open(&b, OFlags::PATH | OFlags::DIRECTORY, Mode::empty())?;
-    rustix::fs::renameat(&src, os(old), &dst, os(new)).map_err(host_errno)?;
+    rustix::fs::renameat(&src, os(old), &dst, os(new)).map_err(Errno::from)?;
     forget(from, old);
     forget(to, new);
     Ok(())
@@ -222,7 +214,7 @@ pub fn link(from: &InodeRef, old: &[u8], to: &InodeRef, new: &[u8]) -> KResult<(
     let (_, b) = node(to)?;
     let src = root.open(&a, OFlags::PATH | OFlags::DIRECTORY, Mode::empty())?;
     let dst = root.open(&b, OFlags::PATH | OFlags::DIRECTORY, Mode::empty())?;
-    rustix::fs::linkat(&src, os(old), &dst, os(new), AtFlags::empty()).map_err(host_errno)?;
+    rustix::fs::linkat(&src, os(old), &dst, os(new), AtFlags::empty()).map_err(Errno::from)?;
     forget(to, new);
     Ok(())
 }
@@ -260,14 +252,14 @@ impl HostNode {
             .open(parent, OFlags::PATH | OFlags::DIRECTORY, Mode::empty())?;
         rustix::fs::readlinkat(&dir, name, Vec::new())
             .map(|t| t.into_bytes())
-            .map_err(host_errno)
+            .map_err(Errno::from)
     }
 
     /// One pread on the host file.
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> KResult<usize> {
         self.file(OFlags::RDONLY)?
             .read_at(buf, offset)
-            .map_err(|e| io_errno(&e))
+            .map_err(|e| Errno::from(&e))
     }
 
     /// One pwrite (the mount is writable: the open checked).
@@ -275,7 +267,7 @@ impl HostNode {
         let n = self
             .file(OFlags::WRONLY)?
             .write_at(data, offset)
-            .map_err(|e| io_errno(&e))?;
+            .map_err(|e| Errno::from(&e))?;
         self.size = self.size.max(offset + n as u64);
         Ok(n)
     }
@@ -283,7 +275,7 @@ impl HostNode {
     pub fn truncate(&mut self, len: u64) -> KResult<()> {
         self.file(OFlags::WRONLY)?
             .set_len(len)
-            .map_err(|e| io_errno(&e))?;
+            .map_err(|e| Errno::from(&e))?;
         self.size = len;
         Ok(())
     }
@@ -294,7 +286,7 @@ impl HostNode {
         let mut out = Vec::new();
         self.file(OFlags::RDONLY)?
             .read_to_end(&mut out)
-            .map_err(|e| io_errno(&e))?;
+            .map_err(|e| Errno::from(&e))?;
         Ok(out)
     }
 
@@ -303,10 +295,10 @@ impl HostNode {
         let fd = self
             .root
             .open(&self.rel, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())?;
-        let dir = rustix::fs::Dir::read_from(&fd).map_err(host_errno)?;
+        let dir = rustix::fs::Dir::read_from(&fd).map_err(Errno::from)?;
         let mut out = Vec::new();
         for e in dir {
-            let e = e.map_err(host_errno)?;
+            let e = e.map_err(Errno::from)?;
             let name = e.file_name().to_bytes();
             if name == b"." || name == b".." {
                 continue;
@@ -330,7 +322,7 @@ impl HostNode {
 
     /// The host's statfs of the file system this file is on.
     pub fn statfs(&self) -> KResult<rustix::fs::StatFs> {
-        rustix::fs::fstatfs(&self.root.dir).map_err(host_errno)
+        rustix::fs::fstatfs(&self.root.dir).map_err(Errno::from)
     }
 }
 

@@ -121,21 +121,17 @@ impl PageSource for WritableHostPages {
     /// Only the bytes before the host file's end now: a page never makes
     /// the file longer (it may have shrunk behind the guest's back).
     fn write_back(&self, index: u64, page: &[u8]) -> KResult<()> {
-        let size = self.file.metadata().map_err(|e| io_errno(&e))?.size();
+        let size = self.file.metadata().map_err(|e| Errno::from(&e))?.size();
         let start = (index * PAGE_SIZE).min(size);
         let n = ((size - start) as usize).min(page.len());
         self.file
             .write_all_at(&page[..n], start)
-            .map_err(|e| io_errno(&e))
+            .map_err(|e| Errno::from(&e))
     }
 
     fn name(&self) -> Vec<u8> {
         self.path.as_os_str().as_encoded_bytes().to_vec()
     }
-}
-
-fn io_errno(e: &std::io::Error) -> Errno {
-    Errno(e.raw_os_error().unwrap_or(Errno::EIO.0))
 }
 
 /// The page cache of the file at `loc`, made on first use; None if the
@@ -169,7 +165,7 @@ pub fn pages_of(phys: &mut Phys, loc: &Loc, name: &[u8]) -> KResult<Option<Obj>>
         Data::Host(h) => {
             // The file as it is now: a changed file is a new object.
             let file = h.open_read()?;
-            let meta = file.metadata().map_err(|e| io_errno(&e))?;
+            let meta = file.metadata().map_err(|e| Errno::from(&e))?;
             let key = (
                 meta.dev(),
                 meta.ino(),

@@ -112,10 +112,6 @@ fn with_fd<T>(s: HostStdio, f: impl FnOnce(BorrowedFd) -> T) -> T {
     }
 }
 
-fn host_errno(e: rustix::io::Errno) -> Errno {
-    Errno(e.raw_os_error())
-}
-
 impl Terminal {
     /// The terminal behind host stream `s`: ENOTTY unless it is one.
     pub fn of_stdio(s: HostStdio) -> KResult<Terminal> {
@@ -135,7 +131,7 @@ impl Terminal {
         let Terminal::Host(s) = self else {
             return Ok(con.emulated);
         };
-        let t = with_fd(s, |fd| termios::tcgetattr(fd)).map_err(host_errno)?;
+        let t = with_fd(s, |fd| termios::tcgetattr(fd)).map_err(Errno::from)?;
         let mut b = [0; TERMIOS_SIZE];
         let flags = [
             t.input_modes.bits(),
@@ -165,7 +161,7 @@ impl Terminal {
             return Ok(());
         };
         // The host's settings, speeds included, with the guest's words.
-        let mut t: Termios = with_fd(s, |fd| termios::tcgetattr(fd)).map_err(host_errno)?;
+        let mut t: Termios = with_fd(s, |fd| termios::tcgetattr(fd)).map_err(Errno::from)?;
         let word = |i: usize| u32::from_le_bytes(b[i * 4..][..4].try_into().expect("4 bytes"));
         t.input_modes = termios::InputModes::from_bits_retain(word(0));
         t.output_modes = termios::OutputModes::from_bits_retain(word(1));
@@ -175,7 +171,7 @@ impl Terminal {
         for (i, cc) in CODES.into_iter().enumerate() {
             t.special_codes[cc] = b[17 + i];
         }
-        with_fd(s, |fd| termios::tcsetattr(fd, when, &t)).map_err(host_errno)
+        with_fd(s, |fd| termios::tcsetattr(fd, when, &t)).map_err(Errno::from)
     }
 
     /// struct winsize: rows, columns, x and y pixels (u16 each).
@@ -186,7 +182,7 @@ impl Terminal {
         let Terminal::Host(s) = self else {
             return Ok([0; 8]);
         };
-        let w = with_fd(s, |fd| termios::tcgetwinsize(fd)).map_err(host_errno)?;
+        let w = with_fd(s, |fd| termios::tcgetwinsize(fd)).map_err(Errno::from)?;
         let mut b = [0; 8];
         for (i, v) in [w.ws_row, w.ws_col, w.ws_xpixel, w.ws_ypixel]
             .iter()
@@ -205,7 +201,7 @@ impl Terminal {
     pub fn pending_input(self) -> KResult<u64> {
         match self {
             Terminal::Host(s) => {
-                with_fd(s, |fd| rustix::io::ioctl_fionread(fd)).map_err(host_errno)
+                with_fd(s, |fd| rustix::io::ioctl_fionread(fd)).map_err(Errno::from)
             }
             Terminal::Emulated => Ok(0),
         }

@@ -143,17 +143,18 @@ impl HostStdio {
     /// One host read(2): a short count is as legitimate here as on Linux.
     pub fn read(self, buf: &mut [u8]) -> KResult<usize> {
         self.with_fd(|fd| rustix::io::read(fd, buf))
-            .map_err(host_errno)
+            .map_err(Errno::from)
     }
 
     /// One host write(2), unbuffered: the guest does its own buffering.
     pub fn write(self, data: &[u8]) -> KResult<usize> {
         self.with_fd(|fd| rustix::io::write(fd, data))
-            .map_err(host_errno)
+            .map_err(Errno::from)
     }
 
     pub fn stat(self) -> KResult<rustix::fs::Stat> {
-        self.with_fd(|fd| rustix::fs::fstat(fd)).map_err(host_errno)
+        self.with_fd(|fd| rustix::fs::fstat(fd))
+            .map_err(Errno::from)
     }
 
     /// The host's poll(2) answer for `events` (POLL* bits), waiting at most
@@ -185,13 +186,6 @@ impl HostStdio {
 
     pub fn seek(self, pos: rustix::fs::SeekFrom) -> KResult<u64> {
         self.with_fd(|fd| rustix::fs::seek(fd, pos))
-            .map_err(host_errno)
+            .map_err(Errno::from)
     }
-}
-
-/// A host errno as the guest's. The host is Linux, whose errno values are
-/// the asm-generic ones on every architecture cleave builds for (x86-64,
-/// aarch64, riscv64), the same numbers the guest uses.
-fn host_errno(e: rustix::io::Errno) -> Errno {
-    Errno(e.raw_os_error())
 }

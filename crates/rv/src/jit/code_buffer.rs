@@ -1,6 +1,22 @@
 //! Executable memory for translated blocks: the only unsafe code of the
 //! hart. The rest of the JIT is safe Rust that produces bytes; this module
-//! maps them executable and calls them.
+//! stores them where they can run and calls them.
+//!
+//! The buffer is W^X: one memfd mapped twice at the same offsets, a
+//! read-write view where `push` and `link` store bytes and a read-execute
+//! view that `call` enters. No page is ever writable and executable at once,
+//! so a stray write elsewhere in the process cannot become host code, and
+//! hosts that refuse writable executable mappings (SELinux without execmem,
+//! PaX) can still run the JIT. Translated code is position-independent (it names other code in
+//! the buffer only by rel32 and by offsets, never by address), so it runs at
+//! the execution view without relocation. If the host refuses the double
+//! mapping, `new` fails and the hart interprets everything.
+//!
+//! x86 keeps instruction fetch coherent with stores by physical address, so
+//! a store through the writable view is seen at the executable one; with
+//! one thread that writes and later jumps there, no fence or serializing
+//! instruction is needed (that would change only if another thread ran
+//! blocks while we patch them: cross-modifying code).
 //!
 //! The safe interface rests on one contract with `jit::x86`, the only
 //! producer of code: a block reads and writes host memory only through the
@@ -13,6 +29,7 @@
 
 use crate::mmu::{TlbEntry, TLB_SIZE};
 use std::collections::HashSet;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 
 /// Where a block starts, valid until the buffer is cleared.
@@ -89,9 +106,68 @@ pub(crate) struct Machine<'a> {
     pub tlb_store: &'a [TlbEntry; TLB_SIZE],
 }
 
-pub(crate) struct CodeBuffer {
+/// One shared mapping of the buffer's memfd, unmapped on drop.
+struct View {
     base: NonNull<u8>,
     size: usize,
+}
+
+impl View {
+    /// Maps all `size` bytes of `fd` with protection `prot`, or None.
+    fn new(fd: &OwnedFd, size: usize, prot: libc::c_int) -> Option<View> {
+        // SAFETY: a new shared mapping of our own memfd at an address the
+        // kernel picks replaces nothing and aliases no Rust object (only the
+        // other view, which Rust never references either); the result is
+        // checked before use.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                prot,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return None;
+        }
+        Some(View {
+            base: NonNull::new(p.cast())?,
+            size,
+        })
+    }
+}
+
+impl Drop for View {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `View::new`; views live
+        // in a `CodeBuffer`, and no block runs while it is dropped.
+        unsafe { libc::munmap(self.base.as_ptr().cast(), self.size) };
+    }
+}
+
+/// A new memfd, or None if the host refuses.
+fn memfd() -> Option<OwnedFd> {
+    // MFD_EXEC (Linux 6.3) asks for a memfd that may be mapped executable
+    // even where vm.memfd_noexec makes them non-executable by default;
+    // older kernels reject the flag, and all their memfds are executable.
+    for flags in [libc::MFD_CLOEXEC | libc::MFD_EXEC, libc::MFD_CLOEXEC] {
+        // SAFETY: the name is NUL-terminated and only read.
+        let fd = unsafe { libc::memfd_create(c"cleave-jit".as_ptr(), flags) };
+        if fd >= 0 {
+            // SAFETY: `fd` was just opened and nothing else owns it.
+            return Some(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+    }
+    None
+}
+
+pub(crate) struct CodeBuffer {
+    /// Where bytes are stored; never executed.
+    write: View,
+    /// The same memory where blocks run; never written.
+    exec: View,
     top: usize,
     generation: u32,
     /// Offsets of the rel32 of every chainable `jmp` pushed since `clear`.
@@ -99,27 +175,21 @@ pub(crate) struct CodeBuffer {
 }
 
 impl CodeBuffer {
-    /// Reserves `size` bytes of executable memory (committed as used), or
-    /// None if the host refuses.
+    /// Reserves `size` bytes for code (the memfd's pages are allocated as
+    /// used), or None if the host refuses.
     pub fn new(size: usize) -> Option<CodeBuffer> {
-        // SAFETY: a fresh anonymous private mapping aliases nothing; the
-        // result is checked before use.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                size,
-                libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
+        let fd = memfd()?;
+        let len = libc::off_t::try_from(size).ok()?;
+        // SAFETY: sizes a file we own; no mapping of it exists yet.
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), len) } != 0 {
             return None;
         }
+        let write = View::new(&fd, size, libc::PROT_READ | libc::PROT_WRITE)?;
+        let exec = View::new(&fd, size, libc::PROT_READ | libc::PROT_EXEC)?;
+        // The mappings keep the memory; `fd` is closed here.
         Some(CodeBuffer {
-            base: NonNull::new(p.cast())?,
-            size,
+            write,
+            exec,
             top: 0,
             generation: 0,
             sites: HashSet::new(),
@@ -133,7 +203,7 @@ impl CodeBuffer {
     pub fn push(&mut self, code: &[u8], links: &[(usize, usize)]) -> Option<Entry> {
         // Blocks start 16-byte aligned, as the host's branch predictors like.
         let start = self.top.next_multiple_of(16);
-        if start + code.len() > self.size || start + code.len() > i32::MAX as usize {
+        if start + code.len() > self.write.size || start + code.len() > i32::MAX as usize {
             return None;
         }
         let mut code = code.to_vec();
@@ -145,11 +215,16 @@ impl CodeBuffer {
             code[name..name + 4].copy_from_slice(&((start + site) as u32).to_le_bytes());
             self.sites.insert((start + site) as u64);
         }
-        // SAFETY: `start + code.len() <= size`, so the destination lies in
-        // our mapping, which no Rust reference covers and no block is
-        // executing (calls are synchronous and `&mut self` excludes them).
+        // SAFETY: `start + code.len() <= write.size`, so the destination
+        // lies in the writable view, which no Rust reference covers, and no
+        // block is executing (calls are synchronous and `&mut self` excludes
+        // them).
         unsafe {
-            std::ptr::copy_nonoverlapping(code.as_ptr(), self.base.as_ptr().add(start), code.len())
+            std::ptr::copy_nonoverlapping(
+                code.as_ptr(),
+                self.write.base.as_ptr().add(start),
+                code.len(),
+            )
         };
         self.top = start + code.len();
         Some(Entry {
@@ -173,12 +248,13 @@ impl CodeBuffer {
         let rel = (target.offset as i64 - (site as i64 + 4)) as i32;
         // SAFETY: `site` was declared by `push` since the last `clear`, so
         // `site + 4 <= top <= size`, and those four bytes are the rel32 of a
-        // `jmp`; pointing it at a live block start keeps the contract. No
-        // block runs while we hold `&mut self`.
+        // `jmp`; pointing it at a live block start keeps the contract. The
+        // rel32 is relative, so the same in both views. No block runs while
+        // we hold `&mut self`.
         unsafe {
             std::ptr::copy_nonoverlapping(
                 rel.to_le_bytes().as_ptr(),
-                self.base.as_ptr().add(site),
+                self.write.base.as_ptr().add(site),
                 4,
             )
         };
@@ -210,8 +286,11 @@ impl CodeBuffer {
         // contract in the module comment: their accesses stay inside the
         // borrows `m` holds for this call. With no more than 2^32 clears
         // between a push and its call (a generation wrap), `is_live` is exact.
+        // The executable view holds at `entry` what `push` stored at the
+        // same offset of the writable one.
         let next = unsafe {
-            let block: Block = std::mem::transmute(self.base.as_ptr().add(entry.offset as usize));
+            let block: Block =
+                std::mem::transmute(self.exec.base.as_ptr().add(entry.offset as usize));
             block(&mut env, m.x.as_mut_ptr(), pc)
         };
         Exit {
@@ -220,14 +299,6 @@ impl CodeBuffer {
             exit: env.exit,
             site: env.site,
         }
-    }
-}
-
-impl Drop for CodeBuffer {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in `new`; no block can be
-        // running while the buffer is dropped.
-        unsafe { libc::munmap(self.base.as_ptr().cast(), self.size) };
     }
 }
 
@@ -254,6 +325,33 @@ mod tests {
     const LEAVE: [u8; 17] = [
         0x48, 0x8d, 0x42, 0x04, 0x48, 0xc7, 0x87, 0x28, 0, 0, 0, 0x07, 0, 0, 0, 0xc3, 0x90,
     ];
+
+    /// The permissions ("rwxp" style) of the mapping holding all of `view`.
+    fn permissions(view: &View) -> String {
+        let (lo, hi) = (
+            view.base.as_ptr() as usize,
+            view.base.as_ptr() as usize + view.size,
+        );
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        maps.lines()
+            .find_map(|line| {
+                let (range, rest) = line.split_once(' ')?;
+                let (start, end) = range.split_once('-')?;
+                let start = usize::from_str_radix(start, 16).ok()?;
+                let end = usize::from_str_radix(end, 16).ok()?;
+                (start <= lo && hi <= end).then(|| rest[..4].to_string())
+            })
+            .expect("the view is one mapping")
+    }
+
+    #[test]
+    fn no_view_is_writable_and_executable() {
+        let mut buf = CodeBuffer::new(1 << 16).unwrap();
+        let entry = buf.push(&LEAVE, &[]).unwrap();
+        assert_eq!(run(&buf, entry, &mut [0; 64], 0).exit, 7);
+        assert_eq!(permissions(&buf.write), "rw-s");
+        assert_eq!(permissions(&buf.exec), "r-xs");
+    }
 
     #[test]
     fn runs_pushed_code() {

@@ -87,7 +87,7 @@ use super::sigdeliver::SigTarget;
 use super::signal::{SigInfo, Signal, SI_KERNEL};
 use super::{Kernel, Tid};
 use crate::errno::{Errno, KResult};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The internal errno of a handler that blocked: Linux's ERESTARTSYS. Never
 /// seen by the guest.
@@ -321,11 +321,14 @@ impl Kernel {
         self.check_console();
     }
 
-    /// Whether a thread polls a host stream.
+    /// Whether a thread polls a host stream that can change (see
+    /// `Kernel::console_can_change`): one that only polls files or
+    /// /dev/null waits for ever.
     fn console_polled(&self) -> bool {
-        self.tasks
-            .values()
-            .any(|t| matches!(&t.state, TaskState::Blocked(b) if b.reason.polls(PollKey::Console)))
+        self.console_can_change
+            && self.tasks.values().any(
+                |t| matches!(&t.state, TaskState::Blocked(b) if b.reason.polls(PollKey::Console)),
+            )
     }
 
     /// The earlier attempt of the current call, if this run restarts a call
@@ -437,8 +440,15 @@ impl Kernel {
                 Some(_) if !host => Duration::ZERO,
                 Some(d) => d.saturating_sub(self.monotonic()).min(CONSOLE_IDLE_WAIT),
             };
-            if self.wait_host(true, Some(wait)) || wait == CONSOLE_IDLE_WAIT {
+            let started = Instant::now();
+            let event = self.wait_host(true, Some(wait));
+            if event || wait == CONSOLE_IDLE_WAIT {
                 self.host_event();
+            }
+            // Input at its end stays readable: when that woke nobody, the
+            // rest of the wait is slept rather than spun.
+            if event && self.run_queue.is_empty() && started.elapsed() < wait {
+                std::thread::sleep(wait - started.elapsed());
             }
             if !self.run_queue.is_empty()
                 || next.is_none()

@@ -157,6 +157,17 @@ impl HostStdio {
             .map_err(Errno::from)
     }
 
+    /// Whether its readiness can change: a pipe, a socket or a terminal can
+    /// become readable or writable; a file or /dev/null always is.
+    pub fn can_change(self) -> bool {
+        use rustix::fs::FileType;
+        self.stat().is_ok_and(|st| {
+            let t = FileType::from_raw_mode(st.st_mode);
+            matches!(t, FileType::Fifo | FileType::Socket)
+                || self.with_fd(|fd| rustix::termios::isatty(fd))
+        })
+    }
+
     /// The host's poll(2) answer for `events` (POLL* bits), waiting at most
     /// `timeout`. The host's bits are the asm-generic ones the guest uses.
     pub fn poll(self, events: u16, timeout: std::time::Duration) -> u16 {

@@ -45,7 +45,7 @@ use crate::syscall;
 use block::{Restart, TaskState};
 use clock::Clock;
 pub use cred::Cred;
-use files::Files;
+use files::{Files, HostStdio};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use rlimit::Rlimits;
@@ -359,6 +359,9 @@ pub struct Kernel {
     console_check_at: u64,
     /// The host terminal's signals, caught while `run` runs.
     host_signals: Option<crate::fs::tty::HostSignals>,
+    /// Whether a host standard stream is a pipe, socket or terminal, whose
+    /// readiness can change (set when `run` starts).
+    console_can_change: bool,
     /// Whose registers are in the hart right now.
     on_hart: Option<Tid>,
     /// The system call being handled (see `block.rs`).
@@ -402,6 +405,7 @@ impl Kernel {
             posix_timers: BTreeSet::new(),
             console_check_at: 0,
             host_signals: None,
+            console_can_change: false,
             on_hart: None,
             syscall_nr: 0,
             next_tid: 1,
@@ -550,6 +554,9 @@ impl Kernel {
     /// releases whatever is left, so that every frame is free.
     pub fn run(&mut self) -> Shutdown {
         self.host_signals = crate::fs::tty::HostSignals::catch();
+        self.console_can_change = [HostStdio::Stdin, HostStdio::Stdout, HostStdio::Stderr]
+            .into_iter()
+            .any(HostStdio::can_change);
         loop {
             if self.init_exit.is_some() || self.tasks.is_empty() {
                 break;

@@ -81,6 +81,7 @@ const ACTIVE: &[&str] = &[
     "fstest/dup_fcntl",
     "fstest/exec_cloexec",
     "fstest/pipe",
+    "fstest/text_busy",
     "fstest/meta",
     "fstest/devices",
     "mmtest/map_fixed",

@@ -25,25 +25,7 @@ static char scratch[64];
 
 static const char *errname(int e)
 {
-	switch (e) {
-	case 0: return "ok";
-	case ENOENT: return "ENOENT";
-	case EEXIST: return "EEXIST";
-	case ENOTDIR: return "ENOTDIR";
-	case EISDIR: return "EISDIR";
-	case ELOOP: return "ELOOP";
-	case EBADF: return "EBADF";
-	case EINVAL: return "EINVAL";
-	case ENOTEMPTY: return "ENOTEMPTY";
-	case EAGAIN: return "EAGAIN";
-	case EPIPE: return "EPIPE";
-	case ESPIPE: return "ESPIPE";
-	case ENOSPC: return "ENOSPC";
-	case EACCES: return "EACCES";
-	case EPERM: return "EPERM";
-	case EROFS: return "EROFS";
-	default: return "other";
-	}
+	return e ? strerrorname_np(e) : "ok";
 }
 
 /* The result of a call returning -1 on error: "ok" or the errno name. */
@@ -315,6 +297,49 @@ static int case_exec_cloexec(void)
 	return 0;
 }
 
+/* A program a process runs cannot be opened for writing nor truncated
+ * (ETXTBSY); it can be read, and written again once nothing runs it. */
+static int case_text_busy(void)
+{
+	enter_scratch();
+	int in = open("/proc/self/exe", O_RDONLY);
+	int out = open("prog", O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, n) != n)
+			say("copy failed");
+	close(in);
+	close(out);
+	int ready[2];
+	if (pipe(ready) != 0)
+		say("pipe failed");
+	pid_t pid = fork();
+	if (pid == 0) {
+		char fd[16];
+		snprintf(fd, sizeof fd, "%d", ready[1]);
+		char *argv[] = {"prog", "pause", fd, NULL};
+		execv("prog", argv);
+		_exit(127);
+	}
+	close(ready[1]);
+	char c;
+	say("the copy runs: %s", yesno(read(ready[0], &c, 1) == 1));
+	say("open O_WRONLY: %s", res(open("prog", O_WRONLY)));
+	say("open O_RDWR: %s", res(open("prog", O_RDWR)));
+	int fd = open("prog", O_RDONLY);
+	say("open O_RDONLY: %s", fd < 0 ? res(fd) : "ok");
+	close(fd);
+	say("truncate: %s", res(truncate("prog", 0)));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	fd = open("prog", O_WRONLY);
+	say("open O_WRONLY after it ended: %s", fd < 0 ? res(fd) : "ok");
+	close(fd);
+	leave_scratch();
+	return 0;
+}
+
 static int helper(int argc, char **argv)
 {
 	if (argc < 5)
@@ -472,6 +497,7 @@ static const struct guest_case cases[] = {
 	{"pipe", case_pipe},
 	{"meta", case_meta},
 	{"devices", case_devices},
+	{"text_busy", case_text_busy},
 };
 
 int main(int argc, char **argv)
@@ -479,5 +505,11 @@ int main(int argc, char **argv)
 	self = argv[0];
 	if (argc >= 2 && !strcmp(argv[1], "helper"))
 		return helper(argc, argv);
+	if (argc == 3 && !strcmp(argv[1], "pause")) {
+		/* text_busy's running copy: says so, then waits to be killed. */
+		if (write(atoi(argv[2]), "r", 1) == 1)
+			pause();
+		return 1;
+	}
 	return run_case("fstest", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

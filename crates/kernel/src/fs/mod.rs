@@ -151,6 +151,40 @@ pub struct Inode {
     /// A directory's parent (for "..") and its name there (for getcwd).
     pub parent: Weak<RefCell<Inode>>,
     pub name: Vec<u8>,
+    /// How many processes run it ([`ExeFile`]): opening it for writing is
+    /// ETXTBSY while any does.
+    pub running: u32,
+}
+
+/// The program a process runs (Linux's mm->exe_file): its path, which
+/// /proc/PID/exe shows, and its inode, kept from writers while this lives
+/// (a fork's copy counts too). The embedded init has no inode.
+pub struct ExeFile {
+    pub path: PathBuf,
+    inode: Option<InodeRef>,
+}
+
+impl ExeFile {
+    pub fn new(path: PathBuf, inode: Option<InodeRef>) -> ExeFile {
+        if let Some(i) = &inode {
+            i.borrow_mut().running += 1;
+        }
+        ExeFile { path, inode }
+    }
+}
+
+impl Clone for ExeFile {
+    fn clone(&self) -> ExeFile {
+        ExeFile::new(self.path.clone(), self.inode.clone())
+    }
+}
+
+impl Drop for ExeFile {
+    fn drop(&mut self) {
+        if let Some(i) = &self.inode {
+            i.borrow_mut().running -= 1;
+        }
+    }
 }
 
 impl Inode {
@@ -642,6 +676,7 @@ impl Vfs {
             data,
             parent: Weak::new(),
             name: Vec::new(),
+            running: 0,
         }))
     }
 

@@ -113,6 +113,8 @@ pub struct Executable {
     pub size: u64,
     /// The first bytes: the ELF headers or the "#!" line.
     pub head: Vec<u8>,
+    /// Its inode, when it is a file of the VFS.
+    pub inode: Option<crate::fs::InodeRef>,
 }
 
 /// Where an executable's pages are.
@@ -155,6 +157,7 @@ impl Executable {
             size: data.len() as u64,
             pages: Pages::Memory(data),
             head,
+            inode: None,
         }
     }
 
@@ -170,6 +173,7 @@ impl Executable {
             pages: Pages::Cache(pages),
             size,
             head: Vec::new(),
+            inode: None,
         };
         exe.read_head(phys, HEAD_BYTES)?;
         Ok(exe)

@@ -1060,8 +1060,14 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         if !permitted(k, &loc, want) {
             return Err(Errno::EACCES);
         }
+        // A program a process runs is kept from writers (Linux's
+        // exe_file_deny_write_access); exec of a file open for writing is
+        // allowed, as since Linux 6.11.
+        if acc != O_RDONLY && is_reg && loc.inode.borrow().running > 0 {
+            return Err(Errno::ETXTBSY);
+        }
         if flags & O_TRUNC != 0 && acc != O_RDONLY && is_reg {
-            truncate(k, &loc, 0)?;
+            truncate_file(k, &loc, 0)?;
         }
     }
     let flags = if path_only {
@@ -1143,7 +1149,7 @@ pub(crate) fn create(k: &Kernel, dir: &Loc, name: &[u8], mode: u32, data: Data) 
     Ok(loc)
 }
 
-pub(crate) fn truncate(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> {
+pub(crate) fn truncate_file(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> {
     if k.vfs.readonly(loc) {
         return Err(Errno::EROFS);
     }
@@ -1171,13 +1177,41 @@ pub(crate) fn truncate(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> {
     Ok(())
 }
 
+/// truncate(path, length), in do_sys_truncate's order of checks.
+pub fn truncate(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    if (a[1] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(k, a[0])?;
+    crate::fs::proc::array::sync(k);
+    let loc = lookup_at(k, AT_FDCWD, &path, true, false)?;
+    let mode = loc.inode.borrow().mode & S_IFMT;
+    if mode == S_IFDIR {
+        return Err(Errno::EISDIR);
+    }
+    if mode != S_IFREG {
+        return Err(Errno::EINVAL);
+    }
+    if k.vfs.readonly(&loc) {
+        return Err(Errno::EROFS);
+    }
+    if !permitted(k, &loc, 2) {
+        return Err(Errno::EACCES);
+    }
+    if loc.inode.borrow().running > 0 {
+        return Err(Errno::ETXTBSY);
+    }
+    truncate_file(k, &loc, a[1])?;
+    Ok(0)
+}
+
 pub fn ftruncate(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if (a[1] as i64) < 0 {
         return Err(Errno::EINVAL);
     }
     let f = file(k, a[0])?;
     match &f.kind {
-        FileKind::Inode(loc) if f.writable() => truncate(k, loc, a[1])?,
+        FileKind::Inode(loc) if f.writable() => truncate_file(k, loc, a[1])?,
         FileKind::Inode(_) if f.flags.get() & O_PATH == 0 => return Err(Errno::EINVAL),
         FileKind::Inode(_) => return Err(Errno::EBADF),
         _ => return Err(Errno::EINVAL),

@@ -57,6 +57,7 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         FACCESSAT2 => fs::faccessat2,
         FCHMOD => fs::fchmod,
         FCHMODAT => fs::fchmodat,
+        TRUNCATE => fs::truncate,
         FTRUNCATE => fs::ftruncate,
         CHDIR => fs::chdir,
         FCHDIR => fs::fchdir,

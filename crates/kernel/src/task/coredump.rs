@@ -203,7 +203,7 @@ impl Kernel {
     /// cache, host directories), as Linux's do_coredump opens it: a regular
     /// file with one link, or a new one with mode 0600.
     fn write_core_file(&mut self, image: Vec<u8>) -> KResult<()> {
-        use crate::syscall::fs::{create, file_write, truncate};
+        use crate::syscall::fs::{create, file_write, truncate_file};
         let (cwd, umask) = {
             let fs = self.current().fs.borrow();
             (fs.cwd.clone(), fs.umask)
@@ -218,7 +218,7 @@ impl Kernel {
                     return Err(Errno::EACCES);
                 }
                 drop(inode);
-                truncate(self, &existing, 0)?;
+                truncate_file(self, &existing, 0)?;
                 existing
             }
             Err(Errno::ENOENT) => {

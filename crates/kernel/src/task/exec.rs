@@ -149,7 +149,9 @@ impl Kernel {
         let path = PathBuf::from(std::ffi::OsString::from(
             String::from_utf8_lossy(&abs).into_owned(),
         ));
-        Executable::from_pages(&mut self.phys, path, pages).map_err(|e| e.errno())
+        let mut exe = Executable::from_pages(&mut self.phys, path, pages).map_err(|e| e.errno())?;
+        exe.inode = Some(loc.inode.clone());
+        Ok(exe)
     }
 
     /// The root and working directory paths resolve from: the current

@@ -137,7 +137,7 @@ pub struct ThreadGroup {
     pub cred: Cred,
     pub rlimits: Rlimits,
     /// The executable, what /proc/self/exe names.
-    pub exe: PathBuf,
+    pub exe: crate::fs::ExeFile,
     /// The command name (at most 15 bytes), what prctl(PR_GET_NAME) and
     /// /proc/PID/comm show.
     pub comm: Vec<u8>,
@@ -188,7 +188,7 @@ impl ThreadGroup {
         tgid: Tid,
         cred: Cred,
         rlimits: Rlimits,
-        exe: PathBuf,
+        exe: crate::fs::ExeFile,
         comm: Vec<u8>,
     ) -> ThreadGroup {
         ThreadGroup {
@@ -256,8 +256,8 @@ pub struct Task {
 pub struct NewImage {
     pub mm: Mm,
     pub regs: Regs,
-    /// The executable's absolute path.
-    pub exe: PathBuf,
+    /// The executable.
+    pub exe: crate::fs::ExeFile,
 }
 
 /// Kernel-wide settings, fixed at boot.
@@ -540,7 +540,7 @@ impl Kernel {
         Ok(NewImage {
             mm,
             regs,
-            exe: exe.path,
+            exe: crate::fs::ExeFile::new(exe.path, exe.inode),
         })
     }
 

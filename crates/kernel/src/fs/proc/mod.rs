@@ -446,7 +446,13 @@ pub fn readlink(vfs: &Vfs, node: &ProcNode) -> KResult<Vec<u8>> {
         Kind::Link(pid, Link::Exe) => {
             let group = snap.procs.get(&pid).and_then(|p| p.group.upgrade());
             let group = group.ok_or(Errno::ENOENT)?;
-            let exe = group.borrow().exe.as_os_str().as_encoded_bytes().to_vec();
+            let exe = group
+                .borrow()
+                .exe
+                .path
+                .as_os_str()
+                .as_encoded_bytes()
+                .to_vec();
             Ok(exe)
         }
         Kind::Link(pid, _) | Kind::Fd(pid, _) => match follow_in(&snap, node.kind) {

@@ -88,6 +88,7 @@ pub(super) fn signature(nr: u64) -> Option<(&'static [Arg], Ret)> {
         nr::FACCESSAT2 => (&[DirFd, Str, Int, Flags(AT_FLAGS)], int),
         nr::FCHMOD => (&[Int, Hex], int),
         nr::FCHMODAT => (&[DirFd, Str, Hex], int),
+        nr::TRUNCATE => (&[Str, Int], int),
         nr::FTRUNCATE => (&[Int, Int], int),
         nr::CHDIR => (&[Str], int),
         nr::CHROOT => (&[Str], int),

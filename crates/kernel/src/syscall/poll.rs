@@ -93,7 +93,7 @@ impl Wait {
             t.sigmask = mask;
         }
         let data = if self.write_back { WRITE_BACK } else { 0 };
-        Err(k.block_sigmask(WaitReason::Poll(keys), self.deadline, data))
+        Err(k.block_with(WaitReason::Poll(keys), self.deadline, data))
     }
 
     /// A normal return: the caller's mask back, the time left written.

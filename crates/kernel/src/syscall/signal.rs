@@ -96,7 +96,7 @@ pub fn rt_sigsuspend(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         t.sig.saved_mask = Some(t.sigmask);
         t.sigmask = mask & !UNBLOCKABLE;
     }
-    Err(k.block_sigmask(WaitReason::Other("rt_sigsuspend"), None, 0))
+    Err(k.block_with(WaitReason::Other("rt_sigsuspend"), None, 0))
 }
 
 /// rt_sigtimedwait: dequeues one of the signals in the set (which the

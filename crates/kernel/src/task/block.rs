@@ -193,6 +193,13 @@ impl Kernel {
     }
 
     /// [`Kernel::block`], keeping `data` for the restarted call.
+    ///
+    /// A signal already pending that the mask lets through interrupts the
+    /// wait at once, as it would have had it come during the wait (Linux
+    /// checks signal_pending before it sleeps): one that reached a call
+    /// restarted to re-check before the call ran again, or one that a
+    /// temporary mask (rt_sigsuspend, ppoll, pselect6) just unblocked.
+    /// vfork's parent waits for a fatal signal only, which wakes it anyway.
     pub fn block_with(
         &mut self,
         reason: WaitReason,
@@ -201,6 +208,7 @@ impl Kernel {
     ) -> Errno {
         let tid = self.current_tid();
         let nr = self.syscall_nr;
+        let killable_only = matches!(reason, WaitReason::Vfork { .. });
         let task = self.current_mut();
         task.restart = Some(Restart {
             nr,
@@ -213,28 +221,13 @@ impl Kernel {
         if let Some(d) = deadline {
             self.timers.insert((d, tid));
         }
-        BLOCKED
-    }
-
-    /// [`Kernel::block_with`] for a call that just installed a temporary
-    /// signal mask (rt_sigsuspend, ppoll, pselect6): a signal pending that
-    /// the new mask lets through interrupts the wait at once, as it would
-    /// have had it arrived during the wait.
-    pub fn block_sigmask(
-        &mut self,
-        reason: WaitReason,
-        deadline: Option<Duration>,
-        data: u64,
-    ) -> Errno {
-        let e = self.block_with(reason, deadline, data);
         let t = self.current();
         let pending = t.pending.set | t.group.borrow().pending.set;
-        if pending & !t.sigmask != 0 {
-            let tid = self.current_tid();
+        if !killable_only && pending & !t.sigmask != 0 {
             self.unblock(tid);
             self.current_mut().sig.interrupted = true;
         }
-        e
+        BLOCKED
     }
 
     /// Wakes the pollers of a pidfd on process `tgid` (it ended or was
@@ -253,8 +246,6 @@ impl Kernel {
             return;
         }
         self.console_check_at = now + CONSOLE_CHECK;
-        // Signals first: a blocked reader they reach is interrupted (EINTR
-        // without SA_RESTART), where one woken to re-check would not be.
         self.raise_terminal_signals();
         self.wake_restart(|r| r.polls(PollKey::Console));
     }

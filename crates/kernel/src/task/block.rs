@@ -80,8 +80,9 @@
 //! delivered, the call fails with EINTR (nanosleep writing the time left
 //! from its restart deadline), or, under SA_RESTART for a restartable
 //! call, stays on its `ecall` and runs again after the handler. With no
-//! handler to run, the call simply runs again. vfork's parent is woken only
-//! by a fatal signal.
+//! handler to run, the call simply runs again. A call about to block with
+//! such a signal already pending is interrupted the same way at once.
+//! vfork's parent is woken only by a fatal signal.
 
 use super::sigdeliver::SigTarget;
 use super::signal::{SigInfo, Signal, SI_KERNEL};

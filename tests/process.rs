@@ -92,8 +92,10 @@ fn deadlock_is_reported() {
 }
 
 /// A process killed by SIGABRT with RLIMIT_CORE unlimited leaves an ELF
-/// core file naming it and holding its memory (tests/process/coredump.c
-/// reads it back). Natively too, where the host's core_pattern is "core".
+/// core file naming it and holding its memory, its auxiliary vector, its
+/// file mappings and its command line, notes in Linux's order
+/// (tests/process/coredump.c reads it back). Natively too, where the host's
+/// core_pattern is "core".
 #[test]
 fn core_dump_is_an_elf_core_file() {
     if !have("cc") || !have("riscv64-linux-gnu-gcc") {
@@ -105,7 +107,13 @@ fn core_dump_is_an_elf_core_file() {
     let expected = "killed by SIGABRT: yes, core dumped: yes\n\
                     ELF core for this machine: yes\n\
                     NT_PRSTATUS names the child and SIGABRT: yes\n\
-                    the child's memory is in a PT_LOAD: yes\n";
+                    the child's memory is in a PT_LOAD: yes\n\
+                    notes in Linux's order: yes\n\
+                    NT_AUXV has exec's AT_ENTRY and AT_PHDR: yes\n\
+                    NT_FILE maps main to this program, no [vdso]: yes\n\
+                    NT_PRPSINFO holds the command line: yes\n";
+    // Arguments for NT_PRPSINFO's pr_psargs, one with a space in it.
+    let args = ["one", "two three"];
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/process/coredump.c");
     let d = dir();
     let (native, guest) = (d.join("coredump.native"), d.join("coredump.rv"));
@@ -113,13 +121,14 @@ fn core_dump_is_an_elf_core_file() {
     let got = Command::new(env!("CARGO_BIN_EXE_cleave"))
         .arg("run")
         .arg(&guest)
+        .args(args)
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&got.stdout), expected);
     let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
     if pattern.trim() == "core" {
         compile("cc", &[], &src, &native);
-        let linux = Command::new(&native).output().unwrap();
+        let linux = Command::new(&native).args(args).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&linux.stdout), expected);
     }
 }

@@ -330,6 +330,7 @@ pub fn load(
     let strings = STACK_TOP - (8 + args.execfn.len() + 1 + arg_bytes + env_bytes) as u64;
     mm.args = strings..strings + arg_bytes as u64;
     mm.env = mm.args.end..mm.args.end + env_bytes as u64;
+    mm.auxv = built.auxv;
     Ok(StartInfo {
         entry,
         sp: built.sp,

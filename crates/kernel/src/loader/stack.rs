@@ -92,6 +92,8 @@ pub struct StackArgs<'a> {
 pub struct InitialStack {
     pub sp: u64,
     pub bytes: Vec<u8>,
+    /// The auxiliary vector's pairs, AT_NULL last.
+    pub auxv: Vec<(u64, u64)>,
 }
 
 /// Lays out the initial stack ending at `top`. Fails with E2BIG when the
@@ -171,7 +173,7 @@ pub fn build(top: u64, args: &StackArgs, limit: u64) -> KResult<InitialStack> {
     let at = |addr: u64| (addr - sp) as usize;
     bytes[at(random)..][..16].copy_from_slice(&args.random);
     bytes[at(strings_start)..].copy_from_slice(&string_area);
-    Ok(InitialStack { sp, bytes })
+    Ok(InitialStack { sp, bytes, auxv })
 }
 
 #[cfg(test)]

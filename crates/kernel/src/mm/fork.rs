@@ -34,6 +34,7 @@ impl Mm {
         child.vdso = self.vdso;
         child.args = self.args.clone();
         child.env = self.env.clone();
+        child.auxv = self.auxv.clone();
         child.brk = self.brk;
         child.stack_limit = self.stack_limit;
         child.as_limit = self.as_limit;

@@ -192,6 +192,9 @@ pub struct Mm {
     /// environ read the process's memory there.
     pub args: std::ops::Range<u64>,
     pub env: std::ops::Range<u64>,
+    /// The auxiliary vector exec gave the program (Linux's saved_auxv),
+    /// AT_NULL last: a core file's NT_AUXV.
+    pub auxv: Vec<(u64, u64)>,
 }
 
 impl Mm {
@@ -211,6 +214,7 @@ impl Mm {
             vdso: 0,
             args: 0..0,
             env: 0..0,
+            auxv: Vec::new(),
         })
     }
 

@@ -228,6 +228,15 @@ pub struct Vma {
 }
 
 impl Vma {
+    /// The file this VMA maps and the file page at `start`: what
+    /// /proc/PID/maps and a core's NT_FILE name.
+    pub fn file(&self) -> Option<(Vec<u8>, u64)> {
+        match &self.backing {
+            Backing::Object { obj, pgoff } => obj.borrow().source().map(|s| (s.name(), *pgoff)),
+            Backing::Anonymous => None,
+        }
+    }
+
     pub(super) fn anonymous(start: u64, end: u64, prot: u64) -> Vma {
         Vma {
             start,

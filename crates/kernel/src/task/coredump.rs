@@ -10,9 +10,10 @@
 //! 0x80 bit of the wait status.
 //!
 //! The layout: the ELF header, one PT_NOTE and one PT_LOAD per VMA, then
-//! the notes (per thread NT_PRSTATUS and NT_PRFPREG; for the dumping thread
-//! also NT_PRPSINFO and NT_SIGINFO, in Linux's order), then page-aligned
-//! memory. Unreadable VMAs are PT_LOADs without file bytes.
+//! the notes, then page-aligned memory. Unreadable VMAs are PT_LOADs without
+//! file bytes. The notes are in write_note_info's order: per thread
+//! NT_PRSTATUS, for the dumping thread (first) then NT_PRPSINFO, NT_SIGINFO,
+//! NT_AUXV and NT_FILE, then the thread's NT_PRFPREG.
 
 use super::rlimit::RLIMIT_CORE;
 use super::signal::SigInfo;
@@ -20,7 +21,7 @@ use super::{Kernel, Tid};
 use crate::errno::{Errno, KResult};
 use crate::fs::file::O_WRONLY;
 use crate::fs::{Data, FileKind, OpenFile, S_IFMT, S_IFREG};
-use crate::mm::{PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
+use crate::mm::{Mm, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
 
 const ET_CORE: u16 = 4;
 const EM_RISCV: u16 = 243;
@@ -29,14 +30,18 @@ const PT_NOTE: u32 = 4;
 const NT_PRSTATUS: u32 = 1;
 const NT_PRFPREG: u32 = 2;
 const NT_PRPSINFO: u32 = 3;
+const NT_AUXV: u32 = 6;
+const NT_FILE: u32 = 0x4649_4c45;
 const NT_SIGINFO: u32 = 0x5349_4749;
 const EHDR_SIZE: usize = 64;
 const PHDR_SIZE: usize = 56;
 /// riscv64's struct elf_prstatus: siginfo head, signal sets, ids, times,
 /// then pr_reg (pc, x1..x31) at 112 and pr_fpvalid at 368.
 const PRSTATUS_SIZE: usize = 376;
-/// struct elf_prpsinfo.
+/// struct elf_prpsinfo: pr_fname (16 bytes) at 40, pr_psargs at 56.
 const PRPSINFO_SIZE: usize = 136;
+/// ELF_PRARGSZ: pr_psargs' size, its NUL included.
+const PRARGSZ: usize = 80;
 /// The NT_PRFPREG regset: f0..f31, fcsr, padding (ELF_NFPREG = 33).
 const FPREG_SIZE: usize = 264;
 
@@ -74,12 +79,22 @@ impl Kernel {
         threads.retain(|&t| t != tid);
         threads.insert(0, tid);
 
+        let mm = self.current().mm.clone();
         let mut notes = Vec::new();
         for (i, &t) in threads.iter().enumerate() {
             note(&mut notes, NT_PRSTATUS, &self.prstatus(t, info));
             if i == 0 {
                 note(&mut notes, NT_PRPSINFO, &self.prpsinfo());
                 note(&mut notes, NT_SIGINFO, &info.0);
+                let auxv: Vec<u8> = mm
+                    .borrow()
+                    .auxv
+                    .iter()
+                    .flat_map(|&(key, value)| [key, value])
+                    .flat_map(u64::to_le_bytes)
+                    .collect();
+                note(&mut notes, NT_AUXV, &auxv);
+                note(&mut notes, NT_FILE, &files_note(&mm.borrow()));
             }
             let regs = self.regs_mut(t).clone();
             let mut fp = [0u8; FPREG_SIZE];
@@ -90,7 +105,6 @@ impl Kernel {
             note(&mut notes, NT_PRFPREG, &fp);
         }
 
-        let mm = self.current().mm.clone();
         let segments: Vec<Segment> = mm
             .borrow()
             .vmas()
@@ -176,10 +190,27 @@ impl Kernel {
     }
 
     /// NT_PRPSINFO of the process (Linux's fill_psinfo): running, its ids,
-    /// its command name (also as the arguments: cleave keeps no copy of
-    /// the command line outside the process's memory).
-    fn prpsinfo(&self) -> [u8; PRPSINFO_SIZE] {
+    /// its command name and the start of its command line.
+    fn prpsinfo(&mut self) -> [u8; PRPSINFO_SIZE] {
         let mut b = [0u8; PRPSINFO_SIZE];
+        // As fill_psinfo: the argument strings as they are now in memory,
+        // NULs made spaces (the last one too), cut to leave a NUL at the end.
+        let mm = self.current().mm.clone();
+        let args = mm.borrow().args.clone();
+        let len = ((args.end - args.start) as usize).min(PRARGSZ - 1);
+        let psargs = &mut b[56..56 + len];
+        if mm
+            .borrow_mut()
+            .read_user(&mut self.phys, args.start, psargs)
+            .is_ok()
+        {
+            psargs
+                .iter_mut()
+                .filter(|c| **c == 0)
+                .for_each(|c| *c = b' ');
+        } else {
+            psargs.fill(0);
+        }
         let group = self.current().group.borrow();
         b[1] = b'R';
         b[16..20].copy_from_slice(&group.cred.uid.to_le_bytes());
@@ -194,7 +225,6 @@ impl Kernel {
         }
         let comm = &group.comm[..group.comm.len().min(15)];
         b[40..40 + comm.len()].copy_from_slice(comm);
-        b[56..56 + comm.len()].copy_from_slice(comm);
         b
     }
 
@@ -230,6 +260,31 @@ impl Kernel {
         let file = OpenFile::new(FileKind::Inode(loc), O_WRONLY);
         file_write(self, &file, &image, Some(0), 0).map(|_| ())
     }
+}
+
+/// NT_FILE (Linux's fill_files_note): the number of file mappings and the
+/// page size, a (start, end, file page) triple per mapping, then their
+/// names, each ending in NUL. The vDSO's pages are a kernel file here but
+/// not a file mapping on Linux, so they are left out.
+fn files_note(mm: &Mm) -> Vec<u8> {
+    let files: Vec<_> = mm
+        .vmas()
+        .filter(|v| mm.vdso == 0 || v.start != mm.vdso)
+        .filter_map(|v| v.file().map(|(name, pgoff)| (v.start, v.end, pgoff, name)))
+        .collect();
+    let mut out = Vec::new();
+    for word in [files.len() as u64, PAGE_SIZE].into_iter().chain(
+        files
+            .iter()
+            .flat_map(|&(start, end, pgoff, _)| [start, end, pgoff]),
+    ) {
+        out.extend_from_slice(&word.to_le_bytes());
+    }
+    for (.., name) in &files {
+        out.extend_from_slice(name);
+        out.push(0);
+    }
+    out
 }
 
 /// Appends one ELF note with the name "CORE".

@@ -327,11 +327,10 @@ fn maps(k: &Kernel, who: Option<Tid>) -> String {
     let mut out = String::new();
     for v in mm.vmas() {
         // A file's pages name the file (the page cache's object).
-        let (file, offset) = match &v.backing {
-            Backing::Object { obj, pgoff } => {
-                (obj.borrow().source().map(|s| s.name()), pgoff * PAGE_SIZE)
-            }
-            Backing::Anonymous => (None, 0),
+        let file = v.file().map(|(name, _)| name);
+        let offset = match &v.backing {
+            Backing::Object { pgoff, .. } => pgoff * PAGE_SIZE,
+            Backing::Anonymous => 0,
         };
         let mut line = format!(
             "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0 ",

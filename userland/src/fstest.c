@@ -302,15 +302,8 @@ static int case_exec_cloexec(void)
 static int case_text_busy(void)
 {
 	enter_scratch();
-	int in = open("/proc/self/exe", O_RDONLY);
-	int out = open("prog", O_WRONLY | O_CREAT | O_TRUNC, 0755);
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(in, buf, sizeof buf)) > 0)
-		if (write(out, buf, n) != n)
-			say("copy failed");
-	close(in);
-	close(out);
+	if (copy_program("/proc/self/exe", "prog") != 0)
+		say("copy failed");
 	int ready[2];
 	if (pipe(ready) != 0)
 		say("pipe failed");

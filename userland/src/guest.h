@@ -9,6 +9,7 @@
 #ifndef GUEST_H
 #define GUEST_H
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +42,19 @@ static inline void say(const char *fmt, ...)
 static inline const char *yesno(int b)
 {
 	return b ? "yes" : "no";
+}
+
+/* Copies file `from` to `to`, made executable (a program to run); 0 or -1. */
+static inline int copy_program(const char *from, const char *to)
+{
+	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	char buf[4096];
+	ssize_t n = in < 0 || out < 0 ? -1 : 0;
+	while (n == 0 && (n = read(in, buf, sizeof buf)) > 0)
+		n = write(out, buf, n) == n ? 0 : -1;
+	close(in);
+	close(out);
+	return n < 0 ? -1 : 0;
 }
 
 struct guest_case {

@@ -365,15 +365,8 @@ static int case_host_file(void)
 static int case_exec_tmp(void)
 {
 	enter_scratch();
-	int in = open(self, O_RDONLY);
-	int out = open("g", O_WRONLY | O_CREAT | O_TRUNC, 0755);
-	char buf[PAGE];
-	ssize_t n;
-	while ((n = read(in, buf, sizeof buf)) > 0)
-		if (write(out, buf, n) != n)
-			perror("write");
-	close(in);
-	close(out);
+	if (copy_program(self, "g") != 0)
+		perror("copy");
 	/* The file stays mapped by the loaded programs; it also has a mapping
 	 * of its own here. */
 	int fd = open("g", O_RDONLY);

@@ -1060,11 +1060,8 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         if !permitted(k, &loc, want) {
             return Err(Errno::EACCES);
         }
-        // A program a process runs is kept from writers (Linux's
-        // exe_file_deny_write_access); exec of a file open for writing is
-        // allowed, as since Linux 6.11.
-        if acc != O_RDONLY && is_reg && loc.inode.borrow().running > 0 {
-            return Err(Errno::ETXTBSY);
+        if acc != O_RDONLY && is_reg {
+            get_write_access(&loc)?;
         }
         if flags & O_TRUNC != 0 && acc != O_RDONLY && is_reg {
             truncate_file(k, &loc, 0)?;
@@ -1177,6 +1174,16 @@ pub(crate) fn truncate_file(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> 
     Ok(())
 }
 
+/// Linux's get_write_access: a program a process runs is kept from
+/// writers (exe_file_deny_write_access). Exec of a file open for writing
+/// is allowed, as since Linux 6.11.
+fn get_write_access(loc: &Loc) -> KResult<()> {
+    if loc.inode.borrow().running > 0 {
+        return Err(Errno::ETXTBSY);
+    }
+    Ok(())
+}
+
 /// truncate(path, length), in do_sys_truncate's order of checks.
 pub fn truncate(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if (a[1] as i64) < 0 {
@@ -1198,9 +1205,7 @@ pub fn truncate(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if !permitted(k, &loc, 2) {
         return Err(Errno::EACCES);
     }
-    if loc.inode.borrow().running > 0 {
-        return Err(Errno::ETXTBSY);
-    }
+    get_write_access(&loc)?;
     truncate_file(k, &loc, a[1])?;
     Ok(0)
 }

@@ -164,7 +164,7 @@ impl HostStdio {
         self.stat().is_ok_and(|st| {
             let t = FileType::from_raw_mode(st.st_mode);
             matches!(t, FileType::Fifo | FileType::Socket)
-                || self.with_fd(|fd| rustix::termios::isatty(fd))
+                || crate::fs::tty::Terminal::of_stdio(self).is_ok()
         })
     }
 

@@ -150,23 +150,18 @@ fn work_dir() -> PathBuf {
     dir
 }
 
-/// The host compiler, or None (a skip) when there is none outside CI.
-fn host_cc() -> Option<&'static str> {
+/// Whether the host has a C compiler; the first call without one prints
+/// the skip (a failure in CI).
+fn host_cc() -> bool {
     static FOUND: OnceLock<bool> = OnceLock::new();
-    let found = *FOUND.get_or_init(|| {
-        let ok = Command::new("cc")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
+    *FOUND.get_or_init(|| {
+        let ok = testkit::tools::have("cc");
         if !ok {
             let why = "cc not found (Debian: apt-get install gcc)";
             testkit::skip("the guest tests", why);
         }
         ok
-    });
-    found.then_some("cc")
+    })
 }
 
 /// Compiles `userland/src/NAME.c` for the host, once per test binary.
@@ -176,20 +171,8 @@ fn native(name: &str) -> PathBuf {
     if let Some(path) = built.get(name) {
         return path.clone();
     }
-    let src = root().join("userland/src").join(format!("{name}.c"));
-    let out = work_dir().join(format!("{name}.native"));
-    let result = Command::new(host_cc().unwrap())
-        .args(["-O2", "-std=gnu11", "-Wall", "-Wextra", "-pthread", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .output()
-        .expect("cc runs");
-    assert!(
-        result.status.success(),
-        "cc {}: {}",
-        src.display(),
-        String::from_utf8_lossy(&result.stderr)
-    );
+    let out = testkit::tools::native_build(name, &work_dir(), "the guest tests")
+        .expect("cc, which host_cc found");
     built.insert(name.to_string(), out.clone());
     out
 }
@@ -348,7 +331,7 @@ fn check_all(cases: &[&str]) -> Vec<(Option<String>, Duration)> {
 
 #[test]
 fn cases_match_linux() {
-    if host_cc().is_none() {
+    if !host_cc() {
         return;
     }
     let cases: Vec<&str> = ACTIVE.iter().copied().filter(|id| selected(id)).collect();
@@ -367,7 +350,7 @@ fn cases_match_linux() {
 
 #[test]
 fn pending_cases_still_differ() {
-    if host_cc().is_none() {
+    if !host_cc() {
         return;
     }
     let pending: Vec<(&str, &str)> = PENDING
@@ -399,7 +382,7 @@ fn pending_cases_still_differ() {
 /// The lists name every case the programs have, each once.
 #[test]
 fn lists_cover_every_case() {
-    if host_cc().is_none() {
+    if !host_cc() {
         return;
     }
     let mut listed: Vec<&str> = ACTIVE

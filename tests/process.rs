@@ -7,21 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok()
-}
-
-fn compile(cc: &str, extra: &[&str], src: &Path, out: &Path) {
-    let status = Command::new(cc)
-        .args(extra)
-        .args(["-O2", "-o"])
-        .arg(out)
-        .arg(src)
-        .status()
-        .unwrap();
-    assert!(status.success(), "{cc} failed on {}", src.display());
-}
+use testkit::tools::{compile, have};
 
 fn dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!("cleave-process-{}", std::process::id()));

@@ -2,7 +2,9 @@
 //! typed at the terminal cleave runs on are raised by the kernel in the
 //! guest's foreground process group, and cleave itself carries on; in the
 //! booted system, Ctrl-C ends the shell's foreground command and not the
-//! shell.
+//! shell. Ctrl-Z stops the guest's job, and cleave with it when no guest
+//! shell is there to take the terminal back. The terminal's job control
+//! (SIGTTIN, SIGTTOU, tcsetpgrp) is judged by Linux.
 
 use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
 use std::ffi::OsStr;
@@ -12,21 +14,27 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// cleave on a new pseudo-terminal that is its controlling terminal
+/// A program on a new pseudo-terminal that is its controlling terminal
 /// (util-linux's `setsid --ctty`), with everything it shows collected.
 struct OnTerminal {
     master: File,
     child: Child,
     shown: Arc<Mutex<Vec<u8>>>,
+    reader: JoinHandle<()>,
 }
 
 impl OnTerminal {
-    /// None (a skip) without util-linux's setsid.
+    /// cleave with `args`; None (a skip) without util-linux's setsid.
     fn start(args: &[&str]) -> Option<OnTerminal> {
+        OnTerminal::start_program(Path::new(env!("CARGO_BIN_EXE_cleave")), args)
+    }
+
+    fn start_program(program: &Path, args: &[&str]) -> Option<OnTerminal> {
         if Command::new("setsid").arg("--version").output().is_err() {
             testkit::skip(
                 "the terminal tests",
@@ -45,7 +53,7 @@ impl OnTerminal {
             .unwrap();
         let child = Command::new("setsid")
             .arg("--ctty")
-            .arg(env!("CARGO_BIN_EXE_cleave"))
+            .arg(program)
             .args(args)
             .stdin(slave.try_clone().unwrap())
             .stdout(slave.try_clone().unwrap())
@@ -56,7 +64,7 @@ impl OnTerminal {
         let shown = Arc::new(Mutex::new(Vec::new()));
         let (mut reader, sink) = (master.try_clone().unwrap(), shown.clone());
         // Ends with EIO once nothing holds the terminal open any more.
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut buf = [0; 4096];
             while let Ok(n @ 1..) = reader.read(&mut buf) {
                 sink.lock().unwrap().extend_from_slice(&buf[..n]);
@@ -66,6 +74,7 @@ impl OnTerminal {
             master,
             child,
             shown,
+            reader,
         })
     }
 
@@ -88,26 +97,65 @@ impl OnTerminal {
         self.master.write_all(keys).unwrap();
     }
 
-    /// cleave's exit status, once it ends.
-    fn status(mut self) -> i32 {
+    /// The program's exit status, once it ends.
+    fn status(&mut self) -> i32 {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().expect("cleave exits");
+                return status.code().expect("the program exits");
             }
             if started.elapsed() > TIMEOUT {
                 let _ = self.child.kill();
-                panic!("cleave still runs; the terminal shows {:?}", self.shown());
+                panic!(
+                    "the program still runs; the terminal shows {:?}",
+                    self.shown()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The exit status and all the terminal showed, once the program and
+    /// everything it left holding the terminal have ended.
+    fn finish(mut self) -> (i32, String) {
+        let status = self.status();
+        let shown = self.shown.clone();
+        self.reader.join().unwrap();
+        let shown = String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+        (status, shown)
+    }
+
+    /// The host's view of the program: its state letter in /proc/PID/stat.
+    fn host_state(&self) -> char {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+        after_comm.chars().next().unwrap()
+    }
+
+    fn wait_for_state(&mut self, wanted: impl Fn(char) -> bool) {
+        let started = Instant::now();
+        while !wanted(self.host_state()) {
+            if started.elapsed() > TIMEOUT {
+                let _ = self.child.kill();
+                panic!(
+                    "cleave is still {}; the terminal shows {:?}",
+                    self.host_state(),
+                    self.shown()
+                );
             }
             std::thread::sleep(Duration::from_millis(5));
         }
     }
 }
 
+fn sigtest() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("userland/bin/sigtest");
+    path.to_str().unwrap().to_string()
+}
+
 #[test]
 fn ctrl_c_and_ctrl_backslash_signal_the_program() {
-    let sigtest = Path::new(env!("CARGO_MANIFEST_DIR")).join("userland/bin/sigtest");
-    let Some(mut t) = OnTerminal::start(&["run", sigtest.to_str().unwrap(), "terminal"]) else {
+    let Some(mut t) = OnTerminal::start(&["run", &sigtest(), "terminal"]) else {
         return;
     };
     t.wait_for("ready");
@@ -117,8 +165,47 @@ fn ctrl_c_and_ctrl_backslash_signal_the_program() {
     // SIGQUIT's default action ends it (no core file: sigtest sets
     // RLIMIT_CORE to 0), and cleave reports that death.
     t.type_keys(b"\x1c");
-    let shown = t.shown();
-    assert_eq!(t.status(), 128 + 3, "{shown}");
+    let (status, shown) = t.finish();
+    assert_eq!(status, 128 + 3, "{shown}");
+}
+
+#[test]
+fn ctrl_z_stops_cleave_with_a_job_no_guest_shell_controls() {
+    let Some(mut t) = OnTerminal::start(&["run", &sigtest(), "terminal"]) else {
+        return;
+    };
+    t.wait_for("ready");
+    t.type_keys(b"\x03");
+    t.wait_for("ready again");
+    t.type_keys(b"\x1a");
+    t.wait_for_state(|s| s == 'T');
+    // The host shell's `fg`.
+    let cont = Command::new("kill")
+        .args(["-CONT", &t.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(cont.success());
+    t.wait_for_state(|s| s != 'T');
+    // The program carries on where it was: Ctrl-\ still ends it.
+    t.type_keys(b"\x1c");
+    let (status, shown) = t.finish();
+    assert_eq!(status, 128 + 3, "{shown}");
+}
+
+#[test]
+fn job_control_matches_linux() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("terminal");
+    let Some(native) = testkit::tools::native_build("sigtest", &dir, "the job control test") else {
+        return;
+    };
+    let Some(linux) = OnTerminal::start_program(&native, &["jobs"]) else {
+        return;
+    };
+    let linux = linux.finish();
+    let cleave = OnTerminal::start(&["run", &sigtest(), "jobs"])
+        .unwrap()
+        .finish();
+    assert_eq!(cleave, linux);
 }
 
 #[test]
@@ -142,7 +229,7 @@ fn ctrl_c_ends_the_shells_command_not_the_shell() {
     t.type_keys(b"echo after\n");
     t.wait_for("after\r\n");
     t.type_keys(b"exit\n");
-    let shown = t.shown();
-    assert_eq!(t.status(), 0, "{shown}");
+    let (status, shown) = t.finish();
+    assert_eq!(status, 0, "{shown}");
     assert!(!shown.contains("never\r\n"), "{shown}");
 }

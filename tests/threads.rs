@@ -34,27 +34,7 @@ fn native() -> Option<&'static Path> {
     BUILT
         .get_or_init(|| {
             let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("threads");
-            std::fs::create_dir_all(&dir).unwrap();
-            let out = dir.join("threads.native");
-            let src = root().join("userland/src/threads.c");
-            let result = Command::new("cc")
-                .args(["-O2", "-std=gnu11", "-Wall", "-Wextra", "-pthread", "-o"])
-                .arg(&out)
-                .arg(&src)
-                .output();
-            match result {
-                Ok(r) if r.status.success() => Some(out),
-                Ok(r) => panic!(
-                    "cc {}: {}",
-                    src.display(),
-                    String::from_utf8_lossy(&r.stderr)
-                ),
-                Err(e) => {
-                    let why = format!("cc cannot run ({e}; Debian: apt-get install gcc)");
-                    testkit::skip("the thread tests", &why);
-                    None
-                }
-            }
+            testkit::tools::native_build("threads", &dir, "the thread tests")
         })
         .as_deref()
 }

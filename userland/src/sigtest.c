@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -762,6 +763,162 @@ static int terminal(void)
 	return 1;
 }
 
+/*
+ * Not a case: tests/terminal.rs runs `sigtest jobs` as the foreground job
+ * of a pseudo-terminal, natively and under cleave, and compares what they
+ * print: the terminal's job control. Each step runs in a child that puts
+ * itself in a process group of its own, in the background, and returns 0
+ * or an errno; the parent says how it ended.
+ */
+static volatile sig_atomic_t caught;
+static void on_ttin(int sig)
+{
+	(void)sig;
+	caught = 1;
+}
+
+static int bg_read(void)
+{
+	char c;
+	return read(0, &c, 1) < 0 ? errno : 0;
+}
+
+static int bg_read_ignored(void)
+{
+	signal(SIGTTIN, SIG_IGN);
+	return bg_read();
+}
+
+static int bg_read_blocked(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTTIN);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return bg_read();
+}
+
+static int bg_read_caught(void)
+{
+	struct sigaction sa = {.sa_handler = on_ttin};
+	sigaction(SIGTTIN, &sa, NULL);
+	int e = bg_read();
+	return caught ? e : -1;
+}
+
+static int bg_write(void)
+{
+	const char line[] = "a line from the background\n";
+	return write(1, line, sizeof line - 1) < 0 ? errno : 0;
+}
+
+static int bg_write_ignored(void)
+{
+	signal(SIGTTOU, SIG_IGN);
+	return bg_write();
+}
+
+static int bg_tcsetattr(void)
+{
+	struct termios t;
+	tcgetattr(0, &t);
+	return tcsetattr(0, TCSANOW, &t) < 0 ? errno : 0;
+}
+
+static int bg_tcsetattr_blocked(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return bg_tcsetattr();
+}
+
+static int bg_tcgetpgrp(void)
+{
+	return tcgetpgrp(0) == getpgid(getppid()) ? 0 : -1;
+}
+
+/* What a shell does to give itself the terminal. */
+static int take_terminal(void)
+{
+	signal(SIGTTOU, SIG_IGN);
+	int r = tcsetpgrp(0, getpgrp()) < 0 ? errno : 0;
+	signal(SIGTTOU, SIG_DFL);
+	return r ? r : tcgetpgrp(0) == getpgrp() ? 0 : -1;
+}
+
+/* A group whose parent left: no shell could continue it. The grandchild
+ * reports on orphan_pipe. */
+static int orphan_pipe[2];
+static int orphaned_read(void)
+{
+	pid_t parent = getpid();
+	if (fork() == 0) {
+		while (getppid() == parent)
+			sleep_ms(1);
+		int e = bg_read();
+		write(orphan_pipe[1], &e, sizeof e);
+		_exit(0);
+	}
+	return 0;
+}
+
+static void step(const char *what, int (*fn)(void))
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		setpgid(0, 0);
+		_exit(fn());
+	}
+	setpgid(pid, pid);
+	int st;
+	waitpid(pid, &st, WUNTRACED);
+	if (WIFSTOPPED(st)) {
+		say("%s: stopped by %s", what, sigabbrev_np(WSTOPSIG(st)));
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	} else if (WIFEXITED(st))
+		say("%s: %s", what, WEXITSTATUS(st) ? strerrorname_np(WEXITSTATUS(st)) : "ok");
+	else
+		say("%s: %s", what, status_str(st));
+}
+
+static void set_tostop(int on)
+{
+	struct termios t;
+	tcgetattr(0, &t);
+	t.c_lflag = on ? t.c_lflag | TOSTOP : t.c_lflag & ~TOSTOP;
+	tcsetattr(0, TCSANOW, &t);
+}
+
+static int jobs(void)
+{
+	say("in the foreground: %s", yesno(tcgetpgrp(0) == getpgrp()));
+	step("read", bg_read);
+	step("read, SIGTTIN ignored", bg_read_ignored);
+	step("read, SIGTTIN blocked", bg_read_blocked);
+	step("read, SIGTTIN caught", bg_read_caught);
+	step("write", bg_write);
+	set_tostop(1);
+	step("write with TOSTOP", bg_write);
+	step("write with TOSTOP, SIGTTOU ignored", bg_write_ignored);
+	set_tostop(0);
+	step("tcsetattr", bg_tcsetattr);
+	step("tcsetattr, SIGTTOU blocked", bg_tcsetattr_blocked);
+	step("tcgetpgrp", bg_tcgetpgrp);
+	step("take the terminal", take_terminal);
+	say("in the foreground: %s", yesno(tcgetpgrp(0) == getpgrp()));
+	say("take it back: %s", take_terminal() ? "failed" : "ok");
+	pipe(orphan_pipe);
+	step("leave a group behind", orphaned_read);
+	close(orphan_pipe[1]);
+	int e = -1;
+	read(orphan_pipe[0], &e, sizeof e);
+	say("read, orphaned group: %s", e ? strerrorname_np(e) : "ok");
+	return 0;
+}
+
 static const struct guest_case cases[] = {
 	{"siginfo", case_siginfo},
 	{"faults", case_faults},
@@ -788,5 +945,7 @@ int main(int argc, char **argv)
 	setrlimit(RLIMIT_CORE, &rl);
 	if (argc == 2 && !strcmp(argv[1], "terminal"))
 		return terminal();
+	if (argc == 2 && !strcmp(argv[1], "jobs"))
+		return jobs();
 	return run_case("sigtest", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -11,11 +11,21 @@
 //! The foreground process group and the window size set by the guest are
 //! the guest's own: the host's process groups mean nothing to it.
 //!
-//! The signals the host terminal raises (Ctrl-C, Ctrl-\, a resize) reach
-//! cleave, the host's foreground process; [`HostSignals`] catches them and
-//! the kernel raises them in the guest's foreground process group, as
-//! Linux's line discipline would. Ctrl-Z is left to the host: it suspends
-//! cleave, guest and all, until the host shell's `fg`.
+//! Job control: the console is the controlling terminal of init's session,
+//! where every process starts, until a session leader claims it
+//! (TIOCSCTTY), and its foreground group is init's until a guest shell
+//! gives it to a job (TIOCSPGRP). A process of that session in another
+//! group is in the background: its reads raise SIGTTIN, and its writes
+//! (with TOSTOP) and terminal settings raise SIGTTOU, as Linux's
+//! tty_check_change does (`syscall::fs`).
+//!
+//! The signals the host terminal raises (Ctrl-C, Ctrl-\, Ctrl-Z, a resize)
+//! reach cleave, the host's foreground process; [`HostSignals`] catches
+//! them and the kernel raises them in the guest's foreground process group,
+//! as Linux's line discipline would. When no guest shell does job control
+//! (the foreground group is still init's), the host's shell is the one that
+//! does: once that group has stopped, cleave stops too, and the host
+//! shell's `fg` continues both (`task::block`).
 
 use crate::errno::{Errno, KResult};
 use crate::task::files::HostStdio;
@@ -65,12 +75,18 @@ fn std_termios() -> [u8; TERMIOS_SIZE] {
     b
 }
 
+/// Init's pid, session and process group: where every process starts.
+pub const INIT: u32 = 1;
+
+/// c_lflag's TOSTOP: background writes raise SIGTTOU.
+const TOSTOP: u32 = 0o400;
+
 /// The guest's view of the console.
 pub struct Console {
-    /// The foreground process group (TIOCSPGRP); None: the asker's own.
-    pub fg_pgrp: Option<u32>,
+    /// The foreground process group (TIOCSPGRP).
+    pub fg_pgrp: u32,
     /// The session it is the controlling terminal of (TIOCSCTTY).
-    pub session: Option<u32>,
+    pub session: u32,
     /// A window size set by the guest, shown instead of the host's.
     winsize: Option<[u8; 8]>,
     /// The termios when the host has no terminal.
@@ -80,8 +96,8 @@ pub struct Console {
 impl Default for Console {
     fn default() -> Self {
         Console {
-            fg_pgrp: None,
-            session: None,
+            fg_pgrp: INIT,
+            session: INIT,
             winsize: None,
             emulated: std_termios(),
         }
@@ -174,6 +190,13 @@ impl Terminal {
         with_fd(s, |fd| termios::tcsetattr(fd, when, &t)).map_err(Errno::from)
     }
 
+    /// Whether background writes raise SIGTTOU (TOSTOP).
+    pub fn tostop(self, con: &Console) -> KResult<bool> {
+        let t = self.get(con)?;
+        let lflag = u32::from_le_bytes(t[12..16].try_into().expect("4 bytes"));
+        Ok(lflag & TOSTOP != 0)
+    }
+
     /// struct winsize: rows, columns, x and y pixels (u16 each).
     pub fn winsize(self, con: &Console) -> KResult<[u8; 8]> {
         if let Some(w) = con.winsize {
@@ -229,9 +252,10 @@ impl SavedTerminal {
 }
 
 /// The host signals that belong to the guest: each with its guest number.
-const FORWARDED: [(i32, Signal); 3] = [
+const FORWARDED: [(i32, Signal); 4] = [
     (signal_hook::consts::SIGINT, Signal::SIGINT),
     (signal_hook::consts::SIGQUIT, Signal::SIGQUIT),
+    (signal_hook::consts::SIGTSTP, Signal::SIGTSTP),
     (signal_hook::consts::SIGWINCH, Signal::SIGWINCH),
 ];
 

@@ -12,7 +12,7 @@ use crate::fs::{
 use crate::task::block::{PollKey, WaitReason};
 use crate::task::files::HostStdio;
 use crate::task::sigdeliver::SigTarget;
-use crate::task::signal::{SigInfo, Signal, SI_USER};
+use crate::task::signal::{SigInfo, Signal, SIG_IGN, SI_USER};
 use crate::task::{FsInfo, Kernel};
 use rand::RngCore;
 use rustix::fs::SeekFrom;
@@ -170,6 +170,9 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
     if !f.readable() {
         return Err(Errno::EBADF);
     }
+    if in_background(k) && terminal(f).is_ok() {
+        tty_check_change(k, Signal::SIGTTIN)?;
+    }
     match &f.kind {
         FileKind::Console(s) => console_read(k, *s, f.nonblock(), len),
         FileKind::Pipe(end) => {
@@ -252,6 +255,13 @@ pub(crate) fn file_write(
 ) -> KResult<usize> {
     if !f.writable() {
         return Err(Errno::EBADF);
+    }
+    if done == 0 && in_background(k) {
+        if let Ok(term) = terminal(f) {
+            if term.tostop(&k.vfs.console.borrow())? {
+                tty_check_change(k, Signal::SIGTTOU)?;
+            }
+        }
     }
     match &f.kind {
         FileKind::Console(s) => host_write(k, *s, data, done),
@@ -630,6 +640,49 @@ fn terminal(f: &OpenFile) -> KResult<Terminal> {
     }
 }
 
+/// Whether the caller is in the background of the console: in the session
+/// it is the controlling terminal of, outside its foreground group.
+fn in_background(k: &Kernel) -> bool {
+    let g = k.group();
+    let g = g.borrow();
+    let con = k.vfs.console.borrow();
+    g.sid == con.session && g.pgid != con.fg_pgrp
+}
+
+/// Linux's tty_check_change, for a caller in the background: its group
+/// gets `sig` (SIGTTIN for a read, SIGTTOU for the rest), which stops it,
+/// and the call runs again once it is continued (or fails with EINTR if a
+/// handler ran). With `sig` ignored or blocked, a read fails with EIO and
+/// anything else goes ahead; so does an orphaned group, which no shell
+/// would ever continue.
+fn tty_check_change(k: &mut Kernel, sig: Signal) -> KResult<()> {
+    let t = k.current();
+    let ignored = t.sigmask & sig.bit() != 0 || t.sighand.borrow().action(sig).handler == SIG_IGN;
+    if ignored {
+        return if sig == Signal::SIGTTIN {
+            Err(Errno::EIO)
+        } else {
+            Ok(())
+        };
+    }
+    let pgid = k.group().borrow().pgid;
+    if k.pgrp_orphaned(pgid, None) {
+        return Err(Errno::EIO);
+    }
+    k.signal_pgrp(pgid, sig);
+    Err(k.block(WaitReason::Other("the terminal"), None))
+}
+
+/// Whether the caller's session has the console as its controlling
+/// terminal: ENOTTY for the requests that need it.
+fn controlling(k: &Kernel) -> KResult<()> {
+    if k.group().borrow().sid == k.vfs.console.borrow().session {
+        Ok(())
+    } else {
+        Err(Errno::ENOTTY)
+    }
+}
+
 fn read_int(k: &mut Kernel, addr: u64) -> KResult<i32> {
     let mut b = [0; 4];
     k.copy_from_user(addr, &mut b)?;
@@ -673,6 +726,9 @@ pub fn ioctl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             k.copy_to_user(a[2], &t)?;
         }
         TCSETS | TCSETSW | TCSETSF => {
+            if in_background(k) {
+                tty_check_change(k, Signal::SIGTTOU)?;
+            }
             let mut t = [0; TERMIOS_SIZE];
             k.copy_from_user(a[2], &mut t)?;
             let when = match cmd {
@@ -697,25 +753,37 @@ pub fn ioctl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             }
         }
         TIOCGPGRP => {
-            let pgid = k.group().borrow().pgid;
-            let fg = k.vfs.console.borrow().fg_pgrp.unwrap_or(pgid);
+            controlling(k)?;
+            let fg = k.vfs.console.borrow().fg_pgrp;
             k.copy_to_user(a[2], &fg.to_le_bytes())?;
         }
         TIOCSPGRP => {
+            // A background shell taking the terminal back has SIGTTOU
+            // ignored or blocked; an orphaned one is refused.
+            if in_background(k) {
+                tty_check_change(k, Signal::SIGTTOU).map_err(|e| match e {
+                    Errno::EIO => Errno::ENOTTY,
+                    e => e,
+                })?;
+            }
             let pgrp = read_int(k, a[2])?;
             if pgrp < 0 {
                 return Err(Errno::EINVAL);
             }
-            // Only a process group of the caller's session (tcsetpgrp(3)).
+            controlling(k)?;
+            // A process group of the caller's session (tiocspgrp).
             let sid = k.group().borrow().sid;
-            let exists = k.processes().any(|g| {
-                let g = g.borrow();
-                g.pgid == pgrp as u32 && g.sid == sid && g.zombie.is_none()
-            });
-            if !exists {
-                return Err(Errno::EPERM);
+            let pgrp = pgrp as u32;
+            let group_sid = k
+                .processes()
+                .map(|g| g.borrow())
+                .find(|g| g.pgid == pgrp && g.zombie.is_none())
+                .map(|g| g.sid);
+            match group_sid {
+                None => return Err(Errno::ESRCH),
+                Some(s) if s != sid => return Err(Errno::EPERM),
+                Some(_) => k.vfs.console.borrow_mut().fg_pgrp = pgrp,
             }
-            k.vfs.console.borrow_mut().fg_pgrp = Some(pgrp as u32);
         }
         TIOCSCTTY => {
             let g = k.group();
@@ -724,13 +792,13 @@ pub fn ioctl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
                 return Err(Errno::EPERM);
             }
             let mut con = k.vfs.console.borrow_mut();
-            con.session = Some(g.sid);
-            con.fg_pgrp = Some(g.pgid);
+            con.session = g.sid;
+            con.fg_pgrp = g.pgid;
         }
         TIOCNOTTY => {}
         TIOCGSID => {
-            let sid = k.group().borrow().sid;
-            let sid = k.vfs.console.borrow().session.unwrap_or(sid);
+            controlling(k)?;
+            let sid = k.vfs.console.borrow().session;
             k.copy_to_user(a[2], &sid.to_le_bytes())?;
         }
         // Linux's tty layer answers requests it does not know with ENOTTY.

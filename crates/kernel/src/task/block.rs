@@ -88,6 +88,8 @@ use super::sigdeliver::SigTarget;
 use super::signal::{SigInfo, Signal, SI_KERNEL};
 use super::{Kernel, Tid};
 use crate::errno::{Errno, KResult};
+use crate::fs::tty::{Terminal, INIT};
+use rustix::termios::OptionalActions;
 use std::time::{Duration, Instant};
 
 /// The internal errno of a handler that blocked: Linux's ERESTARTSYS. Never
@@ -270,9 +272,12 @@ impl Kernel {
     /// Raises `sig`, from the kernel, in the console's foreground process
     /// group.
     pub fn signal_foreground(&mut self, sig: Signal) {
-        // Nobody claimed the terminal: init's group, where every process
-        // starts.
-        let pgrp = self.vfs.console.borrow().fg_pgrp.unwrap_or(1);
+        let pgrp = self.vfs.console.borrow().fg_pgrp;
+        self.signal_pgrp(pgrp, sig);
+    }
+
+    /// Raises `sig`, from the kernel, in process group `pgrp`.
+    pub fn signal_pgrp(&mut self, pgrp: Tid, sig: Signal) {
         let members: Vec<Tid> = self
             .processes()
             .map(|g| g.borrow())
@@ -282,6 +287,41 @@ impl Kernel {
         for pid in members {
             self.send_signal(SigTarget::Process(pid), SigInfo::new(sig, SI_KERNEL));
         }
+    }
+
+    /// Job control for a guest without a shell that does it (see
+    /// `fs::tty`): once every process of the console's foreground group,
+    /// still init's, has stopped, nothing in the guest can continue them,
+    /// so cleave stops with them and gives the host shell the terminal.
+    /// Its `fg` continues cleave, with the guest's terminal settings put
+    /// back, and the kernel continues the group.
+    pub(super) fn stop_with_foreground(&mut self) {
+        if self.host_signals.is_none() || self.vfs.console.borrow().fg_pgrp != INIT {
+            return;
+        }
+        let (mut members, mut stopped) = (0, 0);
+        for g in self.processes().map(|g| g.borrow()) {
+            if g.pgid == INIT && g.tgid != INIT && g.zombie.is_none() {
+                members += 1;
+                stopped += usize::from(g.stopped);
+            }
+        }
+        if members == 0 || stopped < members {
+            return;
+        }
+        let term = Terminal::console();
+        let modes = term.get(&self.vfs.console.borrow());
+        // Ctrl-Z's default action on cleave, which catches SIGTSTP.
+        let _ = signal_hook::low_level::raise(signal_hook::consts::SIGSTOP);
+        if let Ok(modes) = modes {
+            let _ = term.set(
+                &mut self.vfs.console.borrow_mut(),
+                &modes,
+                OptionalActions::Now,
+            );
+        }
+        self.vfs.console.borrow_mut().forget_winsize();
+        self.signal_foreground(Signal::SIGCONT);
     }
 
     /// Waits up to `timeout` (None: for as long as it takes) for input on

@@ -263,7 +263,7 @@ impl Kernel {
     /// the main program: to it, cleave's init stands for the host's shell
     /// that started cleave, which links its group to the outside (on the
     /// host, a job's group is not orphaned while its shell lives).
-    pub(super) fn pgrp_orphaned(&self, pgid: Tid, ignored: Option<Tid>) -> bool {
+    pub fn pgrp_orphaned(&self, pgid: Tid, ignored: Option<Tid>) -> bool {
         !self.groups.values().any(|g| {
             let g = g.borrow();
             if g.pgid != pgid || Some(g.tgid) == ignored || g.zombie.is_some() {

@@ -377,6 +377,9 @@ pub struct Kernel {
     /// it ended.
     main_pid: Option<Tid>,
     main_exit: Option<ExitStatus>,
+    /// A process stopped since the run loop last looked (host job
+    /// control: `Kernel::stop_with_foreground`).
+    group_stopped: bool,
     deadlock: bool,
     /// Futex wait queues (see `futex.rs`).
     pub futex: futex::FutexTable,
@@ -414,6 +417,7 @@ impl Kernel {
             trace: config.trace,
             init_exit: None,
             main_pid: None,
+            group_stopped: false,
             main_exit: None,
             deadlock: false,
             futex: futex::FutexTable::default(),
@@ -582,6 +586,9 @@ impl Kernel {
             // The return to user mode: pending signals first.
             if self.signal_work() {
                 self.do_signal();
+                if std::mem::take(&mut self.group_stopped) {
+                    self.stop_with_foreground();
+                }
                 // Ended, or stopped (group stop).
                 if self.on_hart != Some(tid) || self.is_blocked(tid) {
                     continue;

@@ -247,6 +247,7 @@ impl Kernel {
             g.stop_report = Some(sig);
             g.continued_report = false;
         }
+        self.group_stopped = true;
         self.notify_parent_cldstop(&group, CLD_STOPPED, sig);
     }
 

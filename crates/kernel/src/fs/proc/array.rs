@@ -159,7 +159,7 @@ fn stat(k: &Kernel, g: &ThreadGroup, pid: Tid, tid: Option<Tid>, who: Option<Tid
     // Every process has the console as its terminal while the host has
     // one (the guest has nothing else); tpgid is its foreground group.
     let tty = (crate::fs::tty::Terminal::console() != crate::fs::tty::Terminal::Emulated)
-        .then(|| k.vfs.console.borrow().fg_pgrp.unwrap_or(g.pgid));
+        .then(|| k.vfs.console.borrow().fg_pgrp);
     format!(
         "{shown} ({comm}) {st} {ppid} {pgid} {sid} {tty} {tpgid} {flags} {minflt} 0 0 0 {utime} 0 {cutime} 0 \
          20 0 {nthreads} 0 {starttime} {vsize} {rss} 18446744073709551615 {start_code} {end_code} \

@@ -7,8 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use kernel::fs::Vfs;
 use kernel::task::signal::Signal;
 use kernel::task::{ExecRequest, ExitStatus, Kernel, Start, INIT_IMAGE};
-use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -182,6 +182,60 @@ fn print_stats(kernel: &Kernel, elapsed: std::time::Duration) {
     );
 }
 
+/// A user error found before boot: one line, and the shell's exit code.
+struct Refusal {
+    line: String,
+    code: u8,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(&self.line)
+    }
+}
+
+/// What exec would say about PROGRAM, checked before boot so that the user
+/// hears of a bad file by name and with its reason (init's exec would only
+/// see an errno): the file, then each interpreter it names (a "#!" line's,
+/// a dynamic program's PT_INTERP), found in the guest's file system. A
+/// file of the initramfs is exec's to check.
+fn precheck(vfs: &Vfs, rooted: bool, program: &OsStr) -> Result<(), Refusal> {
+    use kernel::loader::ExecError;
+    let refuse = |what: String, e: ExecError| Refusal {
+        line: format!("cleave: {}: {what}{e}", program.to_string_lossy()),
+        code: e.shell_code() as u8,
+    };
+    let in_guest = |path: &[u8]| {
+        vfs.host_path_of(path).map_err(|e| match e {
+            kernel::errno::Errno::ENOENT => ExecError::NotFound,
+            e => ExecError::Errno(e),
+        })
+    };
+    // Under --root the program is a guest path; else a host one.
+    let mut file = match rooted {
+        true => in_guest(program.as_bytes()).map_err(|e| refuse(String::new(), e))?,
+        false => Some(PathBuf::from(program)),
+    };
+    let mut what = String::new();
+    for _ in 0..=kernel::task::exec::MAX_SCRIPT_DEPTH {
+        let Some(host) = file else {
+            return Ok(());
+        };
+        let Some(interp) = kernel::loader::precheck(&host).map_err(|e| refuse(what, e))? else {
+            return Ok(());
+        };
+        what = format!("interpreter {}: ", String::from_utf8_lossy(&interp));
+        file = in_guest(&interp).map_err(|e| {
+            let mut refusal = refuse(what.clone(), e);
+            if !rooted {
+                refusal.line += " (give a riscv64 system that has it with --root DIR)";
+            }
+            refusal
+        })?;
+    }
+    Ok(())
+}
+
 fn run(args: RunArgs) -> ExitCode {
     let mut command = args.command.into_iter();
     let program = command.next().expect("clap requires PROGRAM");
@@ -247,21 +301,9 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    // Errors about the file itself come from here, before boot, with the
-    // file's name; init's exec would only see an errno. Under --root the
-    // program is a guest path.
-    let host_program = match &args.root {
-        None => Ok(Some(request.path.clone())),
-        Some(_) => vfs
-            .host_path_of(program.as_encoded_bytes())
-            .map_err(|e| match e {
-                kernel::errno::Errno::ENOENT => kernel::loader::ExecError::NotFound,
-                e => kernel::loader::ExecError::Errno(e),
-            }),
-    };
-    if let Err(e) = host_program.and_then(|p| p.map_or(Ok(()), |p| kernel::loader::precheck(&p))) {
-        eprintln!("cleave: {}: {e}", program.to_string_lossy());
-        return ExitCode::from(e.shell_code() as u8);
+    if let Err(message) = precheck(&vfs, args.root.is_some(), &program) {
+        eprintln!("{message}");
+        return ExitCode::from(message.code);
     }
     let mut kernel = Kernel::new(args.kernel.config(), vfs);
     // The guest sees the host read-only at the same paths, except /tmp,

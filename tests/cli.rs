@@ -124,6 +124,24 @@ fn non_elf_is_126() {
 }
 
 #[test]
+fn a_bad_interpreter_is_named() {
+    let dir = temp_dir("interp");
+    let path = executable(&dir, "missing", b"#!/nonexistent/interp -x\necho hi\n");
+    fails(
+        &path,
+        127,
+        "interpreter /nonexistent/interp: No such file or directory",
+    );
+    // Without --root the host's programs are visible, and not riscv64.
+    let path = executable(&dir, "host", b"#!/usr/bin/env sh\necho hi\n");
+    fails(
+        &path,
+        126,
+        "interpreter /usr/bin/env: not a riscv64 executable (x86-64 ELF)",
+    );
+}
+
+#[test]
 fn bad_options_are_one_line() {
     for args in [
         &["run", "--mem", "lots", "/bin/true"][..],

@@ -456,6 +456,22 @@ static const char *find_program(const char *name, char *path, size_t size)
 	return NULL;
 }
 
+/* Whether FILE is binary rather than a script: a NUL byte in its first
+ * line, bash's test. A shell runs no binary file as a script. */
+static int is_binary(const char *file)
+{
+	char buf[80];
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf);
+	close(fd);
+	for (ssize_t i = 0; i < n && buf[i] != '\n'; i++)
+		if (buf[i] == '\0')
+			return 1;
+	return 0;
+}
+
 /* The child's side of fork + exec: never returns. */
 static void exec_command(struct command *c)
 {
@@ -472,6 +488,11 @@ static void exec_command(struct command *c)
 	}
 	execve(file, c->argv, environ);
 	int e = errno;
+	if (e == ENOEXEC && is_binary(file)) {
+		/* A program for another machine (a host one, say). */
+		fprintf(stderr, "sh: %s: cannot execute binary file\n", file);
+		exit(126);
+	}
 	if (e == ENOEXEC) {
 		/* No #! line: POSIX says a shell runs it as a script. */
 		char *argv[MAX_TOKENS + 2] = {"sh", (char *)file};

@@ -216,15 +216,53 @@ impl Executable {
 }
 
 /// What exec would say about `path` before building anything: the CLI's
-/// check, so that a bad file is reported by name before boot. A "#!" script
-/// passes, and so does a dynamic program: their interpreters are found in
-/// the guest's file system, by exec.
-pub fn precheck(path: &Path) -> Result<(), ExecError> {
+/// check, so that a bad file is reported by name before boot. A "#!"
+/// script or a dynamic program passes, with the interpreter it names,
+/// which is a path in the guest's file system.
+pub fn precheck(path: &Path) -> Result<Option<Vec<u8>>, ExecError> {
     let exe = Executable::open(path)?;
-    if exe.head.starts_with(b"#!") {
-        return Ok(());
+    if let Some(script) = parse_shebang(&exe.head) {
+        return script.map(|(interp, _)| Some(interp));
     }
-    ElfImage::parse_head(&exe.head, exe.size).map(|_| ())
+    let image = ElfImage::parse_head(&exe.head, exe.size)?;
+    Ok(image.interp.map(String::into_bytes))
+}
+
+/// BINPRM_BUF_SIZE: the "#!" line is looked for in this many bytes.
+const BINPRM_BUF_SIZE: usize = 256;
+
+/// A "#!" line: the interpreter and its optional argument.
+pub type Shebang = (Vec<u8>, Option<Vec<u8>>);
+
+/// A "#!" line's interpreter and optional argument (Linux's
+/// load_script): None if the file is no script.
+pub fn parse_shebang(data: &[u8]) -> Option<Result<Shebang, ExecError>> {
+    if !data.starts_with(b"#!") {
+        return None;
+    }
+    let buf = &data[2..data.len().min(BINPRM_BUF_SIZE)];
+    let line = match buf.iter().position(|&b| b == b'\n') {
+        Some(end) => &buf[..end],
+        None => buf,
+    };
+    let is_space = |b: &u8| *b == b' ' || *b == b'\t';
+    let line: &[u8] = {
+        let start = line.iter().position(|b| !is_space(b)).unwrap_or(line.len());
+        let end = line
+            .iter()
+            .rposition(|b| !is_space(b))
+            .map_or(start, |e| e + 1);
+        &line[start..end.max(start)]
+    };
+    if line.is_empty() {
+        return Some(Err(ExecError::NotElf));
+    }
+    let interp_end = line.iter().position(is_space).unwrap_or(line.len());
+    let interp = line[..interp_end].to_vec();
+    let rest = &line[interp_end..];
+    let rest_start = rest.iter().position(|b| !is_space(b)).unwrap_or(rest.len());
+    let arg = (rest_start < rest.len()).then(|| rest[rest_start..].to_vec());
+    Some(Ok((interp, arg)))
 }
 
 fn io_error(e: io::Error) -> ExecError {

@@ -25,9 +25,6 @@ use std::rc::Rc;
 /// times (depth 0 to 4 load a script, depth 5 must be the binary).
 pub const MAX_SCRIPT_DEPTH: usize = 5;
 
-/// BINPRM_BUF_SIZE: the "#!" line is looked for in this many bytes.
-const BINPRM_BUF_SIZE: usize = 256;
-
 /// MAX_ARG_STRLEN: one argument or environment string, NUL included.
 pub const MAX_ARG_STRLEN: usize = 32 * 4096;
 
@@ -46,40 +43,6 @@ pub fn comm_of(path: &Path) -> Vec<u8> {
         .map(|n| n.as_encoded_bytes().to_vec())
         .unwrap_or_default();
     name[..name.len().min(15)].to_vec()
-}
-
-/// A "#!" line's interpreter and optional argument (Linux's
-/// load_script): None if the file is no script.
-/// A "#!" line: the interpreter and its optional argument.
-type Shebang = (Vec<u8>, Option<Vec<u8>>);
-
-fn parse_shebang(data: &[u8]) -> Option<Result<Shebang, ExecError>> {
-    if !data.starts_with(b"#!") {
-        return None;
-    }
-    let buf = &data[2..data.len().min(BINPRM_BUF_SIZE)];
-    let line = match buf.iter().position(|&b| b == b'\n') {
-        Some(end) => &buf[..end],
-        None => buf,
-    };
-    let is_space = |b: &u8| *b == b' ' || *b == b'\t';
-    let line: &[u8] = {
-        let start = line.iter().position(|b| !is_space(b)).unwrap_or(line.len());
-        let end = line
-            .iter()
-            .rposition(|b| !is_space(b))
-            .map_or(start, |e| e + 1);
-        &line[start..end.max(start)]
-    };
-    if line.is_empty() {
-        return Some(Err(ExecError::NotElf));
-    }
-    let interp_end = line.iter().position(is_space).unwrap_or(line.len());
-    let interp = line[..interp_end].to_vec();
-    let rest = &line[interp_end..];
-    let rest_start = rest.iter().position(|b| !is_space(b)).unwrap_or(rest.len());
-    let arg = (rest_start < rest.len()).then(|| rest[rest_start..].to_vec());
-    Some(Ok((interp, arg)))
 }
 
 impl Kernel {
@@ -209,7 +172,7 @@ impl Kernel {
         }
         // Scripts: the interpreter runs with the script as its argument.
         let mut depth = 0;
-        while let Some(script) = parse_shebang(&exe.head) {
+        while let Some(script) = crate::loader::parse_shebang(&exe.head) {
             depth += 1;
             if depth > MAX_SCRIPT_DEPTH {
                 return Err(Errno::ELOOP);

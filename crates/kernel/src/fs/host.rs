@@ -272,6 +272,17 @@ impl HostNode {
         Ok(n)
     }
 
+    /// fsync (`data_only`: fdatasync) of the host file.
+    pub fn sync(&self, data_only: bool) -> KResult<()> {
+        let file = self.file(OFlags::RDONLY)?;
+        let synced = if data_only {
+            file.sync_data()
+        } else {
+            file.sync_all()
+        };
+        synced.map_err(|e| Errno::from(&e))
+    }
+
     pub fn truncate(&mut self, len: u64) -> KResult<()> {
         self.file(OFlags::WRONLY)?
             .set_len(len)

@@ -546,16 +546,27 @@ pub fn close_range(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     Ok(0)
 }
 
-/// fsync and fdatasync: the file's dirty mapped pages go back to it (a
-/// host file's to the host).
 pub fn fsync(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let FileKind::Inode(loc) = &file(k, a[0])?.kind else {
+    sync_file(k, a[0], false)
+}
+
+pub fn fdatasync(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    sync_file(k, a[0], true)
+}
+
+/// fsync and fdatasync: the file's dirty mapped pages go back to it, and
+/// a host file, with them, to the host's disk.
+fn sync_file(k: &mut Kernel, fd: u64, data_only: bool) -> KResult<u64> {
+    let FileKind::Inode(loc) = &file(k, fd)?.kind else {
         return Err(Errno::EINVAL);
     };
     k.phys.reap();
     let id = loc.inode.borrow().id;
     if let Some(obj) = k.phys.cache.by_inode(id) {
         obj.borrow().write_back(&k.phys, 0, u64::MAX)?;
+    }
+    if let Data::Host(h) = &loc.inode.borrow().data {
+        h.sync(data_only)?;
     }
     Ok(0)
 }

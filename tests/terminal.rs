@@ -233,3 +233,37 @@ fn ctrl_c_ends_the_shells_command_not_the_shell() {
     assert_eq!(status, 0, "{shown}");
     assert!(!shown.contains("never\r\n"), "{shown}");
 }
+
+#[test]
+fn the_shell_stops_continues_and_resumes_jobs() {
+    let Some(mut t) = OnTerminal::start(&[]) else {
+        return;
+    };
+    t.type_keys(b"sh -c 'echo running; exec sleep 30'\n");
+    t.wait_for("running\r\n");
+    t.type_keys(b"\x1a");
+    t.wait_for("Stopped                 sh -c");
+    // fg gives it the terminal again: ^C then ends it.
+    t.type_keys(b"fg\n");
+    t.wait_for("fg\r\nsh -c 'echo running; exec sleep 30'\r\n");
+    t.type_keys(b"\x03");
+    t.type_keys(b"echo back $?\n");
+    t.wait_for("back 130");
+    // A background job that reads the terminal stops (SIGTTIN) until fg.
+    t.type_keys(b"cat &\n");
+    let started = Instant::now();
+    while !t.shown().contains("Stopped                 cat") {
+        assert!(started.elapsed() < TIMEOUT, "{}", t.shown());
+        t.type_keys(b"jobs\n");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.type_keys(b"fg %1\n");
+    t.type_keys(b"typed\n\x04");
+    t.type_keys(b"echo after $?\n");
+    t.wait_for("after 0");
+    t.type_keys(b"exit\n");
+    let (status, shown) = t.finish();
+    assert_eq!(status, 0, "{shown}");
+    // fg names the job, then cat copies the line typed ahead to it.
+    assert!(shown.contains("cat\r\ntyped\r\n"), "{shown}");
+}

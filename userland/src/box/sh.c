@@ -5,7 +5,9 @@
  * sets up its redirections and calls execve(), the parent waits for that
  * PID. A background command (`cmd &`) is the same without the wait; `jobs`
  * and `wait` look at it later. A pipeline `a | b` is one fork per command,
- * each with one end of a pipe() as its stdin or stdout.
+ * each with one end of a pipe() as its stdin or stdout. On a terminal the
+ * shell does job control: each job is a process group, the foreground one
+ * has the terminal, ^Z stops it, and `fg` and `bg` continue it.
  *
  * The language is a subset of POSIX sh, one line at a time: words with
  * '...', "..." and \ quoting; $NAME, ${NAME}, $?, $$, $!, $#, $0..$9, $@;
@@ -65,9 +67,11 @@ struct command {
 
 struct job {
 	int id; /* 0: a free slot */
+	pid_t pgid; /* its process group, with job control */
 	pid_t pids[MAX_STAGES];
 	int npids;
 	int running; /* pids not yet reaped */
+	int stopped; /* by a signal, until continued */
 	int status;  /* the last command's, as $? would be */
 	char *text;
 };
@@ -76,7 +80,8 @@ static struct {
 	int status;	  /* $? */
 	pid_t pid;	  /* $$: the shell's, also in its subshells */
 	pid_t last_bg;	  /* $! */
-	int interactive;
+	int interactive;  /* prompts, and job control */
+	pid_t pgid;	  /* the shell's own group, which has the terminal between jobs */
 	int argc;	  /* $0, $1, ... */
 	char **argv;
 	struct job jobs[MAX_JOBS];
@@ -511,6 +516,8 @@ static int status_of(int wstatus, int report)
 	if (WIFEXITED(wstatus))
 		return WEXITSTATUS(wstatus);
 	int sig = WTERMSIG(wstatus);
+	if (report && sig == SIGINT && sh.interactive)
+		fputs("\n", stderr); /* the prompt goes below the ^C */
 	if (report && sig != SIGINT && sig != SIGPIPE)
 		fprintf(stderr, "%s%s\n", signal_text(sig), WCOREDUMP(wstatus) ? " (core dumped)" : "");
 	return 128 + sig;
@@ -519,23 +526,32 @@ static int status_of(int wstatus, int report)
 static int builtin(struct command *c);
 static int is_builtin(const char *name);
 
-static struct job *add_job(pid_t *pids, int npids, const char *text)
+/* Puts a job in the table (a copy of `job`, with its own text). */
+static struct job *add_job(const struct job *job)
 {
 	for (int i = 0; i < MAX_JOBS; i++) {
 		struct job *j = &sh.jobs[i];
 		if (j->id)
 			continue;
+		*j = *job;
 		j->id = i + 1;
-		memcpy(j->pids, pids, npids * sizeof *pids);
-		j->npids = j->running = npids;
-		j->status = 0;
-		j->text = strdup(text);
-		if (sh.interactive)
-			fprintf(stderr, "[%d] %d\n", j->id, pids[npids - 1]);
+		j->text = strdup(job->text);
 		return j;
 	}
-	/* More background jobs than slots: they run, untracked. */
+	/* More jobs than slots: they run, untracked. */
 	return NULL;
+}
+
+/* A background job: in the table, announced as "[1] PID" when a person
+ * is typing. */
+static void add_background(pid_t *pids, int npids, pid_t pgid, const char *text)
+{
+	struct job job = {.pgid = pgid, .npids = npids, .running = npids, .text = (char *)text};
+	memcpy(job.pids, pids, npids * sizeof *pids);
+	sh.last_bg = pids[npids - 1];
+	struct job *j = add_job(&job);
+	if (j && sh.interactive)
+		fprintf(stderr, "[%d] %d\n", j->id, pids[npids - 1]);
 }
 
 static void free_job(struct job *j)
@@ -544,20 +560,25 @@ static void free_job(struct job *j)
 	memset(j, 0, sizeof *j);
 }
 
-/* Reaps the job's processes that have exited; `block`: wait for all. */
+/* Reaps the job's processes that have exited, and notes whether it is
+ * stopped; `block`: wait for all to exit. */
 static void reap_job(struct job *j, int block)
 {
 	for (int i = 0; i < j->npids; i++) {
 		if (!j->pids[i])
 			continue;
 		int wstatus;
-		pid_t r = waitpid(j->pids[i], &wstatus, block ? 0 : WNOHANG);
+		pid_t r = waitpid(j->pids[i], &wstatus, block ? 0 : WNOHANG | WUNTRACED | WCONTINUED);
 		if (r < 0 && errno == EINTR) {
 			i--;
 			continue;
 		}
 		if (r == 0)
 			continue;
+		if (r > 0 && (WIFSTOPPED(wstatus) || WIFCONTINUED(wstatus))) {
+			j->stopped = WIFSTOPPED(wstatus);
+			continue;
+		}
 		if (r > 0 && i == j->npids - 1)
 			j->status = status_of(wstatus, 0);
 		j->pids[i] = 0; /* reaped (or, r < 0, not ours any more) */
@@ -565,11 +586,45 @@ static void reap_job(struct job *j, int block)
 	}
 }
 
+/* Waits for job J in the foreground: with job control its group has the
+ * terminal until it ends or stops. Returns $? (128 + the signal for a
+ * job that stopped, which stays J's to continue). */
+static int wait_foreground(struct job *j)
+{
+	if (sh.interactive)
+		tcsetpgrp(0, j->pgid);
+	int stop = 0;
+	for (int i = 0; i < j->npids; i++) {
+		if (!j->pids[i])
+			continue;
+		int wstatus;
+		pid_t r = waitpid(j->pids[i], &wstatus, WUNTRACED);
+		if (r < 0 && errno == EINTR) {
+			i--;
+			continue;
+		}
+		if (r > 0 && WIFSTOPPED(wstatus)) {
+			stop = WSTOPSIG(wstatus);
+			continue;
+		}
+		if (r > 0 && i == j->npids - 1)
+			j->status = status_of(wstatus, 1);
+		j->pids[i] = 0;
+		j->running--;
+	}
+	if (sh.interactive)
+		tcsetpgrp(0, sh.pgid);
+	j->stopped = stop != 0;
+	return stop ? 128 + stop : j->status;
+}
+
 /* What `jobs` and the prompt print: "[1]+  Done   sleep 1 &", bash style. */
 static void print_job(const struct job *j)
 {
 	char state[32];
-	if (j->running)
+	if (j->stopped)
+		snprintf(state, sizeof state, "Stopped");
+	else if (j->running)
 		snprintf(state, sizeof state, "Running");
 	else if (j->status == 0)
 		snprintf(state, sizeof state, "Done");
@@ -577,22 +632,51 @@ static void print_job(const struct job *j)
 		snprintf(state, sizeof state, "%s", signal_text(j->status - 128));
 	else
 		snprintf(state, sizeof state, "Done(%d)", j->status);
-	printf("[%d]   %-24s%s &\n", j->id, state, j->text);
+	printf("[%d]   %-24s%s%s\n", j->id, state, j->text, j->stopped ? "" : " &");
 	fflush(stdout);
 }
 
-/* Before each prompt an interactive shell says which jobs finished. */
+/* A foreground job stopped (by ^Z, whose echo ends no line). */
+static void report_stop(const struct job *j)
+{
+	putchar('\n');
+	print_job(j);
+}
+
+/* Before each prompt an interactive shell says which jobs finished or
+ * stopped. */
 static void notify_jobs(void)
 {
 	for (int i = 0; i < MAX_JOBS; i++) {
 		struct job *j = &sh.jobs[i];
 		if (!j->id)
 			continue;
+		int was_stopped = j->stopped;
 		reap_job(j, 0);
-		if (!j->running) {
+		if (!j->running || j->stopped > was_stopped)
 			print_job(j);
+		if (!j->running)
 			free_job(j);
-		}
+	}
+}
+
+/* With job control a job's processes go into a group of their own, the
+ * first one's, which gets the terminal if it is the foreground job (`fg`);
+ * the shell and the child (pid 0) both see to it, whichever runs first.
+ * The child takes back the job-control signals the shell ignores. */
+static void join_job(pid_t pid, pid_t *pgid, int fg)
+{
+	if (!sh.interactive)
+		return;
+	if (!*pgid)
+		*pgid = pid ? pid : getpid();
+	setpgid(pid, *pgid);
+	if (fg)
+		tcsetpgrp(0, *pgid);
+	if (pid == 0) {
+		signal(SIGTSTP, SIG_DFL);
+		signal(SIGTTIN, SIG_DFL);
+		signal(SIGTTOU, SIG_DFL);
 	}
 }
 
@@ -636,7 +720,7 @@ static int run_pipeline(struct token *t, int from, int to, int bg, const char *t
 		return status;
 	}
 	/* fork once per command; command k reads the pipe command k-1 writes. */
-	pid_t pids[MAX_STAGES];
+	pid_t pids[MAX_STAGES], pgid = 0;
 	int in = -1;
 	for (int k = 0; k < n; k++) {
 		int p[2] = {-1, -1};
@@ -650,11 +734,13 @@ static int run_pipeline(struct token *t, int from, int to, int bg, const char *t
 			return 1;
 		}
 		if (pid == 0) {
+			join_job(0, &pgid, !bg);
 			/* The interactive shell ignores ^C and ^\; its commands must
 			 * not, except background ones, which POSIX keeps deaf to them
 			 * when there is no job control. */
-			signal(SIGINT, bg ? SIG_IGN : SIG_DFL);
-			signal(SIGQUIT, bg ? SIG_IGN : SIG_DFL);
+			int deaf = bg && !sh.interactive;
+			signal(SIGINT, deaf ? SIG_IGN : SIG_DFL);
+			signal(SIGQUIT, deaf ? SIG_IGN : SIG_DFL);
 			if (in >= 0)
 				dup2(in, 0);
 			if (p[1] >= 0)
@@ -668,6 +754,7 @@ static int run_pipeline(struct token *t, int from, int to, int bg, const char *t
 			exec_command(&cmds[k]);
 		}
 		pids[k] = pid;
+		join_job(pid, &pgid, !bg);
 		if (in >= 0)
 			close(in);
 		if (p[1] >= 0)
@@ -675,18 +762,18 @@ static int run_pipeline(struct token *t, int from, int to, int bg, const char *t
 		in = p[0];
 	}
 	if (bg) {
-		sh.last_bg = pids[n - 1];
-		add_job(pids, n, text);
+		add_background(pids, n, pgid, text);
 		return 0;
 	}
-	/* The foreground: wait for each PID; $? is the last command's. */
-	int status = 0;
-	for (int k = 0; k < n; k++) {
-		int wstatus;
-		while (waitpid(pids[k], &wstatus, 0) < 0 && errno == EINTR)
-			;
-		if (k == n - 1)
-			status = status_of(wstatus, 1);
+	/* The foreground: wait for each PID; $? is the last command's. A job
+	 * stopped by ^Z goes into the table, for fg and bg. */
+	struct job job = {.pgid = pgid, .npids = n, .running = n, .text = (char *)text};
+	memcpy(job.pids, pids, sizeof pids);
+	int status = wait_foreground(&job);
+	if (job.stopped) {
+		struct job *j = add_job(&job);
+		if (j)
+			report_stop(j);
 	}
 	return status;
 }
@@ -759,12 +846,15 @@ static void run_line(char *line)
 			sh.status = run_pipeline(t, start, i, 1, text);
 		else {
 			/* `a && b &`: a subshell runs the list in the background. */
-			pid_t pid = fork();
-			if (pid == 0)
+			pid_t pid = fork(), pgid = 0;
+			if (pid == 0) {
+				join_job(0, &pgid, 0);
+				sh.interactive = 0;
 				exit(run_and_or(t, start, i, text));
+			}
 			if (pid > 0) {
-				sh.last_bg = pid;
-				add_job(&pid, 1, text);
+				join_job(pid, &pgid, 0);
+				add_background(&pid, 1, pgid, text);
 			}
 			sh.status = pid > 0 ? 0 : 1;
 		}
@@ -803,8 +893,12 @@ static int do_exec(struct command *c)
 {
 	if (c->argc == 1)
 		return 0;
-	signal(SIGINT, SIG_DFL);
-	signal(SIGQUIT, SIG_DFL);
+	if (sh.interactive) {
+		/* What the interactive shell ignores, the command must not. */
+		int ignored[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU};
+		for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+			signal(ignored[i], SIG_DFL);
+	}
 	memmove(c->argv, c->argv + 1, c->argc * sizeof c->argv[0]);
 	c->argc--;
 	exec_command(c);
@@ -860,8 +954,15 @@ static int do_jobs(struct command *c)
 	return 0;
 }
 
+/* The job ARG names (%N or a PID); with no ARG, the latest job. */
 static struct job *job_of(const char *arg)
 {
+	if (!arg) {
+		for (int i = MAX_JOBS - 1; i >= 0; i--)
+			if (sh.jobs[i].id)
+				return &sh.jobs[i];
+		return NULL;
+	}
 	int by_id = arg[0] == '%';
 	long n = strtol(arg + by_id, NULL, 10);
 	for (int i = 0; i < MAX_JOBS; i++) {
@@ -896,10 +997,54 @@ static int do_wait(struct command *c)
 	return status;
 }
 
+/* The job `fg` or `bg` acts on, or NULL, said. */
+static struct job *control_job(struct command *c)
+{
+	if (!sh.interactive) {
+		fprintf(stderr, "sh: %s: no job control\n", c->argv[0]);
+		return NULL;
+	}
+	struct job *j = job_of(c->argc > 1 ? c->argv[1] : NULL);
+	if (!j)
+		fprintf(stderr, "sh: %s: no such job\n", c->argv[0]);
+	return j;
+}
+
+/* fg [JOB]: the job gets the terminal and SIGCONT, and is waited for. */
+static int do_fg(struct command *c)
+{
+	struct job *j = control_job(c);
+	if (!j)
+		return 1;
+	tcsetpgrp(0, j->pgid);
+	kill(-j->pgid, SIGCONT);
+	/* Said once the job has the terminal: what is typed next is its. */
+	printf("%s\n", j->text);
+	fflush(stdout);
+	int status = wait_foreground(j);
+	if (j->stopped)
+		report_stop(j);
+	else
+		free_job(j);
+	return status;
+}
+
+/* bg [JOB]: a stopped job carries on, in the background. */
+static int do_bg(struct command *c)
+{
+	struct job *j = control_job(c);
+	if (!j)
+		return 1;
+	j->stopped = 0;
+	kill(-j->pgid, SIGCONT);
+	printf("[%d]   %s &\n", j->id, j->text);
+	return 0;
+}
+
 static int do_help(struct command *c)
 {
 	(void)c;
-	printf("cleave's shell. Builtins: cd exit exec export unset jobs wait help\n"
+	printf("cleave's shell. Builtins: cd exit exec export unset jobs wait fg bg help\n"
 	       "Operators: | && || ; & < > >> 2> 2>&1; variables $NAME $? $$ $!\n\n"
 	       "Commands (in /bin):\n");
 	for (const struct applet *a = applets; a->name; a++)
@@ -917,7 +1062,8 @@ static const struct {
 	int (*fn)(struct command *c);
 } builtins[] = {
 	{"cd", do_cd},	       {"exit", do_exit},   {"exec", do_exec}, {"export", do_export},
-	{"unset", do_unset},   {"jobs", do_jobs},   {"wait", do_wait}, {"help", do_help},
+	{"unset", do_unset},   {"jobs", do_jobs},   {"wait", do_wait}, {"fg", do_fg},
+	{"bg", do_bg},	       {"help", do_help},
 };
 
 static int is_builtin(const char *name)
@@ -1047,6 +1193,15 @@ int sh_main(int argc, char **argv)
 		/* ^C at the prompt must not end the shell (and power off). */
 		signal(SIGINT, SIG_IGN);
 		signal(SIGQUIT, SIG_IGN);
+		/* Job control: the shell leads a process group of its own and
+		 * gives the terminal to one job's group at a time; ^Z stops the
+		 * job, never the shell. */
+		signal(SIGTSTP, SIG_IGN);
+		signal(SIGTTIN, SIG_IGN);
+		signal(SIGTTOU, SIG_IGN);
+		setpgid(0, 0);
+		sh.pgid = getpgrp();
+		tcsetpgrp(0, sh.pgid);
 	}
 	const char *prompt = geteuid() == 0 ? "cleave# " : "cleave$ ";
 	for (;;) {

@@ -301,11 +301,6 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if let Err(message) = precheck(&vfs, args.root.is_some(), &program) {
-        eprintln!("{message}");
-        return ExitCode::from(message.code);
-    }
-    let mut kernel = Kernel::new(args.kernel.config(), vfs);
     // The guest sees the host read-only at the same paths, except /tmp,
     // /dev and /proc (see kernel::fs); a program or cwd below those is
     // mounted where it is, and a program directly in one is linked in.
@@ -321,10 +316,15 @@ fn run(args: RunArgs) -> ExitCode {
         .into_iter()
         .flatten()
         {
-            kernel.vfs.expose_host(&dir);
+            vfs.expose_host(&dir);
         }
-        kernel.vfs.expose_host_file(&program);
+        vfs.expose_host_file(&program);
     }
+    if let Err(message) = precheck(&vfs, args.root.is_some(), &program) {
+        eprintln!("{message}");
+        return ExitCode::from(message.code);
+    }
+    let mut kernel = Kernel::new(args.kernel.config(), vfs);
     // PID 1 is the embedded init, which runs [PROGRAM, ARGS...] as its
     // first child and reaps everything.
     let mut init_argv = vec![b"init".to_vec()];

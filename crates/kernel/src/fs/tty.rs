@@ -22,10 +22,10 @@
 //! The signals the host terminal raises (Ctrl-C, Ctrl-\, Ctrl-Z, a resize)
 //! reach cleave, the host's foreground process; [`HostSignals`] catches
 //! them and the kernel raises them in the guest's foreground process group,
-//! as Linux's line discipline would. When no guest shell does job control
-//! (the foreground group is still init's), the host's shell is the one that
-//! does: once that group has stopped, cleave stops too, and the host
-//! shell's `fg` continues both (`task::block`).
+//! as Linux's line discipline would. To the host's shell, cleave is the
+//! program it started: when that program stops (Ctrl-Z with no guest shell
+//! doing job control), cleave stops too, and the host shell's `fg`
+//! continues both (`task::block`).
 
 use crate::errno::{Errno, KResult};
 use crate::task::files::HostStdio;

@@ -88,7 +88,7 @@ use super::sigdeliver::SigTarget;
 use super::signal::{SigInfo, Signal, SI_KERNEL};
 use super::{Kernel, Tid};
 use crate::errno::{Errno, KResult};
-use crate::fs::tty::{Terminal, INIT};
+use crate::fs::tty::Terminal;
 use rustix::termios::OptionalActions;
 use std::time::{Duration, Instant};
 
@@ -289,29 +289,28 @@ impl Kernel {
         }
     }
 
-    /// Job control for a guest without a shell that does it (see
-    /// `fs::tty`): once every process of the console's foreground group,
-    /// still init's, has stopped, nothing in the guest can continue them,
-    /// so cleave stops with them and gives the host shell the terminal.
-    /// Its `fg` continues cleave, with the guest's terminal settings put
-    /// back, and the kernel continues the group.
-    pub(super) fn stop_with_foreground(&mut self) {
-        if self.host_signals.is_none() || self.vfs.console.borrow().fg_pgrp != INIT {
+    /// To the host's shell, cleave is the program it started (`cleave
+    /// run`'s, or init's first child): when that program stops (Ctrl-Z
+    /// with no guest shell doing job control, say), cleave stops too and
+    /// the host shell has the terminal, as it would for a native program.
+    /// Its `fg` continues cleave, which puts the guest's terminal settings
+    /// back and continues the program's process group.
+    pub(super) fn stop_with_main(&mut self) {
+        if self.host_signals.is_none() {
             return;
         }
-        let (mut members, mut stopped) = (0, 0);
-        for g in self.processes().map(|g| g.borrow()) {
-            if g.pgid == INIT && g.tgid != INIT && g.zombie.is_none() {
-                members += 1;
-                stopped += usize::from(g.stopped);
-            }
-        }
-        if members == 0 || stopped < members {
+        let Some(main) = self.main_pid.and_then(|pid| self.groups.get(&pid)) else {
+            return;
+        };
+        let (stopped, pgid) = {
+            let g = main.borrow();
+            (g.stopped, g.pgid)
+        };
+        if !stopped {
             return;
         }
         let term = Terminal::console();
         let modes = term.get(&self.vfs.console.borrow());
-        // Ctrl-Z's default action on cleave, which catches SIGTSTP.
         let _ = signal_hook::low_level::raise(signal_hook::consts::SIGSTOP);
         if let Ok(modes) = modes {
             let _ = term.set(
@@ -321,7 +320,7 @@ impl Kernel {
             );
         }
         self.vfs.console.borrow_mut().forget_winsize();
-        self.signal_foreground(Signal::SIGCONT);
+        self.signal_pgrp(pgid, Signal::SIGCONT);
     }
 
     /// Waits up to `timeout` (None: for as long as it takes) for input on

@@ -378,7 +378,7 @@ pub struct Kernel {
     main_pid: Option<Tid>,
     main_exit: Option<ExitStatus>,
     /// A process stopped since the run loop last looked (host job
-    /// control: `Kernel::stop_with_foreground`).
+    /// control: `Kernel::stop_with_main`).
     group_stopped: bool,
     deadlock: bool,
     /// Futex wait queues (see `futex.rs`).
@@ -587,7 +587,7 @@ impl Kernel {
             if self.signal_work() {
                 self.do_signal();
                 if std::mem::take(&mut self.group_stopped) {
-                    self.stop_with_foreground();
+                    self.stop_with_main();
                 }
                 // Ended, or stopped (group stop).
                 if self.on_hart != Some(tid) || self.is_blocked(tid) {

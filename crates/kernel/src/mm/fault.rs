@@ -112,9 +112,10 @@ impl Mm {
             if pfn != phys.zero_pfn() {
                 self.count(phys, |s| s.resident_pages += 1);
             }
-            // A shared writable page must be marked dirty when mapped, so
-            // only read-only mappings of the page cache get neighbours.
-            if let Some((obj, index)) = object.filter(|_| !write && perm & pte::W == 0) {
+            // Only private mappings: a shared page's mapping decides what
+            // goes back to the file (mprotect to writable marks every
+            // mapped page dirty), so it stays as the program touched it.
+            if let Some((obj, index)) = object.filter(|_| !write && !shared) {
                 self.fault_around(phys, va, slot, &obj.borrow(), index, perm);
             }
             return Ok(pfn);
@@ -128,8 +129,9 @@ impl Mm {
         Ok(pfn(e))
     }
 
-    /// Maps the pages around a read fault at `va` (entry `slot`, object
-    /// page `index`, mapped with `perm`) that the page cache already holds,
+    /// Maps the pages around a read fault at `va` in a private mapping
+    /// (entry `slot`, object page `index`, mapped with `perm`: read-only,
+    /// copy-on-write) that the page cache already holds,
     /// as Linux's do_fault_around does: a program starting up reads its
     /// text and libraries with one fault per 64 KiB instead of one per
     /// page. Only empty entries within the VMA are filled, each as a read

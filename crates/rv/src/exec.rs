@@ -649,7 +649,30 @@ enum Flow {
 }
 
 /// The decoded page for the frame holding `pc`, created on first use.
+#[inline(always)]
 fn code_page(hart: &mut Hart, mem: &mut PhysMem, pc: u64) -> Result<(Rc<CodePage>, usize), Trap> {
+    // The loop comes here whenever execution moves to another page (every
+    // call and return across pages), so a fetch TLB hit on a frame already
+    // decoded is handled inline, without the calls of the general path.
+    let vpn = pc >> 12;
+    let e = hart.tlb.fetch[slot(vpn)];
+    if e.vpn == vpn {
+        let pfn = (e.pa >> 12) as usize;
+        if let Some(page) = &mem.code[pfn] {
+            return Ok((page.clone(), pfn));
+        }
+    }
+    code_page_slow(hart, mem, pc)
+}
+
+/// `code_page` after a fetch TLB miss, or on a frame not decoded yet.
+#[cold]
+#[inline(never)]
+fn code_page_slow(
+    hart: &mut Hart,
+    mem: &mut PhysMem,
+    pc: u64,
+) -> Result<(Rc<CodePage>, usize), Trap> {
     let pa = translate(hart, mem, pc, Access::Fetch)?;
     let pfn = (pa >> 12) as usize;
     if let Some(page) = &mem.code[pfn] {

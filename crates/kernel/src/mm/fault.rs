@@ -7,9 +7,14 @@
 
 use super::pagetable::{self, leaf, pfn, Slot, COW};
 use super::phys::{Phys, PAGE_SIZE};
+use super::vma::MemObject;
 use super::{Mm, MMAP_MIN_ADDR, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_GUARD_GAP, TASK_SIZE};
 use crate::errno::Errno;
 use rv::{pte, Access};
+
+/// How many pages a read fault on a file maps at once, Linux's default
+/// (fault_around_bytes, 64 KiB).
+const FAULT_AROUND_PAGES: u64 = 16;
 
 /// Why a fault could not be resolved: what the kernel turns into a signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,10 +76,10 @@ impl Mm {
         let write = access == Access::Store;
         if e == 0 {
             // Demand paging: the first touch of this page.
-            let src = match object {
+            let src = match &object {
                 None => phys.zero_pfn(),
                 Some((obj, index)) => {
-                    let mut obj = obj.borrow_mut();
+                    let (mut obj, index) = (obj.borrow_mut(), *index);
                     if index >= obj.size() {
                         return Err(Fault::Bus);
                     }
@@ -107,6 +112,12 @@ impl Mm {
             if pfn != phys.zero_pfn() {
                 self.count(phys, |s| s.resident_pages += 1);
             }
+            // Only private mappings: a shared page's mapping decides what
+            // goes back to the file (mprotect to writable marks every
+            // mapped page dirty), so it stays as the program touched it.
+            if let Some((obj, index)) = object.filter(|_| !write && !shared) {
+                self.fault_around(phys, va, slot, &obj.borrow(), index, perm);
+            }
             return Ok(pfn);
         }
         if write && e & pte::W == 0 && e & COW != 0 {
@@ -116,6 +127,42 @@ impl Mm {
         // without COW are this space's own, so a forced write may go ahead.
         debug_assert!(!write || e & pte::W != 0 || force);
         Ok(pfn(e))
+    }
+
+    /// Maps the pages around a read fault at `va` in a private mapping
+    /// (entry `slot`, object page `index`, mapped with `perm`: read-only,
+    /// copy-on-write) that the page cache already holds,
+    /// as Linux's do_fault_around does: a program starting up reads its
+    /// text and libraries with one fault per 64 KiB instead of one per
+    /// page. Only empty entries within the VMA are filled, each as a read
+    /// fault on it would have. The window is aligned, so it never leaves
+    /// the level-0 table `slot` is in.
+    fn fault_around(
+        &mut self,
+        phys: &mut Phys,
+        va: u64,
+        slot: Slot,
+        obj: &MemObject,
+        index: u64,
+        perm: u64,
+    ) {
+        let vma = self.vmas.find(va).expect("the faulting VMA");
+        let window = FAULT_AROUND_PAGES * PAGE_SIZE;
+        let start = (va & !(window - 1)).max(vma.start);
+        let end = ((va & !(window - 1)) + window).min(vma.end);
+        let first = index - (va - start) / PAGE_SIZE;
+        let last = (index + (end - va) / PAGE_SIZE).min(obj.size());
+        let mut mapped = 0;
+        for (i, pfn) in obj.cached_range(first..last) {
+            let at = slot.index + i as usize - index as usize;
+            if i == index || pagetable::read(phys, slot.table, at) != 0 {
+                continue;
+            }
+            phys.get(pfn);
+            pagetable::write(phys, slot.table, at, leaf(pfn, perm));
+            mapped += 1;
+        }
+        self.count(phys, |s| s.resident_pages += mapped);
     }
 
     /// The write fault on a copy-on-write page.

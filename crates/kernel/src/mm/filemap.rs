@@ -298,6 +298,49 @@ mod tests {
         assert_eq!(phys.cache.orphaned(), 0);
     }
 
+    #[test]
+    fn a_read_fault_maps_the_cached_pages_around_it() {
+        let mut phys = Phys::new(64 * 4096);
+        let obj = file(&phys, 20 * 4096);
+        // Pages 0..20 but 3 are in the cache.
+        let frames: Vec<Option<usize>> = (0..20)
+            .map(|i| (i != 3).then(|| obj.borrow_mut().frame(&mut phys, i).unwrap().0))
+            .collect();
+        let mut mm = Mm::new(&mut phys).unwrap();
+        let len = 20 * 4096;
+        let at = |mm: &mut Mm, phys: &mut Phys, prot| {
+            mm.mmap_file(phys, 0, len, prot, MAP_PRIVATE, 0, &map(&obj))
+                .unwrap()
+        };
+        let written = at(&mut mm, &mut phys, PROT_READ | PROT_WRITE);
+        let read = at(&mut mm, &mut phys, PROT_READ);
+        // A write fault maps its own copy and nothing else.
+        mm.handle_fault(&mut phys, written + 5 * 4096, Access::Store)
+            .unwrap();
+        assert!(frames.iter().flatten().all(|&pfn| phys.refcount(pfn) == 1));
+        // A read fault on page 5 maps the cached pages of its aligned
+        // 64 KiB window that lie in the VMA (not the missing page 3).
+        let fault = read + 5 * 4096;
+        mm.handle_fault(&mut phys, fault, Access::Load).unwrap();
+        let window = fault & !0xffff;
+        let lo = (window.max(read) - read) / 4096;
+        let hi = ((window + 0x10000).min(read + len) - read) / 4096;
+        let mut mapped = 0;
+        for (i, pfn) in frames.iter().enumerate() {
+            if let Some(pfn) = pfn {
+                let inside = (lo..hi).contains(&(i as u64));
+                assert_eq!(phys.refcount(*pfn), 1 + inside as u32, "page {i}");
+                mapped += inside as u64;
+            }
+        }
+        assert!(mapped > 1);
+        assert_eq!(mm.stats.resident_pages, 1 + mapped);
+        mm.release(&mut phys);
+        drop(obj);
+        phys.reap();
+        assert_eq!(phys.used_frames(), 0);
+    }
+
     /// A writable file of `pages` zero pages that records what comes back.
     struct Recorder {
         pages: u64,

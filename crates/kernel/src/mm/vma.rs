@@ -92,6 +92,14 @@ impl MemObject {
         self.frames.get(&index).copied()
     }
 
+    /// The pages of `pages` in memory, as (page, frame).
+    pub(super) fn cached_range(
+        &self,
+        pages: std::ops::Range<u64>,
+    ) -> impl Iterator<Item = (u64, usize)> + '_ {
+        self.frames.range(pages).map(|(&index, &pfn)| (index, pfn))
+    }
+
     /// The frame holding page `index`, allocated (zeroed, or read from the
     /// source) on first use. Returns whether it was just allocated.
     pub(super) fn frame(&mut self, phys: &mut Phys, index: u64) -> KResult<(usize, bool)> {

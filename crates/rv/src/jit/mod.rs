@@ -78,7 +78,7 @@ mod imp {
 
         fn with_buffer(frames: usize, bytes: usize) -> Jit {
             Jit {
-                buffer: CodeBuffer::new(bytes),
+                buffer: CodeBuffer::new(bytes, &x86::entry()),
                 pages: vec![None; frames],
             }
         }

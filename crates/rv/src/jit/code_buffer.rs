@@ -28,10 +28,11 @@
 //! only through the pointers in `Env` and `x` (the register files, and RAM
 //! after checking the offset against `ram_limit`) and the stack, call
 //! nothing but `call_fp` (with the `Env` they were given and the stack
-//! aligned), jump only within themselves or through the link sites they
-//! declared, and return with `ret`. The buffer checks everything else:
-//! `call` and `link` accept only entries handed out since the last `clear`,
-//! and `link` only patches declared sites.
+//! aligned), jump only within themselves, through the link sites they
+//! declared or to the `code` of a jump-cache entry, and return with `ret`.
+//! The buffer checks everything else: `call`, `link` and `remember` accept
+//! only entries handed out since the last `clear`, `link` only patches
+//! declared sites, and `clear` empties the jump cache.
 
 use crate::mmu::{TlbEntry, TLB_SIZE};
 use std::collections::HashSet;
@@ -53,6 +54,39 @@ impl Entry {
     };
 }
 
+/// Entries of the jump cache; a power of two.
+pub(crate) const JUMP_CACHE_SIZE: usize = 1024;
+
+/// A block that blocks may jump to directly when its page is another
+/// (through a register, or a jump off their page): the block for guest
+/// address `pc` on the frame at physical address `frame`. Blocks check the
+/// fetch TLB first: the jump is taken only while `pc` still maps to
+/// `frame`.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(crate) struct JumpEntry {
+    /// `NO_PC` when empty: odd, so never a jump target.
+    pub pc: u64,
+    pub frame: u64,
+    /// Where the block starts in the executable view.
+    pub code: u64,
+    _pad: u64,
+}
+
+const NO_PC: u64 = u64::MAX;
+
+const EMPTY_JUMP: JumpEntry = JumpEntry {
+    pc: NO_PC,
+    frame: 0,
+    code: 0,
+    _pad: 0,
+};
+
+/// The jump-cache slot of guest address `pc`.
+fn jump_slot(pc: u64) -> usize {
+    (pc >> 1) as usize & (JUMP_CACHE_SIZE - 1)
+}
+
 /// What a block sees, laid out for the generated code (offsets in `x86`).
 #[repr(C)]
 pub(crate) struct Env {
@@ -72,6 +106,8 @@ pub(crate) struct Env {
     pub fcsr: *mut u32,
     /// What `call_fp` runs.
     pub fp: FpOp,
+    pub tlb_fetch: *const TlbEntry,
+    pub jumps: *const JumpEntry,
 }
 
 /// FP arithmetic for blocks: `(f, fcsr, operation) -> done`; when not done
@@ -110,6 +146,7 @@ pub(crate) struct Machine<'a> {
     pub ram: &'a mut [u8],
     pub tlb_load: &'a [TlbEntry; TLB_SIZE],
     pub tlb_store: &'a [TlbEntry; TLB_SIZE],
+    pub tlb_fetch: &'a [TlbEntry; TLB_SIZE],
 }
 
 /// One shared mapping of the buffer's memfd, unmapped on drop.
@@ -180,6 +217,8 @@ pub(crate) struct CodeBuffer {
     generation: u32,
     /// Offsets of the rel32 of every chainable `jmp` pushed since `clear`.
     sites: HashSet<u64>,
+    /// Blocks by guest address, for jumps between pages; only live ones.
+    jumps: Box<[JumpEntry; JUMP_CACHE_SIZE]>,
 }
 
 impl CodeBuffer {
@@ -202,6 +241,7 @@ impl CodeBuffer {
             top: 0,
             generation: 0,
             sites: HashSet::new(),
+            jumps: Box::new([EMPTY_JUMP; JUMP_CACHE_SIZE]),
         };
         buffer.push(entry, &[])?;
         buffer.floor = buffer.top;
@@ -250,6 +290,34 @@ impl CodeBuffer {
         self.top = self.floor;
         self.generation = self.generation.wrapping_add(1);
         self.sites.clear();
+        self.jumps.fill(EMPTY_JUMP);
+    }
+
+    /// Lets blocks jump to `entry` for guest address `pc` while it maps to
+    /// the frame at physical address `frame`.
+    pub fn remember(&mut self, pc: u64, frame: u64, entry: Entry) {
+        assert!(self.is_live(entry), "stale JIT entry");
+        self.jumps[jump_slot(pc)] = JumpEntry {
+            pc,
+            frame,
+            code: self.exec.base.as_ptr() as u64 + entry.offset as u64,
+            _pad: 0,
+        };
+    }
+
+    /// Whether blocks jump to `entry` for `pc` (for tests).
+    #[cfg(test)]
+    pub fn remembers(&self, pc: u64, entry: Entry) -> bool {
+        let e = self.jumps[jump_slot(pc)];
+        e.pc == pc && e.code == self.exec.base.as_ptr() as u64 + entry.offset as u64
+    }
+
+    /// Forgets the jumps to blocks of the frame at `frame`, whose contents
+    /// changed.
+    pub fn forget_frame(&mut self, frame: u64) {
+        for e in self.jumps.iter_mut().filter(|e| e.frame == frame) {
+            *e = EMPTY_JUMP;
+        }
     }
 
     /// Points the `jmp` at link site `site` to the block at `target`.
@@ -286,6 +354,8 @@ impl CodeBuffer {
             ram_limit: (m.ram.len() as u64).saturating_sub(8),
             tlb_load: m.tlb_load.as_ptr(),
             tlb_store: m.tlb_store.as_ptr(),
+            tlb_fetch: m.tlb_fetch.as_ptr(),
+            jumps: self.jumps.as_ptr(),
             left,
             exit: 0,
             site: 0,
@@ -336,6 +406,7 @@ mod tests {
             ram: &mut ram,
             tlb_load: &tlb.load,
             tlb_store: &tlb.store,
+            tlb_fetch: &tlb.fetch,
         };
         buf.call(entry, m, pc, 10)
     }
@@ -429,6 +500,22 @@ mod tests {
         let again = buf.push(&[0xc3], &[]).unwrap();
         assert!(buf.is_live(again));
         assert_ne!(first, again);
+    }
+
+    #[test]
+    fn the_jump_cache_forgets_frames_and_everything_on_clear() {
+        let mut buf = CodeBuffer::new(1 << 16, &JUMP).unwrap();
+        let (a, b) = (
+            buf.push(&LEAVE, &[]).unwrap(),
+            buf.push(&LEAVE, &[]).unwrap(),
+        );
+        buf.remember(0x1000, 0x5000, a);
+        buf.remember(0x2002, 0x6000, b);
+        assert!(buf.remembers(0x1000, a) && buf.remembers(0x2002, b));
+        buf.forget_frame(0x5000);
+        assert!(!buf.remembers(0x1000, a) && buf.remembers(0x2002, b));
+        buf.clear();
+        assert!(!buf.remembers(0x2002, b));
     }
 
     #[test]

@@ -32,9 +32,12 @@
 //! `jmp` that first leads to a stub reporting `LINK`; the dispatcher then
 //! points the `jmp` at the target's block. Both blocks belong to the same
 //! frame, so they are dropped together, and the frame's translation holds
-//! for both.
+//! for both. Any other jump (through a register, or to another page) looks
+//! its target up in the jump cache, and goes there directly if the fetch
+//! TLB still maps the target's page to the frame the cached block was
+//! translated from; the cache forgets a frame's blocks with the frame.
 
-use super::code_buffer::{call_fp_address, Env};
+use super::code_buffer::{call_fp_address, Env, JumpEntry, JUMP_CACHE_SIZE};
 use crate::decode::{decode, Insn, Op, X0_SINK};
 use crate::exec::FP_DOUBLE;
 use crate::mmu::{TlbEntry, TLB_SIZE};
@@ -132,6 +135,11 @@ const LEFT: i32 = offset_of!(Env, left) as i32;
 const EXIT: i32 = offset_of!(Env, exit) as i32;
 const SITE: i32 = offset_of!(Env, site) as i32;
 const F: i32 = offset_of!(Env, f) as i32;
+const TLB_FETCH: i32 = offset_of!(Env, tlb_fetch) as i32;
+const JUMPS: i32 = offset_of!(Env, jumps) as i32;
+
+// The jump-cache lookup indexes 32-byte entries with `(pc >> 1) & (size - 1)`.
+const _: () = assert!(size_of::<JumpEntry>() == 32);
 
 /// x86 condition codes (the low nibble of Jcc/SETcc).
 const CC_B: u8 = 0x2;
@@ -453,6 +461,8 @@ struct Translator {
     misses: Vec<(Fixup, u32, i64)>,
     /// Chainable jumps waiting for their stubs.
     link_jumps: Vec<Fixup>,
+    /// Jumps to the jump-cache lookup, with the target pc in rax.
+    lookups: Vec<Fixup>,
 }
 
 /// Translates the instructions of `frame` (one page) from byte offset
@@ -470,6 +480,7 @@ pub(crate) fn translate(frame: &[u8], start: usize) -> Option<Block> {
         bails: Vec::new(),
         misses: Vec::new(),
         link_jumps: Vec::new(),
+        lookups: Vec::new(),
     };
     // sub r9, imm32 (the count, filled in by `finish`); jb bail
     t.a.rr(true, &[0x81], SUB.0, LEFT_REG);
@@ -513,7 +524,7 @@ impl Translator {
         let target = self.start as i64 + delta;
         if !(0..PAGE_SIZE as i64).contains(&target) {
             self.a.pc_plus(RAX, delta);
-            self.a.ret(NORMAL);
+            self.leave();
             return;
         }
         // The target block expects its own pc in rdx.
@@ -522,6 +533,12 @@ impl Translator {
         }
         let jump = self.a.jmp();
         self.link_jumps.push(jump);
+    }
+
+    /// Continues at the pc in rax, through the jump cache.
+    fn leave(&mut self) {
+        let jump = self.a.jmp();
+        self.lookups.push(jump);
     }
 
     /// Emits instruction number `n` (at `delta` from the block start; the
@@ -553,7 +570,7 @@ impl Translator {
                     a.pc_plus(d, next);
                     a.put(i.rd, d);
                 }
-                a.ret(NORMAL);
+                self.leave();
                 return true;
             }
             Beq | Bne | Blt | Bge | Bltu | Bgeu => {
@@ -771,6 +788,12 @@ impl Translator {
             a.pc_plus(RAX, delta);
             a.ret(FALLBACK);
         }
+        if !self.lookups.is_empty() {
+            for jump in self.lookups {
+                a.bind(jump);
+            }
+            look_up_jump(a);
+        }
         let mut links = Vec::new();
         for jump in self.link_jumps {
             let site = jump.0;
@@ -786,6 +809,43 @@ impl Translator {
             links,
         }
     }
+}
+
+/// Jumps to the block for the pc in rax if the jump cache has one and the
+/// fetch TLB maps the pc to its frame; else leaves normally.
+fn look_up_jump(a: &mut Asm) {
+    // rcx = &jumps[(pc >> 1) % size]
+    a.rr(true, &[MOV_STORE], RAX, RCX);
+    a.alu_imm(false, AND, RCX, (JUMP_CACHE_SIZE as i32 - 1) << 1);
+    a.shift_imm(false, SHL, RCX, 4);
+    a.mem(true, &[ADD.1], RCX, RDI, JUMPS);
+    a.mem(true, &[CMP.1], RAX, RCX, offset_of!(JumpEntry, pc) as i32);
+    let mut misses = vec![a.jcc(CC_NE)];
+    // r8 = &fetch_tlb[vpn % 512]; rdx (free until the jump) = vpn
+    a.rr(true, &[MOV_STORE], RAX, R8);
+    a.shift_imm(true, SHR, R8, 8);
+    a.alu_imm(false, AND, R8, (TLB_SIZE as i32 - 1) << 4);
+    a.mem(true, &[ADD.1], R8, RDI, TLB_FETCH);
+    a.rr(true, &[MOV_STORE], RAX, RDX);
+    a.shift_imm(true, SHR, RDX, 12);
+    a.mem(true, &[CMP.1], RDX, R8, offset_of!(TlbEntry, vpn) as i32);
+    misses.push(a.jcc(CC_NE));
+    a.mem(true, &[MOV_LOAD], RDX, R8, offset_of!(TlbEntry, pa) as i32);
+    a.mem(
+        true,
+        &[CMP.1],
+        RDX,
+        RCX,
+        offset_of!(JumpEntry, frame) as i32,
+    );
+    misses.push(a.jcc(CC_NE));
+    // The block expects its pc in rdx. jmp [rcx + code]
+    a.rr(true, &[MOV_STORE], RAX, RDX);
+    a.mem(false, &[0xff], 4, RCX, offset_of!(JumpEntry, code) as i32);
+    for miss in misses {
+        a.bind(miss);
+    }
+    a.ret(NORMAL);
 }
 
 /// rd = rs1 OP imm (64-bit, or 32-bit and sign-extended).

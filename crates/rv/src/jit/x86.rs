@@ -100,6 +100,26 @@ const SAVED_AROUND_CALLS: [u8; 6] = [RDI, RSI, RDX, LEFT_REG, R10, R11];
 /// them: the callee-saved ones that `MAPPED` uses.
 const CALLEE_SAVED: [u8; 6] = [RBX, RBP, R12, R13, R14, R15];
 
+// Every mapped host register is saved by the entry code or around calls.
+const _: () = {
+    let mut m = 0;
+    while m < MAPPED.len() {
+        let host = MAPPED[m].1;
+        let (mut i, mut saved) = (0, false);
+        while i < CALLEE_SAVED.len() {
+            saved |= CALLEE_SAVED[i] == host;
+            i += 1;
+        }
+        i = 0;
+        while i < SAVED_AROUND_CALLS.len() {
+            saved |= SAVED_AROUND_CALLS[i] == host;
+            i += 1;
+        }
+        assert!(saved, "a mapped host register is not saved");
+        m += 1;
+    }
+};
+
 /// Where a guest register lives while blocks run.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Home {

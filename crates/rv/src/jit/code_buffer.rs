@@ -70,6 +70,7 @@ pub(crate) struct JumpEntry {
     pub frame: u64,
     /// Where the block starts in the executable view.
     pub code: u64,
+    /// Makes an entry 32 bytes: blocks index the cache with a shift.
     _pad: u64,
 }
 
@@ -107,6 +108,7 @@ pub(crate) struct Env {
     /// What `call_fp` runs.
     pub fp: FpOp,
     pub tlb_fetch: *const TlbEntry,
+    /// The jump cache, `JUMP_CACHE_SIZE` entries; blocks only read it.
     pub jumps: *const JumpEntry,
 }
 

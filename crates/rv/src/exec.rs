@@ -129,6 +129,8 @@ fn interpret(cpu: &mut Cpu, mut pc: u64) -> (Trap, u64) {
     // count read `cpu.left`, stored (not read back) before every call, so no
     // chain of dependent memory updates runs through the loop.
     let mut left = cpu.left;
+    // Set when a block stopped before an instruction it cannot run.
+    let mut interpret_next = false;
     loop {
         let base = pc & !0xfff;
         let page = cpu.page.clone();
@@ -137,8 +139,6 @@ fn interpret(cpu: &mut Cpu, mut pc: u64) -> (Trap, u64) {
         } else {
             None
         };
-        // Set when a block stopped before an instruction it cannot run.
-        let mut interpret_next = false;
         loop {
             if left == 0 {
                 cpu.left = 0;
@@ -148,14 +148,11 @@ fn interpret(cpu: &mut Cpu, mut pc: u64) -> (Trap, u64) {
                 if let Some((next, rest, fallback)) = run_block(cpu, blocks, pc, left) {
                     left = rest;
                     pc = next;
-                    if fallback {
-                        // Still on this page: blocks never leave it early.
-                        interpret_next = true;
-                        continue;
-                    }
+                    interpret_next = fallback;
                     if next & !0xfff == base {
                         continue;
                     }
+                    // Blocks jumped to another page, perhaps stopping there.
                     break;
                 }
             }

@@ -77,11 +77,15 @@ impl Pair {
 type Enc = fn(u32, u32, i32) -> u32;
 
 fn dest(rng: &mut Rng) -> u32 {
-    *rng.pick(&[1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 28, 29, 30])
+    *rng.pick(&[
+        1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 28, 29, 30,
+    ])
 }
 
 fn src(rng: &mut Rng) -> u32 {
-    *rng.pick(&[0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 28, 31])
+    *rng.pick(&[
+        0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 28, 31,
+    ])
 }
 
 /// One random instruction or short sequence. Most are translated; some
@@ -213,7 +217,9 @@ fn random_programs_agree_with_the_interpreter() {
         let fcsr = (rng.below(5) << 5 | rng.below(32)) as u32;
         let mut p = Pair::new();
         p.each(|m| {
-            for r in [1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 28, 29, 30] {
+            for r in [
+                1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 28, 29, 30,
+            ] {
                 m.hart.regs.x[r] = seeds[r];
             }
             // Mostly ordinary doubles, some odd bit patterns.
@@ -535,4 +541,44 @@ fn fp_arithmetic_in_a_hot_block_with_an_invalid_dynamic_rounding_mode() {
     assert!(matches!(trap, Trap::IllegalInstruction { .. }), "{trap:?}");
     assert_eq!((p.jit.pc(), p.jit.x(31)), (CODE + 4, 70));
     assert_eq!(p.jit.hart.regs.fcsr, 5 << 5 | 1);
+}
+
+#[test]
+fn a_hot_call_to_another_page_follows_a_remapped_page() {
+    // A loop at CODE calls a function at the start of the next page, which
+    // returns through ra: both jumps leave their page.
+    let callee = CODE + 0x1000;
+    let code = words(&[
+        addi(31, 0, 50),    // 0
+        jal(1, 0x1000 - 4), // 4 -> callee
+        addi(31, 31, -1),   // 8
+        bne(31, 0, -8),     // 12 -> 4
+        ECALL,              // 16
+    ]);
+    let mut p = Pair::new();
+    p.each(|m| {
+        m.poke(callee, &words(&[addi(5, 5, 1), jalr(0, 1, 0)]));
+        m.poke(CODE, &code);
+    });
+    for round in 1..=4 {
+        p.each(|m| m.hart.regs.pc = CODE);
+        assert_eq!(p.run(BUDGET, "calls"), Trap::Ecall);
+        assert_eq!(p.jit.x(5), 50 * round);
+    }
+    // The callee's page now maps another frame, with other code.
+    p.each(|m| {
+        let other = m.frame();
+        m.map_to(callee, other, USER_RX);
+        m.poke(callee, &words(&[addi(5, 5, 100), jalr(0, 1, 0)]));
+        m.hart.flush_tlb_page(callee);
+        m.hart.regs.pc = CODE;
+        m.hart.regs.x[5] = 0;
+    });
+    assert_eq!(p.run(BUDGET, "calls after remap"), Trap::Ecall);
+    assert_eq!(p.jit.x(5), 5000);
+    // Every budget stops the chain of calls at the same instruction.
+    for budget in 1..=60 {
+        p.each(|m| m.hart.regs.pc = CODE);
+        p.run(budget, &format!("budget {budget}"));
+    }
 }

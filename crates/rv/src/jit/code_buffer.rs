@@ -18,14 +18,21 @@
 //! instruction is needed (that would change only if another thread ran
 //! blocks while we patch them: cross-modifying code).
 //!
+//! Every call goes through the entry code given to `new`, which stays at
+//! the start of the buffer: a System V function `(env, x, pc, block)` that
+//! calls `block` and returns what it returns, with the registers the ABI
+//! preserves as it found them.
+//!
 //! The safe interface rests on one contract with `jit::x86`, the only
-//! producer of code: a block reads and writes host memory only through the
-//! pointers in `Env` (the register files, and RAM after checking the offset
-//! against `ram_limit`), calls nothing but `call_fp` (with the `Env` it was
-//! given and the stack aligned), jumps only within itself or through the
-//! link sites it declared, and returns with `ret`. The buffer checks
-//! everything else: `call` and `link` accept only entries handed out since
-//! the last `clear`, and `link` only patches declared sites.
+//! producer of code: the entry code and blocks read and write host memory
+//! only through the pointers in `Env` and `x` (the register files, and RAM
+//! after checking the offset against `ram_limit`) and the stack, call
+//! nothing but `call_fp` (with the `Env` they were given and the stack
+//! aligned), jump only within themselves, through the link sites they
+//! declared or to the `code` of a jump-cache entry, and return with `ret`.
+//! The buffer checks everything else: `call`, `link` and `remember` accept
+//! only entries handed out since the last `clear`, `link` only patches
+//! declared sites, and `clear` empties the jump cache.
 
 use crate::mmu::{TlbEntry, TLB_SIZE};
 use std::collections::HashSet;
@@ -47,6 +54,40 @@ impl Entry {
     };
 }
 
+/// Entries of the jump cache; a power of two.
+pub(crate) const JUMP_CACHE_SIZE: usize = 1024;
+
+/// A block that blocks may jump to directly when its page is another
+/// (through a register, or a jump off their page): the block for guest
+/// address `pc` on the frame at physical address `frame`. Blocks check the
+/// fetch TLB first: the jump is taken only while `pc` still maps to
+/// `frame`.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(crate) struct JumpEntry {
+    /// `NO_PC` when empty: odd, so never a jump target.
+    pub pc: u64,
+    pub frame: u64,
+    /// Where the block starts in the executable view.
+    pub code: u64,
+    /// Makes an entry 32 bytes: blocks index the cache with a shift.
+    _pad: u64,
+}
+
+const NO_PC: u64 = u64::MAX;
+
+const EMPTY_JUMP: JumpEntry = JumpEntry {
+    pc: NO_PC,
+    frame: 0,
+    code: 0,
+    _pad: 0,
+};
+
+/// The jump-cache slot of guest address `pc`.
+fn jump_slot(pc: u64) -> usize {
+    (pc >> 1) as usize & (JUMP_CACHE_SIZE - 1)
+}
+
 /// What a block sees, laid out for the generated code (offsets in `x86`).
 #[repr(C)]
 pub(crate) struct Env {
@@ -66,6 +107,9 @@ pub(crate) struct Env {
     pub fcsr: *mut u32,
     /// What `call_fp` runs.
     pub fp: FpOp,
+    pub tlb_fetch: *const TlbEntry,
+    /// The jump cache, `JUMP_CACHE_SIZE` entries; blocks only read it.
+    pub jumps: *const JumpEntry,
 }
 
 /// FP arithmetic for blocks: `(f, fcsr, operation) -> done`; when not done
@@ -104,6 +148,7 @@ pub(crate) struct Machine<'a> {
     pub ram: &'a mut [u8],
     pub tlb_load: &'a [TlbEntry; TLB_SIZE],
     pub tlb_store: &'a [TlbEntry; TLB_SIZE],
+    pub tlb_fetch: &'a [TlbEntry; TLB_SIZE],
 }
 
 /// One shared mapping of the buffer's memfd, unmapped on drop.
@@ -168,16 +213,20 @@ pub(crate) struct CodeBuffer {
     write: View,
     /// The same memory where blocks run; never written.
     exec: View,
+    /// The end of the entry code, where blocks start.
+    floor: usize,
     top: usize,
     generation: u32,
     /// Offsets of the rel32 of every chainable `jmp` pushed since `clear`.
     sites: HashSet<u64>,
+    /// Blocks by guest address, for jumps between pages; only live ones.
+    jumps: Box<[JumpEntry; JUMP_CACHE_SIZE]>,
 }
 
 impl CodeBuffer {
     /// Reserves `size` bytes for code (the memfd's pages are allocated as
-    /// used), or None if the host refuses.
-    pub fn new(size: usize) -> Option<CodeBuffer> {
+    /// used) and stores the `entry` code, or None if the host refuses.
+    pub fn new(size: usize, entry: &[u8]) -> Option<CodeBuffer> {
         let fd = memfd()?;
         let len = libc::off_t::try_from(size).ok()?;
         // SAFETY: sizes a file we own; no mapping of it exists yet.
@@ -187,13 +236,18 @@ impl CodeBuffer {
         let write = View::new(&fd, size, libc::PROT_READ | libc::PROT_WRITE)?;
         let exec = View::new(&fd, size, libc::PROT_READ | libc::PROT_EXEC)?;
         // The mappings keep the memory; `fd` is closed here.
-        Some(CodeBuffer {
+        let mut buffer = CodeBuffer {
             write,
             exec,
+            floor: 0,
             top: 0,
             generation: 0,
             sites: HashSet::new(),
-        })
+            jumps: Box::new([EMPTY_JUMP; JUMP_CACHE_SIZE]),
+        };
+        buffer.push(entry, &[])?;
+        buffer.floor = buffer.top;
+        Some(buffer)
     }
 
     /// Copies `code` in; None when the buffer is full (then `clear` it).
@@ -235,9 +289,37 @@ impl CodeBuffer {
 
     /// Forgets every block: entries handed out before are refused from now on.
     pub fn clear(&mut self) {
-        self.top = 0;
+        self.top = self.floor;
         self.generation = self.generation.wrapping_add(1);
         self.sites.clear();
+        self.jumps.fill(EMPTY_JUMP);
+    }
+
+    /// Lets blocks jump to `entry` for guest address `pc` while it maps to
+    /// the frame at physical address `frame`.
+    pub fn remember(&mut self, pc: u64, frame: u64, entry: Entry) {
+        assert!(self.is_live(entry), "stale JIT entry");
+        self.jumps[jump_slot(pc)] = JumpEntry {
+            pc,
+            frame,
+            code: self.exec.base.as_ptr() as u64 + entry.offset as u64,
+            _pad: 0,
+        };
+    }
+
+    /// Whether blocks jump to `entry` for `pc` (for tests).
+    #[cfg(test)]
+    pub fn remembers(&self, pc: u64, entry: Entry) -> bool {
+        let e = self.jumps[jump_slot(pc)];
+        e.pc == pc && e.code == self.exec.base.as_ptr() as u64 + entry.offset as u64
+    }
+
+    /// Forgets the jumps to blocks of the frame at `frame`, whose contents
+    /// changed.
+    pub fn forget_frame(&mut self, frame: u64) {
+        for e in self.jumps.iter_mut().filter(|e| e.frame == frame) {
+            *e = EMPTY_JUMP;
+        }
     }
 
     /// Points the `jmp` at link site `site` to the block at `target`.
@@ -262,7 +344,8 @@ impl CodeBuffer {
 
     /// Whether `entry` still names a block in this buffer.
     pub fn is_live(&self, entry: Entry) -> bool {
-        entry.generation == self.generation && (entry.offset as usize) < self.top
+        entry.generation == self.generation
+            && (self.floor..self.top).contains(&(entry.offset as usize))
     }
 
     /// Runs the block at `entry` with guest pc `pc` and budget `left`.
@@ -273,6 +356,8 @@ impl CodeBuffer {
             ram_limit: (m.ram.len() as u64).saturating_sub(8),
             tlb_load: m.tlb_load.as_ptr(),
             tlb_store: m.tlb_store.as_ptr(),
+            tlb_fetch: m.tlb_fetch.as_ptr(),
+            jumps: self.jumps.as_ptr(),
             left,
             exit: 0,
             site: 0,
@@ -280,18 +365,24 @@ impl CodeBuffer {
             fcsr: m.fcsr,
             fp: m.fp,
         };
-        type Block = unsafe extern "C" fn(*mut Env, *mut u64, u64) -> u64;
-        // SAFETY: `entry` is live, so it is the start of a complete block
-        // copied in by `push` since the last `clear`, and blocks follow the
-        // contract in the module comment: their accesses stay inside the
-        // borrows `m` holds for this call. With no more than 2^32 clears
-        // between a push and its call (a generation wrap), `is_live` is exact.
-        // The executable view holds at `entry` what `push` stored at the
-        // same offset of the writable one.
+        type EntryCode = unsafe extern "C" fn(*mut Env, *mut u64, u64, *const u8) -> u64;
+        // SAFETY: the entry code sits at offset 0 since `new`, and `entry`
+        // is live, so it is the start of a complete block copied in by
+        // `push` since the last `clear`; both follow the contract in the
+        // module comment: their accesses stay inside the borrows `m` holds
+        // for this call. With no more than 2^32 clears between a push and
+        // its call (a generation wrap), `is_live` is exact. The executable
+        // view holds what `push` stored at the same offsets of the writable
+        // one.
         let next = unsafe {
-            let block: Block =
-                std::mem::transmute(self.exec.base.as_ptr().add(entry.offset as usize));
-            block(&mut env, m.x.as_mut_ptr(), pc)
+            let code = self.exec.base.as_ptr();
+            let enter: EntryCode = std::mem::transmute(code);
+            enter(
+                &mut env,
+                m.x.as_mut_ptr(),
+                pc,
+                code.add(entry.offset as usize),
+            )
         };
         Exit {
             pc: next,
@@ -317,9 +408,13 @@ mod tests {
             ram: &mut ram,
             tlb_load: &tlb.load,
             tlb_store: &tlb.store,
+            tlb_fetch: &tlb.fetch,
         };
         buf.call(entry, m, pc, 10)
     }
+
+    /// Entry code that leaves everything to the block: jmp rcx.
+    const JUMP: [u8; 2] = [0xff, 0xe1];
 
     /// lea rax, [rdx + 4]; mov qword [rdi + exit], 7; ret
     const LEAVE: [u8; 17] = [
@@ -346,7 +441,7 @@ mod tests {
 
     #[test]
     fn no_view_is_writable_and_executable() {
-        let mut buf = CodeBuffer::new(1 << 16).unwrap();
+        let mut buf = CodeBuffer::new(1 << 16, &JUMP).unwrap();
         let entry = buf.push(&LEAVE, &[]).unwrap();
         assert_eq!(run(&buf, entry, &mut [0; 64], 0).exit, 7);
         assert_eq!(permissions(&buf.write), "rw-s");
@@ -355,7 +450,7 @@ mod tests {
 
     #[test]
     fn runs_pushed_code() {
-        let mut buf = CodeBuffer::new(1 << 16).unwrap();
+        let mut buf = CodeBuffer::new(1 << 16, &JUMP).unwrap();
         let entry = buf.push(&LEAVE, &[]).unwrap();
         let exit = run(&buf, entry, &mut [0; 64], 0x1000);
         assert_eq!((exit.pc, exit.exit, exit.left), (0x1004, 7, 10));
@@ -363,7 +458,7 @@ mod tests {
 
     #[test]
     fn blocks_see_the_register_file() {
-        let mut buf = CodeBuffer::new(1 << 16).unwrap();
+        let mut buf = CodeBuffer::new(1 << 16, &JUMP).unwrap();
         // mov rax, [rsi + 8]; mov [rsi + 16], rax; ret
         let code = [0x48, 0x8b, 0x46, 0x08, 0x48, 0x89, 0x46, 0x10, 0xc3];
         let entry = buf.push(&code, &[]).unwrap();
@@ -375,7 +470,7 @@ mod tests {
 
     #[test]
     fn links_patch_declared_sites() {
-        let mut buf = CodeBuffer::new(1 << 16).unwrap();
+        let mut buf = CodeBuffer::new(1 << 16, &JUMP).unwrap();
         let target = buf.push(&LEAVE, &[]).unwrap();
         // jmp +5 (to the stub); stub: mov qword [rdi + site], imm32; ret
         let mut code = vec![0xe9, 5, 0, 0, 0, 0x90, 0x90, 0x90, 0x90, 0x90];
@@ -392,14 +487,14 @@ mod tests {
     #[test]
     #[should_panic(expected = "not a link site")]
     fn undeclared_sites_are_not_patched() {
-        let mut buf = CodeBuffer::new(1 << 16).unwrap();
+        let mut buf = CodeBuffer::new(1 << 16, &JUMP).unwrap();
         let entry = buf.push(&LEAVE, &[]).unwrap();
         buf.link(entry.offset as u64 + 1, entry);
     }
 
     #[test]
     fn full_buffer_refuses_and_clear_retires_entries() {
-        let mut buf = CodeBuffer::new(4096).unwrap();
+        let mut buf = CodeBuffer::new(4096, &JUMP).unwrap();
         let first = buf.push(&[0xc3; 4000], &[]).unwrap();
         assert!(buf.push(&[0xc3; 200], &[]).is_none());
         buf.clear();
@@ -410,9 +505,25 @@ mod tests {
     }
 
     #[test]
+    fn the_jump_cache_forgets_frames_and_everything_on_clear() {
+        let mut buf = CodeBuffer::new(1 << 16, &JUMP).unwrap();
+        let (a, b) = (
+            buf.push(&LEAVE, &[]).unwrap(),
+            buf.push(&LEAVE, &[]).unwrap(),
+        );
+        buf.remember(0x1000, 0x5000, a);
+        buf.remember(0x2002, 0x6000, b);
+        assert!(buf.remembers(0x1000, a) && buf.remembers(0x2002, b));
+        buf.forget_frame(0x5000);
+        assert!(!buf.remembers(0x1000, a) && buf.remembers(0x2002, b));
+        buf.clear();
+        assert!(!buf.remembers(0x2002, b));
+    }
+
+    #[test]
     #[should_panic(expected = "stale JIT entry")]
     fn stale_entries_are_not_called() {
-        let mut buf = CodeBuffer::new(4096).unwrap();
+        let mut buf = CodeBuffer::new(4096, &JUMP).unwrap();
         let entry = buf.push(&[0xc3], &[]).unwrap();
         buf.clear();
         run(&buf, entry, &mut [0; 64], 0);

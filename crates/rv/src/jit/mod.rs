@@ -5,9 +5,11 @@
 //! live exactly as long as the frame's decoded page: `PhysMem` drops a
 //! frame's blocks whenever it drops its decoded instructions (any write to
 //! the frame), so self-modifying code, `fence.i` and frames reused for data
-//! need nothing more. A block never crosses its page, bakes in no virtual
-//! address and no translation (every access reads the TLB), and leaves
-//! before anything it cannot do exactly; see `x86`.
+//! need nothing more (the jump cache, which lets blocks jump to blocks of
+//! other frames, forgets them too). A block never crosses its page, bakes
+//! in no virtual address and no translation (every access reads the TLB,
+//! every jump to another page the fetch TLB), and leaves before anything
+//! it cannot do exactly; see `x86`.
 //!
 //! On other hosts the module compiles to a translator that never
 //! translates, and the interpreter runs everything.
@@ -78,7 +80,7 @@ mod imp {
 
         fn with_buffer(frames: usize, bytes: usize) -> Jit {
             Jit {
-                buffer: CodeBuffer::new(bytes),
+                buffer: CodeBuffer::new(bytes, &x86::entry()),
                 pages: vec![None; frames],
             }
         }
@@ -98,7 +100,11 @@ mod imp {
 
         /// Drops the blocks of frame `pfn`, whose contents changed.
         pub fn forget(&mut self, pfn: usize) {
-            self.pages[pfn] = None;
+            if self.pages[pfn].take().is_some() {
+                if let Some(buffer) = &mut self.buffer {
+                    buffer.forget_frame((pfn * PAGE_SIZE) as u64);
+                }
+            }
         }
 
         /// The block at byte `off` of frame `frame` (whose table is `page`),
@@ -150,10 +156,11 @@ mod imp {
             Some(block)
         }
 
-        /// Runs `block` at guest `pc` (on frame `frame`, whose table is
+        /// Runs `block` at guest `pc` (on frame `pfn`, whose table is
         /// `page`) with `left` instructions of budget, and whatever blocks it
-        /// chains to. Returns the next pc, the instructions left, and whether
-        /// the instruction at the next pc must be interpreted.
+        /// chains to, on this page or, through the jump cache, on others.
+        /// Returns the next pc, the instructions left, and whether the
+        /// instruction at the next pc must be interpreted.
         #[allow(clippy::too_many_arguments)]
         pub fn run(
             &mut self,
@@ -167,7 +174,8 @@ mod imp {
             pc: u64,
             left: u64,
         ) -> (u64, u64, bool) {
-            let buffer = self.buffer.as_ref().expect("blocks come from a buffer");
+            let buffer = self.buffer.as_mut().expect("blocks come from a buffer");
+            buffer.remember(pc, (pfn * PAGE_SIZE) as u64, block.entry);
             let m = Machine {
                 x,
                 f,
@@ -176,10 +184,12 @@ mod imp {
                 ram: &mut *ram,
                 tlb_load: &tlb.load,
                 tlb_store: &tlb.store,
+                tlb_fetch: &tlb.fetch,
             };
             let exit = buffer.call(block.entry, m, pc, left);
-            if exit.exit == LINK {
-                // The jump's target is on this page: chain to its block.
+            // A jump to a target on the page of the block it leaves; unless
+            // that block was on another page, chain to its block.
+            if exit.exit == LINK && (exit.pc ^ pc) >> 12 == 0 {
                 let frame = &ram[pfn * PAGE_SIZE..][..PAGE_SIZE];
                 if let Some(target) = self.block(page, frame, (exit.pc & 0xfff) as usize) {
                     let buffer = self.buffer.as_mut().expect("blocks come from a buffer");

@@ -2,18 +2,24 @@
 //! integer ones, FP loads and stores, and the common double-precision
 //! arithmetic (through a call).
 //!
-//! A block is a function `(env: *mut Env, x: *mut u64, pc: u64) -> u64`
-//! (System V: rdi, rsi, rdx; next pc in rax). It keeps every guest register
-//! in the register files `x` and `Env::f` (no register allocation: it is
-//! what makes traps precise for free), uses only rax, rcx and r8 as
-//! scratch, and calls nothing but `call_fp`, for FP arithmetic. All pc values are `rdx + offset`, never absolute,
-//! because one frame's translation serves every virtual address it is
-//! mapped at.
+//! Blocks run inside the entry code (`entry`), which the code buffer calls
+//! as `(env: *mut Env, x: *mut u64, pc: u64, block: *const u8) -> u64`
+//! (System V: rdi, rsi, rdx, rcx; next pc in rax). The entry code loads the
+//! guest registers of `MAPPED` into host registers and the budget into r9,
+//! calls the block, and stores them back when it returns. In between,
+//! blocks keep those guest registers in their host registers and every
+//! other one in the register files `x` and `Env::f`; each instruction
+//! updates them in order, so when a block leaves, before or after any
+//! instruction, the guest state is exactly that of the instructions
+//! retired (precise traps need nothing more). Blocks use only rax, rcx and
+//! r8 as scratch, and call nothing but `call_fp`, for FP arithmetic. All pc
+//! values are `rdx + offset`, never absolute, because one frame's
+//! translation serves every virtual address it is mapped at.
 //!
-//! Budget: a block starts by taking its instruction count from `Env::left`
-//! and, if that would go below zero, gives it back and leaves at once;
-//! a block left early gives back what it did not retire. So the count is
-//! exact, and blocks may jump straight into each other.
+//! Budget: a block starts by taking its instruction count from r9 and, if
+//! that would go below zero, gives it back and leaves at once; a block left
+//! early gives back what it did not retire. So the count is exact, and
+//! blocks may jump straight into each other.
 //!
 //! Only the fast path of each instruction is translated. Anything else
 //! (a TLB miss, an access that straddles a page, an instruction this file
@@ -26,10 +32,13 @@
 //! `jmp` that first leads to a stub reporting `LINK`; the dispatcher then
 //! points the `jmp` at the target's block. Both blocks belong to the same
 //! frame, so they are dropped together, and the frame's translation holds
-//! for both.
+//! for both. Any other jump (through a register, or to another page) looks
+//! its target up in the jump cache, and goes there directly if the fetch
+//! TLB still maps the target's page to the frame the cached block was
+//! translated from; the cache forgets a frame's blocks with the frame.
 
-use super::code_buffer::{call_fp_address, Env};
-use crate::decode::{decode, Insn, Op};
+use super::code_buffer::{call_fp_address, Env, JumpEntry, JUMP_CACHE_SIZE};
+use crate::decode::{decode, Insn, Op, X0_SINK};
 use crate::exec::FP_DOUBLE;
 use crate::mmu::{TlbEntry, TLB_SIZE};
 use crate::PAGE_SIZE;
@@ -52,9 +61,91 @@ const _: () = assert!(size_of::<TlbEntry>() == 16 && TLB_SIZE == 512);
 const RAX: u8 = 0;
 const RCX: u8 = 1;
 const RDX: u8 = 2;
+const RBX: u8 = 3;
+const RSP: u8 = 4;
+const RBP: u8 = 5;
 const RSI: u8 = 6;
 const RDI: u8 = 7;
 const R8: u8 = 8;
+const R9: u8 = 9;
+const R10: u8 = 10;
+const R11: u8 = 11;
+const R12: u8 = 12;
+const R13: u8 = 13;
+const R14: u8 = 14;
+const R15: u8 = 15;
+
+/// The instruction budget, while blocks run.
+const LEFT_REG: u8 = R9;
+
+/// The guest registers that live in host registers while blocks run, as
+/// (guest, host): the ones compiled code uses most (gcc hands out a5, a4,
+/// a3, ... first; sp for the stack).
+const MAPPED: [(u8, u8); 8] = [
+    (15, RBX),
+    (14, RBP),
+    (13, R12),
+    (12, R13),
+    (11, R14),
+    (10, R15),
+    (16, R10),
+    (2, R11),
+];
+
+/// Host registers the System V ABI lets `call_fp` clobber that hold
+/// something across it: env, x, pc, the budget and mapped guest registers.
+const SAVED_AROUND_CALLS: [u8; 6] = [RDI, RSI, RDX, LEFT_REG, R10, R11];
+
+/// Host registers the entry code must give back to its caller as it found
+/// them: the callee-saved ones that `MAPPED` uses.
+const CALLEE_SAVED: [u8; 6] = [RBX, RBP, R12, R13, R14, R15];
+
+// Every mapped host register is saved by the entry code or around calls.
+const _: () = {
+    let mut m = 0;
+    while m < MAPPED.len() {
+        let host = MAPPED[m].1;
+        let (mut i, mut saved) = (0, false);
+        while i < CALLEE_SAVED.len() {
+            saved |= CALLEE_SAVED[i] == host;
+            i += 1;
+        }
+        i = 0;
+        while i < SAVED_AROUND_CALLS.len() {
+            saved |= SAVED_AROUND_CALLS[i] == host;
+            i += 1;
+        }
+        assert!(saved, "a mapped host register is not saved");
+        m += 1;
+    }
+};
+
+/// Where a guest register lives while blocks run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Home {
+    Reg(u8),
+    /// At this offset of `x`.
+    Mem(i32),
+}
+
+const HOMES: [Home; 64] = {
+    let mut homes = [Home::Mem(0); 64];
+    let mut r = 0;
+    while r < 64 {
+        homes[r] = Home::Mem(r as i32 * 8);
+        r += 1;
+    }
+    let mut m = 0;
+    while m < MAPPED.len() {
+        homes[MAPPED[m].0 as usize] = Home::Reg(MAPPED[m].1);
+        m += 1;
+    }
+    homes
+};
+
+fn home(r: u8) -> Home {
+    HOMES[(r & 63) as usize]
+}
 
 const RAM: i32 = offset_of!(Env, ram) as i32;
 const RAM_LIMIT: i32 = offset_of!(Env, ram_limit) as i32;
@@ -64,6 +155,11 @@ const LEFT: i32 = offset_of!(Env, left) as i32;
 const EXIT: i32 = offset_of!(Env, exit) as i32;
 const SITE: i32 = offset_of!(Env, site) as i32;
 const F: i32 = offset_of!(Env, f) as i32;
+const TLB_FETCH: i32 = offset_of!(Env, tlb_fetch) as i32;
+const JUMPS: i32 = offset_of!(Env, jumps) as i32;
+
+// The jump-cache lookup indexes 32-byte entries with `(pc >> 1) & (size - 1)`.
+const _: () = assert!(size_of::<JumpEntry>() == 32);
 
 /// x86 condition codes (the low nibble of Jcc/SETcc).
 const CC_B: u8 = 0x2;
@@ -84,6 +180,10 @@ const AND: Alu = Alu(4, 0x23);
 const SUB: Alu = Alu(5, 0x2b);
 const XOR: Alu = Alu(6, 0x33);
 const CMP: Alu = Alu(7, 0x3b);
+
+/// `mov r64, r/m64` and `mov r/m64, r64`.
+const MOV_LOAD: u8 = 0x8b;
+const MOV_STORE: u8 = 0x89;
 
 /// Group-2 shift digits.
 const SHL: u8 = 4;
@@ -115,15 +215,21 @@ impl Asm {
         }
     }
 
-    /// `opcode reg, [base + disp32]` (the direction is the opcode's).
+    /// `opcode reg, [base + disp]` (the direction is the opcode's).
     fn mem(&mut self, w: bool, opcode: &[u8], reg: u8, base: u8, disp: i32) {
         self.rex(w, reg, base);
         self.bytes(opcode);
-        self.code.push(0x80 | (reg & 7) << 3 | (base & 7));
-        if base & 7 == 4 {
+        let short = i8::try_from(disp).is_ok();
+        let mode = if short { 0x40 } else { 0x80 };
+        self.code.push(mode | (reg & 7) << 3 | (base & 7));
+        if base & 7 == RSP {
             self.code.push(0x24);
         }
-        self.imm32(disp);
+        if short {
+            self.code.push(disp as u8);
+        } else {
+            self.imm32(disp);
+        }
     }
 
     /// `opcode reg, rm` between registers.
@@ -133,26 +239,79 @@ impl Asm {
         self.code.push(0xc0 | (reg & 7) << 3 | (rm & 7));
     }
 
+    /// `opcode reg, src` with the `op r, r/m` opcode `opcode`, where src
+    /// is a guest register's home.
+    fn src(&mut self, w: bool, opcode: &[u8], reg: u8, src: Home) {
+        match src {
+            Home::Reg(r) => self.rr(w, opcode, reg, r),
+            Home::Mem(disp) => self.mem(w, opcode, reg, RSI, disp),
+        }
+    }
+
     /// dst = guest register `r`.
-    fn load_x(&mut self, dst: u8, r: u8) {
-        self.mem(true, &[0x8b], dst, RSI, x_disp(r));
+    fn get(&mut self, dst: u8, r: u8) {
+        if home(r) != Home::Reg(dst) {
+            self.src(true, &[MOV_LOAD], dst, home(r));
+        }
     }
 
-    /// Guest register `r` = src.
-    fn store_x(&mut self, r: u8, src: u8) {
-        self.mem(true, &[0x89], src, RSI, x_disp(r));
+    /// Guest register `r` = src. Writes to x0 vanish.
+    fn put(&mut self, r: u8, src: u8) {
+        if r & 63 == X0_SINK {
+            return;
+        }
+        match home(r) {
+            Home::Reg(h) if h == src => {}
+            Home::Reg(h) => self.rr(true, &[MOV_LOAD], h, src),
+            Home::Mem(disp) => self.mem(true, &[MOV_STORE], src, RSI, disp),
+        }
     }
 
-    /// `op reg, imm32` (sign-extended); `w` false for the 32-bit form.
+    /// dst = guest register `r` + imm.
+    fn addr(&mut self, dst: u8, r: u8, imm: i32) {
+        match home(r) {
+            Home::Reg(h) => self.mem(true, &[0x8d], dst, h, imm),
+            Home::Mem(disp) => {
+                self.mem(true, &[MOV_LOAD], dst, RSI, disp);
+                if imm != 0 {
+                    self.alu_imm(true, ADD, dst, imm);
+                }
+            }
+        }
+    }
+
+    /// `mov dst, imm32` (sign-extended).
+    fn mov_imm(&mut self, dst: u8, imm: i32) {
+        self.rr(true, &[0xc7], 0, dst);
+        self.imm32(imm);
+    }
+
+    /// `op reg, imm` (sign-extended); `w` false for the 32-bit form.
     fn alu_imm(&mut self, w: bool, op: Alu, reg: u8, imm: i32) {
-        self.rr(w, &[0x81], op.0, reg);
-        self.imm32(imm);
+        match i8::try_from(imm) {
+            Ok(imm) => {
+                self.rr(w, &[0x83], op.0, reg);
+                self.code.push(imm as u8);
+            }
+            Err(_) => {
+                self.rr(w, &[0x81], op.0, reg);
+                self.imm32(imm);
+            }
+        }
     }
 
-    /// `op qword [base + disp], imm32`.
+    /// `op qword [base + disp], imm` (sign-extended).
     fn alu_mem_imm(&mut self, op: Alu, base: u8, disp: i32, imm: i32) {
-        self.mem(true, &[0x81], op.0, base, disp);
-        self.imm32(imm);
+        match i8::try_from(imm) {
+            Ok(imm) => {
+                self.mem(true, &[0x83], op.0, base, disp);
+                self.code.push(imm as u8);
+            }
+            Err(_) => {
+                self.mem(true, &[0x81], op.0, base, disp);
+                self.imm32(imm);
+            }
+        }
     }
 
     /// `mov qword [base + disp], imm32` (sign-extended).
@@ -166,9 +325,50 @@ impl Asm {
         self.code.push(count);
     }
 
-    /// rax = eax sign-extended (movsxd).
-    fn sext32(&mut self) {
-        self.rr(true, &[0x63], RAX, RAX);
+    /// reg = low half of reg, sign-extended (movsxd).
+    fn sext32(&mut self, reg: u8) {
+        self.rr(true, &[0x63], reg, reg);
+    }
+
+    /// Flags = guest register `r` compared with `imm`.
+    fn cmp_imm(&mut self, r: u8, imm: i32) {
+        match home(r) {
+            // test r, r: the same flags as cmp r, 0.
+            Home::Reg(h) if imm == 0 => self.rr(true, &[0x85], h, h),
+            Home::Reg(h) => self.alu_imm(true, CMP, h, imm),
+            Home::Mem(disp) => self.alu_mem_imm(CMP, RSI, disp, imm),
+        }
+    }
+
+    /// Flags = guest register `r1` compared with `r2`.
+    fn cmp_regs(&mut self, r1: u8, r2: u8) {
+        if r2 == 0 {
+            return self.cmp_imm(r1, 0);
+        }
+        match (home(r1), home(r2)) {
+            (Home::Reg(a), b) => self.src(true, &[CMP.1], a, b),
+            // cmp r/m, r: also r1 - r2.
+            (Home::Mem(disp), Home::Reg(b)) => self.mem(true, &[0x39], b, RSI, disp),
+            (Home::Mem(_), b) => {
+                self.get(RAX, r1);
+                self.src(true, &[CMP.1], RAX, b);
+            }
+        }
+    }
+
+    fn push(&mut self, r: u8) {
+        self.rex(false, 0, r);
+        self.code.push(0x50 | (r & 7));
+    }
+
+    fn pop(&mut self, r: u8) {
+        self.rex(false, 0, r);
+        self.code.push(0x58 | (r & 7));
+    }
+
+    /// `sub rsp, 8` (`add` with `undo`): keeps calls 16-byte aligned.
+    fn pad_stack(&mut self, undo: bool) {
+        self.alu_imm(true, if undo { ADD } else { SUB }, RSP, 8);
     }
 
     /// dst = pc + delta.
@@ -217,6 +417,49 @@ fn f_disp(r: u8) -> i32 {
     (r & 31) as i32 * 8
 }
 
+/// The host register to compute guest register `rd` in: its own, unless
+/// that also holds `keep` (a source still to be read), else rax.
+fn dest(rd: u8, keep: Option<u8>) -> u8 {
+    match home(rd) {
+        Home::Reg(h) if keep.is_none_or(|k| home(k) != Home::Reg(h)) => h,
+        _ => RAX,
+    }
+}
+
+/// The entry code through which the code buffer runs every block: saves
+/// what the ABI asks, loads the budget and the mapped guest registers,
+/// calls the block at rcx, and stores them back.
+pub(crate) fn entry() -> Vec<u8> {
+    let mut a = Asm::default();
+    for r in CALLEE_SAVED {
+        a.push(r);
+    }
+    // The caller left rsp 8 below a multiple of 16; blocks expect the same
+    // after the call below pushes the return address.
+    let pad = CALLEE_SAVED.len().is_multiple_of(2);
+    if pad {
+        a.pad_stack(false);
+    }
+    a.mem(true, &[MOV_LOAD], LEFT_REG, RDI, LEFT);
+    for (guest, host) in MAPPED {
+        a.mem(true, &[MOV_LOAD], host, RSI, x_disp(guest));
+    }
+    // call rcx
+    a.rr(false, &[0xff], 2, RCX);
+    for (guest, host) in MAPPED {
+        a.mem(true, &[MOV_STORE], host, RSI, x_disp(guest));
+    }
+    a.mem(true, &[MOV_STORE], LEFT_REG, RDI, LEFT);
+    if pad {
+        a.pad_stack(true);
+    }
+    for r in CALLEE_SAVED.into_iter().rev() {
+        a.pop(r);
+    }
+    a.code.push(0xc3);
+    a.code
+}
+
 /// A translated block.
 pub(crate) struct Block {
     pub code: Vec<u8>,
@@ -230,7 +473,7 @@ struct Translator {
     a: Asm,
     /// Byte offset of the block in its page.
     start: usize,
-    /// Offset of the `sub [left], imm32` immediate, set once the count is known.
+    /// Offset of the `sub r9, imm32` immediate, set once the count is known.
     count_at: usize,
     /// Jumps to the budget bail-out.
     bails: Vec<Fixup>,
@@ -238,6 +481,8 @@ struct Translator {
     misses: Vec<(Fixup, u32, i64)>,
     /// Chainable jumps waiting for their stubs.
     link_jumps: Vec<Fixup>,
+    /// Jumps to the jump-cache lookup, with the target pc in rax.
+    lookups: Vec<Fixup>,
 }
 
 /// Translates the instructions of `frame` (one page) from byte offset
@@ -255,9 +500,11 @@ pub(crate) fn translate(frame: &[u8], start: usize) -> Option<Block> {
         bails: Vec::new(),
         misses: Vec::new(),
         link_jumps: Vec::new(),
+        lookups: Vec::new(),
     };
-    // sub qword [rdi + LEFT], insns; jb bail
-    t.a.alu_mem_imm(SUB, RDI, LEFT, 0);
+    // sub r9, imm32 (the count, filled in by `finish`); jb bail
+    t.a.rr(true, &[0x81], SUB.0, LEFT_REG);
+    t.a.imm32(0);
     t.count_at = t.a.code.len() - 4;
     let bail = t.a.jcc(CC_B);
     t.bails.push(bail);
@@ -297,7 +544,7 @@ impl Translator {
         let target = self.start as i64 + delta;
         if !(0..PAGE_SIZE as i64).contains(&target) {
             self.a.pc_plus(RAX, delta);
-            self.a.ret(NORMAL);
+            self.leave();
             return;
         }
         // The target block expects its own pc in rdx.
@@ -308,34 +555,42 @@ impl Translator {
         self.link_jumps.push(jump);
     }
 
+    /// Continues at the pc in rax, through the jump cache.
+    fn leave(&mut self) {
+        let jump = self.a.jmp();
+        self.lookups.push(jump);
+    }
+
     /// Emits instruction number `n` (at `delta` from the block start; the
     /// next one is at `next`). Returns true if it ends the block.
     fn emit(&mut self, i: Insn, n: u32, delta: i64, next: i64) -> bool {
         use Op::*;
         let a = &mut self.a;
         let imm = i.imm;
+        let sink = i.rd & 63 == X0_SINK;
         match i.op {
-            Lui => a.store_imm(RSI, x_disp(i.rd), imm),
-            Auipc => {
-                a.pc_plus(RAX, delta + imm as i64);
-                a.store_x(i.rd, RAX);
-            }
             Jal => {
-                a.pc_plus(RAX, next);
-                a.store_x(i.rd, RAX);
+                if !sink {
+                    let d = dest(i.rd, None);
+                    a.pc_plus(d, next);
+                    a.put(i.rd, d);
+                }
                 self.exit_to(delta + imm as i64);
                 return true;
             }
             Jalr => {
                 // The target first: rd may be rs1.
-                a.load_x(RAX, i.rs1);
-                if imm != 0 {
-                    a.alu_imm(true, ADD, RAX, imm);
-                }
+                a.addr(RAX, i.rs1, imm);
                 a.alu_imm(true, AND, RAX, -2);
-                a.pc_plus(RCX, next);
-                a.store_x(i.rd, RCX);
-                a.ret(NORMAL);
+                if !sink {
+                    let d = match dest(i.rd, None) {
+                        RAX => RCX,
+                        d => d,
+                    };
+                    a.pc_plus(d, next);
+                    a.put(i.rd, d);
+                }
+                self.leave();
                 return true;
             }
             Beq | Bne | Blt | Bge | Bltu | Bgeu => {
@@ -347,8 +602,7 @@ impl Translator {
                     Bltu => CC_B,
                     _ => CC_AE,
                 };
-                a.load_x(RAX, i.rs1);
-                a.mem(true, &[CMP.1], RAX, RSI, x_disp(i.rs2));
+                a.cmp_regs(i.rs1, i.rs2);
                 let taken = a.jcc(cc);
                 self.exit_to(next);
                 self.a.bind(taken);
@@ -357,6 +611,22 @@ impl Translator {
             }
             Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu | Sb | Sh | Sw | Sd | Flw | Fld | Fsw | Fsd => {
                 self.access(i, n, delta)
+            }
+            FaddD | FsubD | FmulD | FdivD | FmaddD | FmsubD | FnmsubD | FnmaddD => {
+                self.call_fp(i, n, delta)
+            }
+            Fence => {}
+            // The rest only write rd: nothing to do for x0.
+            _ if sink => {}
+            Lui => {
+                let d = dest(i.rd, None);
+                a.mov_imm(d, imm);
+                a.put(i.rd, d);
+            }
+            Auipc => {
+                let d = dest(i.rd, None);
+                a.pc_plus(d, delta + imm as i64);
+                a.put(i.rd, d);
             }
             Addi => op_imm(a, i, true, ADD),
             Xori => op_imm(a, i, true, XOR),
@@ -373,26 +643,22 @@ impl Translator {
             Slliw => shift_imm(a, i, false, SHL),
             Srliw => shift_imm(a, i, false, SHR),
             Sraiw => shift_imm(a, i, false, SAR),
-            Add => op_reg(a, i, true, &[ADD.1]),
-            Sub => op_reg(a, i, true, &[SUB.1]),
-            Xor => op_reg(a, i, true, &[XOR.1]),
-            Or => op_reg(a, i, true, &[OR.1]),
-            And => op_reg(a, i, true, &[AND.1]),
-            Addw => op_reg(a, i, false, &[ADD.1]),
-            Subw => op_reg(a, i, false, &[SUB.1]),
+            Add => op_reg(a, i, true, &[ADD.1], true),
+            Sub => op_reg(a, i, true, &[SUB.1], false),
+            Xor => op_reg(a, i, true, &[XOR.1], true),
+            Or => op_reg(a, i, true, &[OR.1], true),
+            And => op_reg(a, i, true, &[AND.1], true),
+            Addw => op_reg(a, i, false, &[ADD.1], true),
+            Subw => op_reg(a, i, false, &[SUB.1], false),
             // imul r, r/m: the low half is the same signed or unsigned.
-            Mul => op_reg(a, i, true, &[0x0f, 0xaf]),
-            Mulw => op_reg(a, i, false, &[0x0f, 0xaf]),
+            Mul => op_reg(a, i, true, &[0x0f, 0xaf], true),
+            Mulw => op_reg(a, i, false, &[0x0f, 0xaf], true),
             Sll => shift_reg(a, i, true, SHL),
             Srl => shift_reg(a, i, true, SHR),
             Sra => shift_reg(a, i, true, SAR),
             Sllw => shift_reg(a, i, false, SHL),
             Srlw => shift_reg(a, i, false, SHR),
             Sraw => shift_reg(a, i, false, SAR),
-            Fence => {}
-            FaddD | FsubD | FmulD | FdivD | FmaddD | FmsubD | FnmsubD | FnmaddD => {
-                self.call_fp(i, n, delta)
-            }
             _ => unreachable!("`supported` admits only the operations above"),
         }
         false
@@ -409,18 +675,27 @@ impl Translator {
             | (i.rs2 as u64) << 24
             | (i.imm as u32 as u64) << 32;
         let a = &mut self.a;
-        // push rdi; push rsi; push rdx: the caller-saved registers we need
-        // again, and 16-byte stack alignment at the call (rsp was 8 below a
-        // multiple of 16 on entry).
-        a.bytes(&[0x57, 0x56, 0x52]);
+        // Save what the call may clobber and keep the stack 16-byte aligned
+        // at the call (rsp was 8 below a multiple of 16 on entry).
+        for r in SAVED_AROUND_CALLS {
+            a.push(r);
+        }
+        let pad = SAVED_AROUND_CALLS.len().is_multiple_of(2);
+        if pad {
+            a.pad_stack(false);
+        }
         // mov rsi, packed; mov rax, call_fp; call rax
         a.bytes(&[0x48, 0xbe]);
         a.bytes(&packed.to_le_bytes());
         a.bytes(&[0x48, 0xb8]);
         a.bytes(&call_fp_address().to_le_bytes());
         a.bytes(&[0xff, 0xd0]);
-        // pop rdx; pop rsi; pop rdi; test rax, rax
-        a.bytes(&[0x5a, 0x5e, 0x5f]);
+        if pad {
+            a.pad_stack(true);
+        }
+        for r in SAVED_AROUND_CALLS.into_iter().rev() {
+            a.pop(r);
+        }
         a.rr(true, &[0x85], RAX, RAX);
         let declined = a.jcc(CC_E);
         self.misses.push((declined, n, delta));
@@ -442,12 +717,9 @@ impl Translator {
         let float = matches!(i.op, Flw | Fld | Fsw | Fsd);
         let a = &mut self.a;
         // rax = address
-        a.load_x(RAX, i.rs1);
-        if i.imm != 0 {
-            a.alu_imm(true, ADD, RAX, i.imm);
-        }
+        a.addr(RAX, i.rs1, i.imm);
         // r8 = &tlb[vpn % 512], as (address >> 8) & (511 << 4).
-        a.rr(true, &[0x89], RAX, R8);
+        a.rr(true, &[MOV_STORE], RAX, R8);
         a.shift_imm(true, SHR, R8, 8);
         a.alu_imm(false, AND, R8, (TLB_SIZE as i32 - 1) << 4);
         let tlb = if store { TLB_STORE } else { TLB_LOAD };
@@ -461,7 +733,7 @@ impl Translator {
         self.misses.push((miss, n, delta));
         // rcx = physical address, checked against RAM, then host address.
         let a = &mut self.a;
-        a.rr(false, &[0x89], RAX, RCX);
+        a.rr(false, &[MOV_STORE], RAX, RCX);
         a.alu_imm(false, AND, RCX, 0xfff);
         a.mem(true, &[ADD.1], RCX, R8, offset_of!(TlbEntry, pa) as i32);
         a.mem(true, &[CMP.1], RCX, RDI, RAM_LIMIT);
@@ -470,33 +742,45 @@ impl Translator {
         let a = &mut self.a;
         a.mem(true, &[ADD.1], RCX, RDI, RAM);
         if store {
-            if float {
-                a.mem(true, &[0x8b], RAX, RDI, F);
-                a.mem(true, &[0x8b], RAX, RAX, f_disp(i.rs2));
-            } else {
-                a.load_x(RAX, i.rs2);
-            }
+            let value = match home(i.rs2) {
+                Home::Reg(h) if !float => h,
+                _ => {
+                    if float {
+                        a.mem(true, &[MOV_LOAD], RAX, RDI, F);
+                        a.mem(true, &[MOV_LOAD], RAX, RAX, f_disp(i.rs2));
+                    } else {
+                        a.get(RAX, i.rs2);
+                    }
+                    RAX
+                }
+            };
             if size == 2 {
                 a.code.push(0x66);
             }
-            let opcode = if size == 1 { 0x88 } else { 0x89 };
-            a.mem(size == 8, &[opcode], RAX, RCX, 0);
+            // Byte stores of rsp..rdi need a REX prefix to mean spl..dil.
+            if size == 1 && (RSP..=RDI).contains(&value) {
+                a.code.push(0x40);
+            }
+            let opcode = if size == 1 { 0x88 } else { MOV_STORE };
+            a.mem(size == 8, &[opcode], value, RCX, 0);
             return;
         }
         let (w, opcode): (bool, &[u8]) = match i.op {
             Lb => (true, &[0x0f, 0xbe]),
             Lh => (true, &[0x0f, 0xbf]),
             Lw => (true, &[0x63]),
-            Ld | Fld => (true, &[0x8b]),
+            Ld | Fld => (true, &[MOV_LOAD]),
             Lbu => (false, &[0x0f, 0xb6]),
             Lhu => (false, &[0x0f, 0xb7]),
-            _ => (false, &[0x8b]),
+            _ => (false, &[MOV_LOAD]),
         };
-        a.mem(w, opcode, RAX, RCX, 0);
         if !float {
-            a.store_x(i.rd, RAX);
+            let d = dest(i.rd, None);
+            a.mem(w, opcode, d, RCX, 0);
+            a.put(i.rd, d);
             return;
         }
+        a.mem(w, opcode, RAX, RCX, 0);
         if i.op == Flw {
             // NaN-box: or rax, (mov rcx, 0xffff_ffff_0000_0000)
             a.rex(true, 0, RCX);
@@ -504,8 +788,8 @@ impl Translator {
             a.bytes(&0xffff_ffff_0000_0000u64.to_le_bytes());
             a.rr(true, &[0x09], RCX, RAX);
         }
-        a.mem(true, &[0x8b], RCX, RDI, F);
-        a.mem(true, &[0x89], RAX, RCX, f_disp(i.rd));
+        a.mem(true, &[MOV_LOAD], RCX, RDI, F);
+        a.mem(true, &[MOV_STORE], RAX, RCX, f_disp(i.rd));
     }
 
     /// Emits the out-of-line exits and fills in the instruction count.
@@ -514,15 +798,21 @@ impl Translator {
         a.code[self.count_at..self.count_at + 4].copy_from_slice(&insns.to_le_bytes());
         for bail in self.bails {
             a.bind(bail);
-            a.alu_mem_imm(ADD, RDI, LEFT, insns as i32);
-            a.rr(true, &[0x89], RDX, RAX);
+            a.alu_imm(true, ADD, LEFT_REG, insns as i32);
+            a.rr(true, &[MOV_STORE], RDX, RAX);
             a.ret(FALLBACK);
         }
         for (miss, n, delta) in self.misses {
             a.bind(miss);
-            a.alu_mem_imm(ADD, RDI, LEFT, (insns - n) as i32);
+            a.alu_imm(true, ADD, LEFT_REG, (insns - n) as i32);
             a.pc_plus(RAX, delta);
             a.ret(FALLBACK);
+        }
+        if !self.lookups.is_empty() {
+            for jump in self.lookups {
+                a.bind(jump);
+            }
+            look_up_jump(a);
         }
         let mut links = Vec::new();
         for jump in self.link_jumps {
@@ -531,7 +821,7 @@ impl Translator {
             // mov qword [rdi + SITE], imm32 (the site, made absolute by the buffer)
             a.store_imm(RDI, SITE, 0);
             links.push((site, a.code.len() - 4));
-            a.rr(true, &[0x89], RDX, RAX);
+            a.rr(true, &[MOV_STORE], RDX, RAX);
             a.ret(LINK);
         }
         Block {
@@ -541,63 +831,116 @@ impl Translator {
     }
 }
 
+/// Jumps to the block for the pc in rax if the jump cache has one and the
+/// fetch TLB maps the pc to its frame; else leaves normally.
+fn look_up_jump(a: &mut Asm) {
+    // rcx = &jumps[(pc >> 1) % size]
+    a.rr(true, &[MOV_STORE], RAX, RCX);
+    a.alu_imm(false, AND, RCX, (JUMP_CACHE_SIZE as i32 - 1) << 1);
+    a.shift_imm(false, SHL, RCX, 4);
+    a.mem(true, &[ADD.1], RCX, RDI, JUMPS);
+    a.mem(true, &[CMP.1], RAX, RCX, offset_of!(JumpEntry, pc) as i32);
+    let mut misses = vec![a.jcc(CC_NE)];
+    // r8 = &fetch_tlb[vpn % 512]; rdx (free until the jump) = vpn
+    a.rr(true, &[MOV_STORE], RAX, R8);
+    a.shift_imm(true, SHR, R8, 8);
+    a.alu_imm(false, AND, R8, (TLB_SIZE as i32 - 1) << 4);
+    a.mem(true, &[ADD.1], R8, RDI, TLB_FETCH);
+    a.rr(true, &[MOV_STORE], RAX, RDX);
+    a.shift_imm(true, SHR, RDX, 12);
+    a.mem(true, &[CMP.1], RDX, R8, offset_of!(TlbEntry, vpn) as i32);
+    misses.push(a.jcc(CC_NE));
+    a.mem(true, &[MOV_LOAD], RDX, R8, offset_of!(TlbEntry, pa) as i32);
+    a.mem(
+        true,
+        &[CMP.1],
+        RDX,
+        RCX,
+        offset_of!(JumpEntry, frame) as i32,
+    );
+    misses.push(a.jcc(CC_NE));
+    // The block expects its pc in rdx. jmp [rcx + code]
+    a.rr(true, &[MOV_STORE], RAX, RDX);
+    a.mem(false, &[0xff], 4, RCX, offset_of!(JumpEntry, code) as i32);
+    for miss in misses {
+        a.bind(miss);
+    }
+    a.ret(NORMAL);
+}
+
 /// rd = rs1 OP imm (64-bit, or 32-bit and sign-extended).
 fn op_imm(a: &mut Asm, i: Insn, w: bool, op: Alu) {
-    a.load_x(RAX, i.rs1);
-    // Adding 0 is a move (or, for addiw, just the sign extension).
-    if i.imm != 0 || op != ADD {
-        a.alu_imm(w, op, RAX, i.imm);
+    let d = dest(i.rd, None);
+    match home(i.rs1) {
+        // x0 OP imm is imm (a 12-bit immediate, so also for addiw).
+        _ if i.rs1 == 0 && op != AND => a.mov_imm(d, i.imm),
+        Home::Reg(s) if w && op == ADD && s != d => a.mem(true, &[0x8d], d, s, i.imm),
+        _ => {
+            a.get(d, i.rs1);
+            // Adding 0 is a move (or, for addiw, just the sign extension).
+            if i.imm != 0 || op != ADD {
+                a.alu_imm(w, op, d, i.imm);
+            }
+            if !w {
+                a.sext32(d);
+            }
+        }
     }
-    if !w {
-        a.sext32();
-    }
-    a.store_x(i.rd, RAX);
+    a.put(i.rd, d);
 }
 
 /// rd = rs1 OP rs2 with the `op r, r/m` opcode `opcode`.
-fn op_reg(a: &mut Asm, i: Insn, w: bool, opcode: &[u8]) {
-    a.load_x(RAX, i.rs1);
-    a.mem(w, opcode, RAX, RSI, x_disp(i.rs2));
-    if !w {
-        a.sext32();
+fn op_reg(a: &mut Asm, i: Insn, w: bool, opcode: &[u8], commutative: bool) {
+    let (mut s1, mut s2) = (i.rs1, i.rs2);
+    // rd = rs2 OP rs1 computes straight into rd's host register.
+    if commutative && home(s2) == home(i.rd) {
+        (s1, s2) = (s2, s1);
     }
-    a.store_x(i.rd, RAX);
+    let d = dest(i.rd, (s1 != s2).then_some(s2));
+    a.get(d, s1);
+    a.src(w, opcode, d, home(s2));
+    if !w {
+        a.sext32(d);
+    }
+    a.put(i.rd, d);
 }
 
 fn shift_imm(a: &mut Asm, i: Insn, w: bool, digit: u8) {
-    a.load_x(RAX, i.rs1);
+    let d = dest(i.rd, None);
+    a.get(d, i.rs1);
     let mask = if w { 63 } else { 31 };
-    a.shift_imm(w, digit, RAX, (i.imm & mask) as u8);
+    a.shift_imm(w, digit, d, (i.imm & mask) as u8);
     if !w {
-        a.sext32();
+        a.sext32(d);
     }
-    a.store_x(i.rd, RAX);
+    a.put(i.rd, d);
 }
 
 /// x86 masks a count in cl exactly as RISC-V does: to 6 bits, or 5 for the
 /// 32-bit forms.
 fn shift_reg(a: &mut Asm, i: Insn, w: bool, digit: u8) {
-    a.load_x(RAX, i.rs1);
-    a.load_x(RCX, i.rs2);
-    a.rr(w, &[0xd3], digit, RAX);
+    a.get(RCX, i.rs2);
+    let d = dest(i.rd, None);
+    a.get(d, i.rs1);
+    a.rr(w, &[0xd3], digit, d);
     if !w {
-        a.sext32();
+        a.sext32(d);
     }
-    a.store_x(i.rd, RAX);
+    a.put(i.rd, d);
 }
 
 /// rd = (rs1 CC src) as 0 or 1, where src is rs2 or the immediate.
 fn set_cc(a: &mut Asm, i: Insn, cc: u8, with_imm: bool) {
-    a.load_x(RAX, i.rs1);
     if with_imm {
-        a.alu_imm(true, CMP, RAX, i.imm);
+        a.cmp_imm(i.rs1, i.imm);
     } else {
-        a.mem(true, &[CMP.1], RAX, RSI, x_disp(i.rs2));
+        a.cmp_regs(i.rs1, i.rs2);
     }
-    // setcc al; movzx eax, al
+    // setcc al; movzx d, al
+    let d = dest(i.rd, None);
     a.rr(false, &[0x0f, 0x90 | cc], 0, RAX);
-    a.rr(false, &[0x0f, 0xb6], RAX, RAX);
-    a.store_x(i.rd, RAX);
+    a.rr(false, &[0x0f, 0xb6], d, RAX);
+    a.put(i.rd, d);
 }
 
 /// The instruction at `off`, if it lies wholly inside the frame.

@@ -208,19 +208,28 @@ fn job_control_matches_linux() {
     assert_eq!(cleave, linux);
 }
 
+/// In the booted shell, a command that says "running" and sleeps. Once
+/// "running" shows, its shell has SIGINT at its default (the interactive
+/// shell ignores it); the typed line's echo shows "running;" instead.
+fn start_sleeper(t: &mut OnTerminal) {
+    t.type_keys(b"sh -c 'echo running; exec sleep 30'\n");
+    t.wait_for("running\r\n");
+}
+
+/// Ctrl-C ends the sleeper, and not the shell, which says 130.
+fn interrupt_sleeper(t: &mut OnTerminal) {
+    t.type_keys(b"\x03");
+    t.type_keys(b"echo back $?\n");
+    t.wait_for("back 130");
+}
+
 #[test]
 fn ctrl_c_ends_the_shells_command_not_the_shell() {
     let Some(mut t) = OnTerminal::start(&[]) else {
         return;
     };
-    // Once "running" shows, the command's shell has SIGINT at its default
-    // (the interactive shell ignores it); the typed line's echo shows
-    // "running;" instead.
-    t.type_keys(b"sh -c 'echo running; exec sleep 30'\n");
-    t.wait_for("running\r\n");
-    t.type_keys(b"\x03");
-    t.type_keys(b"echo back $?\n");
-    t.wait_for("back 130");
+    start_sleeper(&mut t);
+    interrupt_sleeper(&mut t);
     // At the prompt, ^C abandons the line typed so far.
     t.type_keys(b"echo never");
     t.wait_for("echo never");
@@ -239,16 +248,13 @@ fn the_shell_stops_continues_and_resumes_jobs() {
     let Some(mut t) = OnTerminal::start(&[]) else {
         return;
     };
-    t.type_keys(b"sh -c 'echo running; exec sleep 30'\n");
-    t.wait_for("running\r\n");
+    start_sleeper(&mut t);
     t.type_keys(b"\x1a");
     t.wait_for("Stopped                 sh -c");
     // fg gives it the terminal again: ^C then ends it.
     t.type_keys(b"fg\n");
     t.wait_for("fg\r\nsh -c 'echo running; exec sleep 30'\r\n");
-    t.type_keys(b"\x03");
-    t.type_keys(b"echo back $?\n");
-    t.wait_for("back 130");
+    interrupt_sleeper(&mut t);
     // A background job that reads the terminal stops (SIGTTIN) until fg.
     t.type_keys(b"cat &\n");
     let started = Instant::now();

@@ -1,8 +1,10 @@
 //! Differential test of the hart against qemu-riscv64.
 //!
-//! Each seed makes one program: random RV64GC instructions between a
-//! prologue that loads every register and an epilogue that prints every
-//! register, fcsr and the data area (see `difftest/gen.rs`). Each program
+//! Each seed makes one program: random RV64GC instructions, run twelve
+//! times over so that the JIT's blocks run them as well as the
+//! interpreter, between a prologue that loads every register and an
+//! epilogue that prints every register, fcsr and the data area (see
+//! `difftest/gen.rs`). Each program
 //! runs under `qemu-riscv64` and under `cleave run`; the bytes they print
 //! must be identical. A mismatch names the seed, the first differing
 //! register with both values, and the instructions.

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <poll.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -242,6 +243,20 @@ static int fds(void)
 	char *info = slurp(link, NULL);
 	say("fdinfo starts with pos: %s", yesno(info && !strncmp(info, "pos:\t0\nflags:\t", 14)));
 	say("missing fd: %s", res(open("/proc/self/fd/999", O_RDONLY)));
+	/* A pipe opened again O_RDWR is a reader and a writer, as a FIFO is:
+	 * with both first ends closed it still takes writes and gives them
+	 * back, and polls writable, not hung up. */
+	snprintf(link, sizeof link, "/proc/self/fd/%d", p[0]);
+	int rw = open(link, O_RDWR);
+	close(p[0]);
+	close(p[1]);
+	say("pipe reopened O_RDWR: %s", rw >= 0 ? "ok" : strerror(errno));
+	char buf[4] = "";
+	ssize_t wrote = write(rw, "xy", 2);
+	say("write %zd, read %zd", wrote, read(rw, buf, sizeof buf));
+	struct pollfd pfd = {.fd = rw, .events = POLLIN | POLLOUT};
+	poll(&pfd, 1, 0);
+	say("polls %#x", pfd.revents);
 	return 0;
 }
 

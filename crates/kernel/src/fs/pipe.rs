@@ -9,6 +9,7 @@
 //! pipe's id; the run loop wakes the waiters after each trap
 //! ([`take_wakeups`]).
 
+use super::file::{O_RDONLY, O_WRONLY};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -119,7 +120,10 @@ pub fn take_wakeups() -> Vec<u64> {
 /// One end of a pipe; dropping it closes that end.
 pub struct PipeEnd {
     pub pipe: Rc<RefCell<Pipe>>,
-    pub write: bool,
+    /// Whether it counts as a reader, a writer, or (a pipe opened again
+    /// O_RDWR through /proc/PID/fd, as a FIFO can be) both.
+    read: bool,
+    write: bool,
 }
 
 impl PipeEnd {
@@ -134,9 +138,14 @@ impl PipeEnd {
         (
             PipeEnd {
                 pipe: pipe.clone(),
+                read: true,
                 write: false,
             },
-            PipeEnd { pipe, write: true },
+            PipeEnd {
+                pipe,
+                read: false,
+                write: true,
+            },
         )
     }
 
@@ -144,18 +153,16 @@ impl PipeEnd {
         self.pipe.borrow().id
     }
 
-    /// A new read or write end of an existing pipe.
-    pub fn reopen(pipe: Rc<RefCell<Pipe>>, write: bool) -> PipeEnd {
+    /// A new end of an existing pipe, opened with access mode `acc`.
+    pub fn reopen(pipe: Rc<RefCell<Pipe>>, acc: u32) -> PipeEnd {
+        let (read, write) = (acc != O_WRONLY, acc != O_RDONLY);
         {
             let mut p = pipe.borrow_mut();
-            if write {
-                p.writers += 1;
-            } else {
-                p.readers += 1;
-            }
+            p.readers += usize::from(read);
+            p.writers += usize::from(write);
             note_wake(p.id);
         }
-        PipeEnd { pipe, write }
+        PipeEnd { pipe, read, write }
     }
 
     /// pipe_poll: a read end is readable with data and hung up without
@@ -172,7 +179,8 @@ impl PipeEnd {
             if p.readers == 0 {
                 mask |= POLLERR;
             }
-        } else {
+        }
+        if self.read {
             if !p.is_empty() {
                 mask |= POLLIN | POLLRDNORM;
             }
@@ -187,11 +195,8 @@ impl PipeEnd {
 impl Drop for PipeEnd {
     fn drop(&mut self) {
         let mut p = self.pipe.borrow_mut();
-        if self.write {
-            p.writers -= 1;
-        } else {
-            p.readers -= 1;
-        }
+        p.readers -= usize::from(self.read);
+        p.writers -= usize::from(self.write);
         note_wake(p.id);
     }
 }

@@ -1159,15 +1159,15 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 }
 
 /// Opening a pipe or host stream again through /proc/PID/fd (see
-/// `Data::Stream`): a read end for reading, else a write end. None for
-/// every other file.
+/// `Data::Stream`): a pipe end that reads, writes or both, as the access
+/// mode says. None for every other file.
 fn reopen(loc: &Loc, acc: u32) -> Option<KResult<FileKind>> {
     let Data::Stream(stream) = &loc.inode.borrow().data else {
         return None;
     };
     Some(match stream {
         Stream::Pipe(pipe) => match pipe.upgrade() {
-            Some(pipe) => Ok(FileKind::Pipe(PipeEnd::reopen(pipe, acc != O_RDONLY))),
+            Some(pipe) => Ok(FileKind::Pipe(PipeEnd::reopen(pipe, acc))),
             None => Err(Errno::ENOENT),
         },
         Stream::Host(s) => Ok(FileKind::Console(*s)),

@@ -188,12 +188,6 @@ struct Refusal {
     code: u8,
 }
 
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str(&self.line)
-    }
-}
-
 /// What exec would say about PROGRAM, checked before boot so that the user
 /// hears of a bad file by name and with its reason (init's exec would only
 /// see an errno): the file, then each interpreter it names (a "#!" line's,
@@ -320,9 +314,9 @@ fn run(args: RunArgs) -> ExitCode {
         }
         vfs.expose_host_file(&program);
     }
-    if let Err(message) = precheck(&vfs, args.root.is_some(), &program) {
-        eprintln!("{message}");
-        return ExitCode::from(message.code);
+    if let Err(refusal) = precheck(&vfs, args.root.is_some(), &program) {
+        eprintln!("{}", refusal.line);
+        return ExitCode::from(refusal.code);
     }
     let mut kernel = Kernel::new(args.kernel.config(), vfs);
     // PID 1 is the embedded init, which runs [PROGRAM, ARGS...] as its

@@ -83,11 +83,17 @@ impl OnTerminal {
     }
 
     fn wait_for(&mut self, text: &str) {
+        self.wait_until(|t| t.shown().contains(text), &format!("{text:?}"));
+    }
+
+    /// Polls until `done`; after TIMEOUT, kills the program and fails,
+    /// saying `what` never came.
+    fn wait_until(&mut self, done: impl Fn(&OnTerminal) -> bool, what: &str) {
         let started = Instant::now();
-        while !self.shown().contains(text) {
+        while !done(self) {
             if started.elapsed() > TIMEOUT {
                 let _ = self.child.kill();
-                panic!("{text:?} never came; the terminal shows {:?}", self.shown());
+                panic!("{what} never came; the terminal shows {:?}", self.shown());
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -132,19 +138,8 @@ impl OnTerminal {
         after_comm.chars().next().unwrap()
     }
 
-    fn wait_for_state(&mut self, wanted: impl Fn(char) -> bool) {
-        let started = Instant::now();
-        while !wanted(self.host_state()) {
-            if started.elapsed() > TIMEOUT {
-                let _ = self.child.kill();
-                panic!(
-                    "cleave is still {}; the terminal shows {:?}",
-                    self.host_state(),
-                    self.shown()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+    fn wait_for_state(&mut self, wanted: impl Fn(char) -> bool, what: &str) {
+        self.wait_until(|t| wanted(t.host_state()), what);
     }
 }
 
@@ -178,14 +173,14 @@ fn ctrl_z_stops_cleave_with_a_job_no_guest_shell_controls() {
     t.type_keys(b"\x03");
     t.wait_for("ready again");
     t.type_keys(b"\x1a");
-    t.wait_for_state(|s| s == 'T');
+    t.wait_for_state(|s| s == 'T', "cleave stopped (T)");
     // The host shell's `fg`.
     let cont = Command::new("kill")
         .args(["-CONT", &t.child.id().to_string()])
         .status()
         .unwrap();
     assert!(cont.success());
-    t.wait_for_state(|s| s != 'T');
+    t.wait_for_state(|s| s != 'T', "cleave running again");
     // The program carries on where it was: Ctrl-\ still ends it.
     t.type_keys(b"\x1c");
     let (status, shown) = t.finish();

@@ -789,12 +789,17 @@ static int bg_read_ignored(void)
 	return bg_read();
 }
 
-static int bg_read_blocked(void)
+static void block_signal(int sig)
 {
 	sigset_t set;
 	sigemptyset(&set);
-	sigaddset(&set, SIGTTIN);
+	sigaddset(&set, sig);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+static int bg_read_blocked(void)
+{
+	block_signal(SIGTTIN);
 	return bg_read();
 }
 
@@ -827,10 +832,7 @@ static int bg_tcsetattr(void)
 
 static int bg_tcsetattr_blocked(void)
 {
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTTOU);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	block_signal(SIGTTOU);
 	return bg_tcsetattr();
 }
 

@@ -71,7 +71,7 @@ struct job {
 	pid_t pids[MAX_STAGES];
 	int npids;
 	int running; /* pids not yet reaped */
-	int stopped; /* by a signal, until continued */
+	int stopped; /* the signal that stopped it, until continued */
 	int status;  /* the last command's, as $? would be */
 	char *text;
 };
@@ -560,15 +560,19 @@ static void free_job(struct job *j)
 	memset(j, 0, sizeof *j);
 }
 
-/* Reaps the job's processes that have exited, and notes whether it is
- * stopped; `block`: wait for all to exit. */
-static void reap_job(struct job *j, int block)
+/* waitpid's flags for a look at a job that does not wait. */
+#define LOOK (WNOHANG | WUNTRACED | WCONTINUED)
+
+/* Collects what waitpid with FLAGS says of the job's processes: which
+ * exited (reaped), and whether the job stopped or was continued.
+ * `report`: say how a foreground command died. */
+static void reap_job(struct job *j, int flags, int report)
 {
 	for (int i = 0; i < j->npids; i++) {
 		if (!j->pids[i])
 			continue;
 		int wstatus;
-		pid_t r = waitpid(j->pids[i], &wstatus, block ? 0 : WNOHANG | WUNTRACED | WCONTINUED);
+		pid_t r = waitpid(j->pids[i], &wstatus, flags);
 		if (r < 0 && errno == EINTR) {
 			i--;
 			continue;
@@ -576,11 +580,11 @@ static void reap_job(struct job *j, int block)
 		if (r == 0)
 			continue;
 		if (r > 0 && (WIFSTOPPED(wstatus) || WIFCONTINUED(wstatus))) {
-			j->stopped = WIFSTOPPED(wstatus);
+			j->stopped = WIFSTOPPED(wstatus) ? WSTOPSIG(wstatus) : 0;
 			continue;
 		}
 		if (r > 0 && i == j->npids - 1)
-			j->status = status_of(wstatus, 0);
+			j->status = status_of(wstatus, report);
 		j->pids[i] = 0; /* reaped (or, r < 0, not ours any more) */
 		j->running--;
 	}
@@ -593,29 +597,11 @@ static int wait_foreground(struct job *j)
 {
 	if (sh.interactive)
 		tcsetpgrp(0, j->pgid);
-	int stop = 0;
-	for (int i = 0; i < j->npids; i++) {
-		if (!j->pids[i])
-			continue;
-		int wstatus;
-		pid_t r = waitpid(j->pids[i], &wstatus, WUNTRACED);
-		if (r < 0 && errno == EINTR) {
-			i--;
-			continue;
-		}
-		if (r > 0 && WIFSTOPPED(wstatus)) {
-			stop = WSTOPSIG(wstatus);
-			continue;
-		}
-		if (r > 0 && i == j->npids - 1)
-			j->status = status_of(wstatus, 1);
-		j->pids[i] = 0;
-		j->running--;
-	}
+	j->stopped = 0;
+	reap_job(j, WUNTRACED, 1);
 	if (sh.interactive)
 		tcsetpgrp(0, sh.pgid);
-	j->stopped = stop != 0;
-	return stop ? 128 + stop : j->status;
+	return j->stopped ? 128 + j->stopped : j->status;
 }
 
 /* What `jobs` and the prompt print: "[1]+  Done   sleep 1 &", bash style. */
@@ -652,8 +638,8 @@ static void notify_jobs(void)
 		if (!j->id)
 			continue;
 		int was_stopped = j->stopped;
-		reap_job(j, 0);
-		if (!j->running || j->stopped > was_stopped)
+		reap_job(j, LOOK, 0);
+		if (!j->running || (j->stopped && !was_stopped))
 			print_job(j);
 		if (!j->running)
 			free_job(j);
@@ -946,7 +932,7 @@ static int do_jobs(struct command *c)
 		struct job *j = &sh.jobs[i];
 		if (!j->id)
 			continue;
-		reap_job(j, 0);
+		reap_job(j, LOOK, 0);
 		print_job(j);
 		if (!j->running)
 			free_job(j);
@@ -979,7 +965,7 @@ static int do_wait(struct command *c)
 	int status = 0;
 	for (int i = 0; i < MAX_JOBS && c->argc == 1; i++) {
 		if (sh.jobs[i].id) {
-			reap_job(&sh.jobs[i], 1);
+			reap_job(&sh.jobs[i], 0, 0);
 			free_job(&sh.jobs[i]);
 		}
 	}
@@ -990,7 +976,7 @@ static int do_wait(struct command *c)
 			status = 127;
 			continue;
 		}
-		reap_job(j, 1);
+		reap_job(j, 0, 0);
 		status = j->status;
 		free_job(j);
 	}

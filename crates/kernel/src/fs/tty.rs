@@ -76,7 +76,7 @@ fn std_termios() -> [u8; TERMIOS_SIZE] {
 }
 
 /// Init's pid, session and process group: where every process starts.
-pub const INIT: u32 = 1;
+const INIT: u32 = 1;
 
 /// c_lflag's TOSTOP: background writes raise SIGTTOU.
 const TOSTOP: u32 = 0o400;

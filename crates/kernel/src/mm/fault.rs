@@ -66,6 +66,7 @@ impl Mm {
         }
         let perm = vma.pte_perm();
         let shared = vma.shared;
+        let bounds = vma.start..vma.end;
         let object = vma.object_page(va).map(|(obj, index)| (obj.clone(), index));
 
         let slot = self
@@ -116,7 +117,7 @@ impl Mm {
             // goes back to the file (mprotect to writable marks every
             // mapped page dirty), so it stays as the program touched it.
             if let Some((obj, index)) = object.filter(|_| !write && !shared) {
-                self.fault_around(phys, va, slot, &obj.borrow(), index, perm);
+                self.fault_around(phys, va, bounds, slot, &obj.borrow(), index, perm);
             }
             return Ok(pfn);
         }
@@ -130,26 +131,27 @@ impl Mm {
     }
 
     /// Maps the pages around a read fault at `va` in a private mapping
-    /// (entry `slot`, object page `index`, mapped with `perm`: read-only,
-    /// copy-on-write) that the page cache already holds,
+    /// (the VMA's `bounds`, entry `slot`, object page `index`, mapped with
+    /// `perm`: read-only, copy-on-write) that the page cache already holds,
     /// as Linux's do_fault_around does: a program starting up reads its
     /// text and libraries with one fault per 64 KiB instead of one per
     /// page. Only empty entries within the VMA are filled, each as a read
     /// fault on it would have. The window is aligned, so it never leaves
     /// the level-0 table `slot` is in.
+    #[allow(clippy::too_many_arguments)]
     fn fault_around(
         &mut self,
         phys: &mut Phys,
         va: u64,
+        bounds: std::ops::Range<u64>,
         slot: Slot,
         obj: &MemObject,
         index: u64,
         perm: u64,
     ) {
-        let vma = self.vmas.find(va).expect("the faulting VMA");
         let window = FAULT_AROUND_PAGES * PAGE_SIZE;
-        let start = (va & !(window - 1)).max(vma.start);
-        let end = ((va & !(window - 1)) + window).min(vma.end);
+        let start = (va & !(window - 1)).max(bounds.start);
+        let end = ((va & !(window - 1)) + window).min(bounds.end);
         let first = index - (va - start) / PAGE_SIZE;
         let last = (index + (end - va) / PAGE_SIZE).min(obj.size());
         let mut mapped = 0;

@@ -1002,11 +1002,12 @@ static int do_fg(struct command *c)
 	struct job *j = control_job(c);
 	if (!j)
 		return 1;
+	/* Said once the job has the terminal, so that what is typed next is
+	 * its, and before it runs, so that what it prints comes after. */
 	tcsetpgrp(0, j->pgid);
-	kill(-j->pgid, SIGCONT);
-	/* Said once the job has the terminal: what is typed next is its. */
 	printf("%s\n", j->text);
 	fflush(stdout);
+	kill(-j->pgid, SIGCONT);
 	int status = wait_foreground(j);
 	if (j->stopped)
 		report_stop(j);

@@ -461,7 +461,17 @@ impl Kernel {
             if let Some(r) = self.tasks.get_mut(&tid).and_then(|t| t.restart.as_mut()) {
                 r.timed_out = true;
             }
+            self.preempt_for_deadline(tid);
         }
+    }
+
+    /// The earliest deadline of a sleeper, an ITIMER_REAL or a POSIX
+    /// timer: when the run loop must next look at the clock.
+    pub(super) fn next_deadline(&self) -> Option<Duration> {
+        let sleeper = self.timers.first().map(|&(d, _)| d);
+        let alarm = self.alarms.first().map(|&(d, _)| d);
+        let timer = self.posix_timers.first().map(|&(d, _, _)| d);
+        [sleeper, alarm, timer].into_iter().flatten().min()
     }
 
     /// Nothing is runnable: waits for the earliest deadline. Returns false
@@ -469,14 +479,7 @@ impl Kernel {
     pub(super) fn idle(&mut self) -> bool {
         // A process's alarm (ITIMER_REAL) or POSIX timer can wake a thread
         // too.
-        let next = [self.timers.first(), self.alarms.first()];
-        let timer = self.posix_timers.first().map(|&(d, _, _)| d);
-        let next = next
-            .into_iter()
-            .flatten()
-            .map(|&(d, _)| d)
-            .chain(timer)
-            .min();
+        let next = self.next_deadline();
         let host = matches!(self.clock, super::clock::Clock::Host { .. });
         if self.console_polled() {
             // Input can wake a poller: wait on the host's stdin, in virtual

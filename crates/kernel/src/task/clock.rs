@@ -81,6 +81,16 @@ impl Clock {
         }
     }
 
+    /// How many instructions the hart may run before `deadline`
+    /// (CLOCK_MONOTONIC) comes, at least one: exactly in virtual time; at
+    /// virtual time's rate in real time, where the hart usually runs
+    /// faster, so that the deadline is looked at early rather than late.
+    pub fn instructions_until(&self, hart: &Hart, deadline: Duration) -> u64 {
+        let left = deadline.saturating_sub(self.monotonic(hart)).as_nanos();
+        let n = left.div_ceil(u128::from(NS_PER_INSTRUCTION));
+        u64::try_from(n).unwrap_or(u64::MAX).max(1)
+    }
+
     /// Lets `d` pass: really, or by moving virtual time forward.
     pub fn sleep(&self, hart: &mut Hart, d: Duration) {
         match self {

@@ -602,7 +602,7 @@ impl Kernel {
                     continue;
                 }
             }
-            let budget = self.slice_left();
+            let budget = self.budget();
             let (started, retired) = (Instant::now(), self.hart.instret());
             let trap = self.hart.run(&mut self.phys.mem, budget);
             let trapped = Instant::now();

@@ -173,10 +173,34 @@ impl Kernel {
         Some(tid)
     }
 
-    /// What is left of the current thread's slice, in units (the hart's
-    /// instruction budget).
-    pub(super) fn slice_left(&self) -> u64 {
-        SLICE.saturating_sub(self.rq.used).max(1)
+    /// The hart's instruction budget: what is left of the current
+    /// thread's slice, but no further than the next deadline, so that a
+    /// sleeper's time is noticed when it comes.
+    pub(super) fn budget(&self) -> u64 {
+        let left = SLICE.saturating_sub(self.rq.used).max(1);
+        match self.next_deadline() {
+            Some(d) => left.min(self.clock.instructions_until(&self.hart, d)),
+            None => left,
+        }
+    }
+
+    /// A thread whose deadline woke it (a sleep, a timeout) ends the
+    /// current slice if it is ahead of the current thread in vruntime, as
+    /// any sleeper that has not used more than its share is: it runs next.
+    /// Threads woken by other threads (a pipe written, a futex woken) wait
+    /// for the slice to end, so that a writer and its reader do not take
+    /// turns at every write.
+    pub(super) fn preempt_for_deadline(&mut self, woken: Tid) {
+        let Some(cur) = self.rq.current.filter(|&c| c != woken) else {
+            return;
+        };
+        let ahead = match (self.tasks.get(&woken), self.tasks.get(&cur)) {
+            (Some(w), Some(c)) => w.vruntime < c.vruntime,
+            _ => false,
+        };
+        if ahead && self.rq.contains(woken) {
+            self.rq.used = SLICE;
+        }
     }
 
     /// Charges `units` of work to `tid`: to its vruntime and, if it is

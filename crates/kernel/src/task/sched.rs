@@ -37,27 +37,42 @@
 //! - a thread that yields (sched_yield) behind the last waiting thread:
 //!   every other runnable thread runs before it runs again.
 //!
+//! # Deadlines
+//!
+//! The hart's budget stops at the next deadline (a sleep, a timeout, an
+//! alarm): exactly there in virtual time, a little early in real time,
+//! where the hart runs faster than virtual time's 100 MIPS. A thread that
+//! its deadline wakes ends the current slice if it is ahead of the current
+//! thread in vruntime, as a sleeper that has not used more than its share
+//! is. Threads woken by other threads (a pipe written, a futex woken) wait
+//! for the slice to end, so that a writer and its reader do not take turns
+//! at every write.
+//!
 //! # The bound
 //!
 //! Let S be [`SLICE`] units and O the most a single trap can be charged
 //! beyond the rest of a slice ([`TRAP_COST`] in deterministic mode; the
-//! host time of the longest system call otherwise). Every thread's
-//! vruntime stays within [min_vruntime - S, min_vruntime + S + O], so:
+//! host time of the longest system call otherwise). Every runnable thread's
+//! vruntime stays within [min_vruntime - S, min_vruntime + S + O], and
+//! min_vruntime does not move while a woken thread waits below it. So:
 //!
-//! - a thread woken with no more than its share used (vruntime at most
-//!   `min_vruntime` when it wakes: any thread that slept at least as long
-//!   as it last ran, for one) runs within (K + 1) * (S + O) units of work
-//!   of being woken, where K is the number of threads woken before it that
-//!   have not yet run. However many other threads are runnable, CPU-bound
-//!   or looping on system calls (a fork bomb's thousands), does not enter:
-//!   they all wait behind it. A sleep's deadline is noticed at the next
-//!   trap, at most S units after it passes.
-//! - any runnable thread runs within (N - 1) * (3S + 2O) units, N being the
+//! - A thread whose deadline has come, and that has used no more than its
+//!   share (its vruntime at most `min_vruntime` when it wakes: any thread
+//!   that slept at least as long as it last ran, for one), runs within
+//!   K * (S + O) units of work of its deadline, plus the trap in progress
+//!   (O), where K is the number of threads woken before it that are still
+//!   waiting: each of them runs at most one slice first. How many other
+//!   threads are runnable, computing or looping on system calls (a fork
+//!   bomb's thousands), does not enter: they all wait behind it. With K = 0,
+//!   the usual case, it runs as soon as its deadline is noticed.
+//! - A thread that has used more than its share waits, in addition, until
+//!   the others have caught up with it.
+//! - Any runnable thread runs within (N - 1) * (3S + 2O) units, N being the
 //!   number of runnable threads.
 //!
 //! In deterministic mode a unit is 10 ns of virtual time, so S + O is
-//! about 10.5 ms: `sleep 0.1` beside any number of spinning processes ends
-//! within 0.1 s + 10.5 ms * (K + 1).
+//! about 10.5 ms; `sleep 0.1` beside 1000 computing and 1000
+//! getppid-looping processes takes 100.003 ms of virtual time.
 
 use super::{Kernel, Tid};
 use std::collections::{BTreeMap, BTreeSet};
@@ -262,11 +277,6 @@ impl Kernel {
         task.vruntime = task.vruntime.max(last);
         let v = task.vruntime;
         self.rq.insert(cur, v);
-    }
-
-    /// How many threads are runnable.
-    pub fn nr_running(&self) -> usize {
-        self.rq.waiting.len() + usize::from(self.rq.current.is_some())
     }
 
     /// The slice's end after a trap that took `wall` on the host: charges

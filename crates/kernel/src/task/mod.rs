@@ -356,8 +356,8 @@ pub struct Kernel {
     /// Armed POSIX timers: (CLOCK_MONOTONIC expiry, tgid, timer id); see
     /// `timer.rs`.
     posix_timers: BTreeSet<(Duration, Tid, i32)>,
-    /// When (in units of work, `RunQueue::total`) the run loop next re-checks the host
-    /// streams for pollers (see `block.rs`).
+    /// When (in units of work, `RunQueue::total`) the run loop next
+    /// re-checks the host streams for pollers (see `block.rs`).
     console_check_at: u64,
     /// The host terminal's signals, caught while `run` runs.
     host_signals: Option<crate::fs::tty::HostSignals>,

@@ -36,8 +36,42 @@ const AT_EMPTY_PATH: u64 = 0x1000;
 const AT_EACCESS: u64 = 0x200;
 const RENAME_NOREPLACE: u64 = 1;
 
+// The fd table is a RefCell shared by CLONE_FILES. Every use of it here
+// goes through these helpers, each of which borrows it for one operation
+// and releases it before returning: no borrow can outlive a statement and
+// meet another (a borrow in a `match` scrutinee lasts the whole match).
+
 fn file(k: &Kernel, fd: u64) -> KResult<Rc<OpenFile>> {
     k.current().files.borrow().get(fd)
+}
+
+/// Installs `file` on the lowest free fd at or above `min`, below
+/// RLIMIT_NOFILE (EMFILE).
+pub(crate) fn fd_install(
+    k: &Kernel,
+    file: Rc<OpenFile>,
+    cloexec: bool,
+    min: usize,
+) -> KResult<u64> {
+    let limit = nofile(k);
+    let fd = k
+        .current()
+        .files
+        .borrow_mut()
+        .install(file, cloexec, min, limit);
+    fd
+}
+
+/// Closes `fd`; its file is dropped after the table is released (closing
+/// a pipe end wakes its peers, a file's last close may run more code).
+fn fd_close(k: &Kernel, fd: u64) -> KResult<()> {
+    let closed = k.current().files.borrow_mut().close(fd);
+    closed.map(drop)
+}
+
+fn fd_set_cloexec(k: &Kernel, fd: u64, cloexec: bool) -> KResult<()> {
+    let r = k.current().files.borrow_mut().set_cloexec(fd, cloexec);
+    r
 }
 
 /// RLIMIT_NOFILE, capped by the table's size.
@@ -513,8 +547,7 @@ pub fn readv(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 }
 
 pub fn close(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let closed = k.current().files.borrow_mut().close(a[0])?;
-    drop(closed);
+    fd_close(k, a[0])?;
     Ok(0)
 }
 
@@ -532,17 +565,14 @@ pub fn close_range(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         let copy = task.files.borrow().clone();
         task.files = Rc::new(std::cell::RefCell::new(copy));
     }
-    let files = task.files.clone();
     let last = u64::from(last).min(crate::task::files::NR_OPEN as u64 - 1);
-    let mut closed = Vec::new();
     for fd in u64::from(first)..=last {
-        if flags & CLOSE_RANGE_CLOEXEC != 0 {
-            let _ = files.borrow_mut().set_cloexec(fd, true);
-        } else if let Ok(f) = files.borrow_mut().close(fd) {
-            closed.push(f);
-        }
+        let _ = if flags & CLOSE_RANGE_CLOEXEC != 0 {
+            fd_set_cloexec(k, fd, true)
+        } else {
+            fd_close(k, fd)
+        };
     }
-    drop(closed);
     Ok(0)
 }
 
@@ -706,8 +736,7 @@ pub fn ioctl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     // Requests every file takes (fs/ioctl.c).
     match cmd {
         FIOCLEX | FIONCLEX => {
-            let files = k.current().files.clone();
-            files.borrow_mut().set_cloexec(a[0], cmd == FIOCLEX)?;
+            fd_set_cloexec(k, a[0], cmd == FIOCLEX)?;
             return Ok(0);
         }
         FIONBIO => {
@@ -1119,30 +1148,31 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     }
     if let (false, Some(kind)) = (path_only, reopen(&loc, acc)) {
         let file = Rc::new(OpenFile::new(kind?, flags));
-        let files = k.current().files.clone();
-        return files
-            .borrow_mut()
-            .install(file, flags & O_CLOEXEC != 0, 0, nofile(k));
+        return fd_install(k, file, flags & O_CLOEXEC != 0, 0);
     }
     if !path_only {
         if is_dir && (acc != O_RDONLY || flags & O_CREAT != 0) {
             return Err(Errno::EISDIR);
         }
-        if acc != O_RDONLY && is_reg && k.vfs.readonly(&loc) {
+        // O_TRUNC writes whatever the access mode (Linux's open adds
+        // MAY_WRITE for it and truncates even an O_RDONLY open).
+        let trunc = flags & O_TRUNC != 0 && is_reg;
+        let writes = (acc != O_RDONLY && is_reg) || trunc;
+        if writes && k.vfs.readonly(&loc) {
             return Err(Errno::EROFS);
         }
         let want = match acc {
             O_RDONLY => 4,
             O_WRONLY => 2,
             _ => 6,
-        };
+        } | if trunc { 2 } else { 0 };
         if !permitted(k, &loc, want) {
             return Err(Errno::EACCES);
         }
-        if acc != O_RDONLY && is_reg {
+        if writes {
             get_write_access(&loc)?;
         }
-        if flags & O_TRUNC != 0 && acc != O_RDONLY && is_reg {
+        if trunc {
             truncate_file(k, &loc, 0)?;
         }
     }
@@ -1152,10 +1182,7 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         flags
     };
     let file = Rc::new(OpenFile::new(FileKind::Inode(loc), flags));
-    k.current()
-        .files
-        .borrow_mut()
-        .install(file, flags & O_CLOEXEC != 0, 0, nofile(k))
+    fd_install(k, file, flags & O_CLOEXEC != 0, 0)
 }
 
 /// Opening a pipe or host stream again through /proc/PID/fd (see
@@ -1752,10 +1779,8 @@ fn set_cwd(k: &mut Kernel, loc: Loc) -> KResult<u64> {
 }
 
 pub fn dup(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let files = k.current().files.clone();
-    let f = files.borrow().get(a[0])?;
-    let fd = files.borrow_mut().install(f, false, 0, nofile(k))?;
-    Ok(fd)
+    let f = file(k, a[0])?;
+    fd_install(k, f, false, 0)
 }
 
 pub fn dup3(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
@@ -1763,15 +1788,12 @@ pub fn dup3(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if flags & !O_CLOEXEC != 0 || a[0] == a[1] {
         return Err(Errno::EINVAL);
     }
-    let files = k.current().files.clone();
-    let f = files.borrow().get(a[0])?;
+    let f = file(k, a[0])?;
     if a[1] >= nofile(k) as u64 {
         return Err(Errno::EBADF);
     }
-    let old = files
-        .borrow_mut()
-        .install_at(a[1], f, flags & O_CLOEXEC != 0)?;
-    drop(old);
+    let old = (k.current().files.borrow_mut()).install_at(a[1], f, flags & O_CLOEXEC != 0);
+    drop(old?);
     Ok(a[1])
 }
 
@@ -1784,25 +1806,21 @@ const F_DUPFD_CLOEXEC: i32 = 1030;
 const FD_CLOEXEC: u64 = 1;
 
 pub fn fcntl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let files = k.current().files.clone();
-    let f = files.borrow().get(a[0])?;
+    let f = file(k, a[0])?;
     match int(a[1]) {
         cmd @ (F_DUPFD | F_DUPFD_CLOEXEC) => {
             let min = usize::try_from(int(a[2])).map_err(|_| Errno::EINVAL)?;
-            let limit = nofile(k);
-            if min >= limit {
+            if min >= nofile(k) {
                 return Err(Errno::EINVAL);
             }
-            let fd = files
-                .borrow_mut()
-                .install(f, cmd == F_DUPFD_CLOEXEC, min, limit)?;
-            Ok(fd)
+            fd_install(k, f, cmd == F_DUPFD_CLOEXEC, min)
         }
-        F_GETFD => Ok(u64::from(files.borrow().entry(a[0])?.cloexec)),
+        F_GETFD => {
+            let cloexec = k.current().files.borrow().entry(a[0])?.cloexec;
+            Ok(u64::from(cloexec))
+        }
         F_SETFD => {
-            files
-                .borrow_mut()
-                .set_cloexec(a[0], a[2] & FD_CLOEXEC != 0)?;
+            fd_set_cloexec(k, a[0], a[2] & FD_CLOEXEC != 0)?;
             Ok(0)
         }
         F_GETFL => Ok(u64::from(f.flags.get())),
@@ -1833,27 +1851,16 @@ pub fn pipe2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let (r, w) = PipeEnd::pair(id);
     let status = flags & O_NONBLOCK;
     let cloexec = flags & O_CLOEXEC != 0;
-    let files = k.current().files.clone();
-    let limit = nofile(k);
-    let rfd = files.borrow_mut().install(
+    let rfd = fd_install(
+        k,
         Rc::new(OpenFile::new(FileKind::Pipe(r), O_RDONLY | status)),
         cloexec,
         0,
-        limit,
     )?;
-    let wfd = match files.borrow_mut().install(
-        Rc::new(OpenFile::new(FileKind::Pipe(w), O_WRONLY | status)),
-        cloexec,
-        0,
-        limit,
-    ) {
-        Ok(fd) => fd,
-        Err(e) => {
-            let closed = files.borrow_mut().close(rfd);
-            drop(closed);
-            return Err(e);
-        }
-    };
+    let w = Rc::new(OpenFile::new(FileKind::Pipe(w), O_WRONLY | status));
+    let wfd = fd_install(k, w, cloexec, 0).inspect_err(|_| {
+        let _ = fd_close(k, rfd);
+    })?;
     let mut b = [0; 8];
     b[..4].copy_from_slice(&(rfd as u32).to_le_bytes());
     b[4..].copy_from_slice(&(wfd as u32).to_le_bytes());

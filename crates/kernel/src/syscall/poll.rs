@@ -260,11 +260,5 @@ pub fn eventfd2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         FileKind::Anon(Anon::Eventfd(efd)),
         O_RDWR | (flags & O_NONBLOCK),
     );
-    // install caps the limit at the table's size.
-    let limit = k.nofile_limit() as usize;
-    let files = k.current().files.clone();
-    let fd = files
-        .borrow_mut()
-        .install(Rc::new(file), flags & O_CLOEXEC != 0, 0, limit);
-    fd
+    super::fs::fd_install(k, Rc::new(file), flags & O_CLOEXEC != 0, 0)
 }

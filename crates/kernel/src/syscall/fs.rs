@@ -3,6 +3,7 @@
 use super::{int, AT_FDCWD, MAX_RW_COUNT};
 use crate::errno::{Errno, KResult};
 use crate::fs::file::*;
+use crate::fs::pagecache::TmpFile;
 use crate::fs::pipe::{PipeEnd, PIPE_BUF};
 use crate::fs::tty::{Terminal, TERMIOS_SIZE};
 use crate::fs::FsType;
@@ -25,6 +26,8 @@ use std::time::Duration;
 const CHUNK: usize = 1 << 20;
 /// UIO_MAXIOV: the most iovecs readv/writev accept.
 const UIO_MAXIOV: u64 = 1024;
+/// Linux's MAX_LFS_FILESIZE on 64-bit: the largest file offset.
+const MAX_LFS_FILESIZE: u64 = i64::MAX as u64;
 /// PATH_MAX, counting the NUL.
 const PATH_MAX: usize = 4096;
 
@@ -222,7 +225,7 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
                 drop(p);
                 return Err(k.block(WaitReason::Pipe { id }, None));
             }
-            let out = p.read(len);
+            let out = p.read(&k.phys, len);
             crate::fs::pipe::note_wake(p.id);
             Ok(out)
         }
@@ -233,10 +236,9 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
             let mut i = loc.inode.borrow_mut();
             let out = match &i.data {
                 Data::Dir(_) => return Err(Errno::EISDIR),
-                Data::File(d) => {
-                    let start = (offset as usize).min(d.len());
-                    let mut out = d[start..(start + len).min(d.len())].to_vec();
-                    crate::fs::pagecache::read_through(&k.phys, i.id, start as u64, &mut out);
+                Data::File(t) => {
+                    let mut out = vec![0; (t.size().saturating_sub(offset) as usize).min(len)];
+                    t.read(&k.phys, offset, &mut out);
                     out
                 }
                 Data::Host(h) => {
@@ -310,28 +312,27 @@ pub(crate) fn file_write(
             let mut i = loc.inode.borrow_mut();
             let append = f.flags.get() & O_APPEND != 0;
             let is_dir = i.is_dir();
+            let id = i.id;
             match &mut i.data {
-                Data::File(d) => {
+                Data::File(file) => {
                     let offset = if append {
-                        d.len() as u64
+                        file.size()
                     } else {
                         pos.unwrap_or(f.offset.get())
                     };
-                    let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
-                    if end > (1 << 40) {
+                    // Linux's MAX_LFS_FILESIZE: what fits before it is
+                    // written, EFBIG at it.
+                    if offset >= MAX_LFS_FILESIZE {
                         return Err(Errno::EFBIG);
                     }
-                    if d.len() < end as usize {
-                        d.resize(end as usize, 0);
-                    }
-                    d[offset as usize..end as usize].copy_from_slice(data);
-                    crate::fs::pagecache::write_through(&mut k.phys, i.id, offset, data);
+                    let len = data.len().min((MAX_LFS_FILESIZE - offset) as usize);
+                    let n = file.write(&mut k.phys, id, offset, &data[..len])?;
                     i.mtime = t;
                     i.ctime = t;
                     if pos.is_none() {
-                        f.offset.set(end);
+                        f.offset.set(offset + n as u64);
                     }
-                    Ok(data.len())
+                    Ok(n)
                 }
                 Data::Host(h) if !is_dir => {
                     let offset = if append {
@@ -380,7 +381,11 @@ fn pipe_write(k: &mut Kernel, f: &OpenFile, end: &PipeEnd, data: &[u8]) -> KResu
     let n = if rest.len() <= PIPE_BUF && done == 0 && !p.has_room(rest.len()) {
         0
     } else {
-        p.write(rest, done == 0)
+        match p.write(&mut k.phys, rest, done == 0) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => return Ok(done),
+        }
     };
     let id = p.id;
     if n > 0 {
@@ -888,7 +893,10 @@ fn loc_stat(loc: &Loc) -> StatInfo {
         },
         size: size as i64,
         blksize: 4096,
-        blocks: size.div_ceil(512) as i64,
+        blocks: match &i.data {
+            Data::File(f) => f.blocks() as i64,
+            _ => size.div_ceil(512) as i64,
+        },
         atime: ts(i.atime),
         mtime: ts(i.mtime),
         ctime: ts(i.ctime),
@@ -1107,7 +1115,13 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
                             return Err(Errno::EACCES);
                         }
                         let perm = mode & 0o7777 & !fs.umask;
-                        create(k, &to.dir, &to.name, S_IFREG | perm, Data::File(Vec::new()))?
+                        create(
+                            k,
+                            &to.dir,
+                            &to.name,
+                            S_IFREG | perm,
+                            Data::File(Default::default()),
+                        )?
                     }
                     found => found?,
                 }
@@ -1129,7 +1143,13 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
                     return Err(Errno::EACCES);
                 }
                 let perm = mode & 0o7777 & !fs.umask;
-                create(k, &parent.dir, name, S_IFREG | perm, Data::File(Vec::new()))?
+                create(
+                    k,
+                    &parent.dir,
+                    name,
+                    S_IFREG | perm,
+                    Data::File(Default::default()),
+                )?
             }
         }
     } else {
@@ -1221,7 +1241,9 @@ fn proc_snapshot(k: &mut Kernel, loc: Loc, flags: u32) -> KResult<Loc> {
     let text = crate::fs::proc::array::generate(k, kind)?;
     let copy = {
         let i = loc.inode.borrow();
-        let copy = k.vfs.new_inode(i.mode, Data::File(text), Duration::ZERO);
+        let copy = k
+            .vfs
+            .new_inode(i.mode, Data::File(TmpFile::new(text)), Duration::ZERO);
         let mut c = copy.borrow_mut();
         c.dev = i.dev;
         c.ino = i.ino;
@@ -1261,11 +1283,11 @@ pub(crate) fn truncate_file(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> 
     let mut i = loc.inode.borrow_mut();
     let is_dir = i.is_dir();
     match &mut i.data {
-        Data::File(d) => {
-            if len > 1 << 40 {
+        Data::File(f) => {
+            if len > MAX_LFS_FILESIZE {
                 return Err(Errno::EFBIG);
             }
-            d.resize(len as usize, 0);
+            f.truncate(&mut k.phys, len);
         }
         Data::Host(_) if is_dir => return Err(Errno::EISDIR),
         Data::Host(h) => h.truncate(len)?,
@@ -1845,10 +1867,11 @@ pub fn pipe2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     k.check_user_writable(a[0], 8)?;
     let id = k
         .vfs
-        .new_inode(S_IFIFO, Data::File(Vec::new()), Duration::ZERO)
+        .new_inode(S_IFIFO, Data::File(Default::default()), Duration::ZERO)
         .borrow()
         .id;
-    let (r, w) = PipeEnd::pair(id);
+    let cred = k.cred();
+    let (r, w) = PipeEnd::pair(id, &k.vfs.pipe_users, cred.uid, cred.euid == 0);
     let status = flags & O_NONBLOCK;
     let cloexec = flags & O_CLOEXEC != 0;
     let rfd = fd_install(
@@ -2061,8 +2084,9 @@ fn loc_statfs(k: &Kernel, loc: &Loc) -> KResult<[u8; 120]> {
     Ok(match k.vfs.fs_of(loc) {
         FsType::Proc => statfs_bytes(PROC_SUPER_MAGIC, [page, 0, 0, 0, 0, 0], 255, ro),
         _ => {
-            let blocks = k.phys.total_frames() as u64 / 2;
-            let free = (k.phys.free_frames() as u64).min(blocks);
+            let (used, max) = k.phys.cache.shmem_usage();
+            let blocks = max as u64;
+            let free = ((max - used).min(k.phys.free_frames())) as u64;
             let words = [page, blocks, free, free, blocks, blocks];
             statfs_bytes(TMPFS_MAGIC, words, 255, ro)
         }

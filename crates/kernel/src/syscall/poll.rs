@@ -252,7 +252,7 @@ pub fn eventfd2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     }
     let id = k
         .vfs
-        .new_inode(0o600, Data::File(Vec::new()), Duration::ZERO)
+        .new_inode(0o600, Data::File(Default::default()), Duration::ZERO)
         .borrow()
         .id;
     let efd = Eventfd::new(id, initval, flags & EFD_SEMAPHORE != 0);

@@ -253,7 +253,7 @@ impl Kernel {
             }
             Err(Errno::ENOENT) => {
                 let mode = S_IFREG | (0o600 & !umask);
-                create(self, &cwd, b"core", mode, Data::File(Vec::new()))?
+                create(self, &cwd, b"core", mode, Data::File(Default::default()))?
             }
             Err(e) => return Err(e),
         };

@@ -109,6 +109,11 @@ fn a_full_tmpfs_is_enospc() {
          write at its end: ENOSPC\n\
          truncate to half: ok\n\
          write again: ok\n\
-         all free again: yes\n"
+         all free again: yes\n\
+         files until: ENOSPC\n\
+         as many as statfs had free: yes\n\
+         a long symlink: ENOSPC\n\
+         rmdir: ok\n\
+         all inodes free again: yes\n"
     );
 }

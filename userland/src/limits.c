@@ -319,6 +319,28 @@ static int tmpfs_full(void)
 	unlink("/tmp/full");
 	statfs("/tmp", &full);
 	say("all free again: %s", yesno(full.f_bfree == before.f_bfree));
+	/* Inodes are limited too (half as many as RAM has pages). */
+	statfs("/tmp", &before);
+	mkdir("/tmp/many", 0755);
+	char name[64];
+	long files = 0;
+	for (;; files++) {
+		snprintf(name, sizeof name, "/tmp/many/%ld", files);
+		fd = open(name, O_CREAT | O_WRONLY, 0644);
+		if (fd < 0)
+			break;
+		close(fd);
+	}
+	say("files until: %s", strerrorname_np(errno));
+	say("as many as statfs had free: %s", yesno(files + 1 == (long)before.f_ffree));
+	say("a long symlink: %s", res(symlink("/tmp/many/0", "/tmp/many/link")));
+	for (long i = 0; i < files; i++) {
+		snprintf(name, sizeof name, "/tmp/many/%ld", i);
+		unlink(name);
+	}
+	say("rmdir: %s", res(rmdir("/tmp/many")));
+	statfs("/tmp", &full);
+	say("all inodes free again: %s", yesno(full.f_ffree == before.f_ffree));
 	return 0;
 }
 

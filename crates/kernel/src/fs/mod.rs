@@ -154,6 +154,8 @@ pub struct Inode {
     /// How many processes run it ([`ExeFile`]): opening it for writing is
     /// ETXTBSY while any does.
     pub running: u32,
+    /// A tmpfs inode the guest made: its charge against tmpfs's limits.
+    pub charge: Option<crate::mm::TmpfsCharge>,
 }
 
 /// The program a process runs (Linux's mm->exe_file): its path, which
@@ -681,6 +683,7 @@ impl Vfs {
             parent: Weak::new(),
             name: Vec::new(),
             running: 0,
+            charge: None,
         }))
     }
 

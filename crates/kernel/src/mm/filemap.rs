@@ -121,6 +121,26 @@ impl ShmemUsage {
     }
 }
 
+/// What a tmpfs inode is charged (Linux's nr_inodes, and a page of the
+/// size limit for a symlink too long to keep in the inode): the host
+/// memory an inode costs is bounded with RAM. Given back when dropped.
+pub struct TmpfsCharge {
+    inodes: Rc<ShmemUsage>,
+    page: Option<Rc<ShmemUsage>>,
+}
+
+impl Drop for TmpfsCharge {
+    fn drop(&mut self) {
+        self.inodes.uncharge(1);
+        if let Some(blocks) = &self.page {
+            blocks.uncharge(1);
+        }
+    }
+}
+
+/// Linux's SHORT_SYMLINK_LEN: a longer symlink's target takes a page.
+const SHORT_SYMLINK_LEN: usize = 128;
+
 /// A frame the kernel holds for data of its own (a pipe buffer): part of
 /// the guest's RAM, so --mem bounds it. Its content is unspecified until
 /// written. Dropped anywhere, it goes back to `Phys` at the next reap.
@@ -175,6 +195,8 @@ pub struct PageCache {
     orphans: Orphans,
     /// What tmpfs files hold.
     shmem: Rc<ShmemUsage>,
+    /// tmpfs inodes (Linux's nr_inodes: half as many as RAM has pages).
+    inodes: Rc<ShmemUsage>,
 }
 
 impl PageCache {
@@ -189,7 +211,31 @@ impl PageCache {
                 used: Cell::new(0),
                 max: frames / 2,
             }),
+            inodes: Rc::new(ShmemUsage {
+                used: Cell::new(0),
+                max: frames / 2,
+            }),
         }
+    }
+
+    /// Charges a new tmpfs inode, a symlink to `target_len` bytes if not
+    /// 0: ENOSPC when tmpfs is out of inodes (or of pages for the target).
+    pub fn charge_tmpfs_inode(&self, target_len: usize) -> KResult<TmpfsCharge> {
+        self.inodes.charge(1)?;
+        let mut charge = TmpfsCharge {
+            inodes: self.inodes.clone(),
+            page: None,
+        };
+        if target_len > SHORT_SYMLINK_LEN {
+            self.shmem.charge(1)?;
+            charge.page = Some(self.shmem.clone());
+        }
+        Ok(charge)
+    }
+
+    /// tmpfs inodes (used, limit).
+    pub fn inode_usage(&self) -> (usize, usize) {
+        self.inodes.usage()
     }
 
     /// A tmpfs file's pages: their frames are its bytes, charged to the

@@ -1265,11 +1265,23 @@ pub(crate) fn create(k: &Kernel, dir: &Loc, name: &[u8], mode: u32, data: Data) 
     if name == b"." || name == b".." {
         return Err(Errno::EEXIST);
     }
+    // A tmpfs inode costs host memory: it is charged to tmpfs's limits,
+    // after the checks that come first on Linux.
+    let charge = match &data {
+        _ if matches!(dir.inode.borrow().data, Data::Host(_)) => None,
+        Data::Symlink(target) => Some(k.phys.cache.charge_tmpfs_inode(target.len())),
+        _ => Some(k.phys.cache.charge_tmpfs_inode(0)),
+    };
+    let charge = match charge.transpose() {
+        Err(e) if k.vfs.lookup(dir, name).is_err() => return Err(e),
+        charge => charge.ok().flatten(),
+    };
     let loc = k.vfs.create(dir, name, mode, data, now(k))?;
     let cred = k.cred();
     let mut i = loc.inode.borrow_mut();
     i.uid = cred.euid;
     i.gid = cred.egid;
+    i.charge = charge;
     drop(i);
     Ok(loc)
 }
@@ -2087,7 +2099,9 @@ fn loc_statfs(k: &Kernel, loc: &Loc) -> KResult<[u8; 120]> {
             let (used, max) = k.phys.cache.shmem_usage();
             let blocks = max as u64;
             let free = ((max - used).min(k.phys.free_frames())) as u64;
-            let words = [page, blocks, free, free, blocks, blocks];
+            let (inodes_used, inodes) = k.phys.cache.inode_usage();
+            let ffree = (inodes - inodes_used) as u64;
+            let words = [page, blocks, free, free, inodes as u64, ffree];
             statfs_bytes(TMPFS_MAGIC, words, 255, ro)
         }
     })

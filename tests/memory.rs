@@ -113,6 +113,8 @@ fn a_full_tmpfs_is_enospc() {
          files until: ENOSPC\n\
          as many as statfs had free: yes\n\
          a long symlink: ENOSPC\n\
+         links until: ENOSPC\n\
+         as many as files: yes\n\
          rmdir: ok\n\
          all inodes free again: yes\n"
     );

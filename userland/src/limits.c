@@ -334,10 +334,24 @@ static int tmpfs_full(void)
 	say("files until: %s", strerrorname_np(errno));
 	say("as many as statfs had free: %s", yesno(files + 1 == (long)before.f_ffree));
 	say("a long symlink: %s", res(symlink("/tmp/many/0", "/tmp/many/link")));
-	for (long i = 0; i < files; i++) {
+	for (long i = 1; i < files; i++) {
 		snprintf(name, sizeof name, "/tmp/many/%ld", i);
 		unlink(name);
 	}
+	/* So are hard links (Linux counts each against nr_inodes). */
+	long links = 0;
+	for (;; links++) {
+		snprintf(name, sizeof name, "/tmp/many/l%ld", links);
+		if (link("/tmp/many/0", name) != 0)
+			break;
+	}
+	say("links until: %s", strerrorname_np(errno));
+	say("as many as files: %s", yesno(links == files - 1));
+	for (long i = 0; i < links; i++) {
+		snprintf(name, sizeof name, "/tmp/many/l%ld", i);
+		unlink(name);
+	}
+	unlink("/tmp/many/0");
 	say("rmdir: %s", res(rmdir("/tmp/many")));
 	statfs("/tmp", &full);
 	say("all inodes free again: %s", yesno(full.f_ffree == before.f_ffree));

@@ -355,3 +355,55 @@ fn each_page(offset: u64, len: usize, mut f: impl FnMut(u64, usize, usize, usize
         at += n;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tmpfs_files_are_sparse_frames() {
+        let mut phys = Phys::new(64 * 4096);
+        let mut f = TmpFile::new(b"initial".to_vec());
+        assert_eq!(f.unwritten(), Some(&b"initial"[..]));
+        // 256 GiB away: one frame.
+        let far = 256 << 30;
+        assert_eq!(f.write(&mut phys, 1, far, b"far"), Ok(3));
+        assert_eq!(f.size(), far + 3);
+        assert_eq!(phys.used_frames(), 1);
+        assert_eq!(f.blocks(), 2 * 8);
+        let mut buf = [1u8; 10];
+        assert_eq!(f.read(&phys, 0, &mut buf), 10);
+        assert_eq!(&buf, b"initial\0\0\0");
+        assert_eq!(f.read(&phys, far - 2, &mut buf), 5);
+        assert_eq!(&buf[..5], b"\0\0far");
+        // Truncating gives the frames back; the cut initial bytes stay cut.
+        f.truncate(&mut phys, 3);
+        f.truncate(&mut phys, 10);
+        phys.reap();
+        assert_eq!(phys.used_frames(), 0);
+        assert_eq!(f.read(&phys, 0, &mut buf), 10);
+        assert_eq!(&buf, b"ini\0\0\0\0\0\0\0");
+        drop(f);
+        phys.reap();
+        assert_eq!(phys.cache.shmem_usage().0, 0);
+    }
+
+    #[test]
+    fn a_full_tmpfs_is_enospc() {
+        let mut phys = Phys::new(64 * 4096);
+        let (_, max) = phys.cache.shmem_usage();
+        let mut f = TmpFile::default();
+        let page = PAGE_SIZE as usize;
+        let data = vec![1; (max + 1) * page];
+        // What fits is written; then nothing more.
+        assert_eq!(f.write(&mut phys, 1, 0, &data), Ok(max * page));
+        assert_eq!(
+            f.write(&mut phys, 1, (max * page) as u64, b"x"),
+            Err(Errno::ENOSPC)
+        );
+        let mut other = TmpFile::default();
+        assert_eq!(other.write(&mut phys, 2, 0, b"x"), Err(Errno::ENOSPC));
+        f.truncate(&mut phys, 0);
+        assert_eq!(other.write(&mut phys, 2, 0, b"x"), Ok(1));
+    }
+}

@@ -275,3 +275,62 @@ impl Drop for PipeEnd {
         note_wake(p.id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errno::Errno;
+
+    #[test]
+    fn buffers_are_frames_taken_on_write_and_given_back_once_read() {
+        let mut phys = Phys::new(64 * 4096);
+        let users = Rc::new(PipeUsers::default());
+        let (r, w) = PipeEnd::pair(1, &users, 0, true);
+        let mut p = w.pipe.borrow_mut();
+        assert_eq!(p.write(&mut phys, &[7; 3 * PAGE], true), Ok(3 * PAGE));
+        assert_eq!(phys.used_frames(), 3);
+        assert_eq!(p.read(&phys, PAGE + 10), vec![7; PAGE + 10]);
+        phys.reap();
+        assert_eq!(phys.used_frames(), 2);
+        // The ring holds 16 pages, whatever is read of them.
+        assert_eq!(p.write(&mut phys, &[1; 20 * PAGE], true), Ok(14 * PAGE));
+        assert!(!p.has_room(PAGE));
+        drop(p);
+        drop((r, w));
+        phys.reap();
+        assert_eq!(phys.used_frames(), 0);
+    }
+
+    #[test]
+    fn a_full_ram_is_enomem() {
+        let mut phys = Phys::new(16 * 4096);
+        let users = Rc::new(PipeUsers::default());
+        let (_r, w) = PipeEnd::pair(1, &users, 0, true);
+        let mut p = w.pipe.borrow_mut();
+        let all = phys.free_frames();
+        assert_eq!(
+            p.write(&mut phys, &vec![1; 16 * PAGE], true),
+            Ok(all * PAGE)
+        );
+        assert_eq!(p.write(&mut phys, &[1; PAGE], true), Err(Errno::ENOMEM));
+    }
+
+    #[test]
+    fn past_the_soft_limit_a_user_gets_small_pipes() {
+        let users = Rc::new(PipeUsers::default());
+        let per_user = PIPE_USER_PAGES_SOFT / PIPE_PAGES;
+        let pipes: Vec<_> = (0..per_user)
+            .map(|i| PipeEnd::pair(i as u64, &users, 1000, false))
+            .collect();
+        let capacity = |(_, w): &(PipeEnd, PipeEnd)| w.pipe.borrow().capacity;
+        assert!(pipes.iter().all(|p| capacity(p) == PIPE_PAGES));
+        let small = PipeEnd::pair(0, &users, 1000, false);
+        assert_eq!(capacity(&small), PIPE_MIN_DEF_BUFFERS);
+        // Another user, and root, are not limited by it.
+        assert_eq!(capacity(&PipeEnd::pair(0, &users, 1001, false)), PIPE_PAGES);
+        assert_eq!(capacity(&PipeEnd::pair(0, &users, 1000, true)), PIPE_PAGES);
+        // Closed pipes give their pages back.
+        drop(pipes);
+        assert_eq!(capacity(&PipeEnd::pair(0, &users, 1000, false)), PIPE_PAGES);
+    }
+}

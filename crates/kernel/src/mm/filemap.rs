@@ -121,17 +121,40 @@ impl ShmemUsage {
     }
 }
 
-/// What a tmpfs inode is charged (Linux's nr_inodes, and a page of the
-/// size limit for a symlink too long to keep in the inode): the host
-/// memory an inode costs is bounded with RAM. Given back when dropped.
+/// What a tmpfs inode is charged (Linux's nr_inodes, which counts its
+/// extra hard links too, and a page of the size limit for a symlink too
+/// long to keep in the inode): the host memory inodes and names cost is
+/// bounded with RAM. Given back when dropped.
 pub struct TmpfsCharge {
     inodes: Rc<ShmemUsage>,
+    /// The inode itself is charged (one the guest made).
+    own: bool,
+    /// Extra hard links charged.
+    links: Cell<usize>,
     page: Option<Rc<ShmemUsage>>,
+}
+
+impl TmpfsCharge {
+    /// One more hard link, or ENOSPC.
+    pub fn link(&self) -> KResult<()> {
+        self.inodes.charge(1)?;
+        self.links.set(self.links.get() + 1);
+        Ok(())
+    }
+
+    /// One link fewer: an extra one's charge goes back.
+    pub fn unlink(&self) {
+        if self.links.get() > 0 {
+            self.links.set(self.links.get() - 1);
+            self.inodes.uncharge(1);
+        }
+    }
 }
 
 impl Drop for TmpfsCharge {
     fn drop(&mut self) {
-        self.inodes.uncharge(1);
+        self.inodes
+            .uncharge(usize::from(self.own) + self.links.get());
         if let Some(blocks) = &self.page {
             blocks.uncharge(1);
         }
@@ -224,6 +247,8 @@ impl PageCache {
         self.inodes.charge(1)?;
         let mut charge = TmpfsCharge {
             inodes: self.inodes.clone(),
+            own: true,
+            links: Cell::new(0),
             page: None,
         };
         if target_len > SHORT_SYMLINK_LEN {
@@ -231,6 +256,17 @@ impl PageCache {
             charge.page = Some(self.shmem.clone());
         }
         Ok(charge)
+    }
+
+    /// The charge of an inode made by the kernel (the initramfs), for the
+    /// hard links the guest makes to it.
+    pub fn tmpfs_links(&self) -> TmpfsCharge {
+        TmpfsCharge {
+            inodes: self.inodes.clone(),
+            own: false,
+            links: Cell::new(0),
+            page: None,
+        }
     }
 
     /// tmpfs inodes (used, limit).

@@ -1478,8 +1478,18 @@ pub fn unlinkat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if !permitted(k, &parent.dir, 3) {
         return Err(Errno::EACCES);
     }
-    k.vfs.unlink_entry(&parent.dir, &parent.name, now(k))?;
+    remove_entry(k, &parent.dir, &parent.name)?;
     Ok(0)
+}
+
+/// Removes entry `name` of `dir`; an extra hard link gives its charge
+/// back.
+fn remove_entry(k: &Kernel, dir: &Loc, name: &[u8]) -> KResult<()> {
+    let inode = k.vfs.unlink_entry(dir, name, now(k))?;
+    if let Some(charge) = &inode.borrow().charge {
+        charge.unlink();
+    }
+    Ok(())
 }
 
 pub fn renameat2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
@@ -1547,7 +1557,7 @@ pub fn renameat2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             (true, true) if !dst_empty => return Err(Errno::ENOTEMPTY),
             _ => {}
         }
-        k.vfs.unlink_entry(&to.dir, &to.name, now(k))?;
+        remove_entry(k, &to.dir, &to.name)?;
     }
     let t = now(k);
     let inode = k.vfs.unlink_entry(&from.dir, &from.name, t)?;
@@ -1587,7 +1597,18 @@ pub fn linkat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         return Err(Errno::ENOENT);
     }
     let t = now(k);
-    k.vfs.link(&to.dir, &to.name, &src.inode, t)?;
+    let tmpfs = !matches!(src.inode.borrow().data, Data::Host(_));
+    if tmpfs {
+        let mut i = src.inode.borrow_mut();
+        let charge = i.charge.get_or_insert_with(|| k.phys.cache.tmpfs_links());
+        charge.link()?;
+    }
+    if let Err(e) = k.vfs.link(&to.dir, &to.name, &src.inode, t) {
+        if let Some(charge) = &src.inode.borrow().charge {
+            charge.unlink();
+        }
+        return Err(e);
+    }
     let mut i = src.inode.borrow_mut();
     i.nlink += 1;
     i.ctime = t;

@@ -44,7 +44,8 @@ const RENAME_NOREPLACE: u64 = 1;
 // and releases it before returning: no borrow can outlive a statement and
 // meet another (a borrow in a `match` scrutinee lasts the whole match).
 
-fn file(k: &Kernel, fd: u64) -> KResult<Rc<OpenFile>> {
+/// The file open on `fd`, or EBADF.
+pub(crate) fn file(k: &Kernel, fd: u64) -> KResult<Rc<OpenFile>> {
     k.current().files.borrow().get(fd)
 }
 
@@ -72,9 +73,21 @@ fn fd_close(k: &Kernel, fd: u64) -> KResult<()> {
     closed.map(drop)
 }
 
+fn fd_cloexec(k: &Kernel, fd: u64) -> KResult<bool> {
+    let cloexec = k.current().files.borrow().entry(fd)?.cloexec;
+    Ok(cloexec)
+}
+
 fn fd_set_cloexec(k: &Kernel, fd: u64, cloexec: bool) -> KResult<()> {
     let r = k.current().files.borrow_mut().set_cloexec(fd, cloexec);
     r
+}
+
+/// Installs `file` on exactly `fd` (dup3); what it replaced is dropped
+/// after the table is released.
+fn fd_install_at(k: &Kernel, fd: u64, file: Rc<OpenFile>, cloexec: bool) -> KResult<()> {
+    let old = k.current().files.borrow_mut().install_at(fd, file, cloexec);
+    old.map(drop)
 }
 
 /// RLIMIT_NOFILE, capped by the table's size.
@@ -1847,8 +1860,7 @@ pub fn dup3(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if a[1] >= nofile(k) as u64 {
         return Err(Errno::EBADF);
     }
-    let old = (k.current().files.borrow_mut()).install_at(a[1], f, flags & O_CLOEXEC != 0);
-    drop(old?);
+    fd_install_at(k, a[1], f, flags & O_CLOEXEC != 0)?;
     Ok(a[1])
 }
 
@@ -1870,10 +1882,7 @@ pub fn fcntl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             }
             fd_install(k, f, cmd == F_DUPFD_CLOEXEC, min)
         }
-        F_GETFD => {
-            let cloexec = k.current().files.borrow().entry(a[0])?.cloexec;
-            Ok(u64::from(cloexec))
-        }
+        F_GETFD => Ok(u64::from(fd_cloexec(k, a[0])?)),
         F_SETFD => {
             fd_set_cloexec(k, a[0], a[2] & FD_CLOEXEC != 0)?;
             Ok(0)

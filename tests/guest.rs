@@ -137,6 +137,7 @@ const ACTIVE: &[&str] = &[
     "limits/shebang",
     "limits/sparse",
     "limits/pipe_user_pages",
+    "limits/pipe_size",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).

@@ -278,6 +278,57 @@ static int pipe_user_pages(void)
 	return 0;
 }
 
+static long setsz(int fd, long size)
+{
+	long r = fcntl(fd, F_SETPIPE_SZ, size);
+	return r;
+}
+
+/* F_GETPIPE_SZ and F_SETPIPE_SZ: powers of two pages, pipe-max-size
+ * (1 MiB) for a user without privilege, EBUSY below what is in use. (Past
+ * 1 MiB as root depends on CAP_SYS_RESOURCE, which a container's root may
+ * lack: not probed.) */
+static int pipe_size(void)
+{
+	int p[2];
+	if (pipe2(p, O_NONBLOCK) != 0)
+		return 1;
+	say("default: %d", fcntl(p[0], F_GETPIPE_SZ));
+	say("set 1: %ld", setsz(p[1], 1));
+	char page[4096] = {0};
+	size_t cap = 0;
+	for (ssize_t w; (w = write(p[1], page, sizeof page)) > 0;)
+		cap += w;
+	say("holds: %zu", cap);
+	say("set 0 with a page in: %ld", setsz(p[0], 0));
+	say("set 100000: %ld", setsz(p[0], 100000));
+	for (ssize_t w; (w = write(p[1], page, sizeof page)) > 0;)
+		cap += w;
+	say("holds: %zu", cap);
+	say("shrink below the data: %s", res(setsz(p[0], 8192)));
+	say("set 1 MiB: %ld", setsz(p[0], 1 << 20));
+	say("set 2 GiB + 1: %s", res(setsz(p[0], (1UL << 31) + 1)));
+	say("get: %d", fcntl(p[1], F_GETPIPE_SZ));
+	int fd = open("/dev/null", O_RDONLY);
+	say("on a file: %s", res(fcntl(fd, F_GETPIPE_SZ)));
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setresuid(65534, 65534, 65534) != 0)
+			_exit(1);
+		int q[2];
+		if (pipe(q) != 0)
+			_exit(1);
+		say("nobody, set 1 MiB: %s", res(setsz(q[0], 1 << 20)));
+		say("nobody, set 2 MiB: %s", res(setsz(q[0], 2 << 20)));
+		say("nobody, shrink below the data: %s", res(setsz(p[0], 4096)));
+		_exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	say("child: %d", WEXITSTATUS(st));
+	return 0;
+}
+
 /* Writes `chunk` bytes at a time to `fd` until an error or `limit` bytes:
  * how much went in; the error in *err. */
 static long long fill(int fd, long long limit, int *err)
@@ -422,6 +473,7 @@ static const struct guest_case cases[] = {
 	{"shebang", shebang},
 	{"sparse", sparse},
 	{"pipe_user_pages", pipe_user_pages},
+	{"pipe_size", pipe_size},
 };
 
 int main(int argc, char **argv)

@@ -17,7 +17,7 @@
 //! ([`take_wakeups`]).
 
 use super::file::{O_RDONLY, O_WRONLY};
-use crate::errno::KResult;
+use crate::errno::{Errno, KResult};
 use crate::mm::{KernelPage, Phys};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -29,6 +29,9 @@ pub const PIPE_PAGES: usize = 16;
 pub const PIPE_MIN_DEF_BUFFERS: usize = 2;
 /// /proc/sys/fs/pipe-user-pages-soft's default.
 pub const PIPE_USER_PAGES_SOFT: usize = 16384;
+/// /proc/sys/fs/pipe-max-size's default: the most F_SETPIPE_SZ gives a
+/// user without privilege.
+pub const PIPE_MAX_SIZE: usize = 1 << 20;
 const PAGE: usize = 4096;
 /// Writes up to this size are atomic: they fit one page buffer.
 pub const PIPE_BUF: usize = 4096;
@@ -65,6 +68,15 @@ impl PipeUsers {
         };
         *bufs += pages;
         pages
+    }
+
+    /// Changes a pipe of `uid` from `old` to `new` pages: the user's new
+    /// total.
+    fn resize(&self, uid: u32, old: usize, new: usize) -> usize {
+        let mut users = self.0.borrow_mut();
+        let bufs = users.entry(uid).or_default();
+        *bufs = *bufs - old + new;
+        *bufs
     }
 
     fn release(&self, uid: u32, pages: usize) {
@@ -155,6 +167,42 @@ impl Pipe {
             done += n;
         }
         Ok(done)
+    }
+
+    /// Its capacity in bytes (F_GETPIPE_SZ).
+    pub fn size(&self) -> usize {
+        self.capacity * PAGE
+    }
+
+    /// F_SETPIPE_SZ (Linux's pipe_set_size): `size` rounded up to a power
+    /// of two pages. Growing past pipe-max-size, or for a user past
+    /// pipe-user-pages-soft, needs `privileged` (EPERM); shrinking below
+    /// the pages in use is EBUSY. Returns the new size in bytes.
+    pub fn set_size(&mut self, size: u32, privileged: bool) -> KResult<usize> {
+        if size > 1 << 31 {
+            return Err(Errno::EINVAL);
+        }
+        let size = (size as usize).max(PAGE).next_power_of_two();
+        let pages = size / PAGE;
+        let grows = pages > self.capacity;
+        if grows && size > PIPE_MAX_SIZE && !privileged {
+            return Err(Errno::EPERM);
+        }
+        let (users, uid) = (self.owner.0.clone(), self.owner.1);
+        let total = users.resize(uid, self.capacity, pages);
+        let refused = if grows && total > PIPE_USER_PAGES_SOFT && !privileged {
+            Some(Errno::EPERM)
+        } else if pages < self.pages.len() {
+            Some(Errno::EBUSY)
+        } else {
+            None
+        };
+        if let Some(e) = refused {
+            users.resize(uid, pages, self.capacity);
+            return Err(e);
+        }
+        self.capacity = pages;
+        Ok(size)
     }
 
     /// Whether a write of `len` bytes could put anything in now.
@@ -279,7 +327,6 @@ impl Drop for PipeEnd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::errno::Errno;
 
     #[test]
     fn buffers_are_frames_taken_on_write_and_given_back_once_read() {

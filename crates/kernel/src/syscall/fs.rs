@@ -1870,6 +1870,8 @@ const F_SETFD: i32 = 2;
 const F_GETFL: i32 = 3;
 const F_SETFL: i32 = 4;
 const F_DUPFD_CLOEXEC: i32 = 1030;
+const F_SETPIPE_SZ: i32 = 1031;
+const F_GETPIPE_SZ: i32 = 1032;
 const FD_CLOEXEC: u64 = 1;
 
 pub fn fcntl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
@@ -1886,6 +1888,18 @@ pub fn fcntl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         F_SETFD => {
             fd_set_cloexec(k, a[0], a[2] & FD_CLOEXEC != 0)?;
             Ok(0)
+        }
+        cmd @ (F_SETPIPE_SZ | F_GETPIPE_SZ) => {
+            let FileKind::Pipe(end) = &f.kind else {
+                return Err(Errno::EBADF);
+            };
+            let mut pipe = end.pipe.borrow_mut();
+            let size = if cmd == F_GETPIPE_SZ {
+                pipe.size()
+            } else {
+                pipe.set_size(a[2] as u32, k.cred().euid == 0)?
+            };
+            Ok(size as u64)
         }
         F_GETFL => Ok(u64::from(f.flags.get())),
         F_SETFL => {

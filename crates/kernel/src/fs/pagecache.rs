@@ -2,9 +2,9 @@
 //! mapped, where their pages come from, and how a writable file's bytes
 //! stay coherent with its cached pages.
 //!
-//! A tmpfs file's bytes are its object's frames ([`TmpFile`]). A host
-//! file on a writable mount keeps its bytes in the host file; while
-//! something maps it, the pages in its object are the newer copy (a MAP_SHARED store
+//! A tmpfs file's bytes are its object's frames ([`TmpFile`]). A host file
+//! on a writable mount keeps its bytes in the host file; while something
+//! maps it, the pages in its object are the newer copy (a MAP_SHARED store
 //! lands there), so read() takes cached pages from the frames, write()
 //! updates both, and truncate drops the cached pages past the end (and
 //! their mappings: the next touch is SIGBUS). msync, fsync and the last

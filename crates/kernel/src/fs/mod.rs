@@ -115,7 +115,7 @@ impl Device {
 pub enum Data {
     /// A tmpfs directory: its entries by name.
     Dir(BTreeMap<Vec<u8>, InodeRef>),
-    File(Vec<u8>),
+    File(pagecache::TmpFile),
     Symlink(Vec<u8>),
     Device(Device),
     /// A file of a host directory mount.
@@ -154,6 +154,8 @@ pub struct Inode {
     /// How many processes run it ([`ExeFile`]): opening it for writing is
     /// ETXTBSY while any does.
     pub running: u32,
+    /// A tmpfs inode the guest made: its charge against tmpfs's limits.
+    pub charge: Option<crate::mm::TmpfsCharge>,
 }
 
 /// The program a process runs (Linux's mm->exe_file): its path, which
@@ -198,7 +200,8 @@ impl Inode {
 
     pub fn size(&self) -> u64 {
         match &self.data {
-            Data::File(d) | Data::Symlink(d) => d.len() as u64,
+            Data::File(f) => f.size(),
+            Data::Symlink(d) => d.len() as u64,
             Data::Host(h) => h.size,
             Data::Dir(_) => 4096,
             Data::Device(_) | Data::Proc(_) | Data::Stream(_) => 0,
@@ -296,6 +299,8 @@ pub struct Vfs {
     pub proc: RefCell<proc::Snapshot>,
     /// The console's terminal state (see `tty`).
     pub console: RefCell<tty::Console>,
+    /// Each user's pipe capacity (pipe-user-pages-soft, see `pipe`).
+    pub pipe_users: Rc<pipe::PipeUsers>,
     /// The host's paths are the guest's (the host view), so the host's
     /// cwd is where the first process starts.
     host_paths: bool,
@@ -317,6 +322,7 @@ impl Vfs {
             next_dev: Cell::new(TMPFS_DEV + 1),
             proc: RefCell::default(),
             console: RefCell::default(),
+            pipe_users: Rc::default(),
             host_paths: false,
         };
         let root = vfs.new_inode(S_IFDIR | 0o755, Data::Dir(BTreeMap::new()), Duration::ZERO);
@@ -677,6 +683,7 @@ impl Vfs {
             parent: Weak::new(),
             name: Vec::new(),
             running: 0,
+            charge: None,
         }))
     }
 
@@ -1079,7 +1086,7 @@ mod tests {
             &mnt,
             b"new",
             S_IFREG | 0o644,
-            Data::File(Vec::new()),
+            Data::File(Default::default()),
             Duration::ZERO,
         );
         assert_eq!(err.err(), Some(Errno::EROFS));
@@ -1140,7 +1147,7 @@ mod tests {
         let d = vfs.walk(&root, &root, b"/w/d", true).unwrap();
         let t = Duration::ZERO;
         let file = |vfs: &Vfs, at: &Loc, name: &[u8]| {
-            vfs.create(at, name, S_IFREG | 0o644, Data::File(Vec::new()), t)
+            vfs.create(at, name, S_IFREG | 0o644, Data::File(Default::default()), t)
         };
         assert!(file(&vfs, &d, b"x").is_ok());
         assert!(w.join("d/x").exists());
@@ -1179,8 +1186,14 @@ mod tests {
             t,
         )
         .unwrap();
-        vfs.create(&root, b"f", S_IFREG | 0o644, Data::File(Vec::new()), t)
-            .unwrap();
+        vfs.create(
+            &root,
+            b"f",
+            S_IFREG | 0o644,
+            Data::File(Default::default()),
+            t,
+        )
+        .unwrap();
         assert_eq!(
             vfs.walk(&root, &root, b"/a", true).err(),
             Some(Errno::ELOOP)

@@ -39,7 +39,7 @@ pub fn mmap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if offset % PAGE_SIZE != 0 {
         return Err(Errno::EINVAL);
     }
-    let file = k.current().files.borrow().get(u64::from(fd as u32))?;
+    let file = super::fs::file(k, u64::from(fd as u32))?;
     if file.flags.get() & O_PATH != 0 {
         return Err(Errno::EBADF);
     }

@@ -148,8 +148,8 @@ pub fn root_inode(vfs: &Vfs, path: PathBuf, readonly: bool) -> KResult<InodeRef>
     let (Some(parent), Some(name)) = (real.parent(), real.file_name()) else {
         return Err(Errno::EINVAL);
     };
-    let dir = rustix::fs::open(parent, flags | OFlags::DIRECTORY, Mode::empty())
-        .map_err(Errno::from)?;
+    let dir =
+        rustix::fs::open(parent, flags | OFlags::DIRECTORY, Mode::empty()).map_err(Errno::from)?;
     let (handle, st) = open_entry(&Rc::new(dir), name.as_encoded_bytes())?;
     Ok(inode_for(vfs, &root, handle, &st))
 }
@@ -382,7 +382,11 @@ pub fn set_owner(inode: &InodeRef, uid: Option<u32>, gid: Option<u32>) -> KResul
 }
 
 /// utimensat of the host file: each time is set, or left (None).
-pub fn set_times(inode: &InodeRef, atime: Option<Duration>, mtime: Option<Duration>) -> KResult<()> {
+pub fn set_times(
+    inode: &InodeRef,
+    atime: Option<Duration>,
+    mtime: Option<Duration>,
+) -> KResult<()> {
     let spec = |t: Option<Duration>| match t {
         Some(t) => Timespec {
             tv_sec: t.as_secs() as i64,

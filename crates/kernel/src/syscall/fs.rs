@@ -3,9 +3,9 @@
 use super::{int, AT_FDCWD, MAX_RW_COUNT};
 use crate::errno::{Errno, KResult};
 use crate::fs::file::*;
+use crate::fs::host::HostStream;
 use crate::fs::pipe::{PipeEnd, PIPE_BUF};
 use crate::fs::tty::{Terminal, TERMIOS_SIZE};
-use crate::fs::host::HostStream;
 use crate::fs::FsType;
 use crate::fs::{
     Data, Device, FileKind, Loc, OpenFile, Stream, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,

@@ -253,6 +253,8 @@ fn racer(dir: PathBuf, to: PathBuf, stop: Arc<AtomicBool>, swaps: Arc<AtomicUsiz
     while !stop.load(Ordering::Relaxed) {
         fs::rename(&dir, &aside).unwrap();
         symlink(&to, &dir).unwrap();
+        // Swapped most of the time: the guest's lookups meet the link.
+        std::thread::sleep(Duration::from_micros(500));
         fs::remove_file(&dir).unwrap();
         fs::rename(&aside, &dir).unwrap();
         swaps.fetch_add(1, Ordering::Relaxed);
@@ -274,47 +276,66 @@ fn host_renames_never_redirect_the_root_or_a_mount() {
     let outside_before = fingerprint(&outside);
     let stop = Arc::new(AtomicBool::new(false));
     let swaps = Arc::new(AtomicUsize::new(0));
-    let racers: Vec<_> = [root.join("d"), root.join("e/sub"), m.join("sub")]
-        .into_iter()
-        .map(|dir| {
-            let (to, stop, swaps) = (outside.clone(), stop.clone(), swaps.clone());
-            std::thread::spawn(move || racer(dir, to, stop, swaps))
+    // The racers start once the guest has booted (it made m/ready), and
+    // the guest's loops once each racer has swapped (m/swapped).
+    let coordinator = {
+        let (root, m, outside) = (root.clone(), m.clone(), outside.clone());
+        let (stop, swaps) = (stop.clone(), swaps.clone());
+        std::thread::spawn(move || {
+            while !m.join("ready").exists() && !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let racers: Vec<_> = [root.join("d"), root.join("e/sub"), m.join("sub")]
+                .into_iter()
+                .map(|dir| {
+                    let (to, stop, swaps) = (outside.clone(), stop.clone(), swaps.clone());
+                    std::thread::spawn(move || racer(dir, to, stop, swaps))
+                })
+                .collect();
+            while swaps.load(Ordering::Relaxed) < 3 && !stop.load(Ordering::Relaxed) {
+                std::thread::yield_now();
+            }
+            fs::write(m.join("swapped"), "").unwrap();
+            for r in racers {
+                r.join().unwrap();
+            }
         })
-        .collect();
-    while swaps.load(Ordering::Relaxed) < 3 {
-        std::thread::yield_now();
-    }
+    };
     let out = output_of(cleave_cmd(&[
         "run",
         "--root",
         s(&root),
         "--mount",
-        &format!("{}:/m", m.display()),
+        &format!("{}:/m:rw", m.display()),
         "/bin/escape",
+        "touch",
+        "/m/ready",
+        "+",
+        "await",
+        "/m/swapped",
+        "+",
         "statloop",
         "/d",
-        "4000",
+        "20000",
         "+",
         "statloop",
         "/e/sub",
-        "4000",
+        "20000",
         "+",
         "statloop",
         "/m/sub",
-        "4000",
+        "20000",
     ]));
     stop.store(true, Ordering::Relaxed);
-    for r in racers {
-        r.join().unwrap();
-    }
+    coordinator.join().unwrap();
     let stdout = checked(out);
     let round = "\
-rounds: 4000
+rounds: 20000
 outside seen: 0
 foreign contents: 0
 inside or failed: yes
 ";
-    assert_eq!(stdout, round.repeat(3));
+    assert_eq!(stdout, "touch: ok\n".to_string() + &round.repeat(3));
     assert_eq!(fingerprint(&outside), outside_before);
     fs::remove_dir_all(top).unwrap();
 }

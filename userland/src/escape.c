@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,6 +314,22 @@ static int swap(char **argv)
 	return 0;
 }
 
+/* touch PATH: makes an empty file (a sign to the test). */
+static int touch(char **argv)
+{
+	say("touch: %s", res(write_file(argv[0], "")));
+	return 0;
+}
+
+/* await PATH: waits until PATH exists (the test's sign back). */
+static int await_path(char **argv)
+{
+	struct stat st;
+	while (stat(argv[0], &st))
+		sched_yield();
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int args;
@@ -321,7 +338,7 @@ static const struct {
 	{"nested", 3, nested},	 {"statloop", 2, statloop}, {"nodev", 1, nodev},
 	{"fifo", 1, fifo},	 {"readout", 0, readout},   {"setmeta", 2, setmeta},
 	{"show", 1, show},	 {"cat", 1, cat},	    {"ls", 1, ls},
-	{"swap", 3, swap},
+	{"swap", 3, swap},	 {"touch", 1, touch},	    {"await", 1, await_path},
 };
 
 /* escape CASE ARGS... [+ CASE ARGS...]: the cases in order. */

@@ -100,6 +100,7 @@ fn fill(i: &mut Inode, st: &rustix::fs::Stat) {
 }
 
 /// A new inode for the host file held by `handle`, as `st` describes it.
+#[allow(clippy::unnecessary_cast)]
 fn inode_for(vfs: &Vfs, root: &Rc<HostRoot>, handle: Handle, st: &rustix::fs::Stat) -> InodeRef {
     let node = HostNode {
         root: root.clone(),

@@ -155,6 +155,18 @@ pub fn root_inode(vfs: &Vfs, path: PathBuf, readonly: bool) -> KResult<InodeRef>
     Ok(inode_for(vfs, &root, handle, &st))
 }
 
+/// Every host directory the guest has looked up stays open (O_PATH) while
+/// its node lives, so cleave may hold many fds: its soft RLIMIT_NOFILE is
+/// raised to the hard one (`cleave run` calls this once, at start).
+pub fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
+}
+
 /// The held fd of host directory `dir`.
 fn dir_fd(dir: &InodeRef) -> KResult<Rc<OwnedFd>> {
     match &dir.borrow().data {

@@ -51,7 +51,7 @@
 
 pub mod eventfd;
 pub mod file;
-mod host;
+pub mod host;
 pub mod initramfs;
 pub mod pagecache;
 pub mod pidfd;
@@ -265,7 +265,7 @@ struct Mount {
     on: Option<Loc>,
     readonly: bool,
     fstype: FsType,
-    /// The source /proc/mounts shows (a device name or the host path).
+    /// The source /proc/mounts shows (a device name).
     source: Vec<u8>,
     /// Unmounted: nothing reaches it any more, but the places open in it
     /// stay valid (Linux's lazy detach keeps them the same way).
@@ -501,7 +501,7 @@ impl Vfs {
         let loc = self.walk(&root, &root, path, true)?;
         let i = loc.inode.borrow();
         Ok(match &i.data {
-            Data::Host(h) => Some(h.host_path()),
+            Data::Host(h) => Some(h.host_path()?),
             _ => None,
         })
     }
@@ -526,11 +526,11 @@ impl Vfs {
         Ok(cur)
     }
 
-    /// Mounts host directory `host` over directory `at`.
+    /// Mounts host directory `host` over directory `at`. /proc/mounts
+    /// names its source "hostfs": the guest never learns host paths.
     pub fn mount_host(&mut self, at: &Loc, host: PathBuf, readonly: bool) -> KResult<()> {
-        let root = host::root_inode(self, host.clone(), readonly)?;
-        let source = host.into_os_string().into_encoded_bytes();
-        self.attach(at, root, readonly, FsType::Host, source);
+        let root = host::root_inode(self, host, readonly)?;
+        self.attach(at, root, readonly, FsType::Host, b"hostfs".to_vec());
         Ok(())
     }
 
@@ -1152,11 +1152,22 @@ mod tests {
         assert!(file(&vfs, &d, b"x").is_ok());
         assert!(w.join("d/x").exists());
         // Behind the guest's back, the directory it holds becomes a link
-        // to somewhere outside: creating through it fails, nothing appears
-        // outside.
+        // to somewhere outside: the guest still holds the directory, now
+        // d2, and nothing appears outside.
         std::fs::rename(w.join("d"), w.join("d2")).unwrap();
         std::os::unix::fs::symlink(&outside, w.join("d")).unwrap();
-        assert_eq!(file(&vfs, &d, b"y").err(), Some(Errno::ELOOP));
+        assert!(file(&vfs, &d, b"y").is_ok());
+        assert!(w.join("d2/y").exists());
+        // The mount's own directory too: the mount keeps it.
+        std::fs::rename(&w, top.join("w2")).unwrap();
+        std::os::unix::fs::symlink(&outside, &w).unwrap();
+        let w = top.join("w2");
+        assert!(file(&vfs, &vfs.walk(&root, &root, b"/w", true).unwrap(), b"z").is_ok());
+        assert!(w.join("z").exists());
+        // A fresh lookup of the name that is a symlink now is the guest's
+        // symlink, resolved in the guest: /w/d leads to the guest's path.
+        let link = vfs.walk(&root, &root, b"/w/d", false).unwrap();
+        assert!(link.inode.borrow().is_symlink());
         assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
         // A read-only mount refuses, even where the host would allow.
         vfs.mount_host_at(b"/ro", w.clone(), true).unwrap();

@@ -255,9 +255,15 @@ impl PageSource for WritableHostPages {
     }
 }
 
+/// The path /proc/PID/maps shows for a file: the guest's, never the host's.
+fn guest_path(name: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(name))
+}
+
 /// The page cache of the file at `loc`, made on first use; None if the
 /// file cannot be mapped (anything but a regular file). `name` is what
-/// /proc/PID/maps will show for a tmpfs file.
+/// /proc/PID/maps will show for it.
 pub fn pages_of(phys: &mut Phys, loc: &Loc, name: &[u8]) -> KResult<Option<Obj>> {
     // A writable file's bytes are whole once dropped objects wrote theirs
     // back.
@@ -284,7 +290,7 @@ pub fn pages_of(phys: &mut Phys, loc: &Loc, name: &[u8]) -> KResult<Option<Obj>>
         Data::Host(h) if !h.readonly() => Rc::new(WritableHostPages {
             inode: loc.inode.clone(),
             file: h.open_write().or_else(|_| h.open_read())?,
-            path: h.host_path(),
+            path: guest_path(name),
         }),
         Data::Host(h) => {
             // The file as it is now: a changed file is a new object.
@@ -302,7 +308,7 @@ pub fn pages_of(phys: &mut Phys, loc: &Loc, name: &[u8]) -> KResult<Option<Obj>>
             let obj = phys.cache.object(Rc::new(HostPages {
                 file,
                 size: key.2,
-                path: h.host_path(),
+                path: guest_path(name),
             }));
             phys.cache.insert_host(key, obj.clone());
             return Ok(Some(obj));

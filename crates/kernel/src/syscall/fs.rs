@@ -3,6 +3,7 @@
 use super::{int, AT_FDCWD, MAX_RW_COUNT};
 use crate::errno::{Errno, KResult};
 use crate::fs::file::*;
+use crate::fs::host::HostStream;
 use crate::fs::pagecache::TmpFile;
 use crate::fs::pipe::{PipeEnd, PIPE_BUF};
 use crate::fs::tty::{Terminal, TERMIOS_SIZE};
@@ -214,6 +215,33 @@ fn console_read(k: &mut Kernel, s: HostStdio, nonblock: bool, len: usize) -> KRe
     Ok(buf)
 }
 
+/// Reads host FIFO `s` as `console_read` reads a host stream: the host fd
+/// is non-blocking, and a blocking reader with nothing to read waits as a
+/// poller of the host streams. Without O_NONBLOCK the host's own answer
+/// stands: EAGAIN while a writer has it open, end-of-file once none has.
+fn host_fifo_read(k: &mut Kernel, s: &HostStream, nonblock: bool, len: usize) -> KResult<Vec<u8>> {
+    if s.poll(POLLIN) == 0 && !nonblock {
+        return Err(k.block(WaitReason::Poll(vec![PollKey::Console]), None));
+    }
+    let mut buf = vec![0; len];
+    let n = s.read(&mut buf)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// Writes host FIFO `s` without waiting on the host: a blocking writer
+/// with no room waits as a poller; no reader is EPIPE and SIGPIPE.
+fn host_fifo_write(k: &mut Kernel, s: &HostStream, nonblock: bool, data: &[u8]) -> KResult<usize> {
+    if s.poll(POLLOUT) == 0 && !nonblock {
+        return Err(k.block(WaitReason::Poll(vec![PollKey::Console]), None));
+    }
+    let written = s.write(data);
+    if written == Err(Errno::EPIPE) {
+        raise_sigpipe(k);
+    }
+    written
+}
+
 /// Reads up to `len` bytes from `f` at `pos` (or its offset), possibly
 /// blocking (a pipe, the console).
 fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KResult<Vec<u8>> {
@@ -243,6 +271,9 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
             Ok(out)
         }
         FileKind::Anon(a) => a.read(k, f.nonblock(), len),
+        FileKind::Inode(_) if f.host.is_some() => {
+            host_fifo_read(k, f.host.as_ref().expect("checked"), f.nonblock(), len)
+        }
         FileKind::Inode(loc) => {
             k.phys.reap();
             let offset = pos.unwrap_or(f.offset.get());
@@ -316,6 +347,9 @@ pub(crate) fn file_write(
         FileKind::Console(s) => host_write(k, *s, data, done),
         FileKind::Pipe(end) => pipe_write(k, f, end, data),
         FileKind::Anon(a) => a.write(k, f.nonblock(), data),
+        FileKind::Inode(_) if f.host.is_some() => {
+            host_fifo_write(k, f.host.as_ref().expect("checked"), f.nonblock(), data)
+        }
         FileKind::Inode(loc) => {
             if k.vfs.fs_of(loc) == FsType::Proc {
                 return Err(Errno::EINVAL);
@@ -638,6 +672,7 @@ pub fn lseek(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             return s.seek(pos);
         }
         FileKind::Pipe(_) => return Err(Errno::ESPIPE),
+        FileKind::Inode(_) if f.host.is_some() => return Err(Errno::ESPIPE),
         FileKind::Anon(a) => return a.lseek(),
         FileKind::Inode(loc) => {
             let i = loc.inode.borrow();
@@ -1205,6 +1240,10 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         if writes {
             get_write_access(&loc)?;
         }
+        if let Some(stream) = open_host_special(k, &loc, flags)? {
+            let file = Rc::new(OpenFile::host_fifo(loc, flags, stream));
+            return fd_install(k, file, flags & O_CLOEXEC != 0, 0);
+        }
         if trunc {
             truncate_file(k, &loc, 0)?;
         }
@@ -1216,6 +1255,36 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     };
     let file = Rc::new(OpenFile::new(FileKind::Inode(loc), flags));
     fd_install(k, file, flags & O_CLOEXEC != 0, 0)
+}
+
+/// Opening a device node, FIFO or socket of a host mount: a device is
+/// EACCES (host mounts are nodev); a FIFO is opened on the host at once,
+/// non-blocking, so that the kernel never waits on it. A writer that
+/// finds no reader gets ENXIO with O_NONBLOCK, else it waits for one as a
+/// poller of the host streams. None for every other file.
+fn open_host_special(k: &mut Kernel, loc: &Loc, flags: u32) -> KResult<Option<HostStream>> {
+    let i = loc.inode.borrow();
+    let Data::Host(h) = &i.data else {
+        return Ok(None);
+    };
+    match i.mode & S_IFMT {
+        S_IFREG | S_IFDIR | S_IFLNK => Ok(None),
+        S_IFIFO => match HostStream::open(h, flags & O_ACCMODE) {
+            Err(Errno::ENXIO) if flags & O_NONBLOCK == 0 => {
+                drop(i);
+                k.host_stream_opened();
+                Err(k.block(WaitReason::Poll(vec![PollKey::Console]), None))
+            }
+            Ok(stream) => {
+                drop(i);
+                k.host_stream_opened();
+                Ok(Some(stream))
+            }
+            Err(e) => Err(e),
+        },
+        // A socket cannot be opened (ENXIO, as Linux); a device is nodev's.
+        _ => HostStream::open(h, flags & O_ACCMODE).map(Some),
+    }
 }
 
 /// Opening a pipe or host stream again through /proc/PID/fd (see
@@ -1292,6 +1361,16 @@ pub(crate) fn create(k: &Kernel, dir: &Loc, name: &[u8], mode: u32, data: Data) 
     let loc = k.vfs.create(dir, name, mode, data, now(k))?;
     let cred = k.cred();
     let mut i = loc.inode.borrow_mut();
+    if matches!(i.data, Data::Host(_)) {
+        // The host file is the creator's where the host allows it; else
+        // it shows the owner the host gave it.
+        let owned = i.uid == cred.euid && i.gid == cred.egid;
+        drop(i);
+        if !owned {
+            let _ = crate::fs::host::set_owner(&loc.inode, Some(cred.euid), Some(cred.egid));
+        }
+        return Ok(loc);
+    }
     i.uid = cred.euid;
     i.gid = cred.egid;
     i.charge = charge;
@@ -1687,6 +1766,12 @@ fn chmod(k: &Kernel, loc: &Loc, mode: u64) -> KResult<u64> {
     if cred.euid != 0 && cred.euid != i.uid {
         return Err(Errno::EPERM);
     }
+    if matches!(i.data, Data::Host(_)) {
+        // Kept by the host file, where the next run finds it too.
+        drop(i);
+        crate::fs::host::set_mode(&loc.inode, mode as u32 & 0o7777)?;
+        return Ok(0);
+    }
     i.mode = (i.mode & S_IFMT) | (mode as u32 & 0o7777);
     i.ctime = now(k);
     Ok(0)
@@ -1732,6 +1817,13 @@ fn chown(k: &Kernel, loc: &Loc, uid: u32, gid: u32) -> KResult<u64> {
         if !uid_ok || !gid_ok {
             return Err(Errno::EPERM);
         }
+    }
+    if matches!(i.data, Data::Host(_)) {
+        // The host refuses (EPERM) what cleave's user may not give away.
+        drop(i);
+        let id = |n: u32| (n != u32::MAX).then_some(n);
+        crate::fs::host::set_owner(&loc.inode, id(uid), id(gid))?;
+        return Ok(0);
     }
     if uid != u32::MAX {
         i.uid = uid;
@@ -1804,12 +1896,19 @@ pub fn utimensat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if !(owner || set_now && permitted(k, &loc, 2)) {
         return Err(if set_now { Errno::EACCES } else { Errno::EPERM });
     }
+    let value = |(sec, nsec): (i64, i64)| match nsec {
+        UTIME_OMIT => None,
+        UTIME_NOW => Some(t),
+        _ => Some(Duration::new(sec.max(0) as u64, nsec as u32)),
+    };
+    if matches!(loc.inode.borrow().data, Data::Host(_)) {
+        crate::fs::host::set_times(&loc.inode, value(times[0]), value(times[1]))?;
+        return Ok(0);
+    }
     let mut i = loc.inode.borrow_mut();
-    for (n, (sec, nsec)) in times.into_iter().enumerate() {
-        let value = match nsec {
-            UTIME_OMIT => continue,
-            UTIME_NOW => t,
-            _ => Duration::new(sec.max(0) as u64, nsec as u32),
+    for (n, time) in times.into_iter().enumerate() {
+        let Some(value) = value(time) else {
+            continue;
         };
         if n == 0 {
             i.atime = value;

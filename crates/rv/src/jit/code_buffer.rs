@@ -105,25 +105,33 @@ pub(crate) struct Env {
     /// The FP registers (raw bits) and fcsr.
     pub f: *mut [u64; 32],
     pub fcsr: *mut u32,
-    /// What `call_fp` runs.
-    pub fp: FpOp,
     pub tlb_fetch: *const TlbEntry,
     /// The jump cache, `JUMP_CACHE_SIZE` entries; blocks only read it.
     pub jumps: *const JumpEntry,
 }
 
-/// FP arithmetic for blocks: `(f, fcsr, operation) -> done`; when not done
-/// (nothing changed), the block leaves for the interpreter.
-pub(crate) type FpOp = fn(&mut [u64; 32], &mut u32, u64) -> bool;
+/// What `call_fp` returns, in rax and rdx: whether the instruction ran (0
+/// when its rounding mode is reserved and nothing changed), and the value
+/// for its integer rd, if it has one.
+#[repr(C)]
+pub(crate) struct FpDone {
+    pub done: u64,
+    pub value: u64,
+}
 
-/// The one function blocks call: `Env::fp` on the `Env`'s registers.
-extern "C" fn call_fp(env: *mut Env, op: u64) -> u64 {
+/// The one function blocks call: an F or D instruction (`packed` as
+/// `fpu::execute_packed` takes it, `x` the value of its integer rs1) on the
+/// `Env`'s FP registers.
+extern "C" fn call_fp(env: *mut Env, packed: u64, x: u64) -> FpDone {
     // SAFETY: blocks call this only with the `Env` that `call` passed them,
     // which lives on `call`'s stack for the whole call; its `f` and `fcsr`
     // come from the `&mut` borrows in `Machine`, also held for the whole
     // call, and nothing else touches them while the block waits for us.
-    let (env, f, fcsr) = unsafe { (&*env, &mut *(*env).f, &mut *(*env).fcsr) };
-    (env.fp)(f, fcsr, op) as u64
+    let (f, fcsr) = unsafe { (&mut *(*env).f, &mut *(*env).fcsr) };
+    match crate::fpu::execute_packed(f, fcsr, packed, x) {
+        Some(value) => FpDone { done: 1, value },
+        None => FpDone { done: 0, value: 0 },
+    }
 }
 
 /// The address blocks call for FP arithmetic.
@@ -144,7 +152,6 @@ pub(crate) struct Machine<'a> {
     pub x: &'a mut [u64; 64],
     pub f: &'a mut [u64; 32],
     pub fcsr: &'a mut u32,
-    pub fp: FpOp,
     pub ram: &'a mut [u8],
     pub tlb_load: &'a [TlbEntry; TLB_SIZE],
     pub tlb_store: &'a [TlbEntry; TLB_SIZE],
@@ -363,7 +370,6 @@ impl CodeBuffer {
             site: 0,
             f: m.f,
             fcsr: m.fcsr,
-            fp: m.fp,
         };
         type EntryCode = unsafe extern "C" fn(*mut Env, *mut u64, u64, *const u8) -> u64;
         // SAFETY: the entry code sits at offset 0 since `new`, and `entry`
@@ -404,7 +410,6 @@ mod tests {
             x,
             f: &mut f,
             fcsr: &mut fcsr,
-            fp: |_, _, _| false,
             ram: &mut ram,
             tlb_load: &tlb.load,
             tlb_store: &tlb.store,

@@ -15,6 +15,10 @@
 //! translates, and the interpreter runs everything.
 
 #[cfg(target_arch = "x86_64")]
+mod asm;
+// The only module of the crate allowed unsafe code: see its comment.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
 mod code_buffer;
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -180,7 +184,6 @@ mod imp {
                 x,
                 f,
                 fcsr,
-                fp: crate::exec::fp_double_packed,
                 ram: &mut *ram,
                 tlb_load: &tlb.load,
                 tlb_store: &tlb.store,

@@ -37,9 +37,10 @@
 //! TLB still maps the target's page to the frame the cached block was
 //! translated from; the cache forgets a frame's blocks with the frame.
 
+use super::asm::*;
 use super::code_buffer::{call_fp_address, Env, JumpEntry, JUMP_CACHE_SIZE};
-use crate::decode::{decode, Insn, Op, X0_SINK};
-use crate::exec::FP_DOUBLE;
+use crate::decode::{decode, reads_x, writes_x, Insn, Op, X0_SINK};
+use crate::fpu;
 use crate::mmu::{TlbEntry, TLB_SIZE};
 use crate::PAGE_SIZE;
 use std::mem::offset_of;
@@ -57,23 +58,6 @@ pub(crate) const MAX_INSNS: u32 = 64;
 
 // The TLB lookup below indexes 16-byte entries with `vpn & 511`.
 const _: () = assert!(size_of::<TlbEntry>() == 16 && TLB_SIZE == 512);
-
-const RAX: u8 = 0;
-const RCX: u8 = 1;
-const RDX: u8 = 2;
-const RBX: u8 = 3;
-const RSP: u8 = 4;
-const RBP: u8 = 5;
-const RSI: u8 = 6;
-const RDI: u8 = 7;
-const R8: u8 = 8;
-const R9: u8 = 9;
-const R10: u8 = 10;
-const R11: u8 = 11;
-const R12: u8 = 12;
-const R13: u8 = 13;
-const R14: u8 = 14;
-const R15: u8 = 15;
 
 /// The instruction budget, while blocks run.
 const LEFT_REG: u8 = R9;
@@ -161,84 +145,8 @@ const JUMPS: i32 = offset_of!(Env, jumps) as i32;
 // The jump-cache lookup indexes 32-byte entries with `(pc >> 1) & (size - 1)`.
 const _: () = assert!(size_of::<JumpEntry>() == 32);
 
-/// x86 condition codes (the low nibble of Jcc/SETcc).
-const CC_B: u8 = 0x2;
-const CC_AE: u8 = 0x3;
-const CC_E: u8 = 0x4;
-const CC_NE: u8 = 0x5;
-const CC_A: u8 = 0x7;
-const CC_L: u8 = 0xc;
-const CC_GE: u8 = 0xd;
-
-/// Group-1 ALU operations: the /digit of `81 /d id` and the opcode of
-/// `op r64, r/m64`.
-#[derive(Clone, Copy, PartialEq)]
-struct Alu(u8, u8);
-const ADD: Alu = Alu(0, 0x03);
-const OR: Alu = Alu(1, 0x0b);
-const AND: Alu = Alu(4, 0x23);
-const SUB: Alu = Alu(5, 0x2b);
-const XOR: Alu = Alu(6, 0x33);
-const CMP: Alu = Alu(7, 0x3b);
-
-/// `mov r64, r/m64` and `mov r/m64, r64`.
-const MOV_LOAD: u8 = 0x8b;
-const MOV_STORE: u8 = 0x89;
-
-/// Group-2 shift digits.
-const SHL: u8 = 4;
-const SHR: u8 = 5;
-const SAR: u8 = 7;
-
-/// A forward jump waiting for its target: the offset of its rel32.
-struct Fixup(usize);
-
-/// A minimal x86-64 assembler: just the forms the translator uses.
-#[derive(Default)]
-struct Asm {
-    code: Vec<u8>,
-}
-
+/// The parts of the assembler that know where guest state lives.
 impl Asm {
-    fn bytes(&mut self, b: &[u8]) {
-        self.code.extend_from_slice(b);
-    }
-
-    fn imm32(&mut self, v: i32) {
-        self.bytes(&v.to_le_bytes());
-    }
-
-    fn rex(&mut self, w: bool, reg: u8, base: u8) {
-        let rex = 0x40 | (w as u8) << 3 | (reg >> 3) << 2 | (base >> 3);
-        if rex != 0x40 {
-            self.code.push(rex);
-        }
-    }
-
-    /// `opcode reg, [base + disp]` (the direction is the opcode's).
-    fn mem(&mut self, w: bool, opcode: &[u8], reg: u8, base: u8, disp: i32) {
-        self.rex(w, reg, base);
-        self.bytes(opcode);
-        let short = i8::try_from(disp).is_ok();
-        let mode = if short { 0x40 } else { 0x80 };
-        self.code.push(mode | (reg & 7) << 3 | (base & 7));
-        if base & 7 == RSP {
-            self.code.push(0x24);
-        }
-        if short {
-            self.code.push(disp as u8);
-        } else {
-            self.imm32(disp);
-        }
-    }
-
-    /// `opcode reg, rm` between registers.
-    fn rr(&mut self, w: bool, opcode: &[u8], reg: u8, rm: u8) {
-        self.rex(w, reg, rm);
-        self.bytes(opcode);
-        self.code.push(0xc0 | (reg & 7) << 3 | (rm & 7));
-    }
-
     /// `opcode reg, src` with the `op r, r/m` opcode `opcode`, where src
     /// is a guest register's home.
     fn src(&mut self, w: bool, opcode: &[u8], reg: u8, src: Home) {
@@ -280,56 +188,6 @@ impl Asm {
         }
     }
 
-    /// `mov dst, imm32` (sign-extended).
-    fn mov_imm(&mut self, dst: u8, imm: i32) {
-        self.rr(true, &[0xc7], 0, dst);
-        self.imm32(imm);
-    }
-
-    /// `op reg, imm` (sign-extended); `w` false for the 32-bit form.
-    fn alu_imm(&mut self, w: bool, op: Alu, reg: u8, imm: i32) {
-        match i8::try_from(imm) {
-            Ok(imm) => {
-                self.rr(w, &[0x83], op.0, reg);
-                self.code.push(imm as u8);
-            }
-            Err(_) => {
-                self.rr(w, &[0x81], op.0, reg);
-                self.imm32(imm);
-            }
-        }
-    }
-
-    /// `op qword [base + disp], imm` (sign-extended).
-    fn alu_mem_imm(&mut self, op: Alu, base: u8, disp: i32, imm: i32) {
-        match i8::try_from(imm) {
-            Ok(imm) => {
-                self.mem(true, &[0x83], op.0, base, disp);
-                self.code.push(imm as u8);
-            }
-            Err(_) => {
-                self.mem(true, &[0x81], op.0, base, disp);
-                self.imm32(imm);
-            }
-        }
-    }
-
-    /// `mov qword [base + disp], imm32` (sign-extended).
-    fn store_imm(&mut self, base: u8, disp: i32, imm: i32) {
-        self.mem(true, &[0xc7], 0, base, disp);
-        self.imm32(imm);
-    }
-
-    fn shift_imm(&mut self, w: bool, digit: u8, reg: u8, count: u8) {
-        self.rr(w, &[0xc1], digit, reg);
-        self.code.push(count);
-    }
-
-    /// reg = low half of reg, sign-extended (movsxd).
-    fn sext32(&mut self, reg: u8) {
-        self.rr(true, &[0x63], reg, reg);
-    }
-
     /// Flags = guest register `r` compared with `imm`.
     fn cmp_imm(&mut self, r: u8, imm: i32) {
         match home(r) {
@@ -356,21 +214,6 @@ impl Asm {
         }
     }
 
-    fn push(&mut self, r: u8) {
-        self.rex(false, 0, r);
-        self.code.push(0x50 | (r & 7));
-    }
-
-    fn pop(&mut self, r: u8) {
-        self.rex(false, 0, r);
-        self.code.push(0x58 | (r & 7));
-    }
-
-    /// `sub rsp, 8` (`add` with `undo`): keeps calls 16-byte aligned.
-    fn pad_stack(&mut self, undo: bool) {
-        self.alu_imm(true, if undo { ADD } else { SUB }, RSP, 8);
-    }
-
     /// dst = pc + delta.
     fn pc_plus(&mut self, dst: u8, delta: i64) {
         match i32::try_from(delta) {
@@ -383,21 +226,6 @@ impl Asm {
                 self.rr(true, &[0x01], RDX, dst);
             }
         }
-    }
-
-    fn jcc(&mut self, cc: u8) -> Fixup {
-        self.bytes(&[0x0f, 0x80 | cc, 0, 0, 0, 0]);
-        Fixup(self.code.len() - 4)
-    }
-
-    fn jmp(&mut self) -> Fixup {
-        self.bytes(&[0xe9, 0, 0, 0, 0]);
-        Fixup(self.code.len() - 4)
-    }
-
-    fn bind(&mut self, f: Fixup) {
-        let rel = (self.code.len() - (f.0 + 4)) as i32;
-        self.code[f.0..f.0 + 4].copy_from_slice(&rel.to_le_bytes());
     }
 
     /// Leaves the block with rax as the next pc and exit word `exit`.
@@ -664,11 +492,11 @@ impl Translator {
         false
     }
 
-    /// FP arithmetic through `call_fp`; if that declines (an invalid
-    /// rounding mode), leaves before the instruction.
+    /// An F or D instruction through `call_fp`; if that declines (a
+    /// reserved rounding mode), leaves before the instruction.
     fn call_fp(&mut self, i: Insn, n: u32, delta: i64) {
-        let index = FP_DOUBLE.iter().position(|&op| op == i.op);
-        let index = index.expect("`supported` admits only FP_DOUBLE") as u64;
+        let index = fpu::OPS.iter().position(|&op| op == i.op);
+        let index = index.expect("`supported` admits only fpu::OPS") as u64;
         let packed = index
             | (i.rd as u64) << 8
             | (i.rs1 as u64) << 16
@@ -684,12 +512,18 @@ impl Translator {
         if pad {
             a.pad_stack(false);
         }
-        // mov rsi, packed; mov rax, call_fp; call rax
+        // rdx = integer rs1 (pc is saved); mov rsi, packed; mov rax, call_fp; call rax
+        if reads_x(i.op) {
+            a.get(RDX, i.rs1);
+        }
         a.bytes(&[0x48, 0xbe]);
         a.bytes(&packed.to_le_bytes());
         a.bytes(&[0x48, 0xb8]);
         a.bytes(&call_fp_address().to_le_bytes());
         a.bytes(&[0xff, 0xd0]);
+        // The value for an integer rd comes back in rdx, which the pops
+        // below restore: keep it in rcx.
+        a.rr(true, &[MOV_STORE], RDX, RCX);
         if pad {
             a.pad_stack(true);
         }
@@ -699,6 +533,9 @@ impl Translator {
         a.rr(true, &[0x85], RAX, RAX);
         let declined = a.jcc(CC_E);
         self.misses.push((declined, n, delta));
+        if writes_x(i.op) {
+            self.a.put(i.rd, RCX);
+        }
     }
 
     /// A load or store through the TLB; a miss leaves before it.

@@ -357,6 +357,7 @@ impl Gen {
         type Unit = fn(&mut Gen);
         const UNITS: &[(u64, Unit)] = &[
             (12, Gen::alu_reg),
+            (3, Gen::div_edge),
             (10, Gen::alu_imm),
             (3, Gen::upper),
             (6, Gen::load),
@@ -420,6 +421,30 @@ impl Gen {
         let (opcode, f3, f7) = *self.rng.pick(OPS);
         let (rd, rs1, rs2) = (self.xd(), self.xs(), self.xs());
         self.word(r_type(opcode, rd, f3, rs1, rs2, f7));
+    }
+
+    /// Division and remainder at their edges, both widths: by zero, by
+    /// -1, and of the most negative value by -1 (the overflow).
+    fn div_edge(&mut self) {
+        let (opcode, f3) = (*self.rng.pick(&[OP, OP_32]), 4 + self.rng.below(4) as u32);
+        let (divisor, by) = (self.xt(), *self.rng.pick(&[0, -1]));
+        self.word(addi(divisor, 0, by));
+        let dividend = if self.coin() {
+            let r = loop {
+                let r = self.xt();
+                if r != divisor {
+                    break r;
+                }
+            };
+            let shamt = if opcode == OP { 63 } else { 31 };
+            self.word(addi(r, 0, -1));
+            self.word(slli(r, r, shamt));
+            r
+        } else {
+            self.xs()
+        };
+        let rd = self.xd();
+        self.word(r_type(opcode, rd, f3, dividend, divisor, 0x01));
     }
 
     fn alu_imm(&mut self) {

@@ -481,6 +481,17 @@ impl Translator {
             // imul r, r/m: the low half is the same signed or unsigned.
             Mul => op_reg(a, i, true, &[0x0f, 0xaf], true),
             Mulw => op_reg(a, i, false, &[0x0f, 0xaf], true),
+            Mulh => mul_high(a, i, MulHigh::Signed),
+            Mulhu => mul_high(a, i, MulHigh::Unsigned),
+            Mulhsu => mul_high(a, i, MulHigh::SignedUnsigned),
+            Div => div_rem(a, i, true, true, false),
+            Divu => div_rem(a, i, true, false, false),
+            Rem => div_rem(a, i, true, true, true),
+            Remu => div_rem(a, i, true, false, true),
+            Divw => div_rem(a, i, false, true, false),
+            Divuw => div_rem(a, i, false, false, false),
+            Remw => div_rem(a, i, false, true, true),
+            Remuw => div_rem(a, i, false, false, true),
             Sll => shift_reg(a, i, true, SHL),
             Srl => shift_reg(a, i, true, SHR),
             Sra => shift_reg(a, i, true, SAR),
@@ -742,6 +753,94 @@ fn op_reg(a: &mut Asm, i: Insn, w: bool, opcode: &[u8], commutative: bool) {
     a.put(i.rd, d);
 }
 
+/// Group-3 digits of `f7 /d`.
+const MUL: u8 = 4;
+const IMUL: u8 = 5;
+const DIV: u8 = 6;
+const IDIV: u8 = 7;
+const NEG: u8 = 3;
+
+#[derive(PartialEq)]
+enum MulHigh {
+    Signed,
+    Unsigned,
+    SignedUnsigned,
+}
+
+/// rd = the high 64 bits of rs1 * rs2. mul and imul leave them in rdx,
+/// which holds the pc: it is saved around them.
+fn mul_high(a: &mut Asm, i: Insn, kind: MulHigh) {
+    a.get(RCX, i.rs2);
+    a.get(RAX, i.rs1);
+    // mulhsu(a, b) = mulhu(a, b) - (a < 0 ? b : 0): r8 = the correction.
+    if kind == MulHigh::SignedUnsigned {
+        a.rr(true, &[MOV_STORE], RAX, R8);
+        a.shift_imm(true, SAR, R8, 63);
+        a.rr(true, &[AND.1], R8, RCX);
+    }
+    a.push(RDX);
+    let digit = if kind == MulHigh::Signed { IMUL } else { MUL };
+    a.rr(true, &[0xf7], digit, RCX);
+    a.rr(true, &[MOV_STORE], RDX, RAX);
+    a.pop(RDX);
+    if kind == MulHigh::SignedUnsigned {
+        a.rr(true, &[SUB.1], RAX, R8);
+    }
+    a.put(i.rd, RAX);
+}
+
+/// rd = rs1 / rs2 or rs1 % rs2 (`w` false: of the low words, sign-extended),
+/// with RISC-V's results where x86 would trap: dividing by zero gives all
+/// ones and leaves the remainder rs1; dividing by -1 negates (so the
+/// overflowing MIN / -1 is MIN) and leaves remainder 0. div and idiv take
+/// the dividend in rdx:rax, and rdx holds the pc: it is saved around them.
+fn div_rem(a: &mut Asm, i: Insn, w: bool, signed: bool, rem: bool) {
+    a.get(RCX, i.rs2);
+    a.get(RAX, i.rs1);
+    a.rr(w, &[0x85], RCX, RCX);
+    let by_zero = a.jcc(CC_E);
+    let by_minus_one = signed.then(|| {
+        a.alu_imm(w, CMP, RCX, -1);
+        a.jcc(CC_E)
+    });
+    a.push(RDX);
+    if signed {
+        // cqo or cdq: sign-extend rax into rdx.
+        if w {
+            a.code.push(0x48);
+        }
+        a.code.push(0x99);
+    } else {
+        a.rr(false, &[XOR.1], RDX, RDX);
+    }
+    a.rr(w, &[0xf7], if signed { IDIV } else { DIV }, RCX);
+    if rem {
+        a.rr(true, &[MOV_STORE], RDX, RAX);
+    }
+    a.pop(RDX);
+    let mut done = vec![a.jmp()];
+    if let Some(by_minus_one) = by_minus_one {
+        a.bind(by_minus_one);
+        if rem {
+            a.rr(false, &[XOR.1], RAX, RAX);
+        } else {
+            a.rr(w, &[0xf7], NEG, RAX);
+        }
+        done.push(a.jmp());
+    }
+    a.bind(by_zero);
+    if !rem {
+        a.mov_imm(RAX, -1);
+    }
+    for jump in done {
+        a.bind(jump);
+    }
+    if !w {
+        a.sext32(RAX);
+    }
+    a.put(i.rd, RAX);
+}
+
 fn shift_imm(a: &mut Asm, i: Insn, w: bool, digit: u8) {
     let d = dest(i.rd, None);
     a.get(d, i.rs1);
@@ -844,6 +943,17 @@ fn supported(op: Op) -> bool {
             | Sraw
             | Mul
             | Mulw
+            | Mulh
+            | Mulhsu
+            | Mulhu
+            | Div
+            | Divu
+            | Rem
+            | Remu
+            | Divw
+            | Divuw
+            | Remw
+            | Remuw
             | Fence
             | Flw
             | Fld

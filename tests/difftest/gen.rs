@@ -518,9 +518,11 @@ impl Gen {
         self.word(amo(f5, f3, rd, rs2, rt, aq, rl));
     }
 
-    /// lr; a few register operations that leave the address alone; sc to the
-    /// same address, which must succeed. (Nothing between them touches memory
-    /// or jumps, so qemu's compare-and-swap SC and a reservation agree.)
+    /// lr; a few register operations that leave the address alone, and
+    /// perhaps a store to the reserved word (of the value lr read, or of
+    /// another); sc to the same address. The sc is a compare-and-swap
+    /// against the value lr read, in cleave as in qemu: it fails only if the
+    /// store changed the word.
     fn lr_sc(&mut self) {
         let f3 = 2 + self.rng.below(2) as u32;
         let rt = self.atomic_address(1 << f3);
@@ -539,6 +541,10 @@ impl Gen {
                     self.unit.pop();
                 }
             }
+        }
+        if self.rng.below(3) == 0 {
+            let value = if self.coin() { rd } else { self.xs() };
+            self.word(s_type(STORE, f3, rt, value, 0));
         }
         let (rd, rs2, aq, rl) = (self.xd(), self.xs(), self.coin(), self.coin());
         self.word(amo(0b00011, f3, rd, rs2, rt, aq, rl));

@@ -10,7 +10,7 @@
 
 use crate::decode::{decode, insn_len, Insn, Op};
 use crate::fpu;
-use crate::hart::Hart;
+use crate::hart::{Hart, Reservation};
 use crate::jit::BlockPage;
 use crate::mmu::{slot, walk, TlbEntry};
 use crate::{Access, PhysMem, Trap, PAGE_SIZE};
@@ -203,7 +203,11 @@ fn run_block(cpu: &mut Cpu, blocks: &BlockPage, pc: u64, left: u64) -> Option<(u
     let frame = &mem.ram[cpu.pfn * PAGE_SIZE..][..PAGE_SIZE];
     let block = mem.jit.block(blocks, frame, off)?;
     let hart = &mut *cpu.hart;
-    let (x, fp) = (&mut cpu.x, (&mut hart.regs.f, &mut hart.regs.fcsr));
+    let regs = &mut hart.regs;
+    let (x, fp) = (
+        &mut cpu.x,
+        (&mut regs.f, &mut regs.fcsr, &mut hart.reservation),
+    );
     Some(mem.jit.run(
         block,
         blocks,
@@ -902,7 +906,10 @@ fn execute_other(
             } else {
                 u64::from_le_bytes(mem.ram[pa..pa + 8].try_into().unwrap())
             };
-            hart.reservation = Some(rs1);
+            hart.reservation = Reservation {
+                addr: rs1,
+                value: v,
+            };
             set!(v);
         }
         ScW | ScD => {
@@ -917,16 +924,20 @@ fn execute_other(
             // fault (a copy-on-write page) keeps the reservation, so the SC
             // succeeds when it runs again after the kernel's fix-up, as
             // under qemu-user, where the host resolves such faults unseen.
-            if hart.reservation == Some(rs1) {
+            let reserved = hart.reservation;
+            let stored = reserved.addr == rs1 && {
                 let pa = atomic_addr(hart, mem, rs1, size, Access::Store)?;
-                hart.reservation = None;
-                mem.ram[pa..pa + size as usize]
-                    .copy_from_slice(&rs2.to_le_bytes()[..size as usize]);
-                set!(0);
-            } else {
-                hart.reservation = None;
-                set!(1);
-            }
+                let bytes = &mut mem.ram[pa..pa + size as usize];
+                // The compare-and-swap: the value LR read, at SC's width.
+                let expected = &reserved.value.to_le_bytes()[..size as usize];
+                let same = bytes == expected;
+                if same {
+                    bytes.copy_from_slice(&rs2.to_le_bytes()[..size as usize]);
+                }
+                same
+            };
+            hart.reservation = Reservation::NONE;
+            set!(!stored as u64);
         }
         AmoSwapW => amo!(4, |_, b| b),
         AmoAddW => amo!(4, |a, b| a.wrapping_add(b)),

@@ -108,7 +108,7 @@ fn random_insn(rng: &mut Rng, out: &mut Vec<P>) {
     let imm = rng.below(4096) as i32 - 2048;
     let small = rng.below(64) as i32 - 32;
     let shamt = rng.below(64) as u32;
-    let w = match rng.below(40) {
+    let w = match rng.below(42) {
         0 => addi(rd, rs1, imm),
         1 => slti(rd, rs1, imm),
         2 => sltiu(rd, rs1, imm),
@@ -184,6 +184,43 @@ fn random_insn(rng: &mut Rng, out: &mut Vec<P>) {
             };
             out.push(P::W(skip));
             addi(rd, rs1, 1)
+        }
+        39 | 40 => {
+            // An AMO, or LR and SC with perhaps a store in between, at an
+            // address that is mostly aligned, sometimes not, and sometimes
+            // on the unmapped page.
+            let base = *rng.pick(&[2, 3]);
+            let off = small * 8 + *rng.pick(&[0, 0, 0, 4, 2]);
+            out.push(P::W(addi(30, base, off)));
+            let rd = loop {
+                let r = dest(rng);
+                if r != 30 {
+                    break r;
+                }
+            };
+            let amos: [Enc3; 18] = [
+                amoswap_w, amoadd_w, amoxor_w, amoand_w, amoor_w, amomin_w, amomax_w, amominu_w,
+                amomaxu_w, amoswap_d, amoadd_d, amoxor_d, amoand_d, amoor_d, amomin_d, amomax_d,
+                amominu_d, amomaxu_d,
+            ];
+            match rng.below(3) {
+                0 => rng.pick(&amos)(rd, rs2, 30),
+                _ => {
+                    let double = rng.below(2) == 1;
+                    out.push(P::W(if double { lr_d(rd, 30) } else { lr_w(rd, 30) }));
+                    match rng.below(3) {
+                        0 => out.push(P::W(sd(rs2, 2, small * 8))),
+                        1 => out.push(P::W(sw(rd, 30, 0))),
+                        _ => {}
+                    }
+                    let rd = dest(rng);
+                    if double == (rng.below(4) != 0) {
+                        sc_d(rd, rs2, 30)
+                    } else {
+                        sc_w(rd, rs2, 30)
+                    }
+                }
+            }
         }
         38 => {
             out.push(P::H(*rng.pick(&[

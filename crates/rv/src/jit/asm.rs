@@ -27,6 +27,10 @@ pub(crate) const CC_NE: u8 = 0x5;
 pub(crate) const CC_A: u8 = 0x7;
 pub(crate) const CC_L: u8 = 0xc;
 pub(crate) const CC_GE: u8 = 0xd;
+pub(crate) const CC_G: u8 = 0xf;
+
+/// The prefix that makes a read-modify-write of memory atomic.
+pub(crate) const LOCK: u8 = 0xf0;
 
 /// Group-1 ALU operations: the /digit of `81 /d id` and the opcode of
 /// `op r64, r/m64`.
@@ -170,6 +174,13 @@ impl Asm {
     pub fn jmp(&mut self) -> Fixup {
         self.bytes(&[0xe9, 0, 0, 0, 0]);
         Fixup(self.code.len() - 4)
+    }
+
+    /// A jump back to `target`, an offset already emitted.
+    pub fn jcc_back(&mut self, cc: u8, target: usize) {
+        let rel = target as i64 - (self.code.len() + 6) as i64;
+        self.bytes(&[0x0f, 0x80 | cc]);
+        self.imm32(rel as i32);
     }
 
     pub fn bind(&mut self, f: Fixup) {

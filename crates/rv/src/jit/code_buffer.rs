@@ -25,7 +25,8 @@
 //!
 //! The safe interface rests on one contract with `jit::x86`, the only
 //! producer of code: the entry code and blocks read and write host memory
-//! only through the pointers in `Env` and `x` (the register files, and RAM
+//! only through the pointers in `Env` and `x` (the register files, the
+//! reservation, and RAM
 //! after checking the offset against `ram_limit`) and the stack, call
 //! nothing but `call_fp` (with the `Env` they were given and the stack
 //! aligned), jump only within themselves, through the link sites they
@@ -34,6 +35,7 @@
 //! only entries handed out since the last `clear`, `link` only patches
 //! declared sites, and `clear` empties the jump cache.
 
+use crate::hart::Reservation;
 use crate::mmu::{TlbEntry, TLB_SIZE};
 use std::collections::HashSet;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -108,6 +110,8 @@ pub(crate) struct Env {
     pub tlb_fetch: *const TlbEntry,
     /// The jump cache, `JUMP_CACHE_SIZE` entries; blocks only read it.
     pub jumps: *const JumpEntry,
+    /// The hart's LR reservation.
+    pub reservation: *mut Reservation,
 }
 
 /// What `call_fp` returns, in rax and rdx: whether the instruction ran (0
@@ -152,6 +156,7 @@ pub(crate) struct Machine<'a> {
     pub x: &'a mut [u64; 64],
     pub f: &'a mut [u64; 32],
     pub fcsr: &'a mut u32,
+    pub reservation: &'a mut Reservation,
     pub ram: &'a mut [u8],
     pub tlb_load: &'a [TlbEntry; TLB_SIZE],
     pub tlb_store: &'a [TlbEntry; TLB_SIZE],
@@ -370,6 +375,7 @@ impl CodeBuffer {
             site: 0,
             f: m.f,
             fcsr: m.fcsr,
+            reservation: m.reservation,
         };
         type EntryCode = unsafe extern "C" fn(*mut Env, *mut u64, u64, *const u8) -> u64;
         // SAFETY: the entry code sits at offset 0 since `new`, and `entry`
@@ -406,10 +412,12 @@ mod tests {
 
     fn run(buf: &CodeBuffer, entry: Entry, x: &mut [u64; 64], pc: u64) -> Exit {
         let (mut ram, tlb, mut f, mut fcsr) = (vec![0u8; 64], Tlb::new(), [0; 32], 0);
+        let mut reservation = Reservation::NONE;
         let m = Machine {
             x,
             f: &mut f,
             fcsr: &mut fcsr,
+            reservation: &mut reservation,
             ram: &mut ram,
             tlb_load: &tlb.load,
             tlb_store: &tlb.store,

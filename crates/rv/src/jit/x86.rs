@@ -41,6 +41,7 @@ use super::asm::*;
 use super::code_buffer::{call_fp_address, Env, JumpEntry, JUMP_CACHE_SIZE};
 use crate::decode::{decode, reads_x, writes_x, Insn, Op, X0_SINK};
 use crate::fpu;
+use crate::hart::Reservation;
 use crate::mmu::{TlbEntry, TLB_SIZE};
 use crate::PAGE_SIZE;
 use std::mem::offset_of;
@@ -141,6 +142,9 @@ const SITE: i32 = offset_of!(Env, site) as i32;
 const F: i32 = offset_of!(Env, f) as i32;
 const TLB_FETCH: i32 = offset_of!(Env, tlb_fetch) as i32;
 const JUMPS: i32 = offset_of!(Env, jumps) as i32;
+const RESERVATION: i32 = offset_of!(Env, reservation) as i32;
+const RESERVED_ADDR: i32 = offset_of!(Reservation, addr) as i32;
+const RESERVED_VALUE: i32 = offset_of!(Reservation, value) as i32;
 
 // The jump-cache lookup indexes 32-byte entries with `(pc >> 1) & (size - 1)`.
 const _: () = assert!(size_of::<JumpEntry>() == 32);
@@ -440,6 +444,9 @@ impl Translator {
             Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu | Sb | Sh | Sw | Sd | Flw | Fld | Fsw | Fsd => {
                 self.access(i, n, delta)
             }
+            LrW | ScW | AmoSwapW | AmoAddW | AmoXorW | AmoAndW | AmoOrW | AmoMinW | AmoMaxW
+            | AmoMinuW | AmoMaxuW | LrD | ScD | AmoSwapD | AmoAddD | AmoXorD | AmoAndD | AmoOrD
+            | AmoMinD | AmoMaxD | AmoMinuD | AmoMaxuD => self.atomic(i, n, delta),
             FaddD | FsubD | FmulD | FdivD | FmaddD | FmsubD | FnmsubD | FnmaddD => {
                 self.call_fp(i, n, delta)
             }
@@ -563,32 +570,10 @@ impl Translator {
             _ => (8, true),
         };
         let float = matches!(i.op, Flw | Fld | Fsw | Fsd);
+        // rax = address, rcx = host address
+        self.a.addr(RAX, i.rs1, i.imm);
+        self.lookup(n, delta, size, store);
         let a = &mut self.a;
-        // rax = address
-        a.addr(RAX, i.rs1, i.imm);
-        // r8 = &tlb[vpn % 512], as (address >> 8) & (511 << 4).
-        a.rr(true, &[MOV_STORE], RAX, R8);
-        a.shift_imm(true, SHR, R8, 8);
-        a.alu_imm(false, AND, R8, (TLB_SIZE as i32 - 1) << 4);
-        let tlb = if store { TLB_STORE } else { TLB_LOAD };
-        a.mem(true, &[ADD.1], R8, RDI, tlb);
-        // The entry must map the page of the access's *last* byte, which
-        // also sends accesses that run off the page to the interpreter.
-        a.mem(true, &[0x8d], RCX, RAX, size - 1);
-        a.shift_imm(true, SHR, RCX, 12);
-        a.mem(true, &[CMP.1], RCX, R8, offset_of!(TlbEntry, vpn) as i32);
-        let miss = a.jcc(CC_NE);
-        self.misses.push((miss, n, delta));
-        // rcx = physical address, checked against RAM, then host address.
-        let a = &mut self.a;
-        a.rr(false, &[MOV_STORE], RAX, RCX);
-        a.alu_imm(false, AND, RCX, 0xfff);
-        a.mem(true, &[ADD.1], RCX, R8, offset_of!(TlbEntry, pa) as i32);
-        a.mem(true, &[CMP.1], RCX, RDI, RAM_LIMIT);
-        let miss = a.jcc(CC_A);
-        self.misses.push((miss, n, delta));
-        let a = &mut self.a;
-        a.mem(true, &[ADD.1], RCX, RDI, RAM);
         if store {
             let value = match home(i.rs2) {
                 Home::Reg(h) if !float => h,
@@ -638,6 +623,155 @@ impl Translator {
         }
         a.mem(true, &[MOV_LOAD], RCX, RDI, F);
         a.mem(true, &[MOV_STORE], RAX, RCX, f_disp(i.rd));
+    }
+
+    /// rcx = the host address of the `size`-byte access at the guest
+    /// address in rax (which stays); a TLB miss (or an access running off
+    /// the page) leaves before instruction `n`. Clobbers r8.
+    fn lookup(&mut self, n: u32, delta: i64, size: i32, store: bool) {
+        let a = &mut self.a;
+        // r8 = &tlb[vpn % 512], as (address >> 8) & (511 << 4).
+        a.rr(true, &[MOV_STORE], RAX, R8);
+        a.shift_imm(true, SHR, R8, 8);
+        a.alu_imm(false, AND, R8, (TLB_SIZE as i32 - 1) << 4);
+        let tlb = if store { TLB_STORE } else { TLB_LOAD };
+        a.mem(true, &[ADD.1], R8, RDI, tlb);
+        // The entry must map the page of the access's *last* byte, which
+        // also sends accesses that run off the page to the interpreter.
+        a.mem(true, &[0x8d], RCX, RAX, size - 1);
+        a.shift_imm(true, SHR, RCX, 12);
+        a.mem(true, &[CMP.1], RCX, R8, offset_of!(TlbEntry, vpn) as i32);
+        let miss = a.jcc(CC_NE);
+        self.misses.push((miss, n, delta));
+        // rcx = physical address, checked against RAM, then host address.
+        let a = &mut self.a;
+        a.rr(false, &[MOV_STORE], RAX, RCX);
+        a.alu_imm(false, AND, RCX, 0xfff);
+        a.mem(true, &[ADD.1], RCX, R8, offset_of!(TlbEntry, pa) as i32);
+        a.mem(true, &[CMP.1], RCX, RDI, RAM_LIMIT);
+        let miss = a.jcc(CC_A);
+        self.misses.push((miss, n, delta));
+        self.a.mem(true, &[ADD.1], RCX, RDI, RAM);
+    }
+
+    /// An AMO or LR/SC, as the host's atomic instructions on guest RAM so
+    /// that they stay atomic when harts run on several host threads. A
+    /// misaligned address (a trap) or a TLB miss leaves for the
+    /// interpreter before the instruction.
+    fn atomic(&mut self, i: Insn, n: u32, delta: i64) {
+        use Op::*;
+        let w = !matches!(
+            i.op,
+            LrW | ScW
+                | AmoSwapW
+                | AmoAddW
+                | AmoXorW
+                | AmoAndW
+                | AmoOrW
+                | AmoMinW
+                | AmoMaxW
+                | AmoMinuW
+                | AmoMaxuW
+        );
+        let size = if w { 8 } else { 4 };
+        let a = &mut self.a;
+        a.get(RAX, i.rs1);
+        // test rax, size - 1
+        a.rr(true, &[0xf7], 0, RAX);
+        a.imm32(size - 1);
+        let misaligned = a.jcc(CC_NE);
+        self.misses.push((misaligned, n, delta));
+        match i.op {
+            LrW | LrD => {
+                self.lookup(n, delta, size, false);
+                let a = &mut self.a;
+                a.mem(true, &[MOV_LOAD], R8, RDI, RESERVATION);
+                a.mem(true, &[MOV_STORE], RAX, R8, RESERVED_ADDR);
+                let load: &[u8] = if w { &[MOV_LOAD] } else { &[0x63] };
+                a.mem(true, load, RAX, RCX, 0);
+                a.mem(true, &[MOV_STORE], RAX, R8, RESERVED_VALUE);
+                a.put(i.rd, RAX);
+            }
+            ScW | ScD => {
+                let a = &mut self.a;
+                a.mem(true, &[MOV_LOAD], R8, RDI, RESERVATION);
+                a.mem(true, &[CMP.1], RAX, R8, RESERVED_ADDR);
+                let unreserved = a.jcc(CC_NE);
+                self.lookup(n, delta, size, true);
+                // Reserved: compare-and-swap against the value LR read.
+                let a = &mut self.a;
+                a.mem(true, &[MOV_LOAD], R8, RDI, RESERVATION);
+                a.store_imm(R8, RESERVED_ADDR, Reservation::NO_ADDRESS as i32);
+                a.mem(true, &[MOV_LOAD], RAX, R8, RESERVED_VALUE);
+                let new = match home(i.rs2) {
+                    Home::Reg(h) => h,
+                    Home::Mem(_) => {
+                        a.get(R8, i.rs2);
+                        R8
+                    }
+                };
+                a.code.push(LOCK);
+                a.mem(w, &[0x0f, 0xb1], new, RCX, 0);
+                // rd = 0 if it stored, else 1: setne al; movzx eax, al
+                a.rr(false, &[0x0f, 0x90 | CC_NE], 0, RAX);
+                a.rr(false, &[0x0f, 0xb6], RAX, RAX);
+                let done = a.jmp();
+                // Not reserved: fail, touching no memory.
+                a.bind(unreserved);
+                a.store_imm(R8, RESERVED_ADDR, Reservation::NO_ADDRESS as i32);
+                a.mov_imm(RAX, 1);
+                a.bind(done);
+                a.put(i.rd, RAX);
+            }
+            _ => {
+                self.lookup(n, delta, size, true);
+                let a = &mut self.a;
+                match i.op {
+                    AmoSwapW | AmoSwapD => {
+                        // xchg with memory is locked without a prefix.
+                        a.get(R8, i.rs2);
+                        a.mem(w, &[0x87], R8, RCX, 0);
+                    }
+                    AmoAddW | AmoAddD => {
+                        a.get(R8, i.rs2);
+                        a.code.push(LOCK);
+                        a.mem(w, &[0x0f, 0xc1], R8, RCX, 0);
+                    }
+                    _ => {
+                        // The rest: new = old OP rs2, stored with lock
+                        // cmpxchg if memory still holds old, else again.
+                        a.mem(w, &[MOV_LOAD], RAX, RCX, 0);
+                        let again = a.code.len();
+                        a.get(R8, i.rs2);
+                        match i.op {
+                            AmoXorW | AmoXorD => a.rr(w, &[XOR.1], R8, RAX),
+                            AmoAndW | AmoAndD => a.rr(w, &[AND.1], R8, RAX),
+                            AmoOrW | AmoOrD => a.rr(w, &[OR.1], R8, RAX),
+                            _ => {
+                                // Keep old where it wins: cmov<cc> r8, rax
+                                // after cmp old, rs2.
+                                let cc = match i.op {
+                                    AmoMinW | AmoMinD => CC_L,
+                                    AmoMaxW | AmoMaxD => CC_G,
+                                    AmoMinuW | AmoMinuD => CC_B,
+                                    _ => CC_A,
+                                };
+                                a.rr(w, &[CMP.1], RAX, R8);
+                                a.rr(w, &[0x0f, 0x40 | cc], R8, RAX);
+                            }
+                        }
+                        a.code.push(LOCK);
+                        a.mem(w, &[0x0f, 0xb1], R8, RCX, 0);
+                        a.jcc_back(CC_NE, again);
+                        a.rr(true, &[MOV_STORE], RAX, R8);
+                    }
+                }
+                if !w {
+                    a.sext32(R8);
+                }
+                a.put(i.rd, R8);
+            }
+        }
     }
 
     /// Emits the out-of-line exits and fills in the instruction count.
@@ -954,6 +1088,28 @@ fn supported(op: Op) -> bool {
             | Divuw
             | Remw
             | Remuw
+            | LrW
+            | ScW
+            | AmoSwapW
+            | AmoAddW
+            | AmoXorW
+            | AmoAndW
+            | AmoOrW
+            | AmoMinW
+            | AmoMaxW
+            | AmoMinuW
+            | AmoMaxuW
+            | LrD
+            | ScD
+            | AmoSwapD
+            | AmoAddD
+            | AmoXorD
+            | AmoAndD
+            | AmoOrD
+            | AmoMinD
+            | AmoMaxD
+            | AmoMinuD
+            | AmoMaxuD
             | Fence
             | Flw
             | Fld

@@ -76,6 +76,8 @@ impl Pair {
 /// (the loop counter).
 type Enc = fn(u32, u32, i32) -> u32;
 type Enc3 = fn(u32, u32, u32) -> u32;
+type Enc4 = fn(u32, u32, u32, u32) -> u32;
+type Enc5 = fn(u32, u32, u32, u32, u32) -> u32;
 
 /// Integers where division and multiplication are special: zero, -1, the
 /// most negative 64- and 32-bit values, one.
@@ -101,14 +103,14 @@ fn src(rng: &mut Rng) -> u32 {
 }
 
 /// One random instruction or short sequence. Most are translated; some
-/// (CSR reads of instret, some FP) are left to the interpreter, and
+/// (CSR reads of instret) are left to the interpreter, and
 /// loads and stores near the data's end straddle into the unmapped page.
 fn random_insn(rng: &mut Rng, out: &mut Vec<P>) {
     let (rd, rs1, rs2) = (dest(rng), src(rng), src(rng));
     let imm = rng.below(4096) as i32 - 2048;
     let small = rng.below(64) as i32 - 32;
     let shamt = rng.below(64) as u32;
-    let w = match rng.below(42) {
+    let w = match rng.below(44) {
         0 => addi(rd, rs1, imm),
         1 => slti(rd, rs1, imm),
         2 => sltiu(rd, rs1, imm),
@@ -164,15 +166,65 @@ fn random_insn(rng: &mut Rng, out: &mut Vec<P>) {
             // Mostly the dynamic mode; now and then an invalid one (illegal).
             let rm = *rng.pick(&[7, 7, 7, 7, 0, 1, 2, 3, 4, 5]);
             let (rd, rs1, rs2, rs3) = (rd & 15, rs1 & 15, rs2 & 15, dest(rng) & 15);
-            match rng.below(8) {
-                0 => fadd_d(rd, rs1, rs2, rm),
-                1 => fsub_d(rd, rs1, rs2, rm),
-                2 => fmul_d(rd, rs1, rs2, rm),
-                3 => fdiv_d(rd, rs1, rs2, rm),
-                4 => fmadd_d(rd, rs1, rs2, rs3, rm),
-                5 => fmsub_d(rd, rs1, rs2, rs3, rm),
-                6 => fnmsub_d(rd, rs1, rs2, rs3, rm),
-                _ => fnmadd_d(rd, rs1, rs2, rs3, rm),
+            let rounding: [Enc4; 8] = [
+                fadd_s, fsub_s, fmul_s, fdiv_s, fadd_d, fsub_d, fmul_d, fdiv_d,
+            ];
+            let fused: [Enc5; 8] = [
+                fmadd_s, fmsub_s, fnmsub_s, fnmadd_s, fmadd_d, fmsub_d, fnmsub_d, fnmadd_d,
+            ];
+            let exact: [Enc3; 16] = [
+                fsgnj_s, fsgnjn_s, fsgnjx_s, fmin_s, fmax_s, fle_s, flt_s, feq_s, fsgnj_d,
+                fsgnjn_d, fsgnjx_d, fmin_d, fmax_d, fle_d, flt_d, feq_d,
+            ];
+            let converts: [Enc3; 20] = [
+                fcvt_w_s, fcvt_wu_s, fcvt_l_s, fcvt_lu_s, fcvt_w_d, fcvt_wu_d, fcvt_l_d, fcvt_lu_d,
+                fcvt_s_w, fcvt_s_wu, fcvt_s_l, fcvt_s_lu, fcvt_d_w, fcvt_d_wu, fcvt_d_l, fcvt_d_lu,
+                fcvt_s_d, fcvt_d_s, fsqrt_s, fsqrt_d,
+            ];
+            let moves: [fn(u32, u32) -> u32; 6] =
+                [fmv_x_w, fmv_x_d, fclass_s, fclass_d, fmv_w_x, fmv_d_x];
+            // Comparisons, classifications, conversions to integers and
+            // moves to integers write an integer rd (any of `dest`), the
+            // rest an FP one; integer sources are any of `src`.
+            let (xd, xs) = (dest(rng), src(rng));
+            match rng.below(5) {
+                0 => rng.pick(&rounding)(rd, rs1, rs2, rm),
+                1 => rng.pick(&fused)(rd, rs1, rs2, rs3, rm),
+                2 => {
+                    let op = rng.below(16) as usize;
+                    exact[op](if op % 8 >= 5 { xd } else { rd }, rs1, rs2)
+                }
+                3 => {
+                    let op = rng.below(20) as usize;
+                    match op {
+                        0..=7 => converts[op](xd, rs1, rm),
+                        8..=15 => converts[op](rd, xs, rm),
+                        _ => converts[op](rd, rs1, rm),
+                    }
+                }
+                _ => {
+                    let op = rng.below(6) as usize;
+                    moves[op](if op < 4 { xd } else { rd }, if op < 4 { rs1 } else { xs })
+                }
+            }
+        }
+        41 => {
+            // The FP CSRs, every form; frm gets only valid modes but for
+            // a rare reserved one (then dynamic-mode FP is illegal).
+            let csr = *rng.pick(&[FFLAGS, FRM, FCSR]);
+            let uimm = match csr {
+                FRM => *rng.pick(&[0, 1, 2, 3, 4, 4, 0, 7]),
+                FCSR => rng.below(32) as u32 | *rng.pick(&[0, 1, 2, 3, 4]) << 5,
+                _ => rng.below(32) as u32,
+            };
+            let uimm = uimm & 31;
+            match rng.below(6) {
+                0 => csrrw(rd, csr, rs1),
+                1 => csrrs(rd, csr, rs1),
+                2 => csrrc(rd, csr, rs1),
+                3 => csrrwi(rd, csr, uimm),
+                4 => csrrsi(rd, csr, uimm),
+                _ => csrrci(rd, csr, uimm),
             }
         }
         37 => {

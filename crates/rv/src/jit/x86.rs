@@ -140,6 +140,7 @@ const LEFT: i32 = offset_of!(Env, left) as i32;
 const EXIT: i32 = offset_of!(Env, exit) as i32;
 const SITE: i32 = offset_of!(Env, site) as i32;
 const F: i32 = offset_of!(Env, f) as i32;
+const FCSR: i32 = offset_of!(Env, fcsr) as i32;
 const TLB_FETCH: i32 = offset_of!(Env, tlb_fetch) as i32;
 const JUMPS: i32 = offset_of!(Env, jumps) as i32;
 const RESERVATION: i32 = offset_of!(Env, reservation) as i32;
@@ -322,7 +323,7 @@ struct Translator {
 /// `MAX_INSNS`. None if the first instruction has no translation.
 pub(crate) fn translate(frame: &[u8], start: usize) -> Option<Block> {
     let first = fetch(frame, start)?;
-    if !supported(first.op) {
+    if !supported(first) {
         return None;
     }
     let mut t = Translator {
@@ -346,7 +347,7 @@ pub(crate) fn translate(frame: &[u8], start: usize) -> Option<Block> {
     loop {
         let delta = (off - start) as i64;
         let insn = match fetch(frame, off) {
-            Some(insn) if supported(insn.op) => insn,
+            Some(insn) if supported(insn) => insn,
             // Not ours, or straddling the page: the interpreter's.
             _ => {
                 t.a.pc_plus(RAX, delta);
@@ -447,9 +448,8 @@ impl Translator {
             LrW | ScW | AmoSwapW | AmoAddW | AmoXorW | AmoAndW | AmoOrW | AmoMinW | AmoMaxW
             | AmoMinuW | AmoMaxuW | LrD | ScD | AmoSwapD | AmoAddD | AmoXorD | AmoAndD | AmoOrD
             | AmoMinD | AmoMaxD | AmoMinuD | AmoMaxuD => self.atomic(i, n, delta),
-            FaddD | FsubD | FmulD | FdivD | FmaddD | FmsubD | FnmsubD | FnmaddD => {
-                self.call_fp(i, n, delta)
-            }
+            _ if fpu::OPS.contains(&i.op) => self.call_fp(i, n, delta),
+            Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci => fcsr_access(a, i),
             Fence => {}
             // The rest only write rd: nothing to do for x0.
             _ if sink => {}
@@ -975,6 +975,61 @@ fn div_rem(a: &mut Asm, i: Insn, w: bool, signed: bool, rem: bool) {
     a.put(i.rd, RAX);
 }
 
+/// Where CSR `csr` sits in fcsr, if it is one of the FP CSRs: (shift,
+/// mask of the field).
+fn fp_csr(csr: i32) -> Option<(u8, i32)> {
+    match csr {
+        1 => Some((0, 0x1f)), // fflags
+        2 => Some((5, 7)),    // frm
+        3 => Some((0, 0xff)), // fcsr
+        _ => None,
+    }
+}
+
+/// csrrw, csrrs, csrrc (and their immediate forms) of fflags, frm or
+/// fcsr: rd = the old field, the field = the new value. Writing a reserved
+/// frm is allowed; FP instructions that use it are then illegal.
+fn fcsr_access(a: &mut Asm, i: Insn) {
+    use Op::*;
+    let (shift, mask) = fp_csr(i.imm).expect("`supported` admits only FP CSRs");
+    // eax = fcsr; ecx = the old field
+    a.mem(true, &[MOV_LOAD], R8, RDI, FCSR);
+    a.mem(false, &[MOV_LOAD], RAX, R8, 0);
+    a.rr(false, &[MOV_STORE], RAX, RCX);
+    if shift != 0 {
+        a.shift_imm(false, SHR, RCX, shift);
+    }
+    a.alu_imm(false, AND, RCX, mask);
+    // The set and clear forms write nothing for x0 or a zero immediate.
+    let writes = matches!(i.op, Csrrw | Csrrwi) || i.rs1 != 0;
+    if writes {
+        // r8d = the source, then the new field.
+        if matches!(i.op, Csrrwi | Csrrsi | Csrrci) {
+            a.mov_imm(R8, i.rs1 as i32);
+        } else {
+            a.get(R8, i.rs1);
+        }
+        match i.op {
+            Csrrs | Csrrsi => a.rr(false, &[OR.1], R8, RCX),
+            Csrrc | Csrrci => {
+                // not r8d; and r8d, ecx
+                a.rr(false, &[0xf7], 2, R8);
+                a.rr(false, &[AND.1], R8, RCX);
+            }
+            _ => {}
+        }
+        a.alu_imm(false, AND, R8, mask);
+        if shift != 0 {
+            a.shift_imm(false, SHL, R8, shift);
+        }
+        a.alu_imm(false, AND, RAX, !(mask << shift));
+        a.rr(false, &[OR.1], RAX, R8);
+        a.mem(true, &[MOV_LOAD], R8, RDI, FCSR);
+        a.mem(false, &[MOV_STORE], RAX, R8, 0);
+    }
+    a.put(i.rd, RCX);
+}
+
 fn shift_imm(a: &mut Asm, i: Insn, w: bool, digit: u8) {
     let d = dest(i.rd, None);
     a.get(d, i.rs1);
@@ -1023,105 +1078,101 @@ fn fetch(frame: &[u8], off: usize) -> Option<Insn> {
     Some(decode(low as u32 | (high as u32) << 16))
 }
 
-fn supported(op: Op) -> bool {
+fn supported(i: Insn) -> bool {
     use Op::*;
-    matches!(
-        op,
-        Lui | Auipc
-            | Jal
-            | Jalr
-            | Beq
-            | Bne
-            | Blt
-            | Bge
-            | Bltu
-            | Bgeu
-            | Lb
-            | Lh
-            | Lw
-            | Ld
-            | Lbu
-            | Lhu
-            | Lwu
-            | Sb
-            | Sh
-            | Sw
-            | Sd
-            | Addi
-            | Slti
-            | Sltiu
-            | Xori
-            | Ori
-            | Andi
-            | Slli
-            | Srli
-            | Srai
-            | Addiw
-            | Slliw
-            | Srliw
-            | Sraiw
-            | Add
-            | Sub
-            | Sll
-            | Slt
-            | Sltu
-            | Xor
-            | Srl
-            | Sra
-            | Or
-            | And
-            | Addw
-            | Subw
-            | Sllw
-            | Srlw
-            | Sraw
-            | Mul
-            | Mulw
-            | Mulh
-            | Mulhsu
-            | Mulhu
-            | Div
-            | Divu
-            | Rem
-            | Remu
-            | Divw
-            | Divuw
-            | Remw
-            | Remuw
-            | LrW
-            | ScW
-            | AmoSwapW
-            | AmoAddW
-            | AmoXorW
-            | AmoAndW
-            | AmoOrW
-            | AmoMinW
-            | AmoMaxW
-            | AmoMinuW
-            | AmoMaxuW
-            | LrD
-            | ScD
-            | AmoSwapD
-            | AmoAddD
-            | AmoXorD
-            | AmoAndD
-            | AmoOrD
-            | AmoMinD
-            | AmoMaxD
-            | AmoMinuD
-            | AmoMaxuD
-            | Fence
-            | Flw
-            | Fld
-            | Fsw
-            | Fsd
-            | FaddD
-            | FsubD
-            | FmulD
-            | FdivD
-            | FmaddD
-            | FmsubD
-            | FnmsubD
-            | FnmaddD
-    )
+    if matches!(i.op, Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci) {
+        return fp_csr(i.imm).is_some();
+    }
+    fpu::OPS.contains(&i.op)
+        || matches!(
+            i.op,
+            Lui | Auipc
+                | Jal
+                | Jalr
+                | Beq
+                | Bne
+                | Blt
+                | Bge
+                | Bltu
+                | Bgeu
+                | Lb
+                | Lh
+                | Lw
+                | Ld
+                | Lbu
+                | Lhu
+                | Lwu
+                | Sb
+                | Sh
+                | Sw
+                | Sd
+                | Addi
+                | Slti
+                | Sltiu
+                | Xori
+                | Ori
+                | Andi
+                | Slli
+                | Srli
+                | Srai
+                | Addiw
+                | Slliw
+                | Srliw
+                | Sraiw
+                | Add
+                | Sub
+                | Sll
+                | Slt
+                | Sltu
+                | Xor
+                | Srl
+                | Sra
+                | Or
+                | And
+                | Addw
+                | Subw
+                | Sllw
+                | Srlw
+                | Sraw
+                | Mul
+                | Mulw
+                | Mulh
+                | Mulhsu
+                | Mulhu
+                | Div
+                | Divu
+                | Rem
+                | Remu
+                | Divw
+                | Divuw
+                | Remw
+                | Remuw
+                | LrW
+                | ScW
+                | AmoSwapW
+                | AmoAddW
+                | AmoXorW
+                | AmoAndW
+                | AmoOrW
+                | AmoMinW
+                | AmoMaxW
+                | AmoMinuW
+                | AmoMaxuW
+                | LrD
+                | ScD
+                | AmoSwapD
+                | AmoAddD
+                | AmoXorD
+                | AmoAndD
+                | AmoOrD
+                | AmoMinD
+                | AmoMaxD
+                | AmoMinuD
+                | AmoMaxuD
+                | Fence
+                | Flw
+                | Fld
+                | Fsw
+                | Fsd
+        )
 }

@@ -331,11 +331,14 @@ fn random_programs_agree_with_the_interpreter() {
                     _ => seeds[r],
                 };
             }
-            // Mostly ordinary doubles, some odd bit patterns.
+            // Mostly ordinary doubles, some odd bit patterns, a NaN, singles.
             for (r, f) in m.hart.regs.f.iter_mut().enumerate() {
                 let x = seeds[r].rotate_left(7);
-                *f = match r % 4 {
-                    0 => x,
+                *f = match r % 8 {
+                    0 | 4 => x,
+                    // A quiet NaN with a payload, a NaN-boxed single.
+                    1 => 0x7ff8_0000_dead_beef,
+                    5 => 0xffff_ffff_3fc0_0000 | (x & 0xffff),
                     _ => (x & 0x800f_ffff_ffff_ffff) | (0x3c0 + (x >> 56 & 0x7f)) << 52,
                 };
             }

@@ -25,6 +25,7 @@ pub(crate) const CC_AE: u8 = 0x3;
 pub(crate) const CC_E: u8 = 0x4;
 pub(crate) const CC_NE: u8 = 0x5;
 pub(crate) const CC_A: u8 = 0x7;
+pub(crate) const CC_P: u8 = 0xa;
 pub(crate) const CC_L: u8 = 0xc;
 pub(crate) const CC_GE: u8 = 0xd;
 pub(crate) const CC_G: u8 = 0xf;

@@ -141,6 +141,8 @@ const EXIT: i32 = offset_of!(Env, exit) as i32;
 const SITE: i32 = offset_of!(Env, site) as i32;
 const F: i32 = offset_of!(Env, f) as i32;
 const FCSR: i32 = offset_of!(Env, fcsr) as i32;
+const MXCSR_IN: i32 = offset_of!(Env, mxcsr) as i32;
+const MXCSR_OUT: i32 = offset_of!(Env, mxcsr_out) as i32;
 const TLB_FETCH: i32 = offset_of!(Env, tlb_fetch) as i32;
 const JUMPS: i32 = offset_of!(Env, jumps) as i32;
 const RESERVATION: i32 = offset_of!(Env, reservation) as i32;
@@ -448,7 +450,20 @@ impl Translator {
             LrW | ScW | AmoSwapW | AmoAddW | AmoXorW | AmoAndW | AmoOrW | AmoMinW | AmoMaxW
             | AmoMinuW | AmoMaxuW | LrD | ScD | AmoSwapD | AmoAddD | AmoXorD | AmoAndD | AmoOrD
             | AmoMinD | AmoMaxD | AmoMinuD | AmoMaxuD => self.atomic(i, n, delta),
-            _ if fpu::OPS.contains(&i.op) => self.call_fp(i, n, delta),
+            _ if fpu::OPS.contains(&i.op) => {
+                // The host's SSE where it gives the exact answer, else (or
+                // for the rest) the call to fpu::execute.
+                let done = sse(a, i).map(|(slow, done)| {
+                    for jump in slow {
+                        a.bind(jump);
+                    }
+                    done
+                });
+                self.call_fp(i, n, delta);
+                if let Some(done) = done {
+                    self.a.bind(done);
+                }
+            }
             Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci => fcsr_access(a, i),
             Fence => {}
             // The rest only write rd: nothing to do for x0.
@@ -973,6 +988,129 @@ fn div_rem(a: &mut Asm, i: Insn, w: bool, signed: bool, rem: bool) {
         a.sext32(RAX);
     }
     a.put(i.rd, RAX);
+}
+
+/// MXCSR exception flags that send an SSE result to the slow path:
+/// invalid, divide-by-zero, overflow, underflow. Precision (inexact) is
+/// the one flag the fast path sets itself.
+const MXCSR_HARD: i32 = 0x1d;
+const MXCSR_INEXACT: i32 = 0x20;
+
+/// The fast path of the F and D arithmetic that SSE does exactly as RISC-V:
+/// add, subtract, multiply, divide, square root and (on hosts with FMA3)
+/// the fused multiply-adds, in round-to-nearest-even. IEEE 754 makes those
+/// correctly rounded on both, so their results are the same bits whenever
+/// the result is not a NaN (RISC-V's is canonical, the host's propagates a
+/// payload) and the host raised nothing but inexact: then RISC-V raises
+/// exactly NX when the host did. (Underflow is raised for tiny inexact
+/// results; whether x86 judges tininess before or after rounding, it never
+/// misses one RISC-V would raise, and any goes to the slow path.) Anything
+/// else, another rounding mode, or a single-precision operand that is not
+/// NaN-boxed, jumps to the returned slow-path jumps, having changed nothing
+/// but the host's MXCSR flags; the fast path ends with the returned jump.
+/// None for instructions without a fast path.
+fn sse(a: &mut Asm, i: Insn) -> Option<(Vec<Fixup>, Fixup)> {
+    use Op::*;
+    let (single, op) = match i.op {
+        FaddS => (true, 0x58),
+        FsubS => (true, 0x5c),
+        FmulS => (true, 0x59),
+        FdivS => (true, 0x5e),
+        FsqrtS => (true, 0x51),
+        FaddD => (false, 0x58),
+        FsubD => (false, 0x5c),
+        FmulD => (false, 0x59),
+        FdivD => (false, 0x5e),
+        FsqrtD => (false, 0x51),
+        // VEX 213 forms: xmm0 = xmm0 * xmm1 +- xmm2, negated or not.
+        FmaddS | FmaddD => (i.op == FmaddS, 0xa9),
+        FmsubS | FmsubD => (i.op == FmsubS, 0xab),
+        FnmsubS | FnmsubD => (i.op == FnmsubS, 0xad),
+        FnmaddS | FnmaddD => (i.op == FnmaddS, 0xaf),
+        _ => return None,
+    };
+    let fused = op >= 0xa9;
+    if fused && !std::arch::is_x86_feature_detected!("fma") {
+        return None;
+    }
+    let mut slow = Vec::new();
+    match i.rm() {
+        0 => {}
+        // Dynamic: frm must be RNE (0) now.
+        7 => {
+            a.mem(true, &[MOV_LOAD], R8, RDI, FCSR);
+            a.mem(false, &[0xf7], 0, R8, 0);
+            a.imm32(0xe0);
+            slow.push(a.jcc(CC_NE));
+        }
+        _ => return None,
+    }
+    let sources: &[u8] = match op {
+        0x51 => &[i.rs1],
+        _ if fused => &[i.rs1, i.rs2, i.rs3()],
+        _ => &[i.rs1, i.rs2],
+    };
+    // rax = f
+    a.mem(true, &[MOV_LOAD], RAX, RDI, F);
+    if single {
+        // cmp dword [rax + f_disp + 4], -1: the upper half of a NaN box.
+        for &r in sources {
+            a.mem(false, &[0x83], CMP.0, RAX, f_disp(r) + 4);
+            a.code.push(0xff);
+            slow.push(a.jcc(CC_NE));
+        }
+    }
+    // movss or movsd (f3 / f2 0f 10), and the arithmetic, with that prefix.
+    let prefix = if single { 0xf3 } else { 0xf2 };
+    let load = |a: &mut Asm, xmm: u8, r: u8| {
+        a.code.push(prefix);
+        a.mem(false, &[0x0f, 0x10], xmm, RAX, f_disp(r));
+    };
+    // ldmxcsr [rdi + MXCSR_IN]: round to nearest even, no flags.
+    a.mem(false, &[0x0f, 0xae], 2, RDI, MXCSR_IN);
+    load(a, 0, i.rs1);
+    if fused {
+        load(a, 1, i.rs2);
+        load(a, 2, i.rs3());
+        // vfm*213s[sd] xmm0, xmm1, xmm2: VEX.LIG.66.0F38.W(sd)
+        let w = if single { 0 } else { 0x80 };
+        a.bytes(&[0xc4, 0xe2, w | 0x71, op, 0xc2]);
+    } else {
+        a.code.push(prefix);
+        a.mem(
+            false,
+            &[0x0f, op],
+            0,
+            RAX,
+            f_disp(sources[sources.len() - 1]),
+        );
+    }
+    // stmxcsr [rdi + MXCSR_OUT]; a NaN result (unordered with itself) or
+    // a hard flag takes the slow path.
+    a.mem(false, &[0x0f, 0xae], 3, RDI, MXCSR_OUT);
+    if !single {
+        a.code.push(0x66);
+    }
+    a.bytes(&[0x0f, 0x2e, 0xc0]);
+    slow.push(a.jcc(CC_P));
+    a.mem(false, &[MOV_LOAD], RCX, RDI, MXCSR_OUT);
+    // test ecx, MXCSR_HARD
+    a.rr(false, &[0xf7], 0, RCX);
+    a.imm32(MXCSR_HARD);
+    slow.push(a.jcc(CC_NE));
+    // fcsr |= NX if inexact.
+    a.alu_imm(false, AND, RCX, MXCSR_INEXACT);
+    a.shift_imm(false, SHR, RCX, 5);
+    a.mem(true, &[MOV_LOAD], R8, RDI, FCSR);
+    a.mem(false, &[0x09], RCX, R8, 0);
+    // Store the result, NaN-boxed if single.
+    a.code.push(prefix);
+    a.mem(false, &[0x0f, 0x11], 0, RAX, f_disp(i.rd));
+    if single {
+        a.mem(false, &[0xc7], 0, RAX, f_disp(i.rd) + 4);
+        a.imm32(-1);
+    }
+    Some((slow, a.jmp()))
 }
 
 /// Where CSR `csr` sits in fcsr, if it is one of the FP CSRs: (shift,

@@ -694,3 +694,95 @@ fn a_hot_call_to_another_page_follows_a_remapped_page() {
         p.run(budget, &format!("budget {budget}"));
     }
 }
+
+#[test]
+fn hot_fp_arithmetic_on_special_values_has_the_interpreters_bits_and_flags() {
+    // Each operation on each pair of special operands, in a hot loop, in
+    // round-to-nearest-even, with NX already accrued (where translated code
+    // may use the host's SSE) and without: the results and every flag must
+    // be the interpreter's. Results at the smallest normal,
+    // subnormal or zero results, infinities and NaNs are where SSE and
+    // RISC-V part.
+    const MIN: u64 = 0x0010_0000_0000_0000;
+    let doubles: [u64; 14] = [
+        0,
+        1 << 63,
+        MIN,
+        MIN + 1,
+        MIN - 1,
+        1,
+        1.0f64.to_bits(),
+        1.5f64.to_bits(),
+        0x3fe0_0000_0000_0001, // 0.5 + 1 ulp
+        f64::MAX.to_bits(),
+        f64::INFINITY.to_bits(),
+        0x7ff8_0000_dead_beef,
+        0x7ff0_0000_0000_0001,
+        3.0f64.to_bits(),
+    ];
+    let singles: Vec<u64> = [
+        0u32,
+        0x8000_0000,
+        0x0080_0000,
+        0x0080_0001,
+        0x007f_ffff,
+        1,
+        1.0f32.to_bits(),
+        1.5f32.to_bits(),
+        0x3f00_0001,
+        f32::MAX.to_bits(),
+        f32::INFINITY.to_bits(),
+        0x7fc0_beef,
+        0x7f80_0001,
+        3.0f32.to_bits(),
+    ]
+    .iter()
+    .map(|&s| 0xffff_ffff_0000_0000 | s as u64)
+    .collect();
+    type Op = fn(u32, u32, u32) -> u32;
+    let ops: [(bool, Op); 12] = [
+        (false, |d, a, b| fadd_d(d, a, b, 7)),
+        (false, |d, a, b| fsub_d(d, a, b, 7)),
+        (false, |d, a, b| fmul_d(d, a, b, 7)),
+        (false, |d, a, b| fdiv_d(d, a, b, 7)),
+        (false, |d, a, _| fsqrt_d(d, a, 7)),
+        (false, |d, a, b| fmadd_d(d, a, b, a, 7)),
+        (true, |d, a, b| fadd_s(d, a, b, 7)),
+        (true, |d, a, b| fmul_s(d, a, b, 7)),
+        (true, |d, a, b| fdiv_s(d, a, b, 7)),
+        (true, |d, a, _| fsqrt_s(d, a, 7)),
+        (true, |d, a, b| fnmsub_s(d, a, b, b, 7)),
+        (true, |d, a, b| fmsub_s(d, a, b, a, 7)),
+    ];
+    for (single, op) in ops {
+        let values = if single { &singles[..] } else { &doubles[..] };
+        // Twenty times: fflags = the initial ones; f3 = f1 op f2; x5 =
+        // fflags. The last iterations run translated, and x5 holds the
+        // flags of the last alone.
+        let code = words(&[
+            addi(31, 0, 20),
+            csrrw(0, FFLAGS, 6),
+            op(3, 1, 2),
+            csrrs(5, FFLAGS, 0),
+            addi(31, 31, -1),
+            bne(31, 0, -16),
+            ECALL,
+        ]);
+        for &a in values {
+            for &b in values {
+                for fcsr in [1u64, 0] {
+                    let mut p = Pair::new();
+                    p.each(|m| {
+                        m.poke(CODE, &code);
+                        m.hart.regs.pc = CODE;
+                        m.hart.regs.f[1] = a;
+                        m.hart.regs.f[2] = b;
+                        m.hart.regs.x[6] = fcsr;
+                    });
+                    let what = format!("{:#x} {a:#x} {b:#x} fcsr {fcsr:#x}", op(3, 1, 2));
+                    assert_eq!(p.run(BUDGET, &what), Trap::Ecall, "{what}");
+                }
+            }
+        }
+    }
+}

@@ -25,7 +25,6 @@ pub(crate) const CC_AE: u8 = 0x3;
 pub(crate) const CC_E: u8 = 0x4;
 pub(crate) const CC_NE: u8 = 0x5;
 pub(crate) const CC_A: u8 = 0x7;
-pub(crate) const CC_P: u8 = 0xa;
 pub(crate) const CC_L: u8 = 0xc;
 pub(crate) const CC_GE: u8 = 0xd;
 pub(crate) const CC_G: u8 = 0xf;
@@ -106,6 +105,13 @@ impl Asm {
     pub fn mov_imm(&mut self, dst: u8, imm: i32) {
         self.rr(true, &[0xc7], 0, dst);
         self.imm32(imm);
+    }
+
+    /// `mov dst, imm64`.
+    pub fn mov_imm64(&mut self, dst: u8, imm: u64) {
+        self.rex(true, 0, dst);
+        self.code.push(0xb8 | (dst & 7));
+        self.bytes(&imm.to_le_bytes());
     }
 
     /// `op reg, imm` (sign-extended); `w` false for the 32-bit form.

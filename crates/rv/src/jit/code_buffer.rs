@@ -112,16 +112,7 @@ pub(crate) struct Env {
     pub jumps: *const JumpEntry,
     /// The hart's LR reservation.
     pub reservation: *mut Reservation,
-    /// What blocks load into MXCSR before an SSE operation: `MXCSR`.
-    pub mxcsr: u32,
-    /// Where they store it after, to read the exception flags.
-    pub mxcsr_out: u32,
 }
-
-/// MXCSR as blocks want it for SSE arithmetic: round to nearest even, every
-/// exception masked, no flags, no flush to zero. Rust code expects the
-/// same rounding and masks, and never reads the flags.
-pub(crate) const MXCSR: u32 = 0x1f80;
 
 /// What `call_fp` returns, in rax and rdx: whether the instruction ran (0
 /// when its rounding mode is reserved and nothing changed), and the value
@@ -379,8 +370,6 @@ impl CodeBuffer {
             tlb_store: m.tlb_store.as_ptr(),
             tlb_fetch: m.tlb_fetch.as_ptr(),
             jumps: self.jumps.as_ptr(),
-            mxcsr: MXCSR,
-            mxcsr_out: 0,
             left,
             exit: 0,
             site: 0,

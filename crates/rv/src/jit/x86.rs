@@ -141,8 +141,7 @@ const EXIT: i32 = offset_of!(Env, exit) as i32;
 const SITE: i32 = offset_of!(Env, site) as i32;
 const F: i32 = offset_of!(Env, f) as i32;
 const FCSR: i32 = offset_of!(Env, fcsr) as i32;
-const MXCSR_IN: i32 = offset_of!(Env, mxcsr) as i32;
-const MXCSR_OUT: i32 = offset_of!(Env, mxcsr_out) as i32;
+
 const TLB_FETCH: i32 = offset_of!(Env, tlb_fetch) as i32;
 const JUMPS: i32 = offset_of!(Env, jumps) as i32;
 const RESERVATION: i32 = offset_of!(Env, reservation) as i32;
@@ -227,9 +226,7 @@ impl Asm {
             Ok(d) => self.mem(true, &[0x8d], dst, RDX, d),
             Err(_) => {
                 // mov dst, imm64; add dst, rdx
-                self.rex(true, 0, dst);
-                self.code.push(0xb8 | (dst & 7));
-                self.bytes(&delta.to_le_bytes());
+                self.mov_imm64(dst, delta as u64);
                 self.rr(true, &[0x01], RDX, dst);
             }
         }
@@ -450,6 +447,7 @@ impl Translator {
             LrW | ScW | AmoSwapW | AmoAddW | AmoXorW | AmoAndW | AmoOrW | AmoMinW | AmoMaxW
             | AmoMinuW | AmoMaxuW | LrD | ScD | AmoSwapD | AmoAddD | AmoXorD | AmoAndD | AmoOrD
             | AmoMinD | AmoMaxD | AmoMinuD | AmoMaxuD => self.atomic(i, n, delta),
+            FmvXD | FmvDX | FmvXW | FmvWX | FsgnjD | FsgnjnD | FsgnjxD => fp_bits(a, i),
             _ if fpu::OPS.contains(&i.op) => {
                 // The host's SSE where it gives the exact answer, else (or
                 // for the rest) the call to fpu::execute.
@@ -631,9 +629,7 @@ impl Translator {
         a.mem(w, opcode, RAX, RCX, 0);
         if i.op == Flw {
             // NaN-box: or rax, (mov rcx, 0xffff_ffff_0000_0000)
-            a.rex(true, 0, RCX);
-            a.code.push(0xb8 | RCX);
-            a.bytes(&0xffff_ffff_0000_0000u64.to_le_bytes());
+            a.mov_imm64(RCX, 0xffff_ffff_0000_0000);
             a.rr(true, &[0x09], RCX, RAX);
         }
         a.mem(true, &[MOV_LOAD], RCX, RDI, F);
@@ -990,25 +986,68 @@ fn div_rem(a: &mut Asm, i: Insn, w: bool, signed: bool, rem: bool) {
     a.put(i.rd, RAX);
 }
 
-/// MXCSR exception flags that send an SSE result to the slow path:
-/// invalid, divide-by-zero, overflow, underflow. Precision (inexact) is
-/// the one flag the fast path sets itself.
-const MXCSR_HARD: i32 = 0x1d;
-const MXCSR_INEXACT: i32 = 0x20;
+/// The F and D instructions that only move bits: moves between register
+/// files and double-precision sign injection (fmv.d, fneg.d, fabs.d).
+/// Single-precision sign injection reads its operands unboxed and goes
+/// through `call_fp`.
+fn fp_bits(a: &mut Asm, i: Insn) {
+    use Op::*;
+    a.mem(true, &[MOV_LOAD], R8, RDI, F);
+    match i.op {
+        FmvXD | FmvXW => {
+            let d = dest(i.rd, None);
+            // mov or movsxd d, [r8 + rs1]
+            let op = if i.op == FmvXD { MOV_LOAD } else { 0x63 };
+            a.mem(true, &[op], d, R8, f_disp(i.rs1));
+            a.put(i.rd, d);
+        }
+        FmvDX => {
+            a.get(RAX, i.rs1);
+            a.mem(true, &[MOV_STORE], RAX, R8, f_disp(i.rd));
+        }
+        FmvWX => {
+            a.get(RAX, i.rs1);
+            a.mem(false, &[MOV_STORE], RAX, R8, f_disp(i.rd));
+            a.mem(false, &[0xc7], 0, R8, f_disp(i.rd) + 4);
+            a.imm32(-1);
+        }
+        _ => {
+            // rcx's sign bit = the sign to give rs1 xor rs1's own (or, for
+            // fsgnjx, rs2's sign), isolated; then flip rax's by it.
+            a.mem(true, &[MOV_LOAD], RAX, R8, f_disp(i.rs1));
+            a.mem(true, &[MOV_LOAD], RCX, R8, f_disp(i.rs2));
+            if i.op == FsgnjnD {
+                a.rr(true, &[0xf7], 2, RCX);
+            }
+            if i.op != FsgnjxD {
+                a.rr(true, &[XOR.1], RCX, RAX);
+            }
+            a.shift_imm(true, SHR, RCX, 63);
+            a.shift_imm(true, SHL, RCX, 63);
+            a.rr(true, &[XOR.1], RAX, RCX);
+            a.mem(true, &[MOV_STORE], RAX, R8, f_disp(i.rd));
+        }
+    }
+}
 
 /// The fast path of the F and D arithmetic that SSE does exactly as RISC-V:
 /// add, subtract, multiply, divide, square root and (on hosts with FMA3)
-/// the fused multiply-adds, in round-to-nearest-even. IEEE 754 makes those
-/// correctly rounded on both, so their results are the same bits whenever
-/// the result is not a NaN (RISC-V's is canonical, the host's propagates a
-/// payload) and the host raised nothing but inexact: then RISC-V raises
-/// exactly NX when the host did. (Underflow is raised for tiny inexact
-/// results; whether x86 judges tininess before or after rounding, it never
-/// misses one RISC-V would raise, and any goes to the slow path.) Anything
-/// else, another rounding mode, or a single-precision operand that is not
-/// NaN-boxed, jumps to the returned slow-path jumps, having changed nothing
-/// but the host's MXCSR flags; the fast path ends with the returned jump.
-/// None for instructions without a fast path.
+/// the fused multiply-adds, in round-to-nearest-even, once fflags has NX.
+///
+/// IEEE 754 makes these correctly rounded on both, so they give the same
+/// bits and raise the same flags whenever the host result is finite and
+/// larger in magnitude than the smallest normal (as for `fpu`'s own host
+/// fast path): then nothing was invalid, divided by zero, overflowed or
+/// underflowed (the exact value is at least the smallest normal, so not
+/// tiny even before rounding), and NaN results (canonical on RISC-V, with
+/// a payload on the host) are excluded too. The one flag left is NX, and
+/// with NX already accrued it cannot change, so no MXCSR flag need be read:
+/// reading them waits for every FP operation in flight, which costs more
+/// than the arithmetic. Code that uses FP at all has NX set after its first
+/// inexact operation; until then, and for anything else (another rounding
+/// mode, a single-precision operand that is not NaN-boxed), the returned
+/// slow-path jumps lead to `call_fp`, with nothing changed. The fast path
+/// ends with the returned jump. None for instructions without a fast path.
 fn sse(a: &mut Asm, i: Insn) -> Option<(Vec<Fixup>, Fixup)> {
     use Op::*;
     let (single, op) = match i.op {
@@ -1033,18 +1072,19 @@ fn sse(a: &mut Asm, i: Insn) -> Option<(Vec<Fixup>, Fixup)> {
     if fused && !std::arch::is_x86_feature_detected!("fma") {
         return None;
     }
-    let mut slow = Vec::new();
-    match i.rm() {
-        0 => {}
-        // Dynamic: frm must be RNE (0) now.
-        7 => {
-            a.mem(true, &[MOV_LOAD], R8, RDI, FCSR);
-            a.mem(false, &[0xf7], 0, R8, 0);
-            a.imm32(0xe0);
-            slow.push(a.jcc(CC_NE));
-        }
+    // Round to nearest even: statically, or dynamically with frm = 0.
+    let frm_mask = match i.rm() {
+        0 => 0,
+        7 => 0xe0,
         _ => return None,
-    }
+    };
+    let mut slow = Vec::new();
+    // test dword [fcsr], NX | frm_mask; the test must give exactly NX.
+    a.mem(true, &[MOV_LOAD], R8, RDI, FCSR);
+    a.mem(false, &[MOV_LOAD], RCX, R8, 0);
+    a.alu_imm(false, AND, RCX, frm_mask | fpu::flags::NX as i32);
+    a.alu_imm(false, CMP, RCX, fpu::flags::NX as i32);
+    slow.push(a.jcc(CC_NE));
     let sources: &[u8] = match op {
         0x51 => &[i.rs1],
         _ if fused => &[i.rs1, i.rs2, i.rs3()],
@@ -1066,8 +1106,6 @@ fn sse(a: &mut Asm, i: Insn) -> Option<(Vec<Fixup>, Fixup)> {
         a.code.push(prefix);
         a.mem(false, &[0x0f, 0x10], xmm, RAX, f_disp(r));
     };
-    // ldmxcsr [rdi + MXCSR_IN]: round to nearest even, no flags.
-    a.mem(false, &[0x0f, 0xae], 2, RDI, MXCSR_IN);
     load(a, 0, i.rs1);
     if fused {
         load(a, 1, i.rs2);
@@ -1085,24 +1123,27 @@ fn sse(a: &mut Asm, i: Insn) -> Option<(Vec<Fixup>, Fixup)> {
             f_disp(sources[sources.len() - 1]),
         );
     }
-    // stmxcsr [rdi + MXCSR_OUT]; a NaN result (unordered with itself) or
-    // a hard flag takes the slow path.
-    a.mem(false, &[0x0f, 0xae], 3, RDI, MXCSR_OUT);
-    if !single {
-        a.code.push(0x66);
+    // rcx = the result's bits without the sign, doubled; then the smallest
+    // normal < |result| < infinity, as one unsigned range check.
+    // movq rcx, xmm0 (movd ecx, xmm0)
+    a.code.push(0x66);
+    a.rr(!single, &[0x0f, 0x7e], 0, RCX);
+    if single {
+        const LOW: u32 = (0x0080_0000 + 1) << 1;
+        const SPAN: u32 = (0x7f80_0000 << 1) - LOW;
+        a.shift_imm(false, SHL, RCX, 1);
+        a.alu_imm(false, SUB, RCX, LOW as i32);
+        a.alu_imm(false, CMP, RCX, SPAN as i32);
+    } else {
+        const LOW: u64 = (0x0010_0000_0000_0000 + 1) << 1;
+        const SPAN: u64 = (0x7ff0_0000_0000_0000 << 1) - LOW;
+        a.shift_imm(true, SHL, RCX, 1);
+        a.mov_imm64(R8, LOW);
+        a.rr(true, &[SUB.1], RCX, R8);
+        a.mov_imm64(R8, SPAN);
+        a.rr(true, &[CMP.1], RCX, R8);
     }
-    a.bytes(&[0x0f, 0x2e, 0xc0]);
-    slow.push(a.jcc(CC_P));
-    a.mem(false, &[MOV_LOAD], RCX, RDI, MXCSR_OUT);
-    // test ecx, MXCSR_HARD
-    a.rr(false, &[0xf7], 0, RCX);
-    a.imm32(MXCSR_HARD);
-    slow.push(a.jcc(CC_NE));
-    // fcsr |= NX if inexact.
-    a.alu_imm(false, AND, RCX, MXCSR_INEXACT);
-    a.shift_imm(false, SHR, RCX, 5);
-    a.mem(true, &[MOV_LOAD], R8, RDI, FCSR);
-    a.mem(false, &[0x09], RCX, R8, 0);
+    slow.push(a.jcc(CC_AE));
     // Store the result, NaN-boxed if single.
     a.code.push(prefix);
     a.mem(false, &[0x0f, 0x11], 0, RAX, f_disp(i.rd));

@@ -1,6 +1,6 @@
-//! Translation of a run of decoded RV64 instructions into x86-64: the
-//! integer ones, FP loads and stores, and the common double-precision
-//! arithmetic (through a call).
+//! Translation of a run of decoded RV64 instructions into x86-64: I, M
+//! and A, the FP CSRs, and F and D (inline where the host computes
+//! RISC-V's answer, see `sse`; through a call into `fpu` otherwise).
 //!
 //! Blocks run inside the entry code (`entry`), which the code buffer calls
 //! as `(env: *mut Env, x: *mut u64, pc: u64, block: *const u8) -> u64`
@@ -11,8 +11,10 @@
 //! other one in the register files `x` and `Env::f`; each instruction
 //! updates them in order, so when a block leaves, before or after any
 //! instruction, the guest state is exactly that of the instructions
-//! retired (precise traps need nothing more). Blocks use only rax, rcx and
-//! r8 as scratch, and call nothing but `call_fp`, for FP arithmetic. All pc
+//! retired (precise traps need nothing more). Blocks use only rax, rcx,
+//! r8 and xmm0-xmm2 as scratch (and rdx, the pc, saved on the stack around
+//! the instructions that need it), and call nothing but `call_fp`, for FP
+//! arithmetic. All pc
 //! values are `rdx + offset`, never absolute, because one frame's
 //! translation serves every virtual address it is mapped at.
 //!

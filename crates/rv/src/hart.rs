@@ -31,11 +31,13 @@ pub const TIMEBASE_HZ: u64 = 10_000_000;
 
 /// What an LR reserved: the (virtual) address it loaded from and the value
 /// it read there. An SC to that address stores only if memory still holds
-/// that value, with one compare-and-swap, as qemu does: unlike a reserved
-/// address that every other hart's store would have to clear, this stays
-/// correct when harts run on several host threads (at the price of taking
-/// an ABA change for no change, which the lock-free algorithms LR/SC
-/// serves tolerate).
+/// that value, as one compare-and-swap, as qemu does: unlike a reserved
+/// address that every other hart's store would have to clear, this needs
+/// nothing from other harts when they run on other host threads (at the
+/// price of taking an ABA change for no change, which the lock-free
+/// algorithms LR/SC serves tolerate). Translated code's SC is a host
+/// `lock cmpxchg`; the interpreter's, like its AMOs, is a plain
+/// read-compare-write of RAM, atomic only while one thread runs harts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub(crate) struct Reservation {
@@ -59,6 +61,7 @@ pub struct Hart {
     /// Physical address of the Sv39 root table.
     pub(crate) root: u64,
     pub(crate) tlb: Tlb,
+    /// The LR reservation.
     pub(crate) reservation: Reservation,
     pub(crate) instret: u64,
     /// Set when a store dropped decoded code: the interpreter must refetch.

@@ -698,7 +698,8 @@ fn a_hot_call_to_another_page_follows_a_remapped_page() {
 #[test]
 fn hot_fp_arithmetic_on_special_values_has_the_interpreters_bits_and_flags() {
     // Each operation on each pair of special operands, in a hot loop, in
-    // round-to-nearest-even, with NX already accrued (where translated code
+    // round-to-nearest-even (conversions to integers: toward zero, as C
+    // casts), with NX already accrued (where translated code
     // may use the host's SSE) and without: the results and every flag must
     // be the interpreter's. Results at the smallest normal,
     // subnormal or zero results, infinities and NaNs are where SSE and
@@ -740,7 +741,9 @@ fn hot_fp_arithmetic_on_special_values_has_the_interpreters_bits_and_flags() {
     .map(|&s| 0xffff_ffff_0000_0000 | s as u64)
     .collect();
     type Op = fn(u32, u32, u32) -> u32;
-    let ops: [(bool, Op); 12] = [
+    let ops: [(bool, Op); 14] = [
+        (false, |d, a, _| fcvt_l_d(d, a, 1)),
+        (false, |d, a, _| fcvt_w_d(d, a, 1)),
         (false, |d, a, b| fadd_d(d, a, b, 7)),
         (false, |d, a, b| fsub_d(d, a, b, 7)),
         (false, |d, a, b| fmul_d(d, a, b, 7)),

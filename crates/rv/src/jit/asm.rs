@@ -20,6 +20,7 @@ pub(crate) const R14: u8 = 14;
 pub(crate) const R15: u8 = 15;
 
 /// x86 condition codes (the low nibble of Jcc/SETcc).
+pub(crate) const CC_O: u8 = 0x0;
 pub(crate) const CC_B: u8 = 0x2;
 pub(crate) const CC_AE: u8 = 0x3;
 pub(crate) const CC_E: u8 = 0x4;

@@ -453,7 +453,8 @@ impl Translator {
             _ if fpu::OPS.contains(&i.op) => {
                 // The host's SSE where it gives the exact answer, else (or
                 // for the rest) the call to fpu::execute.
-                let done = sse(a, i).map(|(slow, done)| {
+                let fast = sse(a, i).or_else(|| sse_convert(a, i));
+                let done = fast.map(|(slow, done)| {
                     for jump in slow {
                         a.bind(jump);
                     }
@@ -986,6 +987,64 @@ fn div_rem(a: &mut Asm, i: Insn, w: bool, signed: bool, rem: bool) {
         a.sext32(RAX);
     }
     a.put(i.rd, RAX);
+}
+
+/// The fast path of conversions between doubles and integers, on the
+/// host's cvttsd2si and cvtsi2sd, with `sse`'s slow-path protocol:
+///
+/// - double to integer in round-toward-zero (what C's casts compile to),
+///   once fflags has NX: truncation is what cvttsd2si does, and when the
+///   value fits, that is RISC-V's result and its only flag is NX. A NaN,
+///   an infinity or a value out of range gives the host's "integer
+///   indefinite" (the most negative integer), which takes the slow path
+///   (RISC-V saturates and raises NV), as does that integer itself;
+/// - a 32-bit integer to double: always exact, no flag, any valid mode;
+/// - a 64-bit integer to double in round-to-nearest-even once fflags has
+///   NX (the host rounds the same; the one flag possible is NX).
+fn sse_convert(a: &mut Asm, i: Insn) -> Option<(Vec<Fixup>, Fixup)> {
+    use Op::*;
+    // The fcsr bits that must be `want` for the fast path.
+    let nx = fpu::flags::NX as i32;
+    let (mask, want) = match (i.op, i.rm()) {
+        (FcvtLD | FcvtWD, 1) => (nx, nx),
+        (FcvtLD | FcvtWD, 7) => (0xe0 | nx, 1 << 5 | nx),
+        (FcvtDW, 0..=4) => (0, 0),
+        (FcvtDW | FcvtDL, 7) => (0xe0 | nx, nx),
+        (FcvtDL, 0) => (nx, nx),
+        _ => return None,
+    };
+    let mut slow = Vec::new();
+    if mask != 0 {
+        a.mem(true, &[MOV_LOAD], R8, RDI, FCSR);
+        a.mem(false, &[MOV_LOAD], RCX, R8, 0);
+        a.alu_imm(false, AND, RCX, mask);
+        a.alu_imm(false, CMP, RCX, want);
+        slow.push(a.jcc(CC_NE));
+    }
+    // rax = f
+    a.mem(true, &[MOV_LOAD], RAX, RDI, F);
+    if matches!(i.op, FcvtLD | FcvtWD) {
+        let w = i.op == FcvtLD;
+        // cvttsd2si rcx (ecx), [rax + rs1]
+        a.code.push(0xf2);
+        a.mem(w, &[0x0f, 0x2c], RCX, RAX, f_disp(i.rs1));
+        // cmp rcx, 1 overflows only for the most negative integer.
+        a.alu_imm(w, CMP, RCX, 1);
+        slow.push(a.jcc(CC_O));
+        if !w {
+            a.sext32(RCX);
+        }
+        a.put(i.rd, RCX);
+    } else {
+        let w = i.op == FcvtDL;
+        a.get(RCX, i.rs1);
+        // cvtsi2sd xmm0, rcx (ecx); movsd [rax + rd], xmm0
+        a.code.push(0xf2);
+        a.rr(w, &[0x0f, 0x2a], 0, RCX);
+        a.code.push(0xf2);
+        a.mem(false, &[0x0f, 0x11], 0, RAX, f_disp(i.rd));
+    }
+    Some((slow, a.jmp()))
 }
 
 /// The F and D instructions that only move bits: moves between register

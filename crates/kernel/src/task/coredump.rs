@@ -257,7 +257,7 @@ impl Kernel {
         };
         let file = OpenFile::new(FileKind::Inode(loc.clone()), O_WRONLY);
         let cut = |at: u64, len: usize| (size.saturating_sub(at) as usize).min(len);
-        file_write(self, &file, &head[..cut(0, head.len())], Some(0), 0)?;
+        file_write(self, &file, &head[..cut(0, head.len())], Some(0))?;
         let mm = self.current().mm.clone();
         let mut at = head.len() as u64;
         let mut page = [0u8; PAGE_SIZE as usize];
@@ -269,7 +269,7 @@ impl Kernel {
                 }
                 let read = mm.borrow_mut().read_user(&mut self.phys, va, &mut page);
                 if read.is_ok() && page.iter().any(|&b| b != 0) {
-                    file_write(self, &file, &page[..n], Some(at), 0)?;
+                    file_write(self, &file, &page[..n], Some(at))?;
                 }
                 at += PAGE_SIZE;
             }

@@ -25,7 +25,6 @@
 pub mod block;
 pub mod clock;
 pub mod clone;
-mod coredump;
 pub mod cred;
 pub mod exec;
 pub mod exit;
@@ -41,7 +40,6 @@ pub mod timer;
 use crate::errno::{Errno, KResult};
 use crate::loader::{self, ExecError, Executable};
 use crate::mm::{Mm, Phys, TlbFlush};
-use crate::syscall;
 use block::{Restart, TaskState};
 use clock::Clock;
 pub use cred::Cred;
@@ -49,14 +47,14 @@ use files::{Files, HostStdio};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use rlimit::Rlimits;
-use rv::{Hart, Regs, Trap};
+use rv::{Hart, Regs};
 use signal::{SigHand, Signal};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The embedded init (userland/src/init.c), PID 1 of every boot.
 pub static INIT_IMAGE: &[u8] = include_bytes!(concat!(
@@ -558,16 +556,23 @@ impl Kernel {
         tid
     }
 
-    /// Runs tasks until PID 1 ends (or nothing can run any more); then
-    /// releases whatever is left, so that every frame is free.
-    pub fn run(&mut self) -> Shutdown {
+    /// Starts the run loop (`crate::entry`): catches the host terminal's
+    /// signals and notes whether the host streams can change.
+    pub(crate) fn start_run(&mut self) {
         self.host_signals = crate::fs::tty::HostSignals::catch();
         self.console_can_change = [HostStdio::Stdin, HostStdio::Stdout, HostStdio::Stderr]
             .into_iter()
             .any(HostStdio::can_change);
+    }
+
+    /// Puts the next thread to run on the hart and returns it, after the
+    /// timers and wake-ups that are due; waits when nothing is runnable.
+    /// None when the kernel stops: PID 1 ended, no thread is left, or
+    /// nothing can ever wake (a deadlock).
+    pub(crate) fn schedule(&mut self) -> Option<Tid> {
         loop {
             if self.init_exit.is_some() || self.tasks.is_empty() {
-                break;
+                return None;
             }
             // Whatever ran since the last pass (a trap, a death on the way
             // back to user mode, exec) may have closed pipe ends or changed
@@ -583,42 +588,39 @@ impl Kernel {
                 self.expire_posix_timers();
             }
             self.check_console();
-            let Some(tid) = self.pick_next() else {
-                if self.idle() {
-                    continue;
-                }
-                self.deadlock = true;
-                break;
-            };
-            self.switch_to(tid);
-            // The return to user mode: pending signals first.
-            if self.signal_work() {
-                self.do_signal();
-                if std::mem::take(&mut self.group_stopped) {
-                    self.stop_with_main();
-                }
-                // Ended, or stopped (group stop).
-                if self.on_hart != Some(tid) || self.is_blocked(tid) {
-                    continue;
-                }
+            if let Some(tid) = self.pick_next() {
+                self.switch_to(tid);
+                return Some(tid);
             }
-            let budget = self.budget();
-            let (started, retired) = (Instant::now(), self.hart.instret());
-            let trap = self.hart.run(&mut self.phys.mem, budget);
-            let trapped = Instant::now();
-            let instructions = self.hart.instret() - retired;
-            let cost = self.clock.slice_cost(trapped - started, instructions);
-            self.current_mut().cpu_time += cost;
-            self.charge(tid, instructions);
-            self.expire_cpu_timers();
-            self.handle_trap(trap);
-            self.sync_tlb();
-            if trap != Trap::BudgetExhausted {
-                // The kernel's work is charged to the thread it was done
-                // for, whatever became of it (see `sched.rs`).
-                self.charge_trap(tid, trapped.elapsed());
+            if !self.idle() {
+                self.deadlock = true;
+                return None;
             }
         }
+    }
+
+    /// After signal delivery: hands the terminal to the host shell if the
+    /// main program stopped. Returns whether `tid` still goes back to user
+    /// mode (it may have ended, or stopped with its group).
+    pub(crate) fn back_to_user(&mut self, tid: Tid) -> bool {
+        if std::mem::take(&mut self.group_stopped) {
+            self.stop_with_main();
+        }
+        self.on_hart == Some(tid) && !self.is_blocked(tid)
+    }
+
+    /// Charges a slice of `instructions` that took `wall` on the host to
+    /// `tid` (CPU time, vruntime) and fires the CPU-time timers it expired.
+    pub(crate) fn account_slice(&mut self, tid: Tid, wall: Duration, instructions: u64) {
+        let cost = self.clock.slice_cost(wall, instructions);
+        self.current_mut().cpu_time += cost;
+        self.charge(tid, instructions);
+        self.expire_cpu_timers();
+    }
+
+    /// Ends the run loop: releases whatever is left, so that every frame
+    /// is free, and says how the run ended.
+    pub(crate) fn stop_run(&mut self) -> Shutdown {
         self.host_signals = None;
         self.shutdown();
         Shutdown {
@@ -671,85 +673,32 @@ impl Kernel {
         }
     }
 
-    fn handle_trap(&mut self, trap: Trap) {
-        match trap {
-            Trap::Ecall => {
-                self.hart.regs.pc += 4;
-                let x = &self.hart.regs.x;
-                let nr = x[17];
-                let args = [x[10], x[11], x[12], x[13], x[14], x[15]];
-                self.syscall(nr, args);
-            }
-            Trap::PageFault { addr, access } => {
-                let mm = self.current().mm.clone();
-                let result = mm.borrow_mut().handle_fault(&mut self.phys, addr, access);
-                // Not held across an exit: the last user releases the space.
-                drop(mm);
-                if let Err(fault) = result {
-                    use signal::{SigInfo, BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR};
-                    let info = match fault {
-                        crate::mm::Fault::Bus => SigInfo::fault(Signal::SIGBUS, BUS_ADRERR, addr),
-                        // Linux's OOM killer would pick a victim; here the
-                        // faulting process is the one that cannot go on.
-                        crate::mm::Fault::OutOfMemory => SigInfo::new(Signal::SIGKILL, 0x80),
-                        crate::mm::Fault::MapErr => {
-                            SigInfo::fault(Signal::SIGSEGV, SEGV_MAPERR, addr)
-                        }
-                        crate::mm::Fault::AccErr => {
-                            SigInfo::fault(Signal::SIGSEGV, SEGV_ACCERR, addr)
-                        }
-                    };
-                    self.force_sig_info(info);
-                }
-            }
-            Trap::IllegalInstruction { .. } => {
-                let pc = self.hart.regs.pc;
-                let info = signal::SigInfo::fault(Signal::SIGILL, signal::ILL_ILLOPC, pc);
-                self.force_sig_info(info);
-            }
-            Trap::Breakpoint => {
-                let pc = self.hart.regs.pc;
-                let info = signal::SigInfo::fault(Signal::SIGTRAP, signal::TRAP_BRKPT, pc);
-                self.force_sig_info(info);
-            }
-            Trap::Misaligned { addr, .. } => {
-                let info = signal::SigInfo::fault(Signal::SIGBUS, signal::BUS_ADRALN, addr);
-                self.force_sig_info(info);
-            }
-            // The slice is used up: `pick_next` sees it.
-            Trap::BudgetExhausted => {}
-        }
-    }
-
-    fn syscall(&mut self, nr: u64, args: [u64; 6]) {
-        let tid = self.current_tid();
+    /// Starts system call `nr` on the current thread: the restart state
+    /// of an earlier call of another number is stale (see `block.rs`).
+    pub(crate) fn enter_syscall(&mut self, nr: u64) {
         self.syscall_nr = nr;
         if self.current().restart.is_some_and(|r| r.nr != nr) {
             self.current_mut().restart = None;
         }
-        let traced = self.trace.is_some() && self.current().group.borrow().traced;
-        let pending = traced.then(|| syscall::trace::enter(self, nr, &args));
-        let result = syscall::dispatch(self, nr, &args);
-        let blocked = result == Err(block::BLOCKED);
-        if let Some(pending) = pending {
-            let line = if blocked {
-                syscall::trace::blocked(pending)
-            } else {
-                syscall::trace::exit(self, pending, &args, result)
-            };
-            if let Some(out) = self.trace.as_mut() {
-                // One write per line; a trace that cannot be written must
-                // not stop the guest.
-                let _ = out.write_all(format!("{line}\n").as_bytes());
-            }
+    }
+
+    /// Whether the current call is traced (`--strace`).
+    pub(crate) fn tracing(&self) -> bool {
+        self.trace.is_some() && self.current().group.borrow().traced
+    }
+
+    /// Writes one `--strace` line.
+    pub(crate) fn trace_line(&mut self, line: &str) {
+        if let Some(out) = self.trace.as_mut() {
+            // One write per line; a trace that cannot be written must not
+            // stop the guest.
+            let _ = out.write_all(format!("{line}\n").as_bytes());
         }
-        if blocked {
-            // Back onto the ecall: the call runs again when woken, with
-            // every argument register as it was (Linux's -ERESTARTSYS).
-            self.regs_mut(tid).pc -= 4;
-            return;
-        }
-        // A task that exited in the call has no register to return into.
+    }
+
+    /// Ends the current call of `tid`: a0 = its value or -errno. A task
+    /// that exited in the call has no register to return into.
+    pub(crate) fn exit_syscall(&mut self, tid: Tid, result: KResult<u64>) {
         if let Some(task) = self.tasks.get_mut(&tid) {
             task.restart = None;
             let value = match result {
@@ -826,7 +775,7 @@ impl Kernel {
     }
 
     /// Applies what the current address space says the TLB must forget.
-    fn sync_tlb(&mut self) {
+    pub(crate) fn sync_tlb(&mut self) {
         let Some(task) = self.on_hart.and_then(|t| self.tasks.get(&t)) else {
             return;
         };

@@ -191,7 +191,7 @@ impl Kernel {
     /// The hart's instruction budget: what is left of the current
     /// thread's slice, but no further than the next deadline, so that a
     /// sleeper's time is noticed when it comes.
-    pub(super) fn budget(&self) -> u64 {
+    pub(crate) fn budget(&self) -> u64 {
         let left = SLICE.saturating_sub(self.rq.used).max(1);
         match self.next_deadline() {
             Some(d) => left.min(self.clock.instructions_until(&self.hart, d)),
@@ -282,7 +282,7 @@ impl Kernel {
     /// The slice's end after a trap that took `wall` on the host: charges
     /// `tid` for the kernel's work (see the module comment), as CPU time
     /// too.
-    pub(super) fn charge_trap(&mut self, tid: Tid, wall: Duration) {
+    pub(crate) fn charge_trap(&mut self, tid: Tid, wall: Duration) {
         let (units, cpu) = self.clock.kernel_cost(&mut self.hart, wall, TRAP_COST);
         if let Some(task) = self.tasks.get_mut(&tid) {
             task.cpu_time += cpu;

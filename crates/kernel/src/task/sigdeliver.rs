@@ -384,15 +384,18 @@ impl Kernel {
     }
 
     /// Whether the current thread has anything for [`Kernel::do_signal`].
-    pub(super) fn signal_work(&self) -> bool {
+    pub(crate) fn signal_work(&self) -> bool {
         let t = self.current();
         let g = t.group.borrow();
         t.pending.set != 0 || t.sig.interrupted || g.pending.set != 0 || g.stopped
     }
 
     /// Delivers the current thread's deliverable signals before it returns
-    /// to user mode. May end the thread's whole process.
-    pub(super) fn do_signal(&mut self) {
+    /// to user mode. May end the thread's whole process. Returns the
+    /// signal the process dies of when its default action dumps core: the
+    /// caller (`crate::entry`, which may write files) dumps it, then ends
+    /// the process.
+    pub(crate) fn do_signal(&mut self) -> Option<SigInfo> {
         let tid = self.current_tid();
         loop {
             let task = &self.tasks[&tid];
@@ -403,13 +406,13 @@ impl Kernel {
                 } else {
                     self.park_stopped();
                 }
-                return;
+                return None;
             }
             let group = task.group.clone();
             let Some(info) = self.dequeue_signal(!task.sigmask) else {
                 // An interrupted call that took no handler just runs again.
                 self.current_mut().sig.interrupted = false;
-                return;
+                return None;
             };
             let sig = Signal(info.signo());
             let sighand = self.current().sighand.clone();
@@ -421,8 +424,7 @@ impl Kernel {
                 let status = match sig.default_action() {
                     _ if sig == Signal::SIGKILL => ExitStatus::Killed(sig),
                     DefaultAction::Terminate => ExitStatus::Killed(sig),
-                    DefaultAction::Core if self.do_coredump(&info) => ExitStatus::Dumped(sig),
-                    DefaultAction::Core => ExitStatus::Killed(sig),
+                    DefaultAction::Core => return Some(info),
                     DefaultAction::Stop => {
                         let pgid = group.borrow().pgid;
                         if sig == Signal::SIGSTOP || !self.pgrp_orphaned(pgid, None) {
@@ -433,7 +435,7 @@ impl Kernel {
                     _ => continue,
                 };
                 self.exit_group(status);
-                return;
+                return None;
             }
             if act.flags & SA_RESETHAND != 0 {
                 let _ = sighand.borrow_mut().set_action(sig, SigAction::default());
@@ -445,7 +447,7 @@ impl Kernel {
                     .borrow_mut()
                     .set_action(Signal::SIGSEGV, SigAction::default());
                 self.exit_group(ExitStatus::Killed(Signal::SIGSEGV));
-                return;
+                return None;
             }
         }
     }

@@ -20,6 +20,7 @@
 
 mod coredump;
 
+use crate::errno::Errno;
 use crate::mm::Fault;
 use crate::syscall;
 use crate::task::signal::{self, SigInfo, Signal};
@@ -122,7 +123,7 @@ impl Kernel {
             .tracing()
             .then(|| syscall::trace::enter(self, nr, &args));
         let result = syscall::dispatch(self, nr, &args);
-        let blocked = result == Err(crate::task::block::BLOCKED);
+        let blocked = result.is_err_and(Errno::is_restart);
         if let Some(pending) = pending {
             let line = if blocked {
                 syscall::trace::blocked(pending)
@@ -131,12 +132,9 @@ impl Kernel {
             };
             self.trace_line(&line);
         }
-        if blocked {
-            // Back onto the ecall: the call runs again when woken, with
-            // every argument register as it was (Linux's -ERESTARTSYS).
-            self.regs_mut(tid).pc -= 4;
-            return;
+        match result {
+            Err(policy) if blocked => self.restart_syscall(tid, policy),
+            _ => self.exit_syscall(tid, result),
         }
-        self.exit_syscall(tid, result);
     }
 }

@@ -374,11 +374,6 @@ impl Kernel {
             .filter(|g| g.borrow().threads.is_empty());
         (self.tasks.len() + zombies.count()) as u64
     }
-
-    /// Writes a u32 into the current address space.
-    pub fn write_user_u32(&mut self, addr: u64, value: u32) -> KResult<()> {
-        self.copy_to_user(addr, &value.to_le_bytes())
-    }
 }
 
 impl super::signal::SigHand {

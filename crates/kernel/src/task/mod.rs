@@ -36,16 +36,18 @@ pub mod sched;
 pub mod sigdeliver;
 pub mod signal;
 pub mod timer;
+mod uaccess;
 
-use crate::errno::{Errno, KResult};
-use crate::loader::{self, ExecError, Executable};
+use crate::errno::KResult;
+use crate::loader::{ExecError, Executable};
 use crate::mm::{Mm, Phys, TlbFlush};
 use block::{Restart, TaskState};
 use clock::Clock;
 pub use cred::Cred;
+pub use exec::{ExecRequest, NewImage};
 use files::{Files, HostStdio};
 use rand::rngs::StdRng;
-use rand::{RngCore, SeedableRng};
+use rand::SeedableRng;
 use rlimit::Rlimits;
 use rv::{Hart, Regs};
 use signal::{SigHand, Signal};
@@ -250,14 +252,6 @@ pub struct Task {
     pub group: Rc<RefCell<ThreadGroup>>,
 }
 
-/// A loaded program, not yet installed in any task.
-pub struct NewImage {
-    pub mm: Mm,
-    pub regs: Regs,
-    /// The executable.
-    pub exe: crate::fs::ExeFile,
-}
-
 /// Kernel-wide settings, fixed at boot.
 pub struct Config {
     /// Bytes of guest physical memory.
@@ -314,14 +308,6 @@ impl Start {
             sigmask: mask("SigBlk:"),
         }
     }
-}
-
-/// What to execute: the program and the strings for its stack.
-pub struct ExecRequest {
-    /// Host path of the executable, as the user gave it (AT_EXECFN).
-    pub path: PathBuf,
-    pub argv: Vec<Vec<u8>>,
-    pub envp: Vec<Vec<u8>>,
 }
 
 /// How a run ended: what the CLI reports.
@@ -476,78 +462,6 @@ impl Kernel {
         );
         self.enqueue(tid, sched::Placement::New);
         Ok(tid)
-    }
-
-    /// The first half of exec: a new address space running `req`, built
-    /// aside so that a failure leaves the caller untouched (execve installs
-    /// the result only once nothing can fail).
-    pub fn load_image(
-        &mut self,
-        req: &ExecRequest,
-        cred: Cred,
-        stack_limit: u64,
-    ) -> Result<NewImage, ExecError> {
-        let exe = Executable::open(&req.path)?;
-        self.load_executable(exe, req, cred, stack_limit)
-    }
-
-    /// [`Kernel::load_image`] for a file already read.
-    pub fn load_executable(
-        &mut self,
-        mut exe: Executable,
-        req: &ExecRequest,
-        cred: Cred,
-        stack_limit: u64,
-    ) -> Result<NewImage, ExecError> {
-        let pages = exe.pages(&mut self.phys);
-        let image = exe.parse(&mut self.phys)?;
-        let mut interp_exe = match &image.interp {
-            Some(path) => Some(self.open_interpreter(path.as_bytes())?),
-            None => None,
-        };
-        let interp = match &mut interp_exe {
-            Some(exe) => {
-                let pages = exe.pages(&mut self.phys);
-                // Linux's load_elf_binary: an interpreter that is no
-                // riscv64 ELF file is ELIBBAD, not ENOEXEC.
-                let image = exe.parse(&mut self.phys).map_err(|_| Errno::ELIBBAD)?;
-                Some((image, pages))
-            }
-            None => None,
-        };
-        let mut mm = Mm::new(&mut self.phys)?;
-        let mut random = [0; 16];
-        self.rng.fill_bytes(&mut random);
-        let args = loader::ExecArgs {
-            argv: &req.argv,
-            envp: &req.envp,
-            execfn: req.path.as_os_str().as_encoded_bytes(),
-            random,
-            cred,
-            stack_limit,
-        };
-        let interp = interp.as_ref().map(|(image, pages)| (image, pages));
-        let start = match loader::load(&mut self.phys, &mut mm, &image, &pages, interp, &args) {
-            Ok(start) => start,
-            Err(e) => {
-                mm.release(&mut self.phys);
-                return Err(e);
-            }
-        };
-        // Linux's start_thread: pc and sp set, every other register zero
-        // (a0 = 0 tells the C runtime there is no rtld_fini).
-        let mut x = [0; 32];
-        x[2] = start.sp;
-        let regs = Regs {
-            x,
-            pc: start.entry,
-            ..Regs::default()
-        };
-        Ok(NewImage {
-            mm,
-            regs,
-            exe: crate::fs::ExeFile::new(exe.path, exe.inode),
-        })
     }
 
     fn alloc_tid(&mut self) -> Tid {
@@ -803,72 +717,6 @@ impl Kernel {
     /// The current address space, for system calls.
     pub fn mm(&self) -> Rc<RefCell<Mm>> {
         self.current().mm.clone()
-    }
-
-    /// Copies guest memory at `addr` into `buf`, or EFAULT.
-    pub fn copy_from_user(&mut self, addr: u64, buf: &mut [u8]) -> KResult<()> {
-        let mm = self.mm();
-        let result = mm.borrow_mut().read_user(&mut self.phys, addr, buf);
-        result
-    }
-
-    /// Copies `data` into guest memory at `addr`, or EFAULT.
-    pub fn copy_to_user(&mut self, addr: u64, data: &[u8]) -> KResult<()> {
-        let mm = self.mm();
-        let result = mm.borrow_mut().write_user(&mut self.phys, addr, data);
-        result
-    }
-
-    /// EFAULT unless the guest could write all of [addr, addr + len);
-    /// faults the pages in as a guest store would.
-    pub fn check_user_writable(&mut self, addr: u64, len: usize) -> KResult<()> {
-        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
-        let mm = self.mm();
-        let mut mm = mm.borrow_mut();
-        let mut page = addr & !(crate::mm::PAGE_SIZE - 1);
-        while page < end {
-            mm.translate(&mut self.phys, page.max(addr), rv::Access::Store)?;
-            page += crate::mm::PAGE_SIZE;
-        }
-        Ok(())
-    }
-
-    pub fn read_user_u64(&mut self, addr: u64) -> KResult<u64> {
-        let mut b = [0; 8];
-        self.copy_from_user(addr, &mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    /// A NUL-terminated string of at most `max` bytes (without the NUL):
-    /// EFAULT, or ENAMETOOLONG when there is no NUL within `max`.
-    pub fn read_user_cstr(&mut self, addr: u64, max: usize) -> KResult<Vec<u8>> {
-        let mm = self.mm();
-        let result = mm.borrow_mut().read_user_cstr(&mut self.phys, addr, max);
-        result
-    }
-
-    /// Up to `len` bytes at `addr` for a trace: as much as is readable.
-    pub fn peek_user(&mut self, addr: u64, len: usize) -> Vec<u8> {
-        let mut buf = vec![0; len];
-        let mut got = 0;
-        // Page by page, so a buffer that runs into unmapped memory still
-        // shows its readable start.
-        while got < len {
-            let at = addr.wrapping_add(got as u64);
-            let chunk =
-                ((crate::mm::PAGE_SIZE - at % crate::mm::PAGE_SIZE) as usize).min(len - got);
-            if self.copy_from_user(at, &mut buf[got..got + chunk]).is_err() {
-                break;
-            }
-            got += chunk;
-        }
-        buf.truncate(got);
-        buf
-    }
-
-    /// A string for a trace, if it is readable.
-    pub fn peek_user_cstr(&mut self, addr: u64) -> Option<Vec<u8>> {
-        self.read_user_cstr(addr, 4096).ok()
     }
 
     /// The current thread group.

@@ -24,14 +24,13 @@
 //! CLONE_INTO_CGROUP (EPERM... see `copy_process`), clone3's set_tid (EPERM,
 //! as for a caller without CAP_CHECKPOINT_RESTORE).
 
-use super::block::{TaskState, WaitReason};
+use super::block::WaitReason;
 use super::rlimit::RLIMIT_NPROC;
 use super::signal::{Signal, SIG_DFL, SIG_IGN};
 use super::{Kernel, Task, ThreadGroup, Tid};
 use crate::errno::{Errno, KResult};
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
 pub const CSIGNAL: u64 = 0xff;
 pub const CLONE_NEWTIME: u64 = 0x80;
@@ -208,41 +207,23 @@ impl Kernel {
             regs.x[4] = args.tls;
         }
         let me = self.current();
-        let child = Task {
-            tid,
-            regs,
-            state: TaskState::Runnable,
-            restart: None,
-            clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 {
-                args.child_tid
-            } else {
-                0
-            },
-            robust_list: 0,
-            sigmask: me.sigmask,
-            // fork clears pending signals: the child has its own.
-            pending: Default::default(),
-            // The alternate stack is inherited (clone with CLONE_VM without
-            // CLONE_VFORK clears it, as Linux does).
-            sig: super::signal::ThreadSig {
+        let (sigmask, my_sig) = (me.sigmask, me.sig);
+        // fork clears pending signals: the child has its own.
+        let mut child = Task::new(tid, regs, mm, sighand, files, fs, group);
+        if flags & CLONE_CHILD_CLEARTID != 0 {
+            child.clear_child_tid = args.child_tid;
+        }
+        child.sigmask = sigmask;
+        // The alternate stack is inherited (clone with CLONE_VM without
+        // CLONE_VFORK clears it, as Linux does).
+        if flags & CLONE_VM == 0 || flags & CLONE_VFORK != 0 {
+            child.sig = super::signal::ThreadSig {
                 saved_mask: None,
                 interrupted: false,
                 waiting: 0,
-                ..if flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0 {
-                    Default::default()
-                } else {
-                    me.sig
-                }
-            },
-            cpu_time: Duration::ZERO,
-            vruntime: 0,
-            vfork_parent: None,
-            mm,
-            sighand,
-            files,
-            fs,
-            group,
-        };
+                ..my_sig
+            };
+        }
         self.tasks.insert(tid, child);
         if flags & CLONE_CHILD_SETTID != 0 {
             // In the child's space (Linux writes it as the child first

@@ -252,6 +252,42 @@ pub struct Task {
     pub group: Rc<RefCell<ThreadGroup>>,
 }
 
+impl Task {
+    /// A runnable thread `tid` with registers `regs` and these resources:
+    /// nothing pending, blocked or armed, no CPU time used. Boot and clone
+    /// then set what the new thread inherits (mask, alternate stack,
+    /// clear_child_tid).
+    pub fn new(
+        tid: Tid,
+        regs: Regs,
+        mm: Rc<RefCell<Mm>>,
+        sighand: Rc<RefCell<SigHand>>,
+        files: Rc<RefCell<Files>>,
+        fs: Rc<RefCell<FsInfo>>,
+        group: Rc<RefCell<ThreadGroup>>,
+    ) -> Task {
+        Task {
+            tid,
+            regs,
+            state: TaskState::Runnable,
+            restart: None,
+            clear_child_tid: 0,
+            robust_list: 0,
+            sigmask: 0,
+            pending: Default::default(),
+            sig: Default::default(),
+            cpu_time: Duration::ZERO,
+            vruntime: 0,
+            vfork_parent: None,
+            mm,
+            sighand,
+            files,
+            fs,
+            group,
+        }
+    }
+}
+
 /// Kernel-wide settings, fixed at boot.
 pub struct Config {
     /// Bytes of guest physical memory.
@@ -438,28 +474,17 @@ impl Kernel {
         let group = ThreadGroup::new(self.monotonic(), tid, start.cred, rlimits, image.exe, comm);
         let group = Rc::new(RefCell::new(group));
         self.groups.insert(tid, group.clone());
-        self.tasks.insert(
+        let mut task = Task::new(
             tid,
-            Task {
-                tid,
-                regs: image.regs,
-                state: TaskState::Runnable,
-                restart: None,
-                clear_child_tid: 0,
-                robust_list: 0,
-                sigmask: start.sigmask,
-                pending: Default::default(),
-                sig: Default::default(),
-                cpu_time: Duration::ZERO,
-                vruntime: 0,
-                vfork_parent: None,
-                mm: Rc::new(RefCell::new(image.mm)),
-                sighand: Rc::new(RefCell::new(SigHand::ignoring(start.ignored))),
-                files: Rc::new(RefCell::new(Files::host_stdio())),
-                fs: Rc::new(RefCell::new(FsInfo::boot(&self.vfs, start.umask))),
-                group,
-            },
+            image.regs,
+            Rc::new(RefCell::new(image.mm)),
+            Rc::new(RefCell::new(SigHand::ignoring(start.ignored))),
+            Rc::new(RefCell::new(Files::host_stdio())),
+            Rc::new(RefCell::new(FsInfo::boot(&self.vfs, start.umask))),
+            group,
         );
+        task.sigmask = start.sigmask;
+        self.tasks.insert(tid, task);
         self.enqueue(tid, sched::Placement::New);
         Ok(tid)
     }

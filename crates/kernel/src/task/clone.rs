@@ -266,6 +266,26 @@ impl Kernel {
         Rc::new(RefCell::new(copy))
     }
 
+    /// Gives `tid` a file table of its own if it shares one (Linux's
+    /// unshare_fd): exec, close_range(CLOSE_RANGE_UNSHARE).
+    pub fn unshare_files(&mut self, tid: Tid) {
+        let task = self.tasks.get_mut(&tid).expect("task exists");
+        if Rc::strong_count(&task.files) > 1 {
+            let copy = task.files.borrow().clone();
+            task.files = Rc::new(RefCell::new(copy));
+        }
+    }
+
+    /// Gives `tid` signal handlers of its own if it shares them with
+    /// another process (Linux's unshare_sighand, at exec).
+    pub fn unshare_sighand(&mut self, tid: Tid) {
+        let task = self.tasks.get_mut(&tid).expect("task exists");
+        if Rc::strong_count(&task.sighand) > 1 {
+            let copy = task.sighand.borrow().clone();
+            task.sighand = Rc::new(RefCell::new(copy));
+        }
+    }
+
     /// CLONE_FS: the same cwd, root and umask; else a copy.
     fn copy_fs(&mut self, flags: u64) -> Rc<RefCell<super::FsInfo>> {
         let fs = self.current().fs.clone();

@@ -299,23 +299,16 @@ impl Kernel {
             // woken while the new image is still starting.
             self.yield_now();
         }
-        let task = self.tasks.get_mut(&tid).expect("exec'ing task exists");
         // Handlers shared with another process are unshared first.
-        if Rc::strong_count(&task.sighand) > 1 {
-            let copy = task.sighand.borrow().clone();
-            task.sighand = Rc::new(RefCell::new(copy));
-        }
+        self.unshare_sighand(tid);
+        self.unshare_files(tid);
+        let task = self.tasks.get_mut(&tid).expect("exec'ing task exists");
         task.sighand.borrow_mut().reset_caught();
         // The alternate stack belonged to the old image; mask and pending
         // signals survive exec.
         task.sig = Default::default();
-        // The fd table is unshared, then close-on-exec fds are closed
-        // (dropped here: a pipe end closing wakes its waiters after the
-        // call).
-        if Rc::strong_count(&task.files) > 1 {
-            let copy = task.files.borrow().clone();
-            task.files = Rc::new(RefCell::new(copy));
-        }
+        // The fd table, unshared, loses its close-on-exec fds (dropped
+        // here: a pipe end closing wakes its waiters after the call).
         let closed = task.files.borrow_mut().close_on_exec();
         drop(closed);
         task.restart = None;

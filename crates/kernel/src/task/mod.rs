@@ -1,4 +1,4 @@
-//! Tasks and the kernel's one run loop.
+//! Tasks, and the kernel that holds them.
 //!
 //! A [`Task`] is a thread: its registers and the per-thread state Linux
 //! keeps in `task_struct`. The resources a thread may share with others,
@@ -10,17 +10,18 @@
 //! `clone.rs` decides each of them (`copy_process`); `exec.rs` replaces the
 //! image; `exit.rs` ends threads and processes and implements wait;
 //! `block.rs` is how a system call waits; `sigdeliver.rs` sends and
-//! delivers signals.
+//! delivers signals; `uaccess.rs` is the current task's access to user
+//! memory.
 //!
 //! Processes are [`ThreadGroup`]s kept in `Kernel::groups` from fork until
 //! reaped (a zombie is a group with no threads left and `zombie` set);
 //! threads are kept in `Kernel::tasks` while they live.
 //!
-//! [`Kernel::run`] is the only place guest code runs: it puts the current
-//! task on the hart for a slice (delivering its pending signals first),
-//! handles the trap the hart returns (system call, page fault, fault
-//! signal, end of slice) and picks who runs next (`sched.rs`: slices of
-//! instructions and kernel work, fairly shared by virtual runtime).
+//! The run loop, `Kernel::run`, is the layer above (`crate::entry`): this
+//! module gives it the steps it takes (`Kernel::schedule` picks who runs
+//! next, `sched.rs`: slices of instructions and kernel work, fairly shared
+//! by virtual runtime; signal delivery; accounting; the system call's
+//! start and end), so that tasks never call into the system-call layer.
 
 pub mod block;
 pub mod clock;

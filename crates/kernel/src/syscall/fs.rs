@@ -650,10 +650,8 @@ pub fn close_range(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
         return Err(Errno::EINVAL);
     }
-    let task = k.current_mut();
-    if flags & CLOSE_RANGE_UNSHARE != 0 && Rc::strong_count(&task.files) > 1 {
-        let copy = task.files.borrow().clone();
-        task.files = Rc::new(std::cell::RefCell::new(copy));
+    if flags & CLOSE_RANGE_UNSHARE != 0 {
+        k.unshare_files(k.current_tid());
     }
     let last = u64::from(last).min(crate::task::files::NR_OPEN as u64 - 1);
     for fd in u64::from(first)..=last {

@@ -1,7 +1,8 @@
 //! Guest programs judged by Linux: process, thread and memory semantics.
 //!
 //! Each case is one run of a multi-case guest program (`proctest CASE`,
-//! `mmtest CASE`, `fstest CASE`, `sigtest CASE`, `polltest CASE` from `userland/src/`). The same C source is compiled for
+//! `mmtest CASE`, `fstest CASE`, `sigtest CASE`, `polltest CASE`,
+//! `schedtest CASE` from `userland/src/`). The same C source is compiled for
 //! the host with `cc` at test time and run natively: Linux's stdout and exit
 //! status are the expected ones. The committed riscv64 binary in
 //! `userland/bin/` runs under `cleave run` and must print the same bytes and
@@ -60,6 +61,10 @@ const ACTIVE: &[&str] = &[
     "proctest/posix_spawn",
     "proctest/system",
     "proctest/signal_deaths",
+    "proctest/signal_deaths_pipe",
+    "proctest/kill_blocked",
+    "proctest/exec_from_thread",
+    "proctest/vfork_killed",
     "sigtest/siginfo",
     "sigtest/faults",
     "sigtest/mask_pending",
@@ -131,6 +136,11 @@ const ACTIVE: &[&str] = &[
     "fsprobe/mount_tmpfs",
     "fsprobe/chroot",
     "fsprobe/terminals",
+    "schedtest/wnohang_poll",
+    "schedtest/nonblock_read",
+    "schedtest/getpid_loop",
+    "schedtest/yield_pingpong",
+    "schedtest/sleep_beside_busy",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
@@ -396,7 +406,14 @@ fn lists_cover_every_case() {
     assert_eq!(before, listed.len(), "a case is listed twice");
     let mut all = Vec::new();
     for program in [
-        "proctest", "mmtest", "fstest", "sigtest", "maptest", "polltest", "fsprobe",
+        "proctest",
+        "mmtest",
+        "fstest",
+        "sigtest",
+        "maptest",
+        "polltest",
+        "fsprobe",
+        "schedtest",
     ] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {

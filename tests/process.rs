@@ -5,6 +5,7 @@
 //! print the same lines. Needs `cc` and `riscv64-linux-gnu-gcc`: without
 //! them the test says so and passes, unless CI is set.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use testkit::tools::{compile, have};
@@ -159,4 +160,52 @@ fn dynamic_programs_start_in_their_interpreter() {
             );
         }
     }
+}
+
+/// A fork bomb as root (no RLIMIT_NPROC applies, as on Linux) under a
+/// small --mem (tests/process/forkbomb.c, which runs only under cleave):
+/// forks fail with EAGAIN or ENOMEM once the kernel's thread limit or the
+/// guest's memory runs out, nothing panics, the watchdog's one-second
+/// sleep ends beside the bomb, and its SIGKILL to the bomb's process group
+/// leaves none of it. The figures (how long the sleep and the kill took)
+/// are on stderr, shown with --nocapture.
+#[test]
+fn fork_bomb_is_killed_by_a_watchdog() {
+    if !have("riscv64-linux-gnu-gcc") {
+        return testkit::skip("the fork bomb test", "riscv64-linux-gnu-gcc not installed");
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/process/forkbomb.c");
+    let d = dir();
+    let bin = d.join("forkbomb.rv");
+    compile("riscv64-linux-gnu-gcc", &["-static"], &src, &bin);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cleave"))
+        .args(["run", "--mem", "64M"])
+        .arg(&bin)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    // Generous: the bomb stops itself after a second.
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            testkit::kill_group(child.id());
+            panic!("the fork bomb was still running after 120 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprint!("{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "watchdog: starting the bomb\n\
+         watchdog: the sleep ended\n\
+         watchdog: the bomb's first process was killed by SIGKILL: yes\n\
+         watchdog: every bomb process is gone: yes\n\
+         bomb: forks succeeded, then failed with EAGAIN or ENOMEM: yes\n",
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
 }

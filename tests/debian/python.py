@@ -52,4 +52,17 @@ for n in range(8):
 finished.acquire()
 print("threads ran:", sorted(done))
 
+print("== Popen.poll")
+# subprocess's busy loop: poll() is waitpid(WNOHANG), which must not keep
+# the child (bash counting, then dying of a signal with its stdout a pipe)
+# from running, nor its pipe from closing.
+import subprocess
+child = subprocess.Popen(
+    ["/bin/bash", "-c", "i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done; echo $i; kill -TERM $$"],
+    stdout=subprocess.PIPE,
+)
+while child.poll() is None:
+    pass
+print("Popen.poll loop: returncode", child.returncode, "output", child.stdout.read().decode().strip())
+
 print("== done")

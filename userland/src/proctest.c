@@ -13,7 +13,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -815,6 +817,252 @@ static int case_signal_deaths(void)
 	return 0;
 }
 
+/*
+ * However a process dies, its files close at once: a child writing to a
+ * pipe (its stdout) dies of a signal while its parent is blocked reading
+ * the pipe; the read sees end-of-file and the status names the signal.
+ */
+static int case_signal_deaths_pipe(void)
+{
+	static const char *how[] = {"raise(SIGTERM)", "kill(getpid(), SIGKILL)", "raise(SIGINT)",
+				    "NULL write", "abort()", "SIGTERM from a sibling"};
+	for (int i = 0; i < 6; i++) {
+		int p[2];
+		pipe(p);
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct rlimit rl = {0, 0};
+			setrlimit(RLIMIT_CORE, &rl);
+			dup2(p[1], 1);
+			close(p[0]);
+			close(p[1]);
+			say("hello from the child");
+			/* Dies while the parent waits in read. */
+			sleep_ms(30);
+			switch (i) {
+			case 0:
+				raise(SIGTERM);
+				break;
+			case 1:
+				kill(getpid(), SIGKILL);
+				break;
+			case 2:
+				raise(SIGINT);
+				break;
+			case 3:
+				*(volatile int *)BAD = 1;
+				break;
+			case 4:
+				abort();
+			case 5:
+				for (;;)
+					pause();
+			}
+			_exit(100);
+		}
+		close(p[1]);
+		pid_t killer = -1;
+		if (i == 5) {
+			killer = fork();
+			if (killer == 0) {
+				sleep_ms(60);
+				kill(pid, SIGTERM);
+				_exit(0);
+			}
+		}
+		char buf[256];
+		long total = 0, n;
+		while ((n = read(p[0], buf, sizeof buf)) > 0)
+			total += n;
+		const char *end = n == 0 ? "EOF" : errname(errno);
+		close(p[0]);
+		say("%s: read %ld bytes then %s; %s", how[i], total, end, reap(pid));
+		if (killer > 0)
+			reap(killer);
+	}
+	return 0;
+}
+
+static void *block_in_futex(void *arg)
+{
+	static int word;
+	(void)arg;
+	syscall(SYS_futex, &word, FUTEX_WAIT, 0, NULL, NULL, 0);
+	return NULL;
+}
+
+/*
+ * SIGKILL ends a child blocked in any wait, and the child's files close:
+ * it holds the write end of a pipe, which the parent reads to EOF after
+ * the kill. Its own child, blocked reading a pipe only it writes, sees
+ * EOF too and exits.
+ */
+static int case_kill_blocked(void)
+{
+	static const char *where[] = {"pipe read", "futex wait", "wait4", "nanosleep", "poll",
+				      "pthread_join on a futex-blocked thread"};
+	for (int i = 0; i < 6; i++) {
+		int out[2], ready[2];
+		pipe(out);
+		pipe(ready);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(out[0]);
+			close(ready[0]);
+			int mine[2];
+			pipe(mine);
+			pid_t grandchild = -1;
+			if (i == 2) {
+				grandchild = fork();
+				if (grandchild == 0) {
+					/* Reads until the child's end closes. */
+					char c;
+					close(mine[1]);
+					close(out[1]);
+					close(ready[1]);
+					while (read(mine[0], &c, 1) > 0)
+						;
+					_exit(0);
+				}
+			}
+			write(ready[1], "r", 1);
+			static int word;
+			struct timespec long_time = {1000, 0};
+			struct pollfd pfd = {.fd = mine[0], .events = POLLIN};
+			pthread_t t;
+			char c;
+			switch (i) {
+			case 0:
+				read(mine[0], &c, 1);
+				break;
+			case 1:
+				syscall(SYS_futex, &word, FUTEX_WAIT, 0, NULL, NULL, 0);
+				break;
+			case 2:
+				waitpid(grandchild, NULL, 0);
+				break;
+			case 3:
+				nanosleep(&long_time, NULL);
+				break;
+			case 4:
+				poll(&pfd, 1, -1);
+				break;
+			case 5:
+				pthread_create(&t, NULL, block_in_futex, NULL);
+				pthread_join(t, NULL);
+				break;
+			}
+			_exit(100);
+		}
+		close(out[1]);
+		close(ready[1]);
+		char c;
+		read(ready[0], &c, 1);
+		close(ready[0]);
+		/* Let it block (if it has not, SIGKILL ends it all the same). */
+		sleep_ms(20);
+		kill(pid, SIGKILL);
+		long n = read(out[0], &c, 1);
+		close(out[0]);
+		say("SIGKILL in %s: its pipe then %s; %s", where[i], n == 0 ? "EOF" : "not EOF",
+		    reap(pid));
+	}
+	return 0;
+}
+
+/*
+ * execve from a thread that is not the leader: every other thread ends
+ * (one blocked in a futex, one in a pipe read, the leader in
+ * pthread_join) and the caller takes the process's pid. The threads
+ * shared one fd table, which the new image keeps: the pipe the old image
+ * made is still open.
+ */
+static int exec_thread_pipe[2];
+static void *exec_from_thread(void *arg)
+{
+	(void)arg;
+	char pid[16], fd[16];
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	snprintf(fd, sizeof fd, "%d", exec_thread_pipe[1]);
+	sleep_ms(20);
+	char *argv[] = {(char *)self, "helper", "exec_thread", pid, fd, NULL};
+	execve(self, argv, environ);
+	say("execve from a thread failed: %s", errname(errno));
+	_exit(1);
+}
+
+static void *block_in_read(void *arg)
+{
+	char c;
+	read(*(int *)arg, &c, 1);
+	return NULL;
+}
+
+static int case_exec_from_thread(void)
+{
+	int out[2];
+	pipe(out);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(out[0]);
+		dup2(out[1], 1);
+		close(out[1]);
+		pipe(exec_thread_pipe);
+		int idle[2];
+		pipe(idle);
+		pthread_t a, b, c;
+		pthread_create(&a, NULL, block_in_futex, NULL);
+		pthread_create(&b, NULL, block_in_read, &idle[0]);
+		pthread_create(&c, NULL, exec_from_thread, NULL);
+		pthread_join(c, NULL);
+		_exit(100);
+	}
+	close(out[1]);
+	char buf[512];
+	long total = 0, n;
+	while ((n = read(out[0], buf + total, sizeof buf - 1 - total)) > 0)
+		total += n;
+	buf[total] = 0;
+	close(out[0]);
+	/* The helper's lines, as it printed them. */
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		say("%s", line);
+	say("execve from a non-leader thread: %s", reap(pid));
+	return 0;
+}
+
+/*
+ * A vfork child killed by a signal releases its parent: by its own signal
+ * first, then by SIGKILL from a sibling while it sleeps (the parent still
+ * suspended in vfork).
+ */
+static int case_vfork_killed(void)
+{
+	pid_t pid = vfork();
+	if (pid == 0) {
+		kill(getpid(), SIGKILL);
+		_exit(100);
+	}
+	say("vfork child kills itself: %s", reap(pid));
+	volatile long *page = shared_page();
+	pid_t killer = fork();
+	if (killer == 0) {
+		wait_flag(&page[0], 20000);
+		sleep_ms(20);
+		kill((pid_t)page[0], SIGKILL);
+		_exit(0);
+	}
+	pid = vfork();
+	if (pid == 0) {
+		page[0] = getpid();
+		for (;;)
+			pause();
+	}
+	say("vfork child killed while the parent waits: %s", reap(pid));
+	say("killer: %s", reap(killer));
+	return 0;
+}
+
 static int case_zombie(void)
 {
 	pid_t pid = fork();
@@ -1243,6 +1491,20 @@ static int helper(int argc, char **argv)
 		say("helper: cloexec fd: %s", res(fcntl(atoi(argv[4]), F_GETFD)));
 		return 0;
 	}
+	if (!strcmp(what, "exec_thread") && argc > 4) {
+		say("helper: pid kept across exec: %s", yesno(getpid() == atoi(argv[3])));
+		say("helper: the caller took the leader's tid: %s", yesno(syscall(SYS_gettid) == getpid()));
+		FILE *f = fopen("/proc/self/status", "r");
+		char line[128];
+		while (f && fgets(line, sizeof line, f))
+			if (!strncmp(line, "Threads:", 8))
+				say("helper: %s", strtok(line, "\n"));
+		if (f)
+			fclose(f);
+		say("helper: the old image's pipe is still open: %s",
+		    yesno(fcntl(atoi(argv[4]), F_GETFD) >= 0));
+		return 5;
+	}
 	if (!strcmp(what, "spawned") && argc > 3) {
 		say("helper: %s", argv[3]);
 		return 3;
@@ -1271,6 +1533,10 @@ static const struct guest_case cases[] = {
 	{"exec_fail_files", case_exec_fail_files},
 	{"exit_codes", case_exit_codes},
 	{"signal_deaths", case_signal_deaths},
+	{"signal_deaths_pipe", case_signal_deaths_pipe},
+	{"kill_blocked", case_kill_blocked},
+	{"exec_from_thread", case_exec_from_thread},
+	{"vfork_killed", case_vfork_killed},
 	{"zombie", case_zombie},
 	{"wnohang", case_wnohang},
 	{"waitid_wnowait", case_waitid_wnowait},

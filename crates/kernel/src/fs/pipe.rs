@@ -6,8 +6,8 @@
 //! pipe changes: data written, data read, an end closed. Closing happens
 //! wherever an [`OpenFile`](super::OpenFile) is dropped (close, dup2 over
 //! it, exec's close-on-exec, exit), so dropping an end only records the
-//! pipe's id; the run loop wakes the waiters after each trap
-//! ([`take_wakeups`]).
+//! pipe's id; the run loop wakes the waiters before it next picks a
+//! thread ([`take_wakeups`]).
 
 use super::file::{O_RDONLY, O_WRONLY};
 use std::cell::RefCell;

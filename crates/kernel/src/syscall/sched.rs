@@ -1,5 +1,5 @@
 //! Scheduling queries. There is one CPU (CPU 0, node 0) and one policy,
-//! SCHED_OTHER, whose round robin lives in `task`; these calls report that
+//! SCHED_OTHER, whose fair queue lives in `task::sched`; these calls report that
 //! truthfully, with Linux's argument checks.
 
 use super::int;

@@ -154,7 +154,7 @@ fn may_kill(k: &Kernel, pid: Tid, sig: u32) -> bool {
 /// Sends `info` (or only checks, for signal 0) to process `pid`.
 fn kill_process(k: &mut Kernel, pid: Tid, sig: u32, info: SigInfo) -> KResult<()> {
     match k.process(pid) {
-        Some(g) if g.borrow().zombie.is_none() && g.borrow().live_threads > 0 => {}
+        Some(g) if g.borrow().zombie.is_none() && !g.borrow().threads.is_empty() => {}
         // A zombie can be "signalled": nothing happens.
         Some(_) => return Ok(()),
         None => return Err(Errno::ESRCH),

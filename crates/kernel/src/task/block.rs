@@ -150,9 +150,9 @@ impl WaitReason {
     }
 }
 
-/// How often (in retired instructions) the run loop re-checks the host
-/// streams for pollers while other threads run.
-const CONSOLE_CHECK: u64 = super::SLICE;
+/// How often (in units of work, see `sched.rs`) the run loop re-checks
+/// the host streams for pollers while other threads run.
+const CONSOLE_CHECK: u64 = super::sched::SLICE;
 
 /// The longest the idle loop waits on the host's stdin before re-checking
 /// pollers of the other streams (a full stdout pipe) anyway.
@@ -212,6 +212,9 @@ impl Kernel {
         let tid = self.current_tid();
         let nr = self.syscall_nr;
         let killable_only = matches!(reason, WaitReason::Vfork { .. });
+        let t = self.current();
+        let pending = t.pending.set | t.group.borrow().pending.set;
+        let interrupted = !killable_only && pending & !t.sigmask != 0;
         let task = self.current_mut();
         task.restart = Some(Restart {
             nr,
@@ -219,18 +222,28 @@ impl Kernel {
             timed_out: false,
             data,
         });
-        task.state = TaskState::Blocked(Blocked { reason, deadline });
-        self.run_queue.retain(|&t| t != tid);
-        if let Some(d) = deadline {
+        if interrupted {
+            // Never asleep: the call stays on its `ecall` and the thread
+            // goes on with its slice, to take the signal.
+            task.sig.interrupted = true;
+            return BLOCKED;
+        }
+        self.sleep(tid, Blocked { reason, deadline });
+        BLOCKED
+    }
+
+    /// Puts runnable `tid` to sleep: off the run queue, among the
+    /// sleepers, and in the timer set if it has a deadline.
+    pub(super) fn sleep(&mut self, tid: Tid, blocked: Blocked) {
+        if let Some(d) = blocked.deadline {
             self.timers.insert((d, tid));
         }
-        let t = self.current();
-        let pending = t.pending.set | t.group.borrow().pending.set;
-        if !killable_only && pending & !t.sigmask != 0 {
-            self.unblock(tid);
-            self.current_mut().sig.interrupted = true;
-        }
-        BLOCKED
+        self.tasks
+            .get_mut(&tid)
+            .expect("sleeping task exists")
+            .state = TaskState::Blocked(blocked);
+        self.rq.remove(tid);
+        self.sleepers.insert(tid);
     }
 
     /// Wakes the pollers of a pidfd on process `tgid` (it ended or was
@@ -244,7 +257,7 @@ impl Kernel {
     /// (the host thread never waits on a host stream for one guest), and
     /// from the idle loop after waiting on stdin.
     pub(super) fn check_console(&mut self) {
-        let now = self.hart.instret();
+        let now = self.rq.total;
         if now < self.console_check_at {
             return;
         }
@@ -357,9 +370,10 @@ impl Kernel {
     /// /dev/null waits for ever.
     fn console_polled(&self) -> bool {
         self.console_can_change
-            && self.tasks.values().any(
-                |t| matches!(&t.state, TaskState::Blocked(b) if b.reason.polls(PollKey::Console)),
-            )
+            && self.sleepers.iter().any(|t| {
+                self.blocked_on(*t)
+                    .is_some_and(|r| r.polls(PollKey::Console))
+            })
     }
 
     /// The earlier attempt of the current call, if this run restarts a call
@@ -393,10 +407,10 @@ impl Kernel {
     /// their calls. Returns how many it woke.
     pub fn wake_restart(&mut self, matches: impl Fn(&WaitReason) -> bool) -> usize {
         let tids: Vec<Tid> = self
-            .tasks
-            .values()
-            .filter(|t| matches!(&t.state, TaskState::Blocked(b) if matches(&b.reason)))
-            .map(|t| t.tid)
+            .sleepers
+            .iter()
+            .copied()
+            .filter(|&t| self.blocked_on(t).is_some_and(&matches))
             .collect();
         for &tid in &tids {
             self.unblock(tid);
@@ -427,10 +441,11 @@ impl Kernel {
         let TaskState::Blocked(b) = std::mem::take(&mut task.state) else {
             return false;
         };
+        self.sleepers.remove(&tid);
         if let Some(d) = b.deadline {
             self.timers.remove(&(d, tid));
         }
-        self.run_queue.push_back(tid);
+        self.enqueue(tid, super::sched::Placement::Woken);
         true
     }
 
@@ -446,7 +461,17 @@ impl Kernel {
             if let Some(r) = self.tasks.get_mut(&tid).and_then(|t| t.restart.as_mut()) {
                 r.timed_out = true;
             }
+            self.preempt_for_deadline(tid);
         }
+    }
+
+    /// The earliest deadline of a sleeper, an ITIMER_REAL or a POSIX
+    /// timer: when the run loop must next look at the clock.
+    pub(super) fn next_deadline(&self) -> Option<Duration> {
+        let sleeper = self.timers.first().map(|&(d, _)| d);
+        let alarm = self.alarms.first().map(|&(d, _)| d);
+        let timer = self.posix_timers.first().map(|&(d, _, _)| d);
+        [sleeper, alarm, timer].into_iter().flatten().min()
     }
 
     /// Nothing is runnable: waits for the earliest deadline. Returns false
@@ -454,14 +479,7 @@ impl Kernel {
     pub(super) fn idle(&mut self) -> bool {
         // A process's alarm (ITIMER_REAL) or POSIX timer can wake a thread
         // too.
-        let next = [self.timers.first(), self.alarms.first()];
-        let timer = self.posix_timers.first().map(|&(d, _, _)| d);
-        let next = next
-            .into_iter()
-            .flatten()
-            .map(|&(d, _)| d)
-            .chain(timer)
-            .min();
+        let next = self.next_deadline();
         let host = matches!(self.clock, super::clock::Clock::Host { .. });
         if self.console_polled() {
             // Input can wake a poller: wait on the host's stdin, in virtual
@@ -478,10 +496,10 @@ impl Kernel {
             }
             // Input at its end stays readable: when that woke nobody, the
             // rest of the wait is slept rather than spun.
-            if event && self.run_queue.is_empty() && started.elapsed() < wait {
+            if event && self.rq.is_empty() && started.elapsed() < wait {
                 std::thread::sleep(wait - started.elapsed());
             }
-            if !self.run_queue.is_empty()
+            if !self.rq.is_empty()
                 || next.is_none()
                 || (host && next.is_some_and(|d| d > self.monotonic()))
             {

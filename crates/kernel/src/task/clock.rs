@@ -61,6 +61,36 @@ impl Clock {
         }
     }
 
+    /// What kernel work that took `wall` on the host costs the thread it
+    /// was done for, as units of work (instruction-equivalents, see
+    /// `sched.rs`) and as CPU time: at least `floor` units, more if the
+    /// host took longer than that many instructions would. In virtual time
+    /// exactly `floor`, which passes on the virtual clock as instructions
+    /// do, so that the same run is charged the same.
+    pub fn kernel_cost(&self, hart: &mut Hart, wall: Duration, floor: u64) -> (u64, Duration) {
+        match self {
+            Clock::Host { .. } => {
+                let measured = u64::try_from(wall.as_nanos() / u128::from(NS_PER_INSTRUCTION));
+                (floor.max(measured.unwrap_or(u64::MAX)), wall)
+            }
+            Clock::Virtual => {
+                let cpu = Duration::from_nanos(floor * NS_PER_INSTRUCTION);
+                self.sleep(hart, cpu);
+                (floor, cpu)
+            }
+        }
+    }
+
+    /// How many instructions the hart may run before `deadline`
+    /// (CLOCK_MONOTONIC) comes, at least one: exactly in virtual time; at
+    /// virtual time's rate in real time, where the hart usually runs
+    /// faster, so that the deadline is looked at early rather than late.
+    pub fn instructions_until(&self, hart: &Hart, deadline: Duration) -> u64 {
+        let left = deadline.saturating_sub(self.monotonic(hart)).as_nanos();
+        let n = left.div_ceil(u128::from(NS_PER_INSTRUCTION));
+        u64::try_from(n).unwrap_or(u64::MAX).max(1)
+    }
+
     /// Lets `d` pass: really, or by moving virtual time forward.
     pub fn sleep(&self, hart: &mut Hart, d: Duration) {
         match self {

@@ -155,6 +155,11 @@ impl Kernel {
         if !cred.privileged() && cred.uid != 0 && self.tasks_of_user(cred.uid) >= nproc {
             return Err(Errno::EAGAIN);
         }
+        // max_threads binds everyone, root included: the kernel's own
+        // memory for tasks is bounded by the guest's RAM.
+        if self.nr_threads() >= super::rlimit::max_threads(self.phys.total_frames() as u64) {
+            return Err(Errno::EAGAIN);
+        }
         // copy_namespaces: an unprivileged caller gets EPERM.
         if flags & CLONE_NEW_ANY != 0 {
             return Err(Errno::EPERM);
@@ -179,9 +184,7 @@ impl Kernel {
             match self.install_pidfd(self.next_tid, 0) {
                 Ok(fd) => Some(fd),
                 Err(e) => {
-                    if let Ok(mm) = Rc::try_unwrap(mm) {
-                        mm.into_inner().release(&mut self.phys);
-                    }
+                    self.mmput(mm);
                     return Err(e);
                 }
             }
@@ -232,6 +235,7 @@ impl Kernel {
                 }
             },
             cpu_time: Duration::ZERO,
+            vruntime: 0,
             vfork_parent: None,
             mm,
             sighand,
@@ -255,7 +259,7 @@ impl Kernel {
         if my_tgid == 1 && flags & CLONE_THREAD == 0 && self.main_pid.is_none() {
             self.main_pid = Some(tid);
         }
-        self.run_queue.push_back(tid);
+        self.enqueue(tid, super::sched::Placement::New);
         Ok(tid)
     }
 
@@ -316,7 +320,7 @@ impl Kernel {
     ) -> Rc<RefCell<ThreadGroup>> {
         let group = self.current().group.clone();
         if flags & CLONE_THREAD != 0 {
-            group.borrow_mut().live_threads += 1;
+            group.borrow_mut().threads.push(tid);
             return group;
         }
         let now = self.monotonic();
@@ -357,8 +361,18 @@ impl Kernel {
             .values()
             .map(|g| g.borrow())
             .filter(|g| g.cred.uid == uid)
-            .map(|g| g.live_threads.max(1) as u64)
+            .map(|g| g.threads.len().max(1) as u64)
             .sum()
+    }
+
+    /// Linux's nr_threads: every thread not yet exited, and a zombie's
+    /// leader until it is reaped.
+    fn nr_threads(&self) -> u64 {
+        let zombies = self
+            .groups
+            .values()
+            .filter(|g| g.borrow().threads.is_empty());
+        (self.tasks.len() + zombies.count()) as u64
     }
 
     /// Writes a u32 into the current address space.

@@ -215,9 +215,7 @@ impl Kernel {
         let task = self.tasks.get_mut(&tid).expect("exec'ing task exists");
         let old = std::mem::replace(&mut task.mm, Rc::new(RefCell::new(image.mm)));
         let new_root = task.mm.borrow().root();
-        if let Ok(mm) = Rc::try_unwrap(old) {
-            mm.into_inner().release(&mut self.phys);
-        }
+        self.mmput(old);
         self.hart.regs = image.regs;
         self.hart.set_page_table(new_root);
         self.hart.clear_reservation();
@@ -277,12 +275,9 @@ impl Kernel {
         task.tid = tgid;
         task.state = TaskState::Runnable;
         self.tasks.insert(tgid, task);
-        for t in self.run_queue.iter_mut() {
-            if *t == tid {
-                *t = tgid;
-            }
-        }
+        self.rq.rename(tid, tgid);
         self.on_hart = Some(tgid);
+        group.borrow_mut().threads = vec![tgid];
         for g in self.groups.values() {
             let mut g = g.borrow_mut();
             if g.parent_tid == tid {

@@ -3,13 +3,12 @@
 //! subreaper or to init, the parent's notification, and wait4/waitid's
 //! choice of child and status encoding.
 //!
-//! A thread's exit: the futex world is told (robust list, clear_child_tid
-//! zeroed and woken), a vfork parent is released, the thread leaves the
-//! scheduler. The last thread of a process makes it a zombie: its address
-//! space goes with its last user, its children are reparented, its parent
-//! gets the exit signal (SIGCHLD with CLD_* si_code, see `sigdeliver.rs`) and its
-//! waiters are woken. wait reaps the zombie. PID 1's end shuts the kernel
-//! down.
+//! Every way a thread ends goes through [`Kernel::exit_thread`], which
+//! releases what the thread holds in Linux's order (see there). The last
+//! thread of a process makes it a zombie: its children are reparented, its
+//! parent gets the exit signal (SIGCHLD with CLD_* si_code, see
+//! `sigdeliver.rs`) and its waiters are woken. wait reaps the zombie.
+//! PID 1's end shuts the kernel down.
 
 use super::block::{TaskState, WaitReason};
 use super::sigdeliver::SigTarget;
@@ -74,37 +73,83 @@ impl Kernel {
         }
     }
 
-    /// Ends one thread; the last one out ends the process with `status`
-    /// unless exit_group or a signal already chose one.
+    /// Ends one thread (Linux's do_exit); the last one out ends the
+    /// process with `status` unless exit_group or a signal already chose
+    /// one.
+    ///
+    /// This is the one exit path: exit and exit_group, a signal's default
+    /// action (SIGKILL to a thread blocked in any wait too: the signal
+    /// wakes it and it dies on its way back to user mode), a fatal fault,
+    /// the OOM kill, execve killing the other threads and a vfork child
+    /// dying all come here, and nothing of a dead thread is kept anywhere
+    /// else. In Linux's order, the thread:
+    ///
+    /// 1. leaves the scheduler: the run queue, the timer set and the futex
+    ///    queues, wherever it was waiting (exit_signals);
+    /// 2. with its process's last thread, the process's timers stop:
+    ///    ITIMER_REAL and the POSIX timers (exit_itimers);
+    /// 3. releases its address space (exit_mm): first mm_release, which
+    ///    walks the robust futex list, zeroes and wakes clear_child_tid,
+    ///    and lets a vfork parent go on; then the space itself with its
+    ///    last user;
+    /// 4. closes its files and drops its cwd and root (exit_files,
+    ///    exit_fs): a pipe's other end sees EOF, EPIPE or POLLHUP, its
+    ///    waiters being woken before the scheduler picks the next thread
+    ///    (`Kernel::run`);
+    /// 5. drops its own pending signals (the process's stay with the
+    ///    zombie until it is reaped, as Linux's do);
+    /// 6. notifies (exit_notify): with the last thread, the process
+    ///    becomes a zombie, its children are reparented and its parent is
+    ///    signalled and its waiters woken (`exit_process`).
     pub fn exit_thread(&mut self, tid: Tid, status: ExitStatus) {
-        if !self.tasks.contains_key(&tid) {
+        let Some(task) = self.tasks.get(&tid) else {
             return;
-        }
-        // mm_release: robust futexes, clear_child_tid (while the task and
-        // its address space still exist).
-        self.futex_exit_release(tid);
-        self.vfork_release(tid);
-        let task = self.tasks.remove(&tid).expect("exiting task exists");
-        self.run_queue.retain(|&t| t != tid);
+        };
+        let group = task.group.clone();
+        // 1.
+        self.rq.remove(tid);
+        self.sleepers.remove(&tid);
         if let TaskState::Blocked(b) = &task.state {
             if let Some(d) = b.deadline {
                 self.timers.remove(&(d, tid));
             }
         }
+        let last = group.borrow().threads.len() == 1;
+        // 2.
+        if last {
+            self.exit_itimers(&group);
+        }
+        // 3. (futex_exit_release leaves the futex queues of step 1 too.)
+        self.futex_exit_release(tid);
+        self.vfork_release(tid);
+        let task = self.tasks.remove(&tid).expect("exiting task exists");
         if self.on_hart == Some(tid) {
             self.on_hart = None;
         }
-        let group = task.group.clone();
+        let Task {
+            mm,
+            files,
+            fs,
+            pending,
+            cpu_time,
+            ..
+        } = task;
+        self.mmput(mm);
+        // 4.
+        drop(files);
+        drop(fs);
+        // 5.
+        drop(pending);
         let uid = group.borrow().cred.uid;
         {
             let mut g = group.borrow_mut();
-            g.live_threads -= 1;
-            g.dead_threads_time += task.cpu_time;
+            g.threads.retain(|&t| t != tid);
+            g.dead_threads_time += cpu_time;
         }
         let tgid = group.borrow().tgid;
-        let last = group.borrow().live_threads == 0;
-        // Children whose parent thread this was get another thread of the
-        // group as parent (Linux's find_new_reaper looks in the group first).
+        // 6. Children whose parent thread this was get another thread of
+        // the group as parent (Linux's find_new_reaper looks in the group
+        // first).
         if !last {
             if let Some(&heir) = self.threads_of(tgid).first() {
                 for g in self.groups.values() {
@@ -115,11 +160,20 @@ impl Kernel {
                 }
             }
         }
-        self.release_task(task);
         if last {
             let status = *group.borrow_mut().exit.get_or_insert(status);
             self.exit_process(&group, status, uid);
         }
+    }
+
+    /// Linux's exit_itimers and the real timer's cancel: the process's
+    /// ITIMER_REAL and POSIX timers stop with its last thread.
+    fn exit_itimers(&mut self, group: &Rc<RefCell<ThreadGroup>>) {
+        let mut g = group.borrow_mut();
+        if let Some((at, _)) = g.itimer_real.take() {
+            self.alarms.remove(&(at, g.tgid));
+        }
+        g.posix_timers.delete_all();
     }
 
     /// The last thread of `group` has gone: reparent its children, make it
@@ -135,11 +189,7 @@ impl Kernel {
         }
         self.forget_original_parent(group);
         self.kill_orphaned_pgrp(group, None);
-        {
-            let mut g = group.borrow_mut();
-            g.zombie = Some(status);
-            g.posix_timers.delete_all();
-        }
+        group.borrow_mut().zombie = Some(status);
         self.wake_pidfd_pollers(tgid);
         let (ppid, exit_signal) = {
             let g = group.borrow();
@@ -235,12 +285,16 @@ impl Kernel {
             return;
         };
         let (ppgid, psid) = (p.borrow().pgid, p.borrow().sid);
+        // The cheap tests first: a fork bomb's members exit by thousands.
+        if ppgid == pgid || psid != sid {
+            return;
+        }
         let stopped = self
             .groups
             .values()
             .map(|g| g.borrow())
             .any(|g| g.pgid == pgid && g.stopped && Some(g.tgid) != ignored);
-        if ppgid == pgid || psid != sid || !stopped || !self.pgrp_orphaned(pgid, ignored) {
+        if !stopped || !self.pgrp_orphaned(pgid, ignored) {
             return;
         }
         let members: Vec<Tid> = self
@@ -307,7 +361,7 @@ impl Kernel {
             if pid == 1 {
                 break;
             }
-            if g.child_subreaper && g.zombie.is_none() && g.live_threads > 0 {
+            if g.child_subreaper && g.zombie.is_none() && !g.threads.is_empty() {
                 return pid;
             }
             pid = g.ppid;
@@ -357,7 +411,12 @@ impl Kernel {
         };
         let my_tid = self.current_tid();
         let mut any = false;
-        let candidates: Vec<_> = self.groups.values().cloned().collect();
+        let candidates: Vec<_> = self
+            .groups
+            .values()
+            .filter(|g| g.borrow().ppid == my_tgid)
+            .cloned()
+            .collect();
         for child in candidates {
             let c = child.borrow();
             if c.ppid != my_tgid || c.tgid == my_tgid {
@@ -441,6 +500,6 @@ impl Kernel {
 
     /// Whether `task` is the current thread group's only live thread.
     pub fn is_single_threaded(&self, task: &Task) -> bool {
-        task.group.borrow().live_threads == 1
+        task.group.borrow().threads.len() == 1
     }
 }

@@ -19,9 +19,8 @@
 //! [`Kernel::run`] is the only place guest code runs: it puts the current
 //! task on the hart for a slice (delivering its pending signals first),
 //! handles the trap the hart returns (system call, page fault, fault
-//! signal, end of slice) and picks who runs next:
-//! round robin over the runnable threads in slices of [`SLICE`] retired
-//! instructions.
+//! signal, end of slice) and picks who runs next (`sched.rs`: slices of
+//! instructions and kernel work, fairly shared by virtual runtime).
 
 pub mod block;
 pub mod clock;
@@ -34,6 +33,7 @@ pub mod files;
 pub mod futex;
 mod mapping;
 pub mod rlimit;
+pub mod sched;
 pub mod sigdeliver;
 pub mod signal;
 pub mod timer;
@@ -52,7 +52,7 @@ use rlimit::Rlimits;
 use rv::{Hart, Regs, Trap};
 use signal::{SigHand, Signal};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -66,9 +66,6 @@ pub static INIT_IMAGE: &[u8] = include_bytes!(concat!(
 
 /// A thread id; a process id is its thread group leader's tid.
 pub type Tid = u32;
-
-/// Instructions a task runs before the scheduler looks at the others.
-pub const SLICE: u64 = 1 << 20;
 
 /// How a process ended, as wait4 would report it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,8 +138,8 @@ pub struct ThreadGroup {
     /// The command name (at most 15 bytes), what prctl(PR_GET_NAME) and
     /// /proc/PID/comm show.
     pub comm: Vec<u8>,
-    /// Threads not yet exited.
-    pub live_threads: usize,
+    /// The threads not yet exited, oldest first.
+    pub threads: Vec<Tid>,
     /// Set by exit_group or a fatal signal; the last thread to go reports
     /// it.
     pub exit: Option<ExitStatus>,
@@ -201,7 +198,7 @@ impl ThreadGroup {
             rlimits,
             exe,
             comm,
-            live_threads: 1,
+            threads: vec![tgid],
             exit: None,
             zombie: None,
             exit_signal: Signal::SIGCHLD.0,
@@ -243,6 +240,9 @@ pub struct Task {
     pub sig: signal::ThreadSig,
     /// CPU time this thread has used (see `Clock::slice_cost`).
     pub cpu_time: Duration,
+    /// The work charged to this thread, as the scheduler orders threads
+    /// by it (see `sched.rs`).
+    pub vruntime: u64,
     /// vfork: the parent thread waiting for this child to exec or exit.
     pub vfork_parent: Option<Tid>,
     pub mm: Rc<RefCell<Mm>>,
@@ -344,8 +344,10 @@ pub struct Kernel {
     tasks: BTreeMap<Tid, Task>,
     /// Processes, from clone until reaped (zombies included).
     groups: BTreeMap<Tid, Rc<RefCell<ThreadGroup>>>,
-    /// Runnable tasks; the front one is current.
-    run_queue: VecDeque<Tid>,
+    /// Runnable tasks (see `sched.rs`).
+    rq: sched::RunQueue,
+    /// Blocked tasks, what wakers look through (see `block.rs`).
+    sleepers: BTreeSet<Tid>,
     /// Blocked tasks with a deadline: (CLOCK_MONOTONIC deadline, tid).
     timers: BTreeSet<(Duration, Tid)>,
     /// Armed ITIMER_REAL timers: (CLOCK_MONOTONIC expiry, tgid); see
@@ -354,8 +356,8 @@ pub struct Kernel {
     /// Armed POSIX timers: (CLOCK_MONOTONIC expiry, tgid, timer id); see
     /// `timer.rs`.
     posix_timers: BTreeSet<(Duration, Tid, i32)>,
-    /// When (in retired instructions) the run loop next re-checks the host
-    /// streams for pollers (see `block.rs`).
+    /// When (in units of work, `RunQueue::total`) the run loop next
+    /// re-checks the host streams for pollers (see `block.rs`).
     console_check_at: u64,
     /// The host terminal's signals, caught while `run` runs.
     host_signals: Option<crate::fs::tty::HostSignals>,
@@ -402,7 +404,8 @@ impl Kernel {
             phys: Phys::new(config.mem_bytes),
             tasks: BTreeMap::new(),
             groups: BTreeMap::new(),
-            run_queue: VecDeque::new(),
+            rq: sched::RunQueue::default(),
+            sleepers: BTreeSet::new(),
             timers: BTreeSet::new(),
             alarms: BTreeSet::new(),
             posix_timers: BTreeSet::new(),
@@ -464,6 +467,7 @@ impl Kernel {
                 pending: Default::default(),
                 sig: Default::default(),
                 cpu_time: Duration::ZERO,
+                vruntime: 0,
                 vfork_parent: None,
                 mm: Rc::new(RefCell::new(image.mm)),
                 sighand: Rc::new(RefCell::new(SigHand::ignoring(start.ignored))),
@@ -472,7 +476,7 @@ impl Kernel {
                 group,
             },
         );
-        self.run_queue.push_back(tid);
+        self.enqueue(tid, sched::Placement::New);
         Ok(tid)
     }
 
@@ -565,6 +569,10 @@ impl Kernel {
             if self.init_exit.is_some() || self.tasks.is_empty() {
                 break;
             }
+            // Whatever ran since the last pass (a trap, a death on the way
+            // back to user mode, exec) may have closed pipe ends or changed
+            // pipes: their waiters are woken before anyone is chosen.
+            self.wake_pipes();
             if !self.timers.is_empty() {
                 self.expire_timers();
             }
@@ -575,7 +583,7 @@ impl Kernel {
                 self.expire_posix_timers();
             }
             self.check_console();
-            let Some(&tid) = self.run_queue.front() else {
+            let Some(tid) = self.pick_next() else {
                 if self.idle() {
                     continue;
                 }
@@ -594,16 +602,22 @@ impl Kernel {
                     continue;
                 }
             }
+            let budget = self.budget();
             let (started, retired) = (Instant::now(), self.hart.instret());
-            let trap = self.hart.run(&mut self.phys.mem, SLICE);
-            let cost = self
-                .clock
-                .slice_cost(started.elapsed(), self.hart.instret() - retired);
+            let trap = self.hart.run(&mut self.phys.mem, budget);
+            let trapped = Instant::now();
+            let instructions = self.hart.instret() - retired;
+            let cost = self.clock.slice_cost(trapped - started, instructions);
             self.current_mut().cpu_time += cost;
+            self.charge(tid, instructions);
             self.expire_cpu_timers();
             self.handle_trap(trap);
-            self.wake_pipes();
             self.sync_tlb();
+            if trap != Trap::BudgetExhausted {
+                // The kernel's work is charged to the thread it was done
+                // for, whatever became of it (see `sched.rs`).
+                self.charge_trap(tid, trapped.elapsed());
+            }
         }
         self.host_signals = None;
         self.shutdown();
@@ -630,7 +644,8 @@ impl Kernel {
                 self.release_task(task);
             }
         }
-        self.run_queue.clear();
+        self.rq.clear();
+        self.sleepers.clear();
         self.timers.clear();
         self.posix_timers.clear();
         self.on_hart = None;
@@ -645,7 +660,13 @@ impl Kernel {
     /// Drops a task's handles, releasing the address space with its last
     /// user.
     fn release_task(&mut self, task: Task) {
-        if let Ok(mm) = Rc::try_unwrap(task.mm) {
+        self.mmput(task.mm);
+    }
+
+    /// Linux's mmput: drops one user of an address space, releasing its
+    /// frames and page tables with the last.
+    pub fn mmput(&mut self, mm: Rc<RefCell<Mm>>) {
+        if let Ok(mm) = Rc::try_unwrap(mm) {
             mm.into_inner().release(&mut self.phys);
         }
     }
@@ -695,7 +716,8 @@ impl Kernel {
                 let info = signal::SigInfo::fault(Signal::SIGBUS, signal::BUS_ADRALN, addr);
                 self.force_sig_info(info);
             }
-            Trap::BudgetExhausted => self.run_queue.rotate_left(1),
+            // The slice is used up: `pick_next` sees it.
+            Trap::BudgetExhausted => {}
         }
     }
 
@@ -747,22 +769,11 @@ impl Kernel {
         }
     }
 
-    /// sched_yield: the current task goes to the back of the run queue.
-    pub fn yield_now(&mut self) {
-        self.run_queue.rotate_left(1);
-    }
-
     /// CPU time used by all threads of the current process.
     pub fn process_cpu_time(&self) -> Duration {
-        let group = self.current().group.clone();
-        let tgid = group.borrow().tgid;
-        let dead = group.borrow().dead_threads_time;
-        self.tasks
-            .values()
-            .filter(|t| t.group.borrow().tgid == tgid)
-            .map(|t| t.cpu_time)
-            .sum::<Duration>()
-            + dead
+        let g = self.current().group.borrow();
+        let live: Duration = g.threads.iter().map(|t| self.tasks[t].cpu_time).sum();
+        live + g.dead_threads_time
     }
 
     /// The process `pid`, live or zombie.
@@ -785,13 +796,12 @@ impl Kernel {
         self.tasks.get(&tid)
     }
 
-    /// The live threads of process `tgid`.
+    /// The live threads of process `tgid`, oldest first.
     pub fn threads_of(&self, tgid: Tid) -> Vec<Tid> {
-        self.tasks
-            .values()
-            .filter(|t| t.group.borrow().tgid == tgid)
-            .map(|t| t.tid)
-            .collect()
+        self.groups
+            .get(&tgid)
+            .map(|g| g.borrow().threads.clone())
+            .unwrap_or_default()
     }
 
     /// Puts `tid`'s registers and page table on the hart.

@@ -74,17 +74,23 @@ impl Rlimit {
     }
 }
 
+/// Linux's max_threads (/proc/sys/kernel/threads-max): one thread per 32
+/// pages of RAM, a 16 KiB kernel stack in an eighth of it, and at least 20.
+/// fork fails with EAGAIN beyond it, root's too.
+pub fn max_threads(ram_pages: u64) -> u64 {
+    (ram_pages / 32).max(20)
+}
+
 /// A process's limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rlimits([Rlimit; RLIM_NLIMITS]);
 
 impl Rlimits {
     /// The limits init starts with. Like Linux, the process and pending
-    /// signal limits scale with memory: half of `max_threads`, which is one
-    /// thread per 32 pages (a 16 KiB kernel stack in an eighth of RAM).
+    /// signal limits scale with memory: half of [`max_threads`].
     pub fn boot_defaults(ram_pages: u64) -> Rlimits {
         const INF: u64 = RLIM_INFINITY;
-        let threads = (ram_pages / 64).max(20);
+        let threads = max_threads(ram_pages) / 2;
         Rlimits([
             Rlimit::new(INF, INF),         // CPU
             Rlimit::new(INF, INF),         // FSIZE

@@ -35,7 +35,7 @@
 //!
 //! Not yet: ITIMER_VIRTUAL, ITIMER_PROF.
 
-use super::block::{Blocked, TaskState, WaitReason};
+use super::block::{Blocked, WaitReason};
 use super::exit::{CLD_CONTINUED, CLD_STOPPED};
 use super::signal::{
     DefaultAction, SigAction, SigHand, SigInfo, Signal, SA_NOCLDSTOP, SA_NODEFER, SA_ONSTACK,
@@ -255,13 +255,12 @@ impl Kernel {
     /// SIGKILL) wakes it; a call it was in runs again then.
     fn park_stopped(&mut self) {
         let tid = self.current_tid();
-        let task = self.current_mut();
-        task.sig.interrupted = false;
-        task.state = TaskState::Blocked(Blocked {
+        self.current_mut().sig.interrupted = false;
+        let blocked = Blocked {
             reason: WaitReason::Other(STOPPED),
             deadline: None,
-        });
-        self.run_queue.retain(|&t| t != tid);
+        };
+        self.sleep(tid, blocked);
     }
 
     /// Arms (or, with a zero value, disarms) the current process's

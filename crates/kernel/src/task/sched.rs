@@ -1,0 +1,313 @@
+//! The scheduler: which runnable thread gets the hart next, and for how
+//! long (a small CFS: Linux's kernel/sched/fair.c without weights or
+//! groups).
+//!
+//! # Charging
+//!
+//! Everything a thread makes the kernel do is charged to it, in
+//! instruction-equivalents (*units*): each guest instruction is one unit,
+//! and each trap (a system call, a page fault, a fault that becomes a
+//! signal) costs [`TRAP_COST`] more, or in real time what the host took
+//! for it if that is more (at virtual time's 10 ns a unit, see `clock.rs`).
+//! In deterministic mode the charge is exactly [`TRAP_COST`], and virtual
+//! time passes by it, so that the same run charges the same. A call that
+//! returns at once (a read on an empty O_NONBLOCK pipe, waitpid with
+//! WNOHANG, getpid) is charged like any other: a thread looping on one uses
+//! its slice up as a thread looping on instructions does.
+//!
+//! # Choosing
+//!
+//! A thread runs for a slice of [`SLICE`] units, across as many traps as
+//! that takes, unless it blocks, yields or exits first. Each thread's
+//! charges add up to its `vruntime`; when a slice ends, the waiting thread
+//! with the least vruntime is next (first come, first served among equals),
+//! so that every runnable thread gets an equal share of the hart over time.
+//! `min_vruntime` follows the least vruntime of the runnable threads and
+//! never goes back; it places threads that join the queue:
+//!
+//! - a new thread (fork, clone) at `min_vruntime + SLICE`: behind the
+//!   threads already waiting, so that a fork bomb's children queue up
+//!   behind everyone else (Linux's START_DEBIT);
+//! - a woken thread (from a sleep, a wait, poll, a pipe, a futex, a signal)
+//!   at `max(its vruntime, min_vruntime - SLICE)`: a thread that has slept
+//!   gets up to one slice of credit and goes ahead of every thread that
+//!   has kept running (Linux's sleeper credit), while a thread that has
+//!   run more than its share (one that wakes often and runs long) keeps
+//!   its debt;
+//! - a thread that yields (sched_yield) behind the last waiting thread:
+//!   every other runnable thread runs before it runs again.
+//!
+//! # Deadlines
+//!
+//! The hart's budget stops at the next deadline (a sleep, a timeout, an
+//! alarm): exactly there in virtual time, a little early in real time,
+//! where the hart runs faster than virtual time's 100 MIPS. A thread that
+//! its deadline wakes ends the current slice if it is ahead of the current
+//! thread in vruntime, as a sleeper that has not used more than its share
+//! is. Threads woken by other threads (a pipe written, a futex woken) wait
+//! for the slice to end, so that a writer and its reader do not take turns
+//! at every write.
+//!
+//! # The bound
+//!
+//! Let S be [`SLICE`] units and O the most a single trap can be charged
+//! beyond the rest of a slice ([`TRAP_COST`] in deterministic mode; the
+//! host time of the longest system call otherwise). Every runnable thread's
+//! vruntime stays within [min_vruntime - S, min_vruntime + S + O], and
+//! min_vruntime does not move while a woken thread waits below it. So:
+//!
+//! - A thread whose deadline has come, and that has used no more than its
+//!   share (its vruntime at most `min_vruntime` when it wakes: any thread
+//!   that slept at least as long as it last ran, for one), runs within
+//!   K * (S + O) units of work of its deadline, plus the trap in progress
+//!   (O), where K is the number of threads woken before it that are still
+//!   waiting: each of them runs at most one slice first. How many other
+//!   threads are runnable, computing or looping on system calls (a fork
+//!   bomb's thousands), does not enter: they all wait behind it. With K = 0,
+//!   the usual case, it runs as soon as its deadline is noticed.
+//! - A thread that has used more than its share waits, in addition, until
+//!   the others have caught up with it.
+//! - Any runnable thread runs within (N - 1) * (3S + 2O) units, N being the
+//!   number of runnable threads.
+//!
+//! In deterministic mode a unit is 10 ns of virtual time, so S + O is
+//! about 10.5 ms; `sleep 0.1` beside 1000 computing and 1000
+//! getppid-looping processes takes 100.003 ms of virtual time.
+
+use super::{Kernel, Tid};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// The units (instructions and kernel work) a thread runs before the
+/// scheduler looks at the others.
+pub const SLICE: u64 = 1 << 20;
+
+/// What one trap costs at least, in units: about what a system call costs
+/// a native riscv64 machine in instructions. A thread that loops on a
+/// system call uses its slice up within SLICE / TRAP_COST calls.
+pub const TRAP_COST: u64 = 128;
+
+/// The runnable threads: the one whose slice is running, and the others
+/// in order of vruntime.
+#[derive(Default)]
+pub struct RunQueue {
+    /// The thread whose slice is running, if any.
+    current: Option<Tid>,
+    /// Units charged to the current thread since it was picked.
+    used: u64,
+    /// The waiting threads by (vruntime, arrival, tid): the first is next.
+    waiting: BTreeSet<(u64, u64, Tid)>,
+    /// Each waiting thread's key in `waiting`.
+    keys: BTreeMap<Tid, (u64, u64)>,
+    /// Counts arrivals, so that equal vruntimes run first come first
+    /// served.
+    arrivals: u64,
+    /// The least vruntime of the runnable threads, never decreasing.
+    min_vruntime: u64,
+    /// Units charged to every thread since boot: the kernel's measure of
+    /// work done, for what must happen every so much of it.
+    pub total: u64,
+}
+
+impl RunQueue {
+    /// Whether no thread is runnable.
+    pub fn is_empty(&self) -> bool {
+        self.current.is_none() && self.waiting.is_empty()
+    }
+
+    /// Whether `tid` is runnable (running its slice or waiting).
+    pub fn contains(&self, tid: Tid) -> bool {
+        self.current == Some(tid) || self.keys.contains_key(&tid)
+    }
+
+    fn insert(&mut self, tid: Tid, vruntime: u64) {
+        self.arrivals += 1;
+        self.waiting.insert((vruntime, self.arrivals, tid));
+        self.keys.insert(tid, (vruntime, self.arrivals));
+    }
+
+    /// Takes `tid` off the queue (it blocked, stopped or exited). Returns
+    /// whether it was on it.
+    pub fn remove(&mut self, tid: Tid) -> bool {
+        if self.current == Some(tid) {
+            self.current = None;
+            return true;
+        }
+        match self.keys.remove(&tid) {
+            Some((v, a)) => self.waiting.remove(&(v, a, tid)),
+            None => false,
+        }
+    }
+
+    /// `from` is now called `to` (exec from a non-leader thread takes the
+    /// leader's tid).
+    pub fn rename(&mut self, from: Tid, to: Tid) {
+        if self.current == Some(from) {
+            self.current = Some(to);
+        } else if let Some((v, a)) = self.keys.remove(&from) {
+            self.waiting.remove(&(v, a, from));
+            self.waiting.insert((v, a, to));
+            self.keys.insert(to, (v, a));
+        }
+    }
+
+    /// Forgets every thread (shutdown).
+    pub fn clear(&mut self) {
+        *self = RunQueue::default();
+    }
+}
+
+/// How a thread joins the run queue (see the module comment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    New,
+    Woken,
+}
+
+impl Kernel {
+    /// The thread to run now: the current one while its slice lasts, else
+    /// the waiting thread with the least vruntime (the current one going
+    /// back among the waiting). None when nothing is runnable.
+    pub(super) fn pick_next(&mut self) -> Option<Tid> {
+        if let Some(cur) = self.rq.current {
+            if self.rq.used < SLICE {
+                return Some(cur);
+            }
+            // Slice used up: back among the others, ahead of none with
+            // less vruntime.
+            self.rq.current = None;
+            let v = self.tasks[&cur].vruntime;
+            self.rq.insert(cur, v);
+        }
+        let &(v, a, tid) = self.rq.waiting.first()?;
+        self.rq.waiting.remove(&(v, a, tid));
+        self.rq.keys.remove(&tid);
+        self.rq.current = Some(tid);
+        self.rq.used = 0;
+        self.update_min_vruntime();
+        Some(tid)
+    }
+
+    /// The hart's instruction budget: what is left of the current
+    /// thread's slice, but no further than the next deadline, so that a
+    /// sleeper's time is noticed when it comes.
+    pub(super) fn budget(&self) -> u64 {
+        let left = SLICE.saturating_sub(self.rq.used).max(1);
+        match self.next_deadline() {
+            Some(d) => left.min(self.clock.instructions_until(&self.hart, d)),
+            None => left,
+        }
+    }
+
+    /// A thread whose deadline woke it (a sleep, a timeout) ends the
+    /// current slice if it is ahead of the current thread in vruntime, as
+    /// any sleeper that has not used more than its share is: it runs next.
+    /// Threads woken by other threads (a pipe written, a futex woken) wait
+    /// for the slice to end, so that a writer and its reader do not take
+    /// turns at every write.
+    pub(super) fn preempt_for_deadline(&mut self, woken: Tid) {
+        let Some(cur) = self.rq.current.filter(|&c| c != woken) else {
+            return;
+        };
+        let ahead = match (self.tasks.get(&woken), self.tasks.get(&cur)) {
+            (Some(w), Some(c)) => w.vruntime < c.vruntime,
+            _ => false,
+        };
+        if ahead && self.rq.contains(woken) {
+            self.rq.used = SLICE;
+        }
+    }
+
+    /// Charges `units` of work to `tid`: to its vruntime and, if it is
+    /// running its slice, to the slice.
+    pub(super) fn charge(&mut self, tid: Tid, units: u64) {
+        let Some(task) = self.tasks.get_mut(&tid) else {
+            return;
+        };
+        task.vruntime += units;
+        self.rq.total += units;
+        if self.rq.current == Some(tid) {
+            self.rq.used += units;
+        }
+    }
+
+    /// Linux's update_min_vruntime: the least vruntime of the runnable
+    /// threads, if that is more than before.
+    fn update_min_vruntime(&mut self) {
+        let current = self.rq.current.map(|t| self.tasks[&t].vruntime);
+        let first = self.rq.waiting.first().map(|&(v, _, _)| v);
+        let least = match (current, first) {
+            (Some(c), Some(f)) => c.min(f),
+            (c, f) => match c.or(f) {
+                Some(v) => v,
+                None => return,
+            },
+        };
+        self.rq.min_vruntime = self.rq.min_vruntime.max(least);
+    }
+
+    /// Puts runnable `tid` on the run queue, placed as `how` says (see the
+    /// module comment).
+    pub(super) fn enqueue(&mut self, tid: Tid, how: Placement) {
+        if self.rq.contains(tid) {
+            return;
+        }
+        self.update_min_vruntime();
+        let min = self.rq.min_vruntime;
+        let task = self.tasks.get_mut(&tid).expect("queued task exists");
+        task.vruntime = match how {
+            Placement::New => min + SLICE,
+            Placement::Woken => task.vruntime.max(min.saturating_sub(SLICE)),
+        };
+        let v = task.vruntime;
+        self.rq.insert(tid, v);
+    }
+
+    /// sched_yield: the current thread's slice ends and it goes behind
+    /// every waiting thread. Alone, it just goes on.
+    pub fn yield_now(&mut self) {
+        let Some(cur) = self.rq.current else {
+            return;
+        };
+        let Some(&(last, _, _)) = self.rq.waiting.last() else {
+            return;
+        };
+        self.rq.current = None;
+        let task = self.tasks.get_mut(&cur).expect("current task exists");
+        task.vruntime = task.vruntime.max(last);
+        let v = task.vruntime;
+        self.rq.insert(cur, v);
+    }
+
+    /// The slice's end after a trap that took `wall` on the host: charges
+    /// `tid` for the kernel's work (see the module comment), as CPU time
+    /// too.
+    pub(super) fn charge_trap(&mut self, tid: Tid, wall: Duration) {
+        let (units, cpu) = self.clock.kernel_cost(&mut self.hart, wall, TRAP_COST);
+        if let Some(task) = self.tasks.get_mut(&tid) {
+            task.cpu_time += cpu;
+        }
+        self.charge(tid, units);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_is_ordered_by_vruntime_then_arrival() {
+        let mut rq = RunQueue::default();
+        rq.insert(3, 10);
+        rq.insert(1, 5);
+        rq.insert(2, 10);
+        let order: Vec<Tid> = rq.waiting.iter().map(|&(_, _, t)| t).collect();
+        assert_eq!(order, [1, 3, 2]);
+        assert!(rq.remove(3));
+        assert!(!rq.remove(3));
+        rq.rename(2, 7);
+        assert!(rq.contains(7) && !rq.contains(2));
+        let order: Vec<Tid> = rq.waiting.iter().map(|&(_, _, t)| t).collect();
+        assert_eq!(order, [1, 7]);
+    }
+}

@@ -257,6 +257,7 @@ fn run(args: RunArgs) -> ExitCode {
             })
             .collect(),
     };
+    kernel::fs::host::raise_fd_limit();
     // The guest's / is --root's directory, or the host's directories with
     // the initramfs's /bin, /sbin and /etc beside them.
     let mut vfs = match &args.root {

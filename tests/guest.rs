@@ -2,7 +2,7 @@
 //!
 //! Each case is one run of a multi-case guest program (`proctest CASE`,
 //! `mmtest CASE`, `fstest CASE`, `sigtest CASE`, `polltest CASE`,
-//! `schedtest CASE` from `userland/src/`). The same C source is compiled for
+//! `schedtest CASE`, `limits CASE` from `userland/src/`). The same C source is compiled for
 //! the host with `cc` at test time and run natively: Linux's stdout and exit
 //! status are the expected ones. The committed riscv64 binary in
 //! `userland/bin/` runs under `cleave run` and must print the same bytes and
@@ -141,6 +141,12 @@ const ACTIVE: &[&str] = &[
     "schedtest/getpid_loop",
     "schedtest/yield_pingpong",
     "schedtest/sleep_beside_busy",
+    "limits/pipe_one_fd",
+    "limits/trunc_readonly",
+    "limits/shebang",
+    "limits/sparse",
+    "limits/pipe_user_pages",
+    "limits/pipe_size",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
@@ -414,6 +420,7 @@ fn lists_cover_every_case() {
         "polltest",
         "fsprobe",
         "schedtest",
+        "limits",
     ] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {

@@ -357,6 +357,7 @@ impl Gen {
         type Unit = fn(&mut Gen);
         const UNITS: &[(u64, Unit)] = &[
             (12, Gen::alu_reg),
+            (3, Gen::div_edge),
             (10, Gen::alu_imm),
             (3, Gen::upper),
             (6, Gen::load),
@@ -420,6 +421,30 @@ impl Gen {
         let (opcode, f3, f7) = *self.rng.pick(OPS);
         let (rd, rs1, rs2) = (self.xd(), self.xs(), self.xs());
         self.word(r_type(opcode, rd, f3, rs1, rs2, f7));
+    }
+
+    /// Division and remainder at their edges, both widths: by zero, by
+    /// -1, and of the most negative value by -1 (the overflow).
+    fn div_edge(&mut self) {
+        let (opcode, f3) = (*self.rng.pick(&[OP, OP_32]), 4 + self.rng.below(4) as u32);
+        let (divisor, by) = (self.xt(), *self.rng.pick(&[0, -1]));
+        self.word(addi(divisor, 0, by));
+        let dividend = if self.coin() {
+            let r = loop {
+                let r = self.xt();
+                if r != divisor {
+                    break r;
+                }
+            };
+            let shamt = if opcode == OP { 63 } else { 31 };
+            self.word(addi(r, 0, -1));
+            self.word(slli(r, r, shamt));
+            r
+        } else {
+            self.xs()
+        };
+        let rd = self.xd();
+        self.word(r_type(opcode, rd, f3, dividend, divisor, 0x01));
     }
 
     fn alu_imm(&mut self) {
@@ -493,9 +518,11 @@ impl Gen {
         self.word(amo(f5, f3, rd, rs2, rt, aq, rl));
     }
 
-    /// lr; a few register operations that leave the address alone; sc to the
-    /// same address, which must succeed. (Nothing between them touches memory
-    /// or jumps, so qemu's compare-and-swap SC and a reservation agree.)
+    /// lr; a few register operations that leave the address alone, and
+    /// perhaps a store to the reserved word (of the value lr read, or of
+    /// another); sc to the same address. The sc is a compare-and-swap
+    /// against the value lr read, in cleave as in qemu: it fails only if the
+    /// store changed the word.
     fn lr_sc(&mut self) {
         let f3 = 2 + self.rng.below(2) as u32;
         let rt = self.atomic_address(1 << f3);
@@ -514,6 +541,10 @@ impl Gen {
                     self.unit.pop();
                 }
             }
+        }
+        if self.rng.below(3) == 0 {
+            let value = if self.coin() { rd } else { self.xs() };
+            self.word(s_type(STORE, f3, rt, value, 0));
         }
         let (rd, rs2, aq, rl) = (self.xd(), self.xs(), self.coin(), self.coin());
         self.word(amo(0b00011, f3, rd, rs2, rt, aq, rl));

@@ -259,7 +259,7 @@ pub(crate) fn decode(bits: u32) -> Insn {
 }
 
 /// Whether `rd` names an integer register (rather than an FP one or nothing).
-fn writes_x(op: Op) -> bool {
+pub(crate) fn writes_x(op: Op) -> bool {
     use Op::*;
     !matches!(
         op,
@@ -304,6 +304,16 @@ fn writes_x(op: Op) -> bool {
             | FmvDX
             | FcvtSD
             | FcvtDS
+    )
+}
+
+/// Whether an F or D operation reads integer register rs1 (rather than an
+/// FP one).
+pub(crate) fn reads_x(op: Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        FcvtSW | FcvtSWu | FcvtSL | FcvtSLu | FmvWX | FcvtDW | FcvtDWu | FcvtDL | FcvtDLu | FmvDX
     )
 }
 

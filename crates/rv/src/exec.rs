@@ -9,8 +9,8 @@
 //! out-of-line handler. Nothing on the common path allocates or hashes.
 
 use crate::decode::{decode, insn_len, Insn, Op};
-use crate::fpu::{self, Rounding};
-use crate::hart::Hart;
+use crate::fpu;
+use crate::hart::{Hart, Reservation};
 use crate::jit::BlockPage;
 use crate::mmu::{slot, walk, TlbEntry};
 use crate::{Access, PhysMem, Trap, PAGE_SIZE};
@@ -203,7 +203,11 @@ fn run_block(cpu: &mut Cpu, blocks: &BlockPage, pc: u64, left: u64) -> Option<(u
     let frame = &mem.ram[cpu.pfn * PAGE_SIZE..][..PAGE_SIZE];
     let block = mem.jit.block(blocks, frame, off)?;
     let hart = &mut *cpu.hart;
-    let (x, fp) = (&mut cpu.x, (&mut hart.regs.f, &mut hart.regs.fcsr));
+    let regs = &mut hart.regs;
+    let (x, fp) = (
+        &mut cpu.x,
+        (&mut regs.f, &mut regs.fcsr, &mut hart.reservation),
+    );
     Some(mem.jit.run(
         block,
         blocks,
@@ -434,79 +438,18 @@ fn illegal(cpu: &mut Cpu, i: Insn, _: u64) -> u64 {
     cpu.trap(Trap::IllegalInstruction { bits: i.imm as u32 })
 }
 
-/// The double-precision operations of numeric inner loops: each gets a
-/// handler of its own, and translated code calls `fp_double_packed` for
-/// them; the rest of F and D go through `other`.
-#[cfg(target_arch = "x86_64")]
-pub(crate) const FP_DOUBLE: [Op; 8] = [
-    Op::FaddD,
-    Op::FsubD,
-    Op::FmulD,
-    Op::FdivD,
-    Op::FmaddD,
-    Op::FmsubD,
-    Op::FnmsubD,
-    Op::FnmaddD,
-];
-
-/// Executes `i`, one of `FP_DOUBLE`. False, with nothing done, if its
-/// rounding mode is invalid (the instruction is then illegal; `other`
-/// raises that).
-#[inline(always)]
-fn fp_double(f: &mut [u64; 32], fcsr: &mut u32, i: Insn) -> bool {
-    let rm = match i.rm() {
-        7 => (*fcsr >> 5) & 7,
-        rm => rm as u32,
-    };
-    let Some(rm) = Rounding::from_bits(rm) else {
-        return false;
-    };
-    let (a, b, c) = (
-        f[(i.rs1 & 31) as usize],
-        f[(i.rs2 & 31) as usize],
-        f[i.rs3() as usize],
-    );
-    // The accrued NX lets the FPU skip proving a result exact.
-    let mut fl = *fcsr & fpu::flags::NX;
-    let r = match i.op {
-        Op::FaddD => fpu::f64_add(a, b, rm, &mut fl),
-        Op::FsubD => fpu::f64_sub(a, b, rm, &mut fl),
-        Op::FmulD => fpu::f64_mul(a, b, rm, &mut fl),
-        Op::FdivD => fpu::f64_div(a, b, rm, &mut fl),
-        Op::FmaddD => fpu::f64_fma(a, b, c, rm, &mut fl),
-        Op::FmsubD => fpu::f64_fma(a, b, c ^ SIGN64, rm, &mut fl),
-        Op::FnmsubD => fpu::f64_fma(a ^ SIGN64, b, c, rm, &mut fl),
-        Op::FnmaddD => fpu::f64_fma(a ^ SIGN64, b, c ^ SIGN64, rm, &mut fl),
-        _ => unreachable!("not in FP_DOUBLE"),
-    };
-    *fcsr |= fl;
-    f[(i.rd & 31) as usize] = r;
-    true
-}
-
-/// `fp_double` for translated code: `packed` holds the index of the
-/// operation in `FP_DOUBLE` in bits 0-7, then rd, rs1, rs2 and `imm`.
-#[cfg(target_arch = "x86_64")]
-pub(crate) fn fp_double_packed(f: &mut [u64; 32], fcsr: &mut u32, packed: u64) -> bool {
-    let i = Insn {
-        op: FP_DOUBLE[(packed & 7) as usize],
-        rd: (packed >> 8) as u8,
-        rs1: (packed >> 16) as u8,
-        rs2: (packed >> 24) as u8,
-        imm: (packed >> 32) as i32,
-    };
-    fp_double(f, fcsr, i)
-}
-
-/// Handlers for `FP_DOUBLE`, each with its operation as a constant.
+/// The double-precision operations of numeric inner loops each get a
+/// handler of their own, with the operation as a constant; the rest of F
+/// and D go through `other`.
 macro_rules! fp_double_handlers {
     ($($name:ident: $op:ident;)*) => {$(
         fn $name<const L: u64>(cpu: &mut Cpu, i: Insn, pc: u64) -> u64 {
             let regs = &mut cpu.hart.regs;
-            if fp_double(&mut regs.f, &mut regs.fcsr, Insn { op: Op::$op, ..i }) {
-                pc.wrapping_add(L)
-            } else {
-                other(cpu, i, pc)
+            let i = Insn { op: Op::$op, ..i };
+            match fpu::execute(&mut regs.f, &mut regs.fcsr, i, 0) {
+                Ok(_) => pc.wrapping_add(L),
+                // A reserved rounding mode: `other` raises the trap.
+                Err(_) => other(cpu, i, pc),
             }
         }
     )*};
@@ -835,18 +778,6 @@ fn fetch_decode(hart: &mut Hart, mem: &mut PhysMem, pc: u64) -> Result<(Insn, bo
     Ok((decode(bits), cacheable))
 }
 
-fn unbox(v: u64) -> u32 {
-    if v >> 32 == 0xffff_ffff {
-        v as u32
-    } else {
-        0x7fc0_0000
-    }
-}
-
-fn nan_box(v: u32) -> u64 {
-    v as u64 | 0xffff_ffff_0000_0000
-}
-
 fn sext32(v: u64) -> u64 {
     v as i32 as i64 as u64
 }
@@ -899,49 +830,6 @@ fn execute_other(
         ($v:expr) => {
             x[(i.rd & 63) as usize] = $v
         };
-    }
-    macro_rules! f {
-        ($r:expr) => {
-            hart.regs.f[($r & 31) as usize]
-        };
-    }
-    macro_rules! fs {
-        ($r:expr) => {
-            unbox(f!($r))
-        };
-    }
-    macro_rules! rounding {
-        () => {{
-            let rm = if i.rm() == 7 {
-                (hart.regs.fcsr >> 5) & 7
-            } else {
-                i.rm() as u32
-            };
-            match Rounding::from_bits(rm) {
-                Some(rm) => rm,
-                None => {
-                    let (bits, _) = fetch_bits(hart, mem, here)?;
-                    return Err(Trap::IllegalInstruction { bits });
-                }
-            }
-        }};
-    }
-    // An FP operation: `$body` sees the rounding mode as `rm` and the
-    // flags to accrue as `fl`.
-    macro_rules! fp {
-        (|$rm:ident, $fl:ident| $body:expr) => {{
-            let $rm = rounding!();
-            let mut $fl = 0u32;
-            let r = $body;
-            hart.regs.fcsr |= $fl;
-            r
-        }};
-        (|$fl:ident| $body:expr) => {{
-            let mut $fl = 0u32;
-            let r = $body;
-            hart.regs.fcsr |= $fl;
-            r
-        }};
     }
     macro_rules! amo {
         ($size:expr, $op:expr) => {{
@@ -1018,7 +906,10 @@ fn execute_other(
             } else {
                 u64::from_le_bytes(mem.ram[pa..pa + 8].try_into().unwrap())
             };
-            hart.reservation = Some(rs1);
+            hart.reservation = Reservation {
+                addr: rs1,
+                value: v,
+            };
             set!(v);
         }
         ScW | ScD => {
@@ -1033,16 +924,20 @@ fn execute_other(
             // fault (a copy-on-write page) keeps the reservation, so the SC
             // succeeds when it runs again after the kernel's fix-up, as
             // under qemu-user, where the host resolves such faults unseen.
-            if hart.reservation == Some(rs1) {
+            let reserved = hart.reservation;
+            let stored = reserved.addr == rs1 && {
                 let pa = atomic_addr(hart, mem, rs1, size, Access::Store)?;
-                hart.reservation = None;
-                mem.ram[pa..pa + size as usize]
-                    .copy_from_slice(&rs2.to_le_bytes()[..size as usize]);
-                set!(0);
-            } else {
-                hart.reservation = None;
-                set!(1);
-            }
+                let bytes = &mut mem.ram[pa..pa + size as usize];
+                // The compare-and-swap: the value LR read, at SC's width.
+                let expected = &reserved.value.to_le_bytes()[..size as usize];
+                let same = bytes == expected;
+                if same {
+                    bytes.copy_from_slice(&rs2.to_le_bytes()[..size as usize]);
+                }
+                same
+            };
+            hart.reservation = Reservation::NONE;
+            set!(!stored as u64);
         }
         AmoSwapW => amo!(4, |_, b| b),
         AmoAddW => amo!(4, |a, b| a.wrapping_add(b)),
@@ -1063,163 +958,40 @@ fn execute_other(
         AmoMinuD => amo!(8, |a, b| a.min(b)),
         AmoMaxuD => amo!(8, |a, b| a.max(b)),
 
-        Flw => f!(i.rd) = nan_box(u32::from_le_bytes(load(hart, mem, addr)?)),
-        Fld => f!(i.rd) = u64::from_le_bytes(load(hart, mem, addr)?),
-        Fsw => store(hart, mem, addr, (f!(i.rs2) as u32).to_le_bytes())?,
-        Fsd => store(hart, mem, addr, f!(i.rs2).to_le_bytes())?,
-
-        FmaddS => {
-            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_fma(
-                fs!(i.rs1),
-                fs!(i.rs2),
-                fs!(i.rs3()),
-                rm,
-                &mut fl
-            )))
+        Flw => {
+            hart.regs.f[(i.rd & 31) as usize] =
+                fpu::nan_box(u32::from_le_bytes(load(hart, mem, addr)?))
         }
-        FmsubS => {
-            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_fma(
-                fs!(i.rs1),
-                fs!(i.rs2),
-                fs!(i.rs3()) ^ SIGN32,
-                rm,
-                &mut fl
-            )))
-        }
-        FnmsubS => {
-            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_fma(
-                fs!(i.rs1) ^ SIGN32,
-                fs!(i.rs2),
-                fs!(i.rs3()),
-                rm,
-                &mut fl
-            )))
-        }
-        FnmaddS => {
-            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_fma(
-                fs!(i.rs1) ^ SIGN32,
-                fs!(i.rs2),
-                fs!(i.rs3()) ^ SIGN32,
-                rm,
-                &mut fl
-            )))
-        }
-        FaddS => {
-            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_add(
-                fs!(i.rs1),
-                fs!(i.rs2),
-                rm,
-                &mut fl
-            )))
-        }
-        FsubS => {
-            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_sub(
-                fs!(i.rs1),
-                fs!(i.rs2),
-                rm,
-                &mut fl
-            )))
-        }
-        FmulS => {
-            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_mul(
-                fs!(i.rs1),
-                fs!(i.rs2),
-                rm,
-                &mut fl
-            )))
-        }
-        FdivS => {
-            f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_div(
-                fs!(i.rs1),
-                fs!(i.rs2),
-                rm,
-                &mut fl
-            )))
-        }
-        FsqrtS => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f32_sqrt(fs!(i.rs1), rm, &mut fl))),
-        FsgnjS => f!(i.rd) = nan_box((fs!(i.rs1) & !SIGN32) | (fs!(i.rs2) & SIGN32)),
-        FsgnjnS => f!(i.rd) = nan_box((fs!(i.rs1) & !SIGN32) | (!fs!(i.rs2) & SIGN32)),
-        FsgnjxS => f!(i.rd) = nan_box(fs!(i.rs1) ^ (fs!(i.rs2) & SIGN32)),
-        FminS => f!(i.rd) = nan_box(fp!(|fl| fpu::f32_min(fs!(i.rs1), fs!(i.rs2), &mut fl))),
-        FmaxS => f!(i.rd) = nan_box(fp!(|fl| fpu::f32_max(fs!(i.rs1), fs!(i.rs2), &mut fl))),
-        FcvtWS => {
-            set!(fp!(|rm, fl| fpu::f32_to_i32(fs!(i.rs1), rm, &mut fl)) as i64 as u64)
-        }
-        FcvtWuS => set!(sext32(
-            fp!(|rm, fl| fpu::f32_to_u32(fs!(i.rs1), rm, &mut fl)) as u64
-        )),
-        FcvtLS => set!(fp!(|rm, fl| fpu::f32_to_i64(fs!(i.rs1), rm, &mut fl)) as u64),
-        FcvtLuS => set!(fp!(|rm, fl| fpu::f32_to_u64(fs!(i.rs1), rm, &mut fl))),
-        FcvtSW => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::i32_to_f32(rs1 as i32, rm, &mut fl))),
-        FcvtSWu => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::u32_to_f32(rs1 as u32, rm, &mut fl))),
-        FcvtSL => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::i64_to_f32(rs1 as i64, rm, &mut fl))),
-        FcvtSLu => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::u64_to_f32(rs1, rm, &mut fl))),
-        FmvXW => set!(sext32(f!(i.rs1))),
-        FmvWX => f!(i.rd) = nan_box(rs1 as u32),
-        FeqS => set!(fp!(|fl| fpu::f32_eq(fs!(i.rs1), fs!(i.rs2), &mut fl)) as u64),
-        FltS => set!(fp!(|fl| fpu::f32_lt(fs!(i.rs1), fs!(i.rs2), &mut fl)) as u64),
-        FleS => set!(fp!(|fl| fpu::f32_le(fs!(i.rs1), fs!(i.rs2), &mut fl)) as u64),
-        FclassS => set!(fpu::f32_class(fs!(i.rs1))),
-
-        FmaddD => {
-            f!(i.rd) = fp!(|rm, fl| fpu::f64_fma(f!(i.rs1), f!(i.rs2), f!(i.rs3()), rm, &mut fl))
-        }
-        FmsubD => {
-            f!(i.rd) =
-                fp!(|rm, fl| fpu::f64_fma(f!(i.rs1), f!(i.rs2), f!(i.rs3()) ^ SIGN64, rm, &mut fl))
-        }
-        FnmsubD => {
-            f!(i.rd) =
-                fp!(|rm, fl| fpu::f64_fma(f!(i.rs1) ^ SIGN64, f!(i.rs2), f!(i.rs3()), rm, &mut fl))
-        }
-        FnmaddD => {
-            f!(i.rd) = fp!(|rm, fl| fpu::f64_fma(
-                f!(i.rs1) ^ SIGN64,
-                f!(i.rs2),
-                f!(i.rs3()) ^ SIGN64,
-                rm,
-                &mut fl
-            ))
-        }
-        FaddD => f!(i.rd) = fp!(|rm, fl| fpu::f64_add(f!(i.rs1), f!(i.rs2), rm, &mut fl)),
-        FsubD => f!(i.rd) = fp!(|rm, fl| fpu::f64_sub(f!(i.rs1), f!(i.rs2), rm, &mut fl)),
-        FmulD => f!(i.rd) = fp!(|rm, fl| fpu::f64_mul(f!(i.rs1), f!(i.rs2), rm, &mut fl)),
-        FdivD => f!(i.rd) = fp!(|rm, fl| fpu::f64_div(f!(i.rs1), f!(i.rs2), rm, &mut fl)),
-        FsqrtD => f!(i.rd) = fp!(|rm, fl| fpu::f64_sqrt(f!(i.rs1), rm, &mut fl)),
-        FsgnjD => f!(i.rd) = (f!(i.rs1) & !SIGN64) | (f!(i.rs2) & SIGN64),
-        FsgnjnD => f!(i.rd) = (f!(i.rs1) & !SIGN64) | (!f!(i.rs2) & SIGN64),
-        FsgnjxD => f!(i.rd) = f!(i.rs1) ^ (f!(i.rs2) & SIGN64),
-        FminD => f!(i.rd) = fp!(|fl| fpu::f64_min(f!(i.rs1), f!(i.rs2), &mut fl)),
-        FmaxD => f!(i.rd) = fp!(|fl| fpu::f64_max(f!(i.rs1), f!(i.rs2), &mut fl)),
-        FcvtWD => set!(fp!(|rm, fl| fpu::f64_to_i32(f!(i.rs1), rm, &mut fl)) as i64 as u64),
-        FcvtWuD => set!(sext32(
-            fp!(|rm, fl| fpu::f64_to_u32(f!(i.rs1), rm, &mut fl)) as u64
-        )),
-        FcvtLD => set!(fp!(|rm, fl| fpu::f64_to_i64(f!(i.rs1), rm, &mut fl)) as u64),
-        FcvtLuD => set!(fp!(|rm, fl| fpu::f64_to_u64(f!(i.rs1), rm, &mut fl))),
-        FcvtDW => f!(i.rd) = fp!(|rm, fl| fpu::i32_to_f64(rs1 as i32, rm, &mut fl)),
-        FcvtDWu => f!(i.rd) = fp!(|rm, fl| fpu::u32_to_f64(rs1 as u32, rm, &mut fl)),
-        FcvtDL => f!(i.rd) = fp!(|rm, fl| fpu::i64_to_f64(rs1 as i64, rm, &mut fl)),
-        FcvtDLu => f!(i.rd) = fp!(|rm, fl| fpu::u64_to_f64(rs1, rm, &mut fl)),
-        FmvXD => set!(f!(i.rs1)),
-        FmvDX => f!(i.rd) = rs1,
-        FeqD => set!(fp!(|fl| fpu::f64_eq(f!(i.rs1), f!(i.rs2), &mut fl)) as u64),
-        FltD => set!(fp!(|fl| fpu::f64_lt(f!(i.rs1), f!(i.rs2), &mut fl)) as u64),
-        FleD => set!(fp!(|fl| fpu::f64_le(f!(i.rs1), f!(i.rs2), &mut fl)) as u64),
-        FclassD => set!(fpu::f64_class(f!(i.rs1))),
-        FcvtSD => f!(i.rd) = nan_box(fp!(|rm, fl| fpu::f64_to_f32(f!(i.rs1), rm, &mut fl))),
-        FcvtDS => {
-            f!(i.rd) = fp!(|rm, fl| {
-                let _ = rm;
-                fpu::f32_to_f64(fs!(i.rs1), &mut fl)
-            })
-        }
+        Fld => hart.regs.f[(i.rd & 31) as usize] = u64::from_le_bytes(load(hart, mem, addr)?),
+        Fsw => store(
+            hart,
+            mem,
+            addr,
+            (hart.regs.f[(i.rs2 & 31) as usize] as u32).to_le_bytes(),
+        )?,
+        Fsd => store(
+            hart,
+            mem,
+            addr,
+            hart.regs.f[(i.rs2 & 31) as usize].to_le_bytes(),
+        )?,
 
         Undecoded | Illegal | Ecall | Ebreak | Fence | Lui | Auipc | Jal | Jalr | Beq | Bne
         | Blt | Bge | Bltu | Bgeu | Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu | Sb | Sh | Sw | Sd
         | Addi | Slti | Sltiu | Xori | Ori | Andi | Slli | Srli | Srai | Addiw | Slliw | Srliw
         | Sraiw | Add | Sub | Sll | Slt | Sltu | Xor | Srl | Sra | Or | And | Addw | Subw
         | Sllw | Srlw | Sraw | Mul | Mulw => unreachable!("these have handlers of their own"),
+        _ => {
+            let regs = &mut hart.regs;
+            match fpu::execute(&mut regs.f, &mut regs.fcsr, *i, rs1) {
+                Ok(Some(v)) => set!(v),
+                Ok(None) => {}
+                Err(fpu::BadRounding) => {
+                    let (bits, _) = fetch_bits(hart, mem, here)?;
+                    return Err(Trap::IllegalInstruction { bits });
+                }
+            }
+        }
     }
     if hart.code_dirty {
         hart.code_dirty = false;
@@ -1227,9 +999,6 @@ fn execute_other(
     }
     Ok(Flow::Next)
 }
-
-const SIGN32: u32 = 1 << 31;
-const SIGN64: u64 = 1 << 63;
 
 /// Reconstructs a CSR instruction's bits for an illegal-instruction trap.
 fn csr_bits(i: &Insn) -> u32 {

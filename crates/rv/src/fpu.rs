@@ -30,6 +30,7 @@ pub mod flags {
     pub const NV: u32 = 16;
 }
 
+use crate::decode::{Insn, Op};
 use flags::{DZ, NV, NX, OF, UF};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -876,6 +877,203 @@ pub fn i64_to_f64(v: i64, rm: Rounding, fl: &mut u32) -> u64 {
 pub fn u64_to_f64(v: u64, rm: Rounding, fl: &mut u32) -> u64 {
     let fast = host::from_int(v.into(), v as f64);
     fast_or_soft!(rm, fl, fast, from_int(F64, false, v, rm, fl))
+}
+
+// ---------------------------------------------------------------------------
+// F and D instructions, for the interpreter and the JIT alike
+// ---------------------------------------------------------------------------
+
+/// The value a single-precision operand reads from FP register bits `v`:
+/// anything not NaN-boxed is the canonical NaN.
+pub(crate) fn unbox(v: u64) -> u32 {
+    if v >> 32 == 0xffff_ffff {
+        v as u32
+    } else {
+        0x7fc0_0000
+    }
+}
+
+/// The FP register bits of single-precision result `v`.
+pub(crate) fn nan_box(v: u32) -> u64 {
+    v as u64 | 0xffff_ffff_0000_0000
+}
+
+fn sext32(v: u64) -> u64 {
+    v as i32 as i64 as u64
+}
+
+const SIGN32: u32 = 1 << 31;
+const SIGN64: u64 = 1 << 63;
+
+/// The rounding mode of an F or D instruction (its `rm` field, or frm for
+/// the dynamic 7) is reserved: the instruction is illegal.
+#[derive(Debug)]
+pub(crate) struct BadRounding;
+
+/// Every F and D operation that `execute` runs: all but loads and stores.
+/// Translated code names one by its index here.
+pub(crate) const OPS: [Op; 58] = {
+    use Op::*;
+    [
+        FmaddS, FmsubS, FnmsubS, FnmaddS, FaddS, FsubS, FmulS, FdivS, FsqrtS, FsgnjS, FsgnjnS,
+        FsgnjxS, FminS, FmaxS, FcvtWS, FcvtWuS, FcvtLS, FcvtLuS, FcvtSW, FcvtSWu, FcvtSL, FcvtSLu,
+        FmvXW, FmvWX, FeqS, FltS, FleS, FclassS, FmaddD, FmsubD, FnmsubD, FnmaddD, FaddD, FsubD,
+        FmulD, FdivD, FsqrtD, FsgnjD, FsgnjnD, FsgnjxD, FminD, FmaxD, FcvtWD, FcvtWuD, FcvtLD,
+        FcvtLuD, FcvtDW, FcvtDWu, FcvtDL, FcvtDLu, FmvXD, FmvDX, FeqD, FltD, FleD, FclassD, FcvtSD,
+        FcvtDS,
+    ]
+};
+
+/// Executes `i`, one of `OPS`, on the FP registers `f` and `fcsr`, with
+/// `x` the value of integer register rs1 (for the instructions that read
+/// one). Returns the value of integer register rd for the instructions
+/// that write one. On `BadRounding` nothing has changed.
+#[inline(always)]
+pub(crate) fn execute(
+    f: &mut [u64; 32],
+    fcsr: &mut u32,
+    i: Insn,
+    x: u64,
+) -> Result<Option<u64>, BadRounding> {
+    use Op::*;
+    let rm = match i.rm() {
+        7 => (*fcsr >> 5) & 7,
+        rm => rm as u32,
+    };
+    // Only operations that round read `rm`; the rest ignore the field.
+    let rounds = !matches!(
+        i.op,
+        FsgnjS
+            | FsgnjnS
+            | FsgnjxS
+            | FminS
+            | FmaxS
+            | FmvXW
+            | FmvWX
+            | FeqS
+            | FltS
+            | FleS
+            | FclassS
+            | FsgnjD
+            | FsgnjnD
+            | FsgnjxD
+            | FminD
+            | FmaxD
+            | FmvXD
+            | FmvDX
+            | FeqD
+            | FltD
+            | FleD
+            | FclassD
+    );
+    let rm = match Rounding::from_bits(rm) {
+        Some(rm) => rm,
+        None if rounds => return Err(BadRounding),
+        None => Rounding::NearestEven,
+    };
+    let d = |r: u8| f[(r & 31) as usize];
+    let s = |r: u8| unbox(f[(r & 31) as usize]);
+    let (a, b, c) = (d(i.rs1), d(i.rs2), d(i.rs3()));
+    let (sa, sb, sc) = (s(i.rs1), s(i.rs2), s(i.rs3()));
+    // The accrued NX lets the FPU skip proving a result exact.
+    let mut fl = *fcsr & NX;
+    let fl = &mut fl;
+    // A result for FP register rd, or for integer register rd.
+    enum R {
+        F(u64),
+        X(u64),
+    }
+    let single = |v: u32| R::F(nan_box(v));
+    let r = match i.op {
+        FmaddS => single(f32_fma(sa, sb, sc, rm, fl)),
+        FmsubS => single(f32_fma(sa, sb, sc ^ SIGN32, rm, fl)),
+        FnmsubS => single(f32_fma(sa ^ SIGN32, sb, sc, rm, fl)),
+        FnmaddS => single(f32_fma(sa ^ SIGN32, sb, sc ^ SIGN32, rm, fl)),
+        FaddS => single(f32_add(sa, sb, rm, fl)),
+        FsubS => single(f32_sub(sa, sb, rm, fl)),
+        FmulS => single(f32_mul(sa, sb, rm, fl)),
+        FdivS => single(f32_div(sa, sb, rm, fl)),
+        FsqrtS => single(f32_sqrt(sa, rm, fl)),
+        FsgnjS => single((sa & !SIGN32) | (sb & SIGN32)),
+        FsgnjnS => single((sa & !SIGN32) | (!sb & SIGN32)),
+        FsgnjxS => single(sa ^ (sb & SIGN32)),
+        FminS => single(f32_min(sa, sb, fl)),
+        FmaxS => single(f32_max(sa, sb, fl)),
+        FcvtWS => R::X(f32_to_i32(sa, rm, fl) as i64 as u64),
+        FcvtWuS => R::X(sext32(f32_to_u32(sa, rm, fl) as u64)),
+        FcvtLS => R::X(f32_to_i64(sa, rm, fl) as u64),
+        FcvtLuS => R::X(f32_to_u64(sa, rm, fl)),
+        FcvtSW => single(i32_to_f32(x as i32, rm, fl)),
+        FcvtSWu => single(u32_to_f32(x as u32, rm, fl)),
+        FcvtSL => single(i64_to_f32(x as i64, rm, fl)),
+        FcvtSLu => single(u64_to_f32(x, rm, fl)),
+        FmvXW => R::X(sext32(a)),
+        FmvWX => single(x as u32),
+        FeqS => R::X(f32_eq(sa, sb, fl) as u64),
+        FltS => R::X(f32_lt(sa, sb, fl) as u64),
+        FleS => R::X(f32_le(sa, sb, fl) as u64),
+        FclassS => R::X(f32_class(sa)),
+        FmaddD => R::F(f64_fma(a, b, c, rm, fl)),
+        FmsubD => R::F(f64_fma(a, b, c ^ SIGN64, rm, fl)),
+        FnmsubD => R::F(f64_fma(a ^ SIGN64, b, c, rm, fl)),
+        FnmaddD => R::F(f64_fma(a ^ SIGN64, b, c ^ SIGN64, rm, fl)),
+        FaddD => R::F(f64_add(a, b, rm, fl)),
+        FsubD => R::F(f64_sub(a, b, rm, fl)),
+        FmulD => R::F(f64_mul(a, b, rm, fl)),
+        FdivD => R::F(f64_div(a, b, rm, fl)),
+        FsqrtD => R::F(f64_sqrt(a, rm, fl)),
+        FsgnjD => R::F((a & !SIGN64) | (b & SIGN64)),
+        FsgnjnD => R::F((a & !SIGN64) | (!b & SIGN64)),
+        FsgnjxD => R::F(a ^ (b & SIGN64)),
+        FminD => R::F(f64_min(a, b, fl)),
+        FmaxD => R::F(f64_max(a, b, fl)),
+        FcvtWD => R::X(f64_to_i32(a, rm, fl) as i64 as u64),
+        FcvtWuD => R::X(sext32(f64_to_u32(a, rm, fl) as u64)),
+        FcvtLD => R::X(f64_to_i64(a, rm, fl) as u64),
+        FcvtLuD => R::X(f64_to_u64(a, rm, fl)),
+        FcvtDW => R::F(i32_to_f64(x as i32, rm, fl)),
+        FcvtDWu => R::F(u32_to_f64(x as u32, rm, fl)),
+        FcvtDL => R::F(i64_to_f64(x as i64, rm, fl)),
+        FcvtDLu => R::F(u64_to_f64(x, rm, fl)),
+        FmvXD => R::X(a),
+        FmvDX => R::F(x),
+        FeqD => R::X(f64_eq(a, b, fl) as u64),
+        FltD => R::X(f64_lt(a, b, fl) as u64),
+        FleD => R::X(f64_le(a, b, fl) as u64),
+        FclassD => R::X(f64_class(a)),
+        FcvtSD => single(f64_to_f32(a, rm, fl)),
+        FcvtDS => R::F(f32_to_f64(sa, fl)),
+        op => unreachable!("{op:?} is not an F or D computation"),
+    };
+    *fcsr |= *fl;
+    Ok(match r {
+        R::F(v) => {
+            f[(i.rd & 31) as usize] = v;
+            None
+        }
+        R::X(v) => Some(v),
+    })
+}
+
+/// `execute` for translated code: `packed` holds the index of the
+/// operation in `OPS` in bits 0-7, then rd, rs1, rs2 and `imm`. None if the
+/// rounding mode is reserved; else the value for integer rd (0 when the
+/// instruction writes an FP register).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn execute_packed(
+    f: &mut [u64; 32],
+    fcsr: &mut u32,
+    packed: u64,
+    x: u64,
+) -> Option<u64> {
+    let i = Insn {
+        op: OPS[(packed & 0xff) as usize],
+        rd: (packed >> 8) as u8,
+        rs1: (packed >> 16) as u8,
+        rs2: (packed >> 24) as u8,
+        imm: (packed >> 32) as i32,
+    };
+    execute(f, fcsr, i, x).ok().map(|r| r.unwrap_or(0))
 }
 
 /// Fast paths on the host FPU.

@@ -29,13 +29,40 @@ pub enum Clock {
 
 pub const TIMEBASE_HZ: u64 = 10_000_000;
 
+/// What an LR reserved: the (virtual) address it loaded from and the value
+/// it read there. An SC to that address stores only if memory still holds
+/// that value, as one compare-and-swap, as qemu does: unlike a reserved
+/// address that every other hart's store would have to clear, this needs
+/// nothing from other harts when they run on other host threads (at the
+/// price of taking an ABA change for no change, which the lock-free
+/// algorithms LR/SC serves tolerate). Translated code's SC is a host
+/// `lock cmpxchg`; the interpreter's, like its AMOs, is a plain
+/// read-compare-write of RAM, atomic only while one thread runs harts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub(crate) struct Reservation {
+    /// `NO_ADDRESS` when nothing is reserved.
+    pub addr: u64,
+    /// As LR wrote it to rd (LR.W's sign-extended).
+    pub value: u64,
+}
+
+impl Reservation {
+    /// Odd, so never the address of an LR, which must be aligned.
+    pub const NO_ADDRESS: u64 = 1;
+    pub const NONE: Reservation = Reservation {
+        addr: Reservation::NO_ADDRESS,
+        value: 0,
+    };
+}
+
 pub struct Hart {
     pub regs: Regs,
     /// Physical address of the Sv39 root table.
     pub(crate) root: u64,
     pub(crate) tlb: Tlb,
-    /// LR/SC reservation: the reserved physical address, if any.
-    pub(crate) reservation: Option<u64>,
+    /// The LR reservation.
+    pub(crate) reservation: Reservation,
     pub(crate) instret: u64,
     /// Set when a store dropped decoded code: the interpreter must refetch.
     pub(crate) code_dirty: bool,
@@ -60,7 +87,7 @@ impl Hart {
             regs: Regs::default(),
             root: 0,
             tlb: Tlb::new(),
-            reservation: None,
+            reservation: Reservation::NONE,
             instret: 0,
             code_dirty: false,
             code_epoch: 0,
@@ -94,7 +121,7 @@ impl Hart {
 
     /// Forgets any LR reservation, as a context switch must.
     pub fn clear_reservation(&mut self) {
-        self.reservation = None;
+        self.reservation = Reservation::NONE;
     }
 
     /// Instructions retired since the hart was made.

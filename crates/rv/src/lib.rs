@@ -5,6 +5,11 @@
 //! until something needs the kernel and returns that as a [`Trap`] value. It
 //! knows nothing of Linux: system calls, signals and processes live in the
 //! kernel crate.
+//!
+//! Unsafe code is denied everywhere but in `jit::code_buffer`, which holds
+//! and calls the translated code.
+
+#![deny(unsafe_code)]
 
 mod decode;
 mod exec;

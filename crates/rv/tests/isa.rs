@@ -1056,6 +1056,24 @@ fn sc_keeps_the_reservation_across_a_store_fault() {
 }
 
 #[test]
+fn sc_compares_with_the_value_lr_read() {
+    // Like qemu, an SC is a compare-and-swap against what the LR read: a
+    // store of another value in between makes it fail, a store of the
+    // same value does not.
+    let mut m = Machine::new();
+    m.poke_u64(ATOM, 5);
+    m.hart.regs.x[5] = ATOM;
+    m.hart.regs.x[8] = 0x99;
+    m.hart.regs.x[12] = 6;
+    m.exec_words(&[lr_d(6, 5), sd(12, 5, 0), sc_d(7, 8, 5)]);
+    assert_ne!(m.x(7), 0, "sc.d after a change succeeded");
+    assert_eq!(m.peek_u64(ATOM), 6);
+    m.exec_words(&[lr_w(6, 5), sw(12, 5, 0), sc_w(7, 8, 5)]);
+    assert_eq!(m.x(7), 0, "sc.w after storing the same value failed");
+    assert_eq!(m.peek_u64(ATOM), 0x99);
+}
+
+#[test]
 fn sc_to_a_different_address_fails() {
     let mut m = Machine::new();
     m.poke_u64(ATOM, 1);

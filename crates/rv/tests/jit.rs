@@ -75,6 +75,20 @@ impl Pair {
 /// pointer), x3 (a pointer near the unmapped page after the data) or x31
 /// (the loop counter).
 type Enc = fn(u32, u32, i32) -> u32;
+type Enc3 = fn(u32, u32, u32) -> u32;
+type Enc4 = fn(u32, u32, u32, u32) -> u32;
+type Enc5 = fn(u32, u32, u32, u32, u32) -> u32;
+
+/// Integers where division and multiplication are special: zero, -1, the
+/// most negative 64- and 32-bit values, one.
+const SPECIAL: [u64; 6] = [
+    0,
+    u64::MAX,
+    i64::MIN as u64,
+    0xffff_ffff_8000_0000,
+    0xffff_ffff,
+    1,
+];
 
 fn dest(rng: &mut Rng) -> u32 {
     *rng.pick(&[
@@ -89,14 +103,14 @@ fn src(rng: &mut Rng) -> u32 {
 }
 
 /// One random instruction or short sequence. Most are translated; some
-/// (division, CSR reads of instret, FP) are left to the interpreter, and
+/// (CSR reads of instret) are left to the interpreter, and
 /// loads and stores near the data's end straddle into the unmapped page.
 fn random_insn(rng: &mut Rng, out: &mut Vec<P>) {
     let (rd, rs1, rs2) = (dest(rng), src(rng), src(rng));
     let imm = rng.below(4096) as i32 - 2048;
     let small = rng.below(64) as i32 - 32;
     let shamt = rng.below(64) as u32;
-    let w = match rng.below(40) {
+    let w = match rng.below(44) {
         0 => addi(rd, rs1, imm),
         1 => slti(rd, rs1, imm),
         2 => sltiu(rd, rs1, imm),
@@ -141,21 +155,76 @@ fn random_insn(rng: &mut Rng, out: &mut Vec<P>) {
             let store = *rng.pick(&stores);
             store(rs2 & 15, base, small * 8 + rng.below(8) as i32)
         }
-        34 => *rng.pick(&[div(rd, rs1, rs2), remu(rd, rs1, rs2), mulh(rd, rs1, rs2)]),
+        34 => {
+            let ops: [Enc3; 11] = [
+                div, divu, rem, remu, divw, divuw, remw, remuw, mulh, mulhu, mulhsu,
+            ];
+            rng.pick(&ops)(rd, rs1, rs2)
+        }
         35 => csrrs(rd, INSTRET, 0),
         36 => {
             // Mostly the dynamic mode; now and then an invalid one (illegal).
             let rm = *rng.pick(&[7, 7, 7, 7, 0, 1, 2, 3, 4, 5]);
             let (rd, rs1, rs2, rs3) = (rd & 15, rs1 & 15, rs2 & 15, dest(rng) & 15);
-            match rng.below(8) {
-                0 => fadd_d(rd, rs1, rs2, rm),
-                1 => fsub_d(rd, rs1, rs2, rm),
-                2 => fmul_d(rd, rs1, rs2, rm),
-                3 => fdiv_d(rd, rs1, rs2, rm),
-                4 => fmadd_d(rd, rs1, rs2, rs3, rm),
-                5 => fmsub_d(rd, rs1, rs2, rs3, rm),
-                6 => fnmsub_d(rd, rs1, rs2, rs3, rm),
-                _ => fnmadd_d(rd, rs1, rs2, rs3, rm),
+            let rounding: [Enc4; 8] = [
+                fadd_s, fsub_s, fmul_s, fdiv_s, fadd_d, fsub_d, fmul_d, fdiv_d,
+            ];
+            let fused: [Enc5; 8] = [
+                fmadd_s, fmsub_s, fnmsub_s, fnmadd_s, fmadd_d, fmsub_d, fnmsub_d, fnmadd_d,
+            ];
+            let exact: [Enc3; 16] = [
+                fsgnj_s, fsgnjn_s, fsgnjx_s, fmin_s, fmax_s, fle_s, flt_s, feq_s, fsgnj_d,
+                fsgnjn_d, fsgnjx_d, fmin_d, fmax_d, fle_d, flt_d, feq_d,
+            ];
+            let converts: [Enc3; 20] = [
+                fcvt_w_s, fcvt_wu_s, fcvt_l_s, fcvt_lu_s, fcvt_w_d, fcvt_wu_d, fcvt_l_d, fcvt_lu_d,
+                fcvt_s_w, fcvt_s_wu, fcvt_s_l, fcvt_s_lu, fcvt_d_w, fcvt_d_wu, fcvt_d_l, fcvt_d_lu,
+                fcvt_s_d, fcvt_d_s, fsqrt_s, fsqrt_d,
+            ];
+            let moves: [fn(u32, u32) -> u32; 6] =
+                [fmv_x_w, fmv_x_d, fclass_s, fclass_d, fmv_w_x, fmv_d_x];
+            // Comparisons, classifications, conversions to integers and
+            // moves to integers write an integer rd (any of `dest`), the
+            // rest an FP one; integer sources are any of `src`.
+            let (xd, xs) = (dest(rng), src(rng));
+            match rng.below(5) {
+                0 => rng.pick(&rounding)(rd, rs1, rs2, rm),
+                1 => rng.pick(&fused)(rd, rs1, rs2, rs3, rm),
+                2 => {
+                    let op = rng.below(16) as usize;
+                    exact[op](if op % 8 >= 5 { xd } else { rd }, rs1, rs2)
+                }
+                3 => {
+                    let op = rng.below(20) as usize;
+                    match op {
+                        0..=7 => converts[op](xd, rs1, rm),
+                        8..=15 => converts[op](rd, xs, rm),
+                        _ => converts[op](rd, rs1, rm),
+                    }
+                }
+                _ => {
+                    let op = rng.below(6) as usize;
+                    moves[op](if op < 4 { xd } else { rd }, if op < 4 { rs1 } else { xs })
+                }
+            }
+        }
+        41 => {
+            // The FP CSRs, every form; frm gets only valid modes but for
+            // a rare reserved one (then dynamic-mode FP is illegal).
+            let csr = *rng.pick(&[FFLAGS, FRM, FCSR]);
+            let uimm = match csr {
+                FRM => *rng.pick(&[0, 1, 2, 3, 4, 4, 0, 7]),
+                FCSR => rng.below(32) as u32 | *rng.pick(&[0, 1, 2, 3, 4]) << 5,
+                _ => rng.below(32) as u32,
+            };
+            let uimm = uimm & 31;
+            match rng.below(6) {
+                0 => csrrw(rd, csr, rs1),
+                1 => csrrs(rd, csr, rs1),
+                2 => csrrc(rd, csr, rs1),
+                3 => csrrwi(rd, csr, uimm),
+                4 => csrrsi(rd, csr, uimm),
+                _ => csrrci(rd, csr, uimm),
             }
         }
         37 => {
@@ -167,6 +236,43 @@ fn random_insn(rng: &mut Rng, out: &mut Vec<P>) {
             };
             out.push(P::W(skip));
             addi(rd, rs1, 1)
+        }
+        39 | 40 => {
+            // An AMO, or LR and SC with perhaps a store in between, at an
+            // address that is mostly aligned, sometimes not, and sometimes
+            // on the unmapped page.
+            let base = *rng.pick(&[2, 3]);
+            let off = small * 8 + *rng.pick(&[0, 0, 0, 4, 2]);
+            out.push(P::W(addi(30, base, off)));
+            let rd = loop {
+                let r = dest(rng);
+                if r != 30 {
+                    break r;
+                }
+            };
+            let amos: [Enc3; 18] = [
+                amoswap_w, amoadd_w, amoxor_w, amoand_w, amoor_w, amomin_w, amomax_w, amominu_w,
+                amomaxu_w, amoswap_d, amoadd_d, amoxor_d, amoand_d, amoor_d, amomin_d, amomax_d,
+                amominu_d, amomaxu_d,
+            ];
+            match rng.below(3) {
+                0 => rng.pick(&amos)(rd, rs2, 30),
+                _ => {
+                    let double = rng.below(2) == 1;
+                    out.push(P::W(if double { lr_d(rd, 30) } else { lr_w(rd, 30) }));
+                    match rng.below(3) {
+                        0 => out.push(P::W(sd(rs2, 2, small * 8))),
+                        1 => out.push(P::W(sw(rd, 30, 0))),
+                        _ => {}
+                    }
+                    let rd = dest(rng);
+                    if double == (rng.below(4) != 0) {
+                        sc_d(rd, rs2, 30)
+                    } else {
+                        sc_w(rd, rs2, 30)
+                    }
+                }
+            }
         }
         38 => {
             out.push(P::H(*rng.pick(&[
@@ -220,13 +326,19 @@ fn random_programs_agree_with_the_interpreter() {
             for r in [
                 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 28, 29, 30,
             ] {
-                m.hart.regs.x[r] = seeds[r];
+                m.hart.regs.x[r] = match seeds[r] % 3 {
+                    0 => SPECIAL[(seeds[r] >> 8) as usize % SPECIAL.len()],
+                    _ => seeds[r],
+                };
             }
-            // Mostly ordinary doubles, some odd bit patterns.
+            // Mostly ordinary doubles, some odd bit patterns, a NaN, singles.
             for (r, f) in m.hart.regs.f.iter_mut().enumerate() {
                 let x = seeds[r].rotate_left(7);
-                *f = match r % 4 {
-                    0 => x,
+                *f = match r % 8 {
+                    0 | 4 => x,
+                    // A quiet NaN with a payload, a NaN-boxed single.
+                    1 => 0x7ff8_0000_dead_beef,
+                    5 => 0xffff_ffff_3fc0_0000 | (x & 0xffff),
                     _ => (x & 0x800f_ffff_ffff_ffff) | (0x3c0 + (x >> 56 & 0x7f)) << 52,
                 };
             }
@@ -580,5 +692,100 @@ fn a_hot_call_to_another_page_follows_a_remapped_page() {
     for budget in 1..=60 {
         p.each(|m| m.hart.regs.pc = CODE);
         p.run(budget, &format!("budget {budget}"));
+    }
+}
+
+#[test]
+fn hot_fp_arithmetic_on_special_values_has_the_interpreters_bits_and_flags() {
+    // Each operation on each pair of special operands, in a hot loop, in
+    // round-to-nearest-even (conversions to integers: toward zero, as C
+    // casts), with NX already accrued (where translated code
+    // may use the host's SSE) and without: the results and every flag must
+    // be the interpreter's. Results at the smallest normal,
+    // subnormal or zero results, infinities and NaNs are where SSE and
+    // RISC-V part.
+    const MIN: u64 = 0x0010_0000_0000_0000;
+    let doubles: [u64; 14] = [
+        0,
+        1 << 63,
+        MIN,
+        MIN + 1,
+        MIN - 1,
+        1,
+        1.0f64.to_bits(),
+        1.5f64.to_bits(),
+        0x3fe0_0000_0000_0001, // 0.5 + 1 ulp
+        f64::MAX.to_bits(),
+        f64::INFINITY.to_bits(),
+        0x7ff8_0000_dead_beef,
+        0x7ff0_0000_0000_0001,
+        3.0f64.to_bits(),
+    ];
+    let singles: Vec<u64> = [
+        0u32,
+        0x8000_0000,
+        0x0080_0000,
+        0x0080_0001,
+        0x007f_ffff,
+        1,
+        1.0f32.to_bits(),
+        1.5f32.to_bits(),
+        0x3f00_0001,
+        f32::MAX.to_bits(),
+        f32::INFINITY.to_bits(),
+        0x7fc0_beef,
+        0x7f80_0001,
+        3.0f32.to_bits(),
+    ]
+    .iter()
+    .map(|&s| 0xffff_ffff_0000_0000 | s as u64)
+    .collect();
+    type Op = fn(u32, u32, u32) -> u32;
+    let ops: [(bool, Op); 14] = [
+        (false, |d, a, _| fcvt_l_d(d, a, 1)),
+        (false, |d, a, _| fcvt_w_d(d, a, 1)),
+        (false, |d, a, b| fadd_d(d, a, b, 7)),
+        (false, |d, a, b| fsub_d(d, a, b, 7)),
+        (false, |d, a, b| fmul_d(d, a, b, 7)),
+        (false, |d, a, b| fdiv_d(d, a, b, 7)),
+        (false, |d, a, _| fsqrt_d(d, a, 7)),
+        (false, |d, a, b| fmadd_d(d, a, b, a, 7)),
+        (true, |d, a, b| fadd_s(d, a, b, 7)),
+        (true, |d, a, b| fmul_s(d, a, b, 7)),
+        (true, |d, a, b| fdiv_s(d, a, b, 7)),
+        (true, |d, a, _| fsqrt_s(d, a, 7)),
+        (true, |d, a, b| fnmsub_s(d, a, b, b, 7)),
+        (true, |d, a, b| fmsub_s(d, a, b, a, 7)),
+    ];
+    for (single, op) in ops {
+        let values = if single { &singles[..] } else { &doubles[..] };
+        // Twenty times: fflags = the initial ones; f3 = f1 op f2; x5 =
+        // fflags. The last iterations run translated, and x5 holds the
+        // flags of the last alone.
+        let code = words(&[
+            addi(31, 0, 20),
+            csrrw(0, FFLAGS, 6),
+            op(3, 1, 2),
+            csrrs(5, FFLAGS, 0),
+            addi(31, 31, -1),
+            bne(31, 0, -16),
+            ECALL,
+        ]);
+        for &a in values {
+            for &b in values {
+                for fcsr in [1u64, 0] {
+                    let mut p = Pair::new();
+                    p.each(|m| {
+                        m.poke(CODE, &code);
+                        m.hart.regs.pc = CODE;
+                        m.hart.regs.f[1] = a;
+                        m.hart.regs.f[2] = b;
+                        m.hart.regs.x[6] = fcsr;
+                    });
+                    let what = format!("{:#x} {a:#x} {b:#x} fcsr {fcsr:#x}", op(3, 1, 2));
+                    assert_eq!(p.run(BUDGET, &what), Trap::Ecall, "{what}");
+                }
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! with the offset and status flags that dup and fork share.
 
 use super::eventfd::Eventfd;
+use super::host::HostStream;
 use super::pidfd::Pidfd;
 use super::pipe::PipeEnd;
 use super::{Data, Device, Loc};
@@ -113,6 +114,9 @@ pub struct OpenFile {
     /// Access mode and status flags (O_APPEND, O_NONBLOCK, ...).
     pub flags: Cell<u32>,
     pub offset: Cell<u64>,
+    /// A host FIFO's own end, open since open(2) as Linux's is: what its
+    /// reads and writes use (the inode is `kind`'s).
+    pub host: Option<HostStream>,
 }
 
 impl OpenFile {
@@ -121,6 +125,15 @@ impl OpenFile {
             kind,
             flags: Cell::new(flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)),
             offset: Cell::new(0),
+            host: None,
+        }
+    }
+
+    /// Host FIFO `loc` open on `stream`.
+    pub fn host_fifo(loc: Loc, flags: u32, stream: HostStream) -> OpenFile {
+        OpenFile {
+            host: Some(stream),
+            ..OpenFile::new(FileKind::Inode(loc), flags)
         }
     }
 
@@ -145,6 +158,10 @@ impl OpenFile {
             FileKind::Anon(Anon::Eventfd(e)) => (e.poll(), Some(PollKey::File(e.id))),
             FileKind::Anon(Anon::Pidfd(p)) => (k.pidfd_poll(p), Some(PollKey::Exit(p.pid))),
             FileKind::Console(s) => (s.poll(events, Duration::ZERO), Some(PollKey::Console)),
+            FileKind::Inode(_) if self.host.is_some() => {
+                let s = self.host.as_ref().expect("checked");
+                (s.poll(events), Some(PollKey::Console))
+            }
             FileKind::Inode(loc) => match loc.inode.borrow().data {
                 // Read from the host's stdin, written to its stdout.
                 Data::Device(Device::Console) => {

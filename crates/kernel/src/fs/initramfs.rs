@@ -14,6 +14,7 @@
 //! files in tmpfs. Compressed archives are refused with a message that says
 //! so.
 
+use super::pagecache::TmpFile;
 use super::{Data, Device, InodeRef, Loc, Vfs, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 use crate::errno::Errno;
 use std::collections::{BTreeMap, HashMap};
@@ -215,13 +216,19 @@ fn add(
             let mut i = inode.borrow_mut();
             i.nlink += 1;
             if !data.is_empty() {
-                i.data = Data::File(data.to_vec());
+                i.data = Data::File(TmpFile::new(data.to_vec()));
             }
             return Ok(());
         }
         S_IFREG => {
             let inode = vfs
-                .create(dir, name, h.mode, Data::File(data.to_vec()), now)?
+                .create(
+                    dir,
+                    name,
+                    h.mode,
+                    Data::File(TmpFile::new(data.to_vec())),
+                    now,
+                )?
                 .inode;
             if h.nlink > 1 {
                 links.insert(h.ino, inode.clone());
@@ -265,7 +272,9 @@ pub fn read_file(vfs: &Vfs, path: &[u8]) -> Result<Vec<u8>, Errno> {
     let loc = vfs.walk(&root, &root, path, true)?;
     let i = loc.inode.borrow();
     match &i.data {
-        Data::File(d) if i.mode & S_IFMT == S_IFREG => Ok(d.clone()),
+        Data::File(f) if i.mode & S_IFMT == S_IFREG => {
+            f.unwritten().map(<[u8]>::to_vec).ok_or(Errno::EIO)
+        }
         Data::Dir(_) => Err(Errno::EISDIR),
         _ => Err(Errno::EACCES),
     }

@@ -51,7 +51,7 @@
 
 pub mod eventfd;
 pub mod file;
-mod host;
+pub mod host;
 pub mod initramfs;
 pub mod pagecache;
 pub mod pidfd;
@@ -115,7 +115,7 @@ impl Device {
 pub enum Data {
     /// A tmpfs directory: its entries by name.
     Dir(BTreeMap<Vec<u8>, InodeRef>),
-    File(Vec<u8>),
+    File(pagecache::TmpFile),
     Symlink(Vec<u8>),
     Device(Device),
     /// A file of a host directory mount.
@@ -154,6 +154,8 @@ pub struct Inode {
     /// How many processes run it ([`ExeFile`]): opening it for writing is
     /// ETXTBSY while any does.
     pub running: u32,
+    /// A tmpfs inode the guest made: its charge against tmpfs's limits.
+    pub charge: Option<crate::mm::TmpfsCharge>,
 }
 
 /// The program a process runs (Linux's mm->exe_file): its path, which
@@ -198,7 +200,8 @@ impl Inode {
 
     pub fn size(&self) -> u64 {
         match &self.data {
-            Data::File(d) | Data::Symlink(d) => d.len() as u64,
+            Data::File(f) => f.size(),
+            Data::Symlink(d) => d.len() as u64,
             Data::Host(h) => h.size,
             Data::Dir(_) => 4096,
             Data::Device(_) | Data::Proc(_) | Data::Stream(_) => 0,
@@ -262,7 +265,7 @@ struct Mount {
     on: Option<Loc>,
     readonly: bool,
     fstype: FsType,
-    /// The source /proc/mounts shows (a device name or the host path).
+    /// The source /proc/mounts shows (a device name).
     source: Vec<u8>,
     /// Unmounted: nothing reaches it any more, but the places open in it
     /// stay valid (Linux's lazy detach keeps them the same way).
@@ -296,6 +299,8 @@ pub struct Vfs {
     pub proc: RefCell<proc::Snapshot>,
     /// The console's terminal state (see `tty`).
     pub console: RefCell<tty::Console>,
+    /// Each user's pipe capacity (pipe-user-pages-soft, see `pipe`).
+    pub pipe_users: Rc<pipe::PipeUsers>,
     /// The host's paths are the guest's (the host view), so the host's
     /// cwd is where the first process starts.
     host_paths: bool,
@@ -317,6 +322,7 @@ impl Vfs {
             next_dev: Cell::new(TMPFS_DEV + 1),
             proc: RefCell::default(),
             console: RefCell::default(),
+            pipe_users: Rc::default(),
             host_paths: false,
         };
         let root = vfs.new_inode(S_IFDIR | 0o755, Data::Dir(BTreeMap::new()), Duration::ZERO);
@@ -495,7 +501,7 @@ impl Vfs {
         let loc = self.walk(&root, &root, path, true)?;
         let i = loc.inode.borrow();
         Ok(match &i.data {
-            Data::Host(h) => Some(h.host_path()),
+            Data::Host(h) => Some(h.host_path()?),
             _ => None,
         })
     }
@@ -520,11 +526,11 @@ impl Vfs {
         Ok(cur)
     }
 
-    /// Mounts host directory `host` over directory `at`.
+    /// Mounts host directory `host` over directory `at`. /proc/mounts
+    /// names its source "hostfs": the guest never learns host paths.
     pub fn mount_host(&mut self, at: &Loc, host: PathBuf, readonly: bool) -> KResult<()> {
-        let root = host::root_inode(self, host.clone(), readonly)?;
-        let source = host.into_os_string().into_encoded_bytes();
-        self.attach(at, root, readonly, FsType::Host, source);
+        let root = host::root_inode(self, host, readonly)?;
+        self.attach(at, root, readonly, FsType::Host, b"hostfs".to_vec());
         Ok(())
     }
 
@@ -677,6 +683,7 @@ impl Vfs {
             parent: Weak::new(),
             name: Vec::new(),
             running: 0,
+            charge: None,
         }))
     }
 
@@ -1079,7 +1086,7 @@ mod tests {
             &mnt,
             b"new",
             S_IFREG | 0o644,
-            Data::File(Vec::new()),
+            Data::File(Default::default()),
             Duration::ZERO,
         );
         assert_eq!(err.err(), Some(Errno::EROFS));
@@ -1140,16 +1147,27 @@ mod tests {
         let d = vfs.walk(&root, &root, b"/w/d", true).unwrap();
         let t = Duration::ZERO;
         let file = |vfs: &Vfs, at: &Loc, name: &[u8]| {
-            vfs.create(at, name, S_IFREG | 0o644, Data::File(Vec::new()), t)
+            vfs.create(at, name, S_IFREG | 0o644, Data::File(Default::default()), t)
         };
         assert!(file(&vfs, &d, b"x").is_ok());
         assert!(w.join("d/x").exists());
         // Behind the guest's back, the directory it holds becomes a link
-        // to somewhere outside: creating through it fails, nothing appears
-        // outside.
+        // to somewhere outside: the guest still holds the directory, now
+        // d2, and nothing appears outside.
         std::fs::rename(w.join("d"), w.join("d2")).unwrap();
         std::os::unix::fs::symlink(&outside, w.join("d")).unwrap();
-        assert_eq!(file(&vfs, &d, b"y").err(), Some(Errno::ELOOP));
+        assert!(file(&vfs, &d, b"y").is_ok());
+        assert!(w.join("d2/y").exists());
+        // The mount's own directory too: the mount keeps it.
+        std::fs::rename(&w, top.join("w2")).unwrap();
+        std::os::unix::fs::symlink(&outside, &w).unwrap();
+        let w = top.join("w2");
+        assert!(file(&vfs, &vfs.walk(&root, &root, b"/w", true).unwrap(), b"z").is_ok());
+        assert!(w.join("z").exists());
+        // A fresh lookup of the name that is a symlink now is the guest's
+        // symlink, resolved in the guest: /w/d leads to the guest's path.
+        let link = vfs.walk(&root, &root, b"/w/d", false).unwrap();
+        assert!(link.inode.borrow().is_symlink());
         assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
         // A read-only mount refuses, even where the host would allow.
         vfs.mount_host_at(b"/ro", w.clone(), true).unwrap();
@@ -1179,8 +1197,14 @@ mod tests {
             t,
         )
         .unwrap();
-        vfs.create(&root, b"f", S_IFREG | 0o644, Data::File(Vec::new()), t)
-            .unwrap();
+        vfs.create(
+            &root,
+            b"f",
+            S_IFREG | 0o644,
+            Data::File(Default::default()),
+            t,
+        )
+        .unwrap();
         assert_eq!(
             vfs.walk(&root, &root, b"/a", true).err(),
             Some(Errno::ELOOP)

@@ -1,5 +1,12 @@
-//! Pipes: a ring of 16 page buffers (64 KiB) shared by a read end and a
-//! write end.
+//! Pipes: a ring of up to 16 page buffers (64 KiB) shared by a read end
+//! and a write end.
+//!
+//! The buffers are frames of the guest's RAM ([`KernelPage`]), taken when
+//! a write needs one and given back once read, so --mem bounds what pipes
+//! hold and a full RAM fails a write with ENOMEM. As on Linux, a user
+//! without privilege whose pipes' capacities add up to more than
+//! pipe-user-pages-soft (16384 pages) gets new pipes of
+//! [`PIPE_MIN_DEF_BUFFERS`] pages ([`PipeUsers`]).
 //!
 //! Readers and writers that must wait block on `WaitReason::Pipe { id }`
 //! (see `task/block.rs`) and are woken, restarting their call, whenever the
@@ -10,20 +17,77 @@
 //! thread ([`take_wakeups`]).
 
 use super::file::{O_RDONLY, O_WRONLY};
+use crate::errno::{Errno, KResult};
+use crate::mm::{KernelPage, Phys};
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 /// Linux's default pipe capacity: 16 page-sized buffers (64 KiB).
 pub const PIPE_PAGES: usize = 16;
+/// The capacity of a new pipe of a user past the soft limit.
+pub const PIPE_MIN_DEF_BUFFERS: usize = 2;
+/// /proc/sys/fs/pipe-user-pages-soft's default.
+pub const PIPE_USER_PAGES_SOFT: usize = 16384;
+/// /proc/sys/fs/pipe-max-size's default: the most F_SETPIPE_SZ gives a
+/// user without privilege.
+pub const PIPE_MAX_SIZE: usize = 1 << 20;
 const PAGE: usize = 4096;
 /// Writes up to this size are atomic: they fit one page buffer.
 pub const PIPE_BUF: usize = 4096;
 
-/// One page buffer: its unread bytes, after `offset` consumed ones.
+/// One page buffer: its unread bytes are `start..end` of the frame.
 struct Page {
-    data: Vec<u8>,
-    offset: usize,
+    frame: KernelPage,
+    start: usize,
+    end: usize,
+}
+
+impl Page {
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+}
+
+/// The pipe capacity, in pages, each user's pipes have (Linux's
+/// user_struct.pipe_bufs): shared by every pipe, which gives its own back
+/// when it goes.
+#[derive(Default)]
+pub struct PipeUsers(RefCell<HashMap<u32, usize>>);
+
+impl PipeUsers {
+    /// Capacity for a new pipe of `uid`: the default, or the minimum for a
+    /// user without `privileged` past the soft limit.
+    fn account(&self, uid: u32, privileged: bool) -> usize {
+        let mut users = self.0.borrow_mut();
+        let bufs = users.entry(uid).or_default();
+        let pages = if !privileged && *bufs + PIPE_PAGES > PIPE_USER_PAGES_SOFT {
+            PIPE_MIN_DEF_BUFFERS
+        } else {
+            PIPE_PAGES
+        };
+        *bufs += pages;
+        pages
+    }
+
+    /// Changes a pipe of `uid` from `old` to `new` pages: the user's new
+    /// total.
+    fn resize(&self, uid: u32, old: usize, new: usize) -> usize {
+        let mut users = self.0.borrow_mut();
+        let bufs = users.entry(uid).or_default();
+        *bufs = *bufs - old + new;
+        *bufs
+    }
+
+    fn release(&self, uid: u32, pages: usize) {
+        let mut users = self.0.borrow_mut();
+        if let Some(bufs) = users.get_mut(&uid) {
+            *bufs -= pages;
+            if *bufs == 0 {
+                users.remove(&uid);
+            }
+        }
+    }
 }
 
 /// Linux's pipe_inode_info: a ring of page buffers. As in Linux, a write
@@ -34,6 +98,10 @@ struct Page {
 pub struct Pipe {
     pub id: u64,
     pages: VecDeque<Page>,
+    /// The most pages it holds.
+    capacity: usize,
+    /// Whose capacity it is, to give back.
+    owner: (Rc<PipeUsers>, u32),
     pub readers: usize,
     pub writers: usize,
 }
@@ -45,20 +113,21 @@ impl Pipe {
 
     /// Unread bytes (FIONREAD).
     pub fn len(&self) -> usize {
-        self.pages.iter().map(|p| p.data.len()).sum()
+        self.pages.iter().map(Page::len).sum()
     }
 
-    /// Takes up to `len` bytes.
-    pub fn read(&mut self, len: usize) -> Vec<u8> {
-        let mut out = Vec::new();
+    /// Takes up to `len` bytes; the pages emptied go back to `phys`.
+    pub fn read(&mut self, phys: &Phys, len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len.min(self.len()));
         while out.len() < len {
             let Some(page) = self.pages.front_mut() else {
                 break;
             };
-            let n = (len - out.len()).min(page.data.len());
-            out.extend(page.data.drain(..n));
-            page.offset += n;
-            if page.data.is_empty() {
+            let n = (len - out.len()).min(page.len());
+            let frame = phys.mem.frame(page.frame.pfn());
+            out.extend_from_slice(&frame[page.start..page.start + n]);
+            page.start += n;
+            if page.len() == 0 {
                 self.pages.pop_front();
             }
         }
@@ -66,40 +135,90 @@ impl Pipe {
     }
 
     /// Writes what fits of `data` (merging into the last page only when
-    /// `merge`, at the start of a write); returns how much.
-    pub fn write(&mut self, data: &[u8], merge: bool) -> usize {
+    /// `merge`, at the start of a write); returns how much, or ENOMEM when
+    /// nothing was written for want of a frame.
+    pub fn write(&mut self, phys: &mut Phys, data: &[u8], merge: bool) -> KResult<usize> {
         let mut done = 0;
         let chars = data.len() % PAGE;
         if merge && chars > 0 {
             if let Some(last) = self.pages.back_mut() {
-                if last.offset + last.data.len() + chars <= PAGE {
-                    last.data.extend_from_slice(&data[..chars]);
+                if last.end + chars <= PAGE {
+                    let pfn = last.frame.pfn();
+                    phys.mem.frame_mut(pfn)[last.end..last.end + chars]
+                        .copy_from_slice(&data[..chars]);
+                    last.end += chars;
                     done = chars;
                 }
             }
         }
-        while done < data.len() && self.pages.len() < PIPE_PAGES {
+        while done < data.len() && self.pages.len() < self.capacity {
+            let frame = match phys.kernel_page() {
+                Ok(frame) => frame,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            };
             let n = (data.len() - done).min(PAGE);
+            phys.mem.frame_mut(frame.pfn())[..n].copy_from_slice(&data[done..done + n]);
             self.pages.push_back(Page {
-                data: data[done..done + n].to_vec(),
-                offset: 0,
+                frame,
+                start: 0,
+                end: n,
             });
             done += n;
         }
-        done
+        Ok(done)
+    }
+
+    /// Its capacity in bytes (F_GETPIPE_SZ).
+    pub fn size(&self) -> usize {
+        self.capacity * PAGE
+    }
+
+    /// F_SETPIPE_SZ (Linux's pipe_set_size): `size` rounded up to a power
+    /// of two pages. Growing past pipe-max-size, or for a user past
+    /// pipe-user-pages-soft, needs `privileged` (EPERM); shrinking below
+    /// the pages in use is EBUSY. Returns the new size in bytes.
+    pub fn set_size(&mut self, size: u32, privileged: bool) -> KResult<usize> {
+        if size > 1 << 31 {
+            return Err(Errno::EINVAL);
+        }
+        let size = (size as usize).max(PAGE).next_power_of_two();
+        let pages = size / PAGE;
+        let grows = pages > self.capacity;
+        if grows && size > PIPE_MAX_SIZE && !privileged {
+            return Err(Errno::EPERM);
+        }
+        let (users, uid) = (self.owner.0.clone(), self.owner.1);
+        let total = users.resize(uid, self.capacity, pages);
+        let refused = if grows && total > PIPE_USER_PAGES_SOFT && !privileged {
+            Some(Errno::EPERM)
+        } else if pages < self.pages.len() {
+            Some(Errno::EBUSY)
+        } else {
+            None
+        };
+        if let Some(e) = refused {
+            users.resize(uid, pages, self.capacity);
+            return Err(e);
+        }
+        self.capacity = pages;
+        Ok(size)
     }
 
     /// Whether a write of `len` bytes could put anything in now.
     pub fn has_room(&self, len: usize) -> bool {
-        if self.pages.len() < PIPE_PAGES {
+        if self.pages.len() < self.capacity {
             return true;
         }
         let chars = len % PAGE;
-        chars > 0
-            && self
-                .pages
-                .back()
-                .is_some_and(|l| l.offset + l.data.len() + chars <= PAGE)
+        chars > 0 && self.pages.back().is_some_and(|l| l.end + chars <= PAGE)
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        let (users, uid) = &self.owner;
+        users.release(*uid, self.capacity);
     }
 }
 
@@ -127,11 +246,15 @@ pub struct PipeEnd {
 }
 
 impl PipeEnd {
-    /// A new pipe's (read, write) ends.
-    pub fn pair(id: u64) -> (PipeEnd, PipeEnd) {
+    /// A new pipe's (read, write) ends, made by user `uid` (`privileged`:
+    /// beyond pipe-user-pages-soft), whose pipes `users` counts.
+    pub fn pair(id: u64, users: &Rc<PipeUsers>, uid: u32, privileged: bool) -> (PipeEnd, PipeEnd) {
+        let capacity = users.account(uid, privileged);
         let pipe = Rc::new(RefCell::new(Pipe {
             id,
             pages: VecDeque::new(),
+            capacity,
+            owner: (users.clone(), uid),
             readers: 1,
             writers: 1,
         }));
@@ -173,7 +296,7 @@ impl PipeEnd {
         let p = self.pipe.borrow();
         let mut mask = 0;
         if self.write {
-            if p.pages.len() < PIPE_PAGES {
+            if p.pages.len() < p.capacity {
                 mask |= POLLOUT | POLLWRNORM;
             }
             if p.readers == 0 {
@@ -198,5 +321,63 @@ impl Drop for PipeEnd {
         p.readers -= usize::from(self.read);
         p.writers -= usize::from(self.write);
         note_wake(p.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_are_frames_taken_on_write_and_given_back_once_read() {
+        let mut phys = Phys::new(64 * 4096);
+        let users = Rc::new(PipeUsers::default());
+        let (r, w) = PipeEnd::pair(1, &users, 0, true);
+        let mut p = w.pipe.borrow_mut();
+        assert_eq!(p.write(&mut phys, &[7; 3 * PAGE], true), Ok(3 * PAGE));
+        assert_eq!(phys.used_frames(), 3);
+        assert_eq!(p.read(&phys, PAGE + 10), vec![7; PAGE + 10]);
+        phys.reap();
+        assert_eq!(phys.used_frames(), 2);
+        // The ring holds 16 pages, whatever is read of them.
+        assert_eq!(p.write(&mut phys, &[1; 20 * PAGE], true), Ok(14 * PAGE));
+        assert!(!p.has_room(PAGE));
+        drop(p);
+        drop((r, w));
+        phys.reap();
+        assert_eq!(phys.used_frames(), 0);
+    }
+
+    #[test]
+    fn a_full_ram_is_enomem() {
+        let mut phys = Phys::new(16 * 4096);
+        let users = Rc::new(PipeUsers::default());
+        let (_r, w) = PipeEnd::pair(1, &users, 0, true);
+        let mut p = w.pipe.borrow_mut();
+        let all = phys.free_frames();
+        assert_eq!(
+            p.write(&mut phys, &vec![1; 16 * PAGE], true),
+            Ok(all * PAGE)
+        );
+        assert_eq!(p.write(&mut phys, &[1; PAGE], true), Err(Errno::ENOMEM));
+    }
+
+    #[test]
+    fn past_the_soft_limit_a_user_gets_small_pipes() {
+        let users = Rc::new(PipeUsers::default());
+        let per_user = PIPE_USER_PAGES_SOFT / PIPE_PAGES;
+        let pipes: Vec<_> = (0..per_user)
+            .map(|i| PipeEnd::pair(i as u64, &users, 1000, false))
+            .collect();
+        let capacity = |(_, w): &(PipeEnd, PipeEnd)| w.pipe.borrow().capacity;
+        assert!(pipes.iter().all(|p| capacity(p) == PIPE_PAGES));
+        let small = PipeEnd::pair(0, &users, 1000, false);
+        assert_eq!(capacity(&small), PIPE_MIN_DEF_BUFFERS);
+        // Another user, and root, are not limited by it.
+        assert_eq!(capacity(&PipeEnd::pair(0, &users, 1001, false)), PIPE_PAGES);
+        assert_eq!(capacity(&PipeEnd::pair(0, &users, 1000, true)), PIPE_PAGES);
+        // Closed pipes give their pages back.
+        drop(pipes);
+        assert_eq!(capacity(&PipeEnd::pair(0, &users, 1000, false)), PIPE_PAGES);
     }
 }

@@ -234,35 +234,54 @@ const BINPRM_BUF_SIZE: usize = 256;
 /// A "#!" line: the interpreter and its optional argument.
 pub type Shebang = (Vec<u8>, Option<Vec<u8>>);
 
-/// A "#!" line's interpreter and optional argument (Linux's
-/// load_script): None if the file is no script.
+/// A "#!" line's interpreter and optional argument, parsed as Linux's
+/// load_script does from the first [`BINPRM_BUF_SIZE`] bytes: None if the
+/// file is no script. Without a newline in them, the interpreter's name
+/// must end (a space, tab or NUL) inside the buffer, else it would be
+/// truncated: ENOEXEC. The argument is the rest of the line, whatever its
+/// spaces, and may be cut short.
 pub fn parse_shebang(data: &[u8]) -> Option<Result<Shebang, ExecError>> {
     if !data.starts_with(b"#!") {
         return None;
     }
-    let buf = &data[2..data.len().min(BINPRM_BUF_SIZE)];
-    let line = match buf.iter().position(|&b| b == b'\n') {
-        Some(end) => &buf[..end],
-        None => buf,
+    // Linux's buffer: the file's first bytes, NUL past its end.
+    let mut buf = [0u8; BINPRM_BUF_SIZE];
+    let n = data.len().min(BINPRM_BUF_SIZE);
+    buf[..n].copy_from_slice(&data[..n]);
+    let spacetab = |b: u8| b == b' ' || b == b'\t';
+    let terminator = |b: u8| spacetab(b) || b == 0;
+    let line_end = match buf.iter().position(|&b| b == b'\n') {
+        Some(end) => end,
+        None => {
+            let last = BINPRM_BUF_SIZE - 1;
+            let Some(name) = (2..=last).find(|&i| !spacetab(buf[i])) else {
+                return Some(Err(ExecError::NotElf));
+            };
+            if !(name..=last).any(|i| terminator(buf[i])) {
+                return Some(Err(ExecError::NotElf));
+            }
+            last
+        }
     };
-    let is_space = |b: &u8| *b == b' ' || *b == b'\t';
-    let line: &[u8] = {
-        let start = line.iter().position(|b| !is_space(b)).unwrap_or(line.len());
-        let end = line
-            .iter()
-            .rposition(|b| !is_space(b))
-            .map_or(start, |e| e + 1);
-        &line[start..end.max(start)]
+    let mut end = line_end;
+    while spacetab(buf[end - 1]) {
+        end -= 1;
+    }
+    // What follows is C strings: each ends at `end` or an earlier NUL.
+    let cstr = |from: usize, to: usize| {
+        let to = (from..to).find(|&i| buf[i] == 0).unwrap_or(to);
+        buf[from..to].to_vec()
     };
-    if line.is_empty() {
+    let name = (2..end).find(|&i| !spacetab(buf[i])).unwrap_or(end);
+    if name == end {
         return Some(Err(ExecError::NotElf));
     }
-    let interp_end = line.iter().position(is_space).unwrap_or(line.len());
-    let interp = line[..interp_end].to_vec();
-    let rest = &line[interp_end..];
-    let rest_start = rest.iter().position(|b| !is_space(b)).unwrap_or(rest.len());
-    let arg = (rest_start < rest.len()).then(|| rest[rest_start..].to_vec());
-    Some(Ok((interp, arg)))
+    let sep = (name..end).find(|&i| terminator(buf[i])).unwrap_or(end);
+    let arg = (sep < end && buf[sep] != 0)
+        .then(|| (sep..end).find(|&i| !spacetab(buf[i])))
+        .flatten()
+        .map(|a| cstr(a, end));
+    Some(Ok((cstr(name, sep), arg)))
 }
 
 fn io_error(e: io::Error) -> ExecError {

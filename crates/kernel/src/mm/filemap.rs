@@ -28,8 +28,8 @@
 use super::phys::Phys;
 use super::vma::MemObject;
 use super::PAGE_SIZE;
-use crate::errno::KResult;
-use std::cell::RefCell;
+use crate::errno::{Errno, KResult};
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
@@ -92,6 +92,108 @@ pub struct Orphan {
 /// go wherever its last `Rc` is dropped, where no `Phys` is at hand.
 pub type Orphans = Rc<RefCell<Vec<Orphan>>>;
 
+/// The pages tmpfs files hold (Linux's shmem accounting), against a
+/// limit: tmpfs's default size, half of RAM. One count for every tmpfs
+/// instance. Shared with the objects, which may go anywhere.
+pub struct ShmemUsage {
+    used: Cell<usize>,
+    max: usize,
+}
+
+impl ShmemUsage {
+    /// Takes `pages` more pages, or ENOSPC.
+    pub fn charge(&self, pages: usize) -> KResult<()> {
+        let used = self.used.get() + pages;
+        if used > self.max {
+            return Err(Errno::ENOSPC);
+        }
+        self.used.set(used);
+        Ok(())
+    }
+
+    pub fn uncharge(&self, pages: usize) {
+        self.used.set(self.used.get() - pages);
+    }
+
+    /// (pages used, the limit).
+    pub fn usage(&self) -> (usize, usize) {
+        (self.used.get(), self.max)
+    }
+}
+
+/// What a tmpfs inode is charged (Linux's nr_inodes, which counts its
+/// extra hard links too, and a page of the size limit for a symlink too
+/// long to keep in the inode): the host memory inodes and names cost is
+/// bounded with RAM. Given back when dropped.
+pub struct TmpfsCharge {
+    inodes: Rc<ShmemUsage>,
+    /// The inode itself is charged (one the guest made).
+    own: bool,
+    /// Extra hard links charged.
+    links: Cell<usize>,
+    page: Option<Rc<ShmemUsage>>,
+}
+
+impl TmpfsCharge {
+    /// One more hard link, or ENOSPC.
+    pub fn link(&self) -> KResult<()> {
+        self.inodes.charge(1)?;
+        self.links.set(self.links.get() + 1);
+        Ok(())
+    }
+
+    /// One link fewer: an extra one's charge goes back.
+    pub fn unlink(&self) {
+        if self.links.get() > 0 {
+            self.links.set(self.links.get() - 1);
+            self.inodes.uncharge(1);
+        }
+    }
+}
+
+impl Drop for TmpfsCharge {
+    fn drop(&mut self) {
+        self.inodes
+            .uncharge(usize::from(self.own) + self.links.get());
+        if let Some(blocks) = &self.page {
+            blocks.uncharge(1);
+        }
+    }
+}
+
+/// Linux's SHORT_SYMLINK_LEN: a longer symlink's target takes a page.
+const SHORT_SYMLINK_LEN: usize = 128;
+
+/// A frame the kernel holds for data of its own (a pipe buffer): part of
+/// the guest's RAM, so --mem bounds it. Its content is unspecified until
+/// written. Dropped anywhere, it goes back to `Phys` at the next reap.
+pub struct KernelPage {
+    pfn: usize,
+    orphans: Orphans,
+}
+
+impl KernelPage {
+    pub fn pfn(&self) -> usize {
+        self.pfn
+    }
+}
+
+impl Drop for KernelPage {
+    fn drop(&mut self) {
+        let pfn = self.pfn;
+        self.orphans.borrow_mut().push(Orphan { pfn, back: None });
+    }
+}
+
+impl Phys {
+    /// A frame for the kernel's own data, or ENOMEM.
+    pub fn kernel_page(&mut self) -> KResult<KernelPage> {
+        let pfn = self.alloc()?;
+        let orphans = self.cache.orphans.clone();
+        Ok(KernelPage { pfn, orphans })
+    }
+}
+
 /// A cached host file: what identifies its content.
 struct HostEntry {
     size: u64,
@@ -105,7 +207,6 @@ type Obj = Rc<RefCell<MemObject>>;
 const MAX_HOST_FILES: usize = 256;
 
 /// Every file's page cache, by file.
-#[derive(Default)]
 pub struct PageCache {
     /// Host files by (dev, ino): the cache holds them.
     host: HashMap<(u64, u64), HostEntry>,
@@ -115,12 +216,79 @@ pub struct PageCache {
     kernel: HashMap<&'static [u8], Obj>,
     /// Every object made here puts its frames here when it goes.
     orphans: Orphans,
+    /// What tmpfs files hold.
+    shmem: Rc<ShmemUsage>,
+    /// tmpfs inodes (Linux's nr_inodes: half as many as RAM has pages).
+    inodes: Rc<ShmemUsage>,
 }
 
 impl PageCache {
+    /// An empty cache for a RAM of `frames` frames.
+    pub fn new(frames: usize) -> PageCache {
+        PageCache {
+            host: HashMap::new(),
+            by_inode: HashMap::new(),
+            kernel: HashMap::new(),
+            orphans: Orphans::default(),
+            shmem: Rc::new(ShmemUsage {
+                used: Cell::new(0),
+                max: frames / 2,
+            }),
+            inodes: Rc::new(ShmemUsage {
+                used: Cell::new(0),
+                max: frames / 2,
+            }),
+        }
+    }
+
+    /// Charges a new tmpfs inode, a symlink to `target_len` bytes if not
+    /// 0: ENOSPC when tmpfs is out of inodes (or of pages for the target).
+    pub fn charge_tmpfs_inode(&self, target_len: usize) -> KResult<TmpfsCharge> {
+        self.inodes.charge(1)?;
+        let mut charge = TmpfsCharge {
+            inodes: self.inodes.clone(),
+            own: true,
+            links: Cell::new(0),
+            page: None,
+        };
+        if target_len > SHORT_SYMLINK_LEN {
+            self.shmem.charge(1)?;
+            charge.page = Some(self.shmem.clone());
+        }
+        Ok(charge)
+    }
+
+    /// The charge of an inode made by the kernel (the initramfs), for the
+    /// hard links the guest makes to it.
+    pub fn tmpfs_links(&self) -> TmpfsCharge {
+        TmpfsCharge {
+            inodes: self.inodes.clone(),
+            own: false,
+            links: Cell::new(0),
+            page: None,
+        }
+    }
+
+    /// tmpfs inodes (used, limit).
+    pub fn inode_usage(&self) -> (usize, usize) {
+        self.inodes.usage()
+    }
+
+    /// A tmpfs file's pages: their frames are its bytes, charged to the
+    /// tmpfs limit; `source` gives its size and what never-written pages
+    /// hold.
+    pub fn shmem_object(&self, source: Rc<dyn PageSource>) -> Obj {
+        MemObject::with_source(&self.orphans, source, Some(self.shmem.clone()))
+    }
+
+    /// tmpfs pages (used, limit).
+    pub fn shmem_usage(&self) -> (usize, usize) {
+        self.shmem.usage()
+    }
+
     /// A new object for a file whose pages come from `source`.
     pub fn object(&self, source: Rc<dyn PageSource>) -> Obj {
-        MemObject::with_source(&self.orphans, source)
+        MemObject::with_source(&self.orphans, source, None)
     }
 
     /// New shared anonymous memory of `pages` pages.
@@ -177,7 +345,7 @@ impl PageCache {
             .or_insert_with(|| {
                 let data = make();
                 let name = name.to_vec();
-                MemObject::with_source(orphans, Rc::new(Bytes { name, data }))
+                MemObject::with_source(orphans, Rc::new(Bytes { name, data }), None)
             })
             .clone()
     }

@@ -45,7 +45,9 @@ mod uaccess;
 mod vma;
 
 pub use fault::Fault;
-pub use filemap::{copy_page_from, Bytes, PageCache, PageSource};
+pub use filemap::{
+    copy_page_from, Bytes, KernelPage, PageCache, PageSource, ShmemUsage, TmpfsCharge,
+};
 pub use mmap::{FilePages, MapFile};
 pub use phys::{Phys, PAGE_SIZE};
 pub use vma::{Backing, MemObject, Vma};

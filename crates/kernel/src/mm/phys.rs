@@ -61,7 +61,7 @@ impl Phys {
             zero: 1,
             live_mms: 0,
             stats: MmStats::default(),
-            cache: PageCache::default(),
+            cache: PageCache::new(frames),
         }
     }
 

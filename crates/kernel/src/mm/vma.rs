@@ -3,7 +3,7 @@
 //! The VMAs say what may be mapped; the page table says what is mapped now.
 //! A page absent from the table but inside a VMA is filled on first touch.
 
-use super::filemap::{Orphan, Orphans, PageSource};
+use super::filemap::{Orphan, Orphans, PageSource, ShmemUsage};
 use super::phys::{Phys, PAGE_SHIFT, PAGE_SIZE};
 use super::{PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::errno::KResult;
@@ -30,6 +30,9 @@ pub struct MemObject {
     /// Where the frames go when the object does (filemap.rs): whoever
     /// drops the last reference, from wherever, frees nothing by hand.
     orphans: Orphans,
+    /// For a tmpfs file, whose frames are its only copy: the count its
+    /// frames are charged to (ENOSPC when full).
+    shmem: Option<Rc<ShmemUsage>>,
 }
 
 impl fmt::Debug for MemObject {
@@ -50,6 +53,7 @@ impl MemObject {
             dirty: BTreeSet::new(),
             source: None,
             orphans: orphans.clone(),
+            shmem: None,
         }))
     }
 
@@ -58,6 +62,7 @@ impl MemObject {
     pub(super) fn with_source(
         orphans: &Orphans,
         source: Rc<dyn PageSource>,
+        shmem: Option<Rc<ShmemUsage>>,
     ) -> Rc<RefCell<MemObject>> {
         Rc::new(RefCell::new(MemObject {
             size: 0,
@@ -65,7 +70,13 @@ impl MemObject {
             dirty: BTreeSet::new(),
             source: Some(source),
             orphans: orphans.clone(),
+            shmem,
         }))
+    }
+
+    /// Frames the object holds.
+    pub fn frames(&self) -> usize {
+        self.frames.len()
     }
 
     /// Size in pages: for a file, the pages that hold some of its bytes.
@@ -93,7 +104,7 @@ impl MemObject {
     }
 
     /// The pages of `pages` in memory, as (page, frame).
-    pub(super) fn cached_range(
+    pub fn cached_range(
         &self,
         pages: std::ops::Range<u64>,
     ) -> impl Iterator<Item = (u64, usize)> + '_ {
@@ -101,12 +112,26 @@ impl MemObject {
     }
 
     /// The frame holding page `index`, allocated (zeroed, or read from the
-    /// source) on first use. Returns whether it was just allocated.
-    pub(super) fn frame(&mut self, phys: &mut Phys, index: u64) -> KResult<(usize, bool)> {
+    /// source) on first use. Returns whether it was just allocated. A
+    /// tmpfs file's new page is ENOSPC when its file system is full.
+    pub fn frame(&mut self, phys: &mut Phys, index: u64) -> KResult<(usize, bool)> {
         if let Some(&pfn) = self.frames.get(&index) {
             return Ok((pfn, false));
         }
-        let pfn = match &self.source {
+        if let Some(shmem) = &self.shmem {
+            shmem.charge(1)?;
+        }
+        let pfn = self.new_frame(phys, index).inspect_err(|_| {
+            if let Some(shmem) = &self.shmem {
+                shmem.uncharge(1);
+            }
+        })?;
+        self.frames.insert(index, pfn);
+        Ok((pfn, true))
+    }
+
+    fn new_frame(&self, phys: &mut Phys, index: u64) -> KResult<usize> {
+        Ok(match &self.source {
             None => phys.alloc_zeroed()?,
             Some(src) => {
                 let mut page = [0; PAGE_SIZE as usize];
@@ -115,9 +140,7 @@ impl MemObject {
                 phys.mem.frame_mut(pfn).copy_from_slice(&page);
                 pfn
             }
-        };
-        self.frames.insert(index, pfn);
-        Ok((pfn, true))
+        })
     }
 
     /// Page `index` is mapped where a store can reach it.
@@ -160,7 +183,11 @@ impl MemObject {
     pub fn truncate(&mut self, phys: &mut Phys, bytes: u64) {
         let keep = bytes.div_ceil(PAGE_SIZE);
         self.dirty.split_off(&keep);
-        for (_, pfn) in self.frames.split_off(&keep) {
+        let gone = self.frames.split_off(&keep);
+        if let Some(shmem) = &self.shmem {
+            shmem.uncharge(gone.len());
+        }
+        for (_, pfn) in gone {
             phys.put(pfn);
         }
         if !bytes.is_multiple_of(PAGE_SIZE) {
@@ -191,6 +218,9 @@ impl Drop for MemObject {
     /// which frees them (after giving a writable source its dirty pages
     /// back: MAP_SHARED writes) the next time it reaps.
     fn drop(&mut self) {
+        if let Some(shmem) = &self.shmem {
+            shmem.uncharge(self.frames.len());
+        }
         let mut orphans = self.orphans.borrow_mut();
         for (index, pfn) in std::mem::take(&mut self.frames) {
             let back = (self.source.clone())

@@ -3,6 +3,8 @@
 use super::{int, AT_FDCWD, MAX_RW_COUNT};
 use crate::errno::{Errno, KResult};
 use crate::fs::file::*;
+use crate::fs::host::HostStream;
+use crate::fs::pagecache::TmpFile;
 use crate::fs::pipe::{PipeEnd, PIPE_BUF};
 use crate::fs::tty::{Terminal, TERMIOS_SIZE};
 use crate::fs::FsType;
@@ -25,6 +27,8 @@ use std::time::Duration;
 const CHUNK: usize = 1 << 20;
 /// UIO_MAXIOV: the most iovecs readv/writev accept.
 const UIO_MAXIOV: u64 = 1024;
+/// Linux's MAX_LFS_FILESIZE on 64-bit: the largest file offset.
+const MAX_LFS_FILESIZE: u64 = i64::MAX as u64;
 /// PATH_MAX, counting the NUL.
 const PATH_MAX: usize = 4096;
 
@@ -36,8 +40,55 @@ const AT_EMPTY_PATH: u64 = 0x1000;
 const AT_EACCESS: u64 = 0x200;
 const RENAME_NOREPLACE: u64 = 1;
 
-fn file(k: &Kernel, fd: u64) -> KResult<Rc<OpenFile>> {
+// The fd table is a RefCell shared by CLONE_FILES. Every use of it here
+// goes through these helpers, each of which borrows it for one operation
+// and releases it before returning: no borrow can outlive a statement and
+// meet another (a borrow in a `match` scrutinee lasts the whole match).
+
+/// The file open on `fd`, or EBADF.
+pub(crate) fn file(k: &Kernel, fd: u64) -> KResult<Rc<OpenFile>> {
     k.current().files.borrow().get(fd)
+}
+
+/// Installs `file` on the lowest free fd at or above `min`, below
+/// RLIMIT_NOFILE (EMFILE).
+pub(crate) fn fd_install(
+    k: &Kernel,
+    file: Rc<OpenFile>,
+    cloexec: bool,
+    min: usize,
+) -> KResult<u64> {
+    let limit = nofile(k);
+    let fd = k
+        .current()
+        .files
+        .borrow_mut()
+        .install(file, cloexec, min, limit);
+    fd
+}
+
+/// Closes `fd`; its file is dropped after the table is released (closing
+/// a pipe end wakes its peers, a file's last close may run more code).
+fn fd_close(k: &Kernel, fd: u64) -> KResult<()> {
+    let closed = k.current().files.borrow_mut().close(fd);
+    closed.map(drop)
+}
+
+fn fd_cloexec(k: &Kernel, fd: u64) -> KResult<bool> {
+    let cloexec = k.current().files.borrow().entry(fd)?.cloexec;
+    Ok(cloexec)
+}
+
+fn fd_set_cloexec(k: &Kernel, fd: u64, cloexec: bool) -> KResult<()> {
+    let r = k.current().files.borrow_mut().set_cloexec(fd, cloexec);
+    r
+}
+
+/// Installs `file` on exactly `fd` (dup3); what it replaced is dropped
+/// after the table is released.
+fn fd_install_at(k: &Kernel, fd: u64, file: Rc<OpenFile>, cloexec: bool) -> KResult<()> {
+    let old = k.current().files.borrow_mut().install_at(fd, file, cloexec);
+    old.map(drop)
 }
 
 /// RLIMIT_NOFILE, capped by the table's size.
@@ -164,6 +215,33 @@ fn console_read(k: &mut Kernel, s: HostStdio, nonblock: bool, len: usize) -> KRe
     Ok(buf)
 }
 
+/// Reads host FIFO `s` as `console_read` reads a host stream: the host fd
+/// is non-blocking, and a blocking reader with nothing to read waits as a
+/// poller of the host streams. Without O_NONBLOCK the host's own answer
+/// stands: EAGAIN while a writer has it open, end-of-file once none has.
+fn host_fifo_read(k: &mut Kernel, s: &HostStream, nonblock: bool, len: usize) -> KResult<Vec<u8>> {
+    if s.poll(POLLIN) == 0 && !nonblock {
+        return Err(k.block(WaitReason::Poll(vec![PollKey::Console]), None));
+    }
+    let mut buf = vec![0; len];
+    let n = s.read(&mut buf)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// Writes host FIFO `s` without waiting on the host: a blocking writer
+/// with no room waits as a poller; no reader is EPIPE and SIGPIPE.
+fn host_fifo_write(k: &mut Kernel, s: &HostStream, nonblock: bool, data: &[u8]) -> KResult<usize> {
+    if s.poll(POLLOUT) == 0 && !nonblock {
+        return Err(k.block(WaitReason::Poll(vec![PollKey::Console]), None));
+    }
+    let written = s.write(data);
+    if written == Err(Errno::EPIPE) {
+        raise_sigpipe(k);
+    }
+    written
+}
+
 /// Reads up to `len` bytes from `f` at `pos` (or its offset), possibly
 /// blocking (a pipe, the console).
 fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KResult<Vec<u8>> {
@@ -188,21 +266,23 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
                 drop(p);
                 return Err(k.block(WaitReason::Pipe { id }, None));
             }
-            let out = p.read(len);
+            let out = p.read(&k.phys, len);
             crate::fs::pipe::note_wake(p.id);
             Ok(out)
         }
         FileKind::Anon(a) => a.read(k, f.nonblock(), len),
+        FileKind::Inode(_) if f.host.is_some() => {
+            host_fifo_read(k, f.host.as_ref().expect("checked"), f.nonblock(), len)
+        }
         FileKind::Inode(loc) => {
             k.phys.reap();
             let offset = pos.unwrap_or(f.offset.get());
             let mut i = loc.inode.borrow_mut();
             let out = match &i.data {
                 Data::Dir(_) => return Err(Errno::EISDIR),
-                Data::File(d) => {
-                    let start = (offset as usize).min(d.len());
-                    let mut out = d[start..(start + len).min(d.len())].to_vec();
-                    crate::fs::pagecache::read_through(&k.phys, i.id, start as u64, &mut out);
+                Data::File(t) => {
+                    let mut out = vec![0; (t.size().saturating_sub(offset) as usize).min(len)];
+                    t.read(&k.phys, offset, &mut out);
                     out
                 }
                 Data::Host(h) => {
@@ -267,6 +347,9 @@ pub(crate) fn file_write(
         FileKind::Console(s) => host_write(k, *s, data, done),
         FileKind::Pipe(end) => pipe_write(k, f, end, data),
         FileKind::Anon(a) => a.write(k, f.nonblock(), data),
+        FileKind::Inode(_) if f.host.is_some() => {
+            host_fifo_write(k, f.host.as_ref().expect("checked"), f.nonblock(), data)
+        }
         FileKind::Inode(loc) => {
             if k.vfs.fs_of(loc) == FsType::Proc {
                 return Err(Errno::EINVAL);
@@ -276,28 +359,27 @@ pub(crate) fn file_write(
             let mut i = loc.inode.borrow_mut();
             let append = f.flags.get() & O_APPEND != 0;
             let is_dir = i.is_dir();
+            let id = i.id;
             match &mut i.data {
-                Data::File(d) => {
+                Data::File(file) => {
                     let offset = if append {
-                        d.len() as u64
+                        file.size()
                     } else {
                         pos.unwrap_or(f.offset.get())
                     };
-                    let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
-                    if end > (1 << 40) {
+                    // Linux's MAX_LFS_FILESIZE: what fits before it is
+                    // written, EFBIG at it.
+                    if offset >= MAX_LFS_FILESIZE {
                         return Err(Errno::EFBIG);
                     }
-                    if d.len() < end as usize {
-                        d.resize(end as usize, 0);
-                    }
-                    d[offset as usize..end as usize].copy_from_slice(data);
-                    crate::fs::pagecache::write_through(&mut k.phys, i.id, offset, data);
+                    let len = data.len().min((MAX_LFS_FILESIZE - offset) as usize);
+                    let n = file.write(&mut k.phys, id, offset, &data[..len])?;
                     i.mtime = t;
                     i.ctime = t;
                     if pos.is_none() {
-                        f.offset.set(end);
+                        f.offset.set(offset + n as u64);
                     }
-                    Ok(data.len())
+                    Ok(n)
                 }
                 Data::Host(h) if !is_dir => {
                     let offset = if append {
@@ -346,7 +428,11 @@ fn pipe_write(k: &mut Kernel, f: &OpenFile, end: &PipeEnd, data: &[u8]) -> KResu
     let n = if rest.len() <= PIPE_BUF && done == 0 && !p.has_room(rest.len()) {
         0
     } else {
-        p.write(rest, done == 0)
+        match p.write(&mut k.phys, rest, done == 0) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => return Ok(done),
+        }
     };
     let id = p.id;
     if n > 0 {
@@ -513,8 +599,7 @@ pub fn readv(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 }
 
 pub fn close(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let closed = k.current().files.borrow_mut().close(a[0])?;
-    drop(closed);
+    fd_close(k, a[0])?;
     Ok(0)
 }
 
@@ -532,17 +617,14 @@ pub fn close_range(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         let copy = task.files.borrow().clone();
         task.files = Rc::new(std::cell::RefCell::new(copy));
     }
-    let files = task.files.clone();
     let last = u64::from(last).min(crate::task::files::NR_OPEN as u64 - 1);
-    let mut closed = Vec::new();
     for fd in u64::from(first)..=last {
-        if flags & CLOSE_RANGE_CLOEXEC != 0 {
-            let _ = files.borrow_mut().set_cloexec(fd, true);
-        } else if let Ok(f) = files.borrow_mut().close(fd) {
-            closed.push(f);
-        }
+        let _ = if flags & CLOSE_RANGE_CLOEXEC != 0 {
+            fd_set_cloexec(k, fd, true)
+        } else {
+            fd_close(k, fd)
+        };
     }
-    drop(closed);
     Ok(0)
 }
 
@@ -590,6 +672,7 @@ pub fn lseek(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             return s.seek(pos);
         }
         FileKind::Pipe(_) => return Err(Errno::ESPIPE),
+        FileKind::Inode(_) if f.host.is_some() => return Err(Errno::ESPIPE),
         FileKind::Anon(a) => return a.lseek(),
         FileKind::Inode(loc) => {
             let i = loc.inode.borrow();
@@ -706,8 +789,7 @@ pub fn ioctl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     // Requests every file takes (fs/ioctl.c).
     match cmd {
         FIOCLEX | FIONCLEX => {
-            let files = k.current().files.clone();
-            files.borrow_mut().set_cloexec(a[0], cmd == FIOCLEX)?;
+            fd_set_cloexec(k, a[0], cmd == FIOCLEX)?;
             return Ok(0);
         }
         FIONBIO => {
@@ -859,7 +941,10 @@ fn loc_stat(loc: &Loc) -> StatInfo {
         },
         size: size as i64,
         blksize: 4096,
-        blocks: size.div_ceil(512) as i64,
+        blocks: match &i.data {
+            Data::File(f) => f.blocks() as i64,
+            _ => size.div_ceil(512) as i64,
+        },
         atime: ts(i.atime),
         mtime: ts(i.mtime),
         ctime: ts(i.ctime),
@@ -1078,7 +1163,13 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
                             return Err(Errno::EACCES);
                         }
                         let perm = mode & 0o7777 & !fs.umask;
-                        create(k, &to.dir, &to.name, S_IFREG | perm, Data::File(Vec::new()))?
+                        create(
+                            k,
+                            &to.dir,
+                            &to.name,
+                            S_IFREG | perm,
+                            Data::File(Default::default()),
+                        )?
                     }
                     found => found?,
                 }
@@ -1100,7 +1191,13 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
                     return Err(Errno::EACCES);
                 }
                 let perm = mode & 0o7777 & !fs.umask;
-                create(k, &parent.dir, name, S_IFREG | perm, Data::File(Vec::new()))?
+                create(
+                    k,
+                    &parent.dir,
+                    name,
+                    S_IFREG | perm,
+                    Data::File(Default::default()),
+                )?
             }
         }
     } else {
@@ -1119,30 +1216,35 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     }
     if let (false, Some(kind)) = (path_only, reopen(&loc, acc)) {
         let file = Rc::new(OpenFile::new(kind?, flags));
-        let files = k.current().files.clone();
-        return files
-            .borrow_mut()
-            .install(file, flags & O_CLOEXEC != 0, 0, nofile(k));
+        return fd_install(k, file, flags & O_CLOEXEC != 0, 0);
     }
     if !path_only {
         if is_dir && (acc != O_RDONLY || flags & O_CREAT != 0) {
             return Err(Errno::EISDIR);
         }
-        if acc != O_RDONLY && is_reg && k.vfs.readonly(&loc) {
+        // O_TRUNC writes whatever the access mode (Linux's open adds
+        // MAY_WRITE for it and truncates even an O_RDONLY open).
+        let trunc = flags & O_TRUNC != 0 && is_reg;
+        let writes = (acc != O_RDONLY && is_reg) || trunc;
+        if writes && k.vfs.readonly(&loc) {
             return Err(Errno::EROFS);
         }
         let want = match acc {
             O_RDONLY => 4,
             O_WRONLY => 2,
             _ => 6,
-        };
+        } | if trunc { 2 } else { 0 };
         if !permitted(k, &loc, want) {
             return Err(Errno::EACCES);
         }
-        if acc != O_RDONLY && is_reg {
+        if writes {
             get_write_access(&loc)?;
         }
-        if flags & O_TRUNC != 0 && acc != O_RDONLY && is_reg {
+        if let Some(stream) = open_host_special(k, &loc, flags)? {
+            let file = Rc::new(OpenFile::host_fifo(loc, flags, stream));
+            return fd_install(k, file, flags & O_CLOEXEC != 0, 0);
+        }
+        if trunc {
             truncate_file(k, &loc, 0)?;
         }
     }
@@ -1152,10 +1254,37 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         flags
     };
     let file = Rc::new(OpenFile::new(FileKind::Inode(loc), flags));
-    k.current()
-        .files
-        .borrow_mut()
-        .install(file, flags & O_CLOEXEC != 0, 0, nofile(k))
+    fd_install(k, file, flags & O_CLOEXEC != 0, 0)
+}
+
+/// Opening a device node, FIFO or socket of a host mount: a device is
+/// EACCES (host mounts are nodev); a FIFO is opened on the host at once,
+/// non-blocking, so that the kernel never waits on it. A writer that
+/// finds no reader gets ENXIO with O_NONBLOCK, else it waits for one as a
+/// poller of the host streams. None for every other file.
+fn open_host_special(k: &mut Kernel, loc: &Loc, flags: u32) -> KResult<Option<HostStream>> {
+    let i = loc.inode.borrow();
+    let Data::Host(h) = &i.data else {
+        return Ok(None);
+    };
+    match i.mode & S_IFMT {
+        S_IFREG | S_IFDIR | S_IFLNK => Ok(None),
+        S_IFIFO => match HostStream::open(h, flags & O_ACCMODE) {
+            Err(Errno::ENXIO) if flags & O_NONBLOCK == 0 => {
+                drop(i);
+                k.host_stream_opened();
+                Err(k.block(WaitReason::Poll(vec![PollKey::Console]), None))
+            }
+            Ok(stream) => {
+                drop(i);
+                k.host_stream_opened();
+                Ok(Some(stream))
+            }
+            Err(e) => Err(e),
+        },
+        // A socket cannot be opened (ENXIO, as Linux); a device is nodev's.
+        _ => HostStream::open(h, flags & O_ACCMODE).map(Some),
+    }
 }
 
 /// Opening a pipe or host stream again through /proc/PID/fd (see
@@ -1194,7 +1323,9 @@ fn proc_snapshot(k: &mut Kernel, loc: Loc, flags: u32) -> KResult<Loc> {
     let text = crate::fs::proc::array::generate(k, kind)?;
     let copy = {
         let i = loc.inode.borrow();
-        let copy = k.vfs.new_inode(i.mode, Data::File(text), Duration::ZERO);
+        let copy = k
+            .vfs
+            .new_inode(i.mode, Data::File(TmpFile::new(text)), Duration::ZERO);
         let mut c = copy.borrow_mut();
         c.dev = i.dev;
         c.ino = i.ino;
@@ -1216,11 +1347,33 @@ pub(crate) fn create(k: &Kernel, dir: &Loc, name: &[u8], mode: u32, data: Data) 
     if name == b"." || name == b".." {
         return Err(Errno::EEXIST);
     }
+    // A tmpfs inode costs host memory: it is charged to tmpfs's limits,
+    // after the checks that come first on Linux.
+    let charge = match &data {
+        _ if matches!(dir.inode.borrow().data, Data::Host(_)) => None,
+        Data::Symlink(target) => Some(k.phys.cache.charge_tmpfs_inode(target.len())),
+        _ => Some(k.phys.cache.charge_tmpfs_inode(0)),
+    };
+    let charge = match charge.transpose() {
+        Err(e) if k.vfs.lookup(dir, name).is_err() => return Err(e),
+        charge => charge.ok().flatten(),
+    };
     let loc = k.vfs.create(dir, name, mode, data, now(k))?;
     let cred = k.cred();
     let mut i = loc.inode.borrow_mut();
+    if matches!(i.data, Data::Host(_)) {
+        // The host file is the creator's where the host allows it; else
+        // it shows the owner the host gave it.
+        let owned = i.uid == cred.euid && i.gid == cred.egid;
+        drop(i);
+        if !owned {
+            let _ = crate::fs::host::set_owner(&loc.inode, Some(cred.euid), Some(cred.egid));
+        }
+        return Ok(loc);
+    }
     i.uid = cred.euid;
     i.gid = cred.egid;
+    i.charge = charge;
     drop(i);
     Ok(loc)
 }
@@ -1234,11 +1387,11 @@ pub(crate) fn truncate_file(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> 
     let mut i = loc.inode.borrow_mut();
     let is_dir = i.is_dir();
     match &mut i.data {
-        Data::File(d) => {
-            if len > 1 << 40 {
+        Data::File(f) => {
+            if len > MAX_LFS_FILESIZE {
                 return Err(Errno::EFBIG);
             }
-            d.resize(len as usize, 0);
+            f.truncate(&mut k.phys, len);
         }
         Data::Host(_) if is_dir => return Err(Errno::EISDIR),
         Data::Host(h) => h.truncate(len)?,
@@ -1417,8 +1570,18 @@ pub fn unlinkat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if !permitted(k, &parent.dir, 3) {
         return Err(Errno::EACCES);
     }
-    k.vfs.unlink_entry(&parent.dir, &parent.name, now(k))?;
+    remove_entry(k, &parent.dir, &parent.name)?;
     Ok(0)
+}
+
+/// Removes entry `name` of `dir`; an extra hard link gives its charge
+/// back.
+fn remove_entry(k: &Kernel, dir: &Loc, name: &[u8]) -> KResult<()> {
+    let inode = k.vfs.unlink_entry(dir, name, now(k))?;
+    if let Some(charge) = &inode.borrow().charge {
+        charge.unlink();
+    }
+    Ok(())
 }
 
 pub fn renameat2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
@@ -1486,7 +1649,7 @@ pub fn renameat2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             (true, true) if !dst_empty => return Err(Errno::ENOTEMPTY),
             _ => {}
         }
-        k.vfs.unlink_entry(&to.dir, &to.name, now(k))?;
+        remove_entry(k, &to.dir, &to.name)?;
     }
     let t = now(k);
     let inode = k.vfs.unlink_entry(&from.dir, &from.name, t)?;
@@ -1526,7 +1689,18 @@ pub fn linkat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         return Err(Errno::ENOENT);
     }
     let t = now(k);
-    k.vfs.link(&to.dir, &to.name, &src.inode, t)?;
+    let tmpfs = !matches!(src.inode.borrow().data, Data::Host(_));
+    if tmpfs {
+        let mut i = src.inode.borrow_mut();
+        let charge = i.charge.get_or_insert_with(|| k.phys.cache.tmpfs_links());
+        charge.link()?;
+    }
+    if let Err(e) = k.vfs.link(&to.dir, &to.name, &src.inode, t) {
+        if let Some(charge) = &src.inode.borrow().charge {
+            charge.unlink();
+        }
+        return Err(e);
+    }
     let mut i = src.inode.borrow_mut();
     i.nlink += 1;
     i.ctime = t;
@@ -1592,6 +1766,12 @@ fn chmod(k: &Kernel, loc: &Loc, mode: u64) -> KResult<u64> {
     if cred.euid != 0 && cred.euid != i.uid {
         return Err(Errno::EPERM);
     }
+    if matches!(i.data, Data::Host(_)) {
+        // Kept by the host file, where the next run finds it too.
+        drop(i);
+        crate::fs::host::set_mode(&loc.inode, mode as u32 & 0o7777)?;
+        return Ok(0);
+    }
     i.mode = (i.mode & S_IFMT) | (mode as u32 & 0o7777);
     i.ctime = now(k);
     Ok(0)
@@ -1637,6 +1817,13 @@ fn chown(k: &Kernel, loc: &Loc, uid: u32, gid: u32) -> KResult<u64> {
         if !uid_ok || !gid_ok {
             return Err(Errno::EPERM);
         }
+    }
+    if matches!(i.data, Data::Host(_)) {
+        // The host refuses (EPERM) what cleave's user may not give away.
+        drop(i);
+        let id = |n: u32| (n != u32::MAX).then_some(n);
+        crate::fs::host::set_owner(&loc.inode, id(uid), id(gid))?;
+        return Ok(0);
     }
     if uid != u32::MAX {
         i.uid = uid;
@@ -1709,12 +1896,19 @@ pub fn utimensat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if !(owner || set_now && permitted(k, &loc, 2)) {
         return Err(if set_now { Errno::EACCES } else { Errno::EPERM });
     }
+    let value = |(sec, nsec): (i64, i64)| match nsec {
+        UTIME_OMIT => None,
+        UTIME_NOW => Some(t),
+        _ => Some(Duration::new(sec.max(0) as u64, nsec as u32)),
+    };
+    if matches!(loc.inode.borrow().data, Data::Host(_)) {
+        crate::fs::host::set_times(&loc.inode, value(times[0]), value(times[1]))?;
+        return Ok(0);
+    }
     let mut i = loc.inode.borrow_mut();
-    for (n, (sec, nsec)) in times.into_iter().enumerate() {
-        let value = match nsec {
-            UTIME_OMIT => continue,
-            UTIME_NOW => t,
-            _ => Duration::new(sec.max(0) as u64, nsec as u32),
+    for (n, time) in times.into_iter().enumerate() {
+        let Some(value) = value(time) else {
+            continue;
         };
         if n == 0 {
             i.atime = value;
@@ -1752,10 +1946,8 @@ fn set_cwd(k: &mut Kernel, loc: Loc) -> KResult<u64> {
 }
 
 pub fn dup(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let files = k.current().files.clone();
-    let f = files.borrow().get(a[0])?;
-    let fd = files.borrow_mut().install(f, false, 0, nofile(k))?;
-    Ok(fd)
+    let f = file(k, a[0])?;
+    fd_install(k, f, false, 0)
 }
 
 pub fn dup3(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
@@ -1763,15 +1955,11 @@ pub fn dup3(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if flags & !O_CLOEXEC != 0 || a[0] == a[1] {
         return Err(Errno::EINVAL);
     }
-    let files = k.current().files.clone();
-    let f = files.borrow().get(a[0])?;
+    let f = file(k, a[0])?;
     if a[1] >= nofile(k) as u64 {
         return Err(Errno::EBADF);
     }
-    let old = files
-        .borrow_mut()
-        .install_at(a[1], f, flags & O_CLOEXEC != 0)?;
-    drop(old);
+    fd_install_at(k, a[1], f, flags & O_CLOEXEC != 0)?;
     Ok(a[1])
 }
 
@@ -1781,29 +1969,36 @@ const F_SETFD: i32 = 2;
 const F_GETFL: i32 = 3;
 const F_SETFL: i32 = 4;
 const F_DUPFD_CLOEXEC: i32 = 1030;
+const F_SETPIPE_SZ: i32 = 1031;
+const F_GETPIPE_SZ: i32 = 1032;
 const FD_CLOEXEC: u64 = 1;
 
 pub fn fcntl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let files = k.current().files.clone();
-    let f = files.borrow().get(a[0])?;
+    let f = file(k, a[0])?;
     match int(a[1]) {
         cmd @ (F_DUPFD | F_DUPFD_CLOEXEC) => {
             let min = usize::try_from(int(a[2])).map_err(|_| Errno::EINVAL)?;
-            let limit = nofile(k);
-            if min >= limit {
+            if min >= nofile(k) {
                 return Err(Errno::EINVAL);
             }
-            let fd = files
-                .borrow_mut()
-                .install(f, cmd == F_DUPFD_CLOEXEC, min, limit)?;
-            Ok(fd)
+            fd_install(k, f, cmd == F_DUPFD_CLOEXEC, min)
         }
-        F_GETFD => Ok(u64::from(files.borrow().entry(a[0])?.cloexec)),
+        F_GETFD => Ok(u64::from(fd_cloexec(k, a[0])?)),
         F_SETFD => {
-            files
-                .borrow_mut()
-                .set_cloexec(a[0], a[2] & FD_CLOEXEC != 0)?;
+            fd_set_cloexec(k, a[0], a[2] & FD_CLOEXEC != 0)?;
             Ok(0)
+        }
+        cmd @ (F_SETPIPE_SZ | F_GETPIPE_SZ) => {
+            let FileKind::Pipe(end) = &f.kind else {
+                return Err(Errno::EBADF);
+            };
+            let mut pipe = end.pipe.borrow_mut();
+            let size = if cmd == F_GETPIPE_SZ {
+                pipe.size()
+            } else {
+                pipe.set_size(a[2] as u32, k.cred().euid == 0)?
+            };
+            Ok(size as u64)
         }
         F_GETFL => Ok(u64::from(f.flags.get())),
         F_SETFL => {
@@ -1827,33 +2022,23 @@ pub fn pipe2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     k.check_user_writable(a[0], 8)?;
     let id = k
         .vfs
-        .new_inode(S_IFIFO, Data::File(Vec::new()), Duration::ZERO)
+        .new_inode(S_IFIFO, Data::File(Default::default()), Duration::ZERO)
         .borrow()
         .id;
-    let (r, w) = PipeEnd::pair(id);
+    let cred = k.cred();
+    let (r, w) = PipeEnd::pair(id, &k.vfs.pipe_users, cred.uid, cred.euid == 0);
     let status = flags & O_NONBLOCK;
     let cloexec = flags & O_CLOEXEC != 0;
-    let files = k.current().files.clone();
-    let limit = nofile(k);
-    let rfd = files.borrow_mut().install(
+    let rfd = fd_install(
+        k,
         Rc::new(OpenFile::new(FileKind::Pipe(r), O_RDONLY | status)),
         cloexec,
         0,
-        limit,
     )?;
-    let wfd = match files.borrow_mut().install(
-        Rc::new(OpenFile::new(FileKind::Pipe(w), O_WRONLY | status)),
-        cloexec,
-        0,
-        limit,
-    ) {
-        Ok(fd) => fd,
-        Err(e) => {
-            let closed = files.borrow_mut().close(rfd);
-            drop(closed);
-            return Err(e);
-        }
-    };
+    let w = Rc::new(OpenFile::new(FileKind::Pipe(w), O_WRONLY | status));
+    let wfd = fd_install(k, w, cloexec, 0).inspect_err(|_| {
+        let _ = fd_close(k, rfd);
+    })?;
     let mut b = [0; 8];
     b[..4].copy_from_slice(&(rfd as u32).to_le_bytes());
     b[4..].copy_from_slice(&(wfd as u32).to_le_bytes());
@@ -2054,9 +2239,12 @@ fn loc_statfs(k: &Kernel, loc: &Loc) -> KResult<[u8; 120]> {
     Ok(match k.vfs.fs_of(loc) {
         FsType::Proc => statfs_bytes(PROC_SUPER_MAGIC, [page, 0, 0, 0, 0, 0], 255, ro),
         _ => {
-            let blocks = k.phys.total_frames() as u64 / 2;
-            let free = (k.phys.free_frames() as u64).min(blocks);
-            let words = [page, blocks, free, free, blocks, blocks];
+            let (used, max) = k.phys.cache.shmem_usage();
+            let blocks = max as u64;
+            let free = ((max - used).min(k.phys.free_frames())) as u64;
+            let (inodes_used, inodes) = k.phys.cache.inode_usage();
+            let ffree = (inodes - inodes_used) as u64;
+            let words = [page, blocks, free, free, inodes as u64, ffree];
             statfs_bytes(TMPFS_MAGIC, words, 255, ro)
         }
     })

@@ -39,7 +39,7 @@ pub fn mmap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if offset % PAGE_SIZE != 0 {
         return Err(Errno::EINVAL);
     }
-    let file = k.current().files.borrow().get(u64::from(fd as u32))?;
+    let file = super::fs::file(k, u64::from(fd as u32))?;
     if file.flags.get() & O_PATH != 0 {
         return Err(Errno::EBADF);
     }
@@ -47,10 +47,15 @@ pub fn mmap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         FileKind::Inode(loc) if matches!(loc.inode.borrow().data, Data::Device(Device::Zero)) => {
             FilePages::Zero
         }
-        FileKind::Inode(loc) => match pagecache::pages_of(&mut k.phys, loc, b"")? {
-            Some(obj) => FilePages::Cache(obj),
-            None => FilePages::None,
-        },
+        FileKind::Inode(loc) => {
+            // /proc/PID/maps names the file by its guest path.
+            let root = k.current().fs.borrow().root.clone();
+            let name = k.vfs.path_of(&root, loc);
+            match pagecache::pages_of(&mut k.phys, loc, &name)? {
+                Some(obj) => FilePages::Cache(obj),
+                None => FilePages::None,
+            }
+        }
         FileKind::Console(_) | FileKind::Pipe(_) | FileKind::Anon(_) => FilePages::None,
     };
     let map = MapFile {

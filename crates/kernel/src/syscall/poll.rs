@@ -111,7 +111,7 @@ impl Wait {
 /// The file open on `fd` for poll: None for no fd (or an O_PATH one,
 /// which poll cannot use either).
 fn poll_file(k: &Kernel, fd: u64) -> Option<Rc<OpenFile>> {
-    let f = k.current().files.borrow().get(fd).ok()?;
+    let f = super::fs::file(k, fd).ok()?;
     (f.flags.get() & O_PATH == 0).then_some(f)
 }
 
@@ -216,7 +216,7 @@ fn do_pselect6(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         if !asked.contains(&true) {
             continue;
         }
-        let f = k.current().files.borrow().get(fd as u64)?;
+        let f = super::fs::file(k, fd as u64)?;
         let events = POLLEX_SET
             | if asked[0] { POLLIN_SET } else { 0 }
             | if asked[1] { POLLOUT_SET } else { 0 };
@@ -252,7 +252,7 @@ pub fn eventfd2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     }
     let id = k
         .vfs
-        .new_inode(0o600, Data::File(Vec::new()), Duration::ZERO)
+        .new_inode(0o600, Data::File(Default::default()), Duration::ZERO)
         .borrow()
         .id;
     let efd = Eventfd::new(id, initval, flags & EFD_SEMAPHORE != 0);
@@ -260,11 +260,5 @@ pub fn eventfd2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         FileKind::Anon(Anon::Eventfd(efd)),
         O_RDWR | (flags & O_NONBLOCK),
     );
-    // install caps the limit at the table's size.
-    let limit = k.nofile_limit() as usize;
-    let files = k.current().files.clone();
-    let fd = files
-        .borrow_mut()
-        .install(Rc::new(file), flags & O_CLOEXEC != 0, 0, limit);
-    fd
+    super::fs::fd_install(k, Rc::new(file), flags & O_CLOEXEC != 0, 0)
 }

@@ -365,6 +365,12 @@ impl Kernel {
         self.check_console();
     }
 
+    /// A host FIFO was opened: its pollers are re-checked as those of the
+    /// host's standard streams are, however those are.
+    pub fn host_stream_opened(&mut self) {
+        self.console_can_change = true;
+    }
+
     /// Whether a thread polls a host stream that can change (see
     /// `Kernel::console_can_change`): one that only polls files or
     /// /dev/null waits for ever.

@@ -62,16 +62,21 @@ impl Kernel {
         if limit < PAGE_SIZE {
             return false;
         }
-        let image = self.core_image(info);
-        let complete = image.len() as u64 <= limit;
-        let cut = image
-            .len()
-            .min(usize::try_from(limit).unwrap_or(usize::MAX));
-        self.write_core_file(image[..cut].to_vec()).is_ok() && complete
+        let (head, segments) = self.core_head(info);
+        let size = head.len() as u64
+            + (segments.iter().filter(|s| s.dumped))
+                .map(|s| s.end - s.start)
+                .sum::<u64>();
+        self.write_core_file(&head, &segments, size.min(limit))
+            .is_ok()
+            && size <= limit
     }
 
-    /// The whole dump of the current process, in memory.
-    fn core_image(&mut self, info: &SigInfo) -> Vec<u8> {
+    /// The start of the dump, up to the memory: headers and notes, and
+    /// the segments whose memory follows. The memory itself is streamed to
+    /// the file ([`Kernel::write_core_file`]): it may be far larger than
+    /// what the host should hold.
+    fn core_head(&mut self, info: &SigInfo) -> (Vec<u8>, Vec<Segment>) {
         let tid = self.current_tid();
         let tgid = self.current().group.borrow().tgid;
         let mut threads = self.threads_of(tgid);
@@ -145,17 +150,7 @@ impl Kernel {
         }
         out.extend_from_slice(&notes);
         out.resize(data_at, 0);
-        for s in segments.iter().filter(|s| s.dumped) {
-            let at = out.len();
-            out.resize(at + (s.end - s.start) as usize, 0);
-            // A page that cannot be read (beyond a file's end) stays zero,
-            // as Linux writes a hole for it.
-            for (i, page) in out[at..].chunks_exact_mut(PAGE_SIZE as usize).enumerate() {
-                let va = s.start + i as u64 * PAGE_SIZE;
-                let _ = mm.borrow_mut().read_user(&mut self.phys, va, page);
-            }
-        }
-        out
+        (out, segments)
     }
 
     /// NT_PRSTATUS of thread `tid` (Linux's fill_prstatus).
@@ -228,11 +223,14 @@ impl Kernel {
         b
     }
 
-    /// Creates or truncates `core` in the working directory and writes
-    /// `image` to it, through open's and write's own helpers (owner, page
-    /// cache, host directories), as Linux's do_coredump opens it: a regular
-    /// file with one link, or a new one with mode 0600.
-    fn write_core_file(&mut self, image: Vec<u8>) -> KResult<()> {
+    /// Creates or truncates `core` in the working directory and writes to
+    /// it `head`, then the memory of `segments`, page by page, the whole
+    /// cut at `size` bytes, through open's and write's own helpers (owner,
+    /// page cache, host directories), as Linux's do_coredump opens it: a
+    /// regular file with one link, or a new one with mode 0600. A page
+    /// that cannot be read (beyond a file's end) or reads as zeros is a
+    /// hole, as Linux's dump_skip leaves one.
+    fn write_core_file(&mut self, head: &[u8], segments: &[Segment], size: u64) -> KResult<()> {
         use crate::syscall::fs::{create, file_write, truncate_file};
         let (cwd, umask) = {
             let fs = self.current().fs.borrow();
@@ -253,12 +251,30 @@ impl Kernel {
             }
             Err(Errno::ENOENT) => {
                 let mode = S_IFREG | (0o600 & !umask);
-                create(self, &cwd, b"core", mode, Data::File(Vec::new()))?
+                create(self, &cwd, b"core", mode, Data::File(Default::default()))?
             }
             Err(e) => return Err(e),
         };
-        let file = OpenFile::new(FileKind::Inode(loc), O_WRONLY);
-        file_write(self, &file, &image, Some(0), 0).map(|_| ())
+        let file = OpenFile::new(FileKind::Inode(loc.clone()), O_WRONLY);
+        let cut = |at: u64, len: usize| (size.saturating_sub(at) as usize).min(len);
+        file_write(self, &file, &head[..cut(0, head.len())], Some(0), 0)?;
+        let mm = self.current().mm.clone();
+        let mut at = head.len() as u64;
+        let mut page = [0u8; PAGE_SIZE as usize];
+        for s in segments.iter().filter(|s| s.dumped) {
+            for va in (s.start..s.end).step_by(PAGE_SIZE as usize) {
+                let n = cut(at, page.len());
+                if n == 0 {
+                    break;
+                }
+                let read = mm.borrow_mut().read_user(&mut self.phys, va, &mut page);
+                if read.is_ok() && page.iter().any(|&b| b != 0) {
+                    file_write(self, &file, &page[..n], Some(at), 0)?;
+                }
+                at += PAGE_SIZE;
+            }
+        }
+        truncate_file(self, &loc, size)
     }
 }
 

@@ -38,19 +38,21 @@ pub struct Files {
 pub const NR_OPEN: usize = 1024;
 
 impl Files {
-    /// 0, 1 and 2 open on the host's stdin, stdout and stderr.
+    /// 0, 1 and 2 open on the host's stdin, stdout and stderr, with the
+    /// host fds' access modes (reading the write end of a host pipe is
+    /// EBADF, as it would be natively).
     pub fn host_stdio() -> Files {
-        let fd = |s, flags| {
+        let fd = |s: HostStdio| {
             Some(Fd {
-                file: Rc::new(OpenFile::new(FileKind::Console(s), flags)),
+                file: Rc::new(OpenFile::new(FileKind::Console(s), s.access_mode())),
                 cloexec: false,
             })
         };
         Files {
             fds: vec![
-                fd(HostStdio::Stdin, O_RDWR),
-                fd(HostStdio::Stdout, O_RDWR),
-                fd(HostStdio::Stderr, O_RDWR),
+                fd(HostStdio::Stdin),
+                fd(HostStdio::Stdout),
+                fd(HostStdio::Stderr),
             ],
         }
     }
@@ -138,6 +140,13 @@ impl HostStdio {
             HostStdio::Stdout => f(io::stdout().as_fd()),
             HostStdio::Stderr => f(io::stderr().as_fd()),
         }
+    }
+
+    /// The host fd's access mode (O_RDONLY, O_WRONLY or O_RDWR); O_RDWR
+    /// when the host has no such fd, whose calls then fail as the host's.
+    fn access_mode(self) -> u32 {
+        self.with_fd(|fd| rustix::fs::fcntl_getfl(fd))
+            .map_or(O_RDWR, |f| (f & rustix::fs::OFlags::RWMODE).bits())
     }
 
     /// One host read(2): a short count is as legitimate here as on Linux.

@@ -476,7 +476,12 @@ impl Kernel {
     /// the handler returns.
     fn interrupted_syscall(&mut self, act: &SigAction) {
         let task = self.current_mut();
-        if !std::mem::take(&mut task.sig.interrupted) {
+        // A call woken to run again but not run yet (a poller of the host
+        // streams, say) is still in progress: the handler interrupts it as
+        // it would have the wait, or the call would block again and the
+        // EINTR be lost.
+        let in_call = task.restart.is_some();
+        if !std::mem::take(&mut task.sig.interrupted) && !in_call {
             return;
         }
         let nr = self.hart.regs.x[17];

@@ -25,7 +25,8 @@
 //!
 //! The safe interface rests on one contract with `jit::x86`, the only
 //! producer of code: the entry code and blocks read and write host memory
-//! only through the pointers in `Env` and `x` (the register files, and RAM
+//! only through the pointers in `Env` and `x` (the register files, the
+//! reservation, and RAM
 //! after checking the offset against `ram_limit`) and the stack, call
 //! nothing but `call_fp` (with the `Env` they were given and the stack
 //! aligned), jump only within themselves, through the link sites they
@@ -34,6 +35,7 @@
 //! only entries handed out since the last `clear`, `link` only patches
 //! declared sites, and `clear` empties the jump cache.
 
+use crate::hart::Reservation;
 use crate::mmu::{TlbEntry, TLB_SIZE};
 use std::collections::HashSet;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -105,25 +107,35 @@ pub(crate) struct Env {
     /// The FP registers (raw bits) and fcsr.
     pub f: *mut [u64; 32],
     pub fcsr: *mut u32,
-    /// What `call_fp` runs.
-    pub fp: FpOp,
     pub tlb_fetch: *const TlbEntry,
     /// The jump cache, `JUMP_CACHE_SIZE` entries; blocks only read it.
     pub jumps: *const JumpEntry,
+    /// The hart's LR reservation.
+    pub reservation: *mut Reservation,
 }
 
-/// FP arithmetic for blocks: `(f, fcsr, operation) -> done`; when not done
-/// (nothing changed), the block leaves for the interpreter.
-pub(crate) type FpOp = fn(&mut [u64; 32], &mut u32, u64) -> bool;
+/// What `call_fp` returns, in rax and rdx: whether the instruction ran (0
+/// when its rounding mode is reserved and nothing changed), and the value
+/// for its integer rd, if it has one.
+#[repr(C)]
+pub(crate) struct FpDone {
+    pub done: u64,
+    pub value: u64,
+}
 
-/// The one function blocks call: `Env::fp` on the `Env`'s registers.
-extern "C" fn call_fp(env: *mut Env, op: u64) -> u64 {
+/// The one function blocks call: an F or D instruction (`packed` as
+/// `fpu::execute_packed` takes it, `x` the value of its integer rs1) on the
+/// `Env`'s FP registers.
+extern "C" fn call_fp(env: *mut Env, packed: u64, x: u64) -> FpDone {
     // SAFETY: blocks call this only with the `Env` that `call` passed them,
     // which lives on `call`'s stack for the whole call; its `f` and `fcsr`
     // come from the `&mut` borrows in `Machine`, also held for the whole
     // call, and nothing else touches them while the block waits for us.
-    let (env, f, fcsr) = unsafe { (&*env, &mut *(*env).f, &mut *(*env).fcsr) };
-    (env.fp)(f, fcsr, op) as u64
+    let (f, fcsr) = unsafe { (&mut *(*env).f, &mut *(*env).fcsr) };
+    match crate::fpu::execute_packed(f, fcsr, packed, x) {
+        Some(value) => FpDone { done: 1, value },
+        None => FpDone { done: 0, value: 0 },
+    }
 }
 
 /// The address blocks call for FP arithmetic.
@@ -144,7 +156,7 @@ pub(crate) struct Machine<'a> {
     pub x: &'a mut [u64; 64],
     pub f: &'a mut [u64; 32],
     pub fcsr: &'a mut u32,
-    pub fp: FpOp,
+    pub reservation: &'a mut Reservation,
     pub ram: &'a mut [u8],
     pub tlb_load: &'a [TlbEntry; TLB_SIZE],
     pub tlb_store: &'a [TlbEntry; TLB_SIZE],
@@ -363,7 +375,7 @@ impl CodeBuffer {
             site: 0,
             f: m.f,
             fcsr: m.fcsr,
-            fp: m.fp,
+            reservation: m.reservation,
         };
         type EntryCode = unsafe extern "C" fn(*mut Env, *mut u64, u64, *const u8) -> u64;
         // SAFETY: the entry code sits at offset 0 since `new`, and `entry`
@@ -400,11 +412,12 @@ mod tests {
 
     fn run(buf: &CodeBuffer, entry: Entry, x: &mut [u64; 64], pc: u64) -> Exit {
         let (mut ram, tlb, mut f, mut fcsr) = (vec![0u8; 64], Tlb::new(), [0; 32], 0);
+        let mut reservation = Reservation::NONE;
         let m = Machine {
             x,
             f: &mut f,
             fcsr: &mut fcsr,
-            fp: |_, _, _| false,
+            reservation: &mut reservation,
             ram: &mut ram,
             tlb_load: &tlb.load,
             tlb_store: &tlb.store,

@@ -15,6 +15,10 @@
 //! translates, and the interpreter runs everything.
 
 #[cfg(target_arch = "x86_64")]
+mod asm;
+// The only module of the crate allowed unsafe code: see its comment.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
 mod code_buffer;
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -38,6 +42,7 @@ pub(crate) fn enabled_by_default() -> bool {
 mod imp {
     use super::code_buffer::{CodeBuffer, Entry, Machine};
     use super::x86::{self, FALLBACK, LINK};
+    use crate::hart::Reservation;
     use crate::mmu::Tlb;
     use crate::PAGE_SIZE;
     use std::cell::Cell;
@@ -167,7 +172,7 @@ mod imp {
             block: Block,
             page: &BlockPage,
             x: &mut [u64; 64],
-            (f, fcsr): (&mut [u64; 32], &mut u32),
+            (f, fcsr, reservation): (&mut [u64; 32], &mut u32, &mut Reservation),
             ram: &mut [u8],
             pfn: usize,
             tlb: &Tlb,
@@ -180,7 +185,7 @@ mod imp {
                 x,
                 f,
                 fcsr,
-                fp: crate::exec::fp_double_packed,
+                reservation,
                 ram: &mut *ram,
                 tlb_load: &tlb.load,
                 tlb_store: &tlb.store,
@@ -224,6 +229,7 @@ mod imp {
             let mut ram = page_of(&words);
             let mut jit = Jit::with_buffer(1, 4096);
             let (tlb, mut x, mut f) = (Tlb::new(), [0u64; 64], [0u64; 32]);
+            let mut reservation = Reservation::NONE;
             let page = jit.page(0).unwrap();
             let mut runs = 0;
             for _ in 0..3 {
@@ -236,7 +242,7 @@ mod imp {
                         block,
                         &page,
                         &mut x,
-                        (&mut f, &mut 0),
+                        (&mut f, &mut 0, &mut reservation),
                         &mut ram,
                         0,
                         &tlb,
@@ -257,6 +263,7 @@ mod imp {
             let mut ram = page_of(&[ADDI_X5_1, JAL_BACK_4]);
             let mut jit = Jit::with_buffer(1, 1 << 16);
             let (tlb, mut x, mut f) = (Tlb::new(), [0u64; 64], [0u64; 32]);
+            let mut reservation = Reservation::NONE;
             let page = jit.page(0).unwrap();
             let (mut pc, mut left, mut calls) = (0x4000u64, 1001u64, 0);
             while left > 0 {
@@ -267,7 +274,7 @@ mod imp {
                         block,
                         &page,
                         &mut x,
-                        (&mut f, &mut 0),
+                        (&mut f, &mut 0, &mut reservation),
                         &mut ram,
                         0,
                         &tlb,
@@ -324,7 +331,7 @@ mod none {
             _: Block,
             _: &BlockPage,
             _: &mut [u64; 64],
-            _: (&mut [u64; 32], &mut u32),
+            _: (&mut [u64; 32], &mut u32, &mut crate::hart::Reservation),
             _: &mut [u8],
             _: usize,
             _: &Tlb,

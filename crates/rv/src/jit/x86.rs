@@ -1,6 +1,6 @@
-//! Translation of a run of decoded RV64 instructions into x86-64: the
-//! integer ones, FP loads and stores, and the common double-precision
-//! arithmetic (through a call).
+//! Translation of a run of decoded RV64 instructions into x86-64: I, M
+//! and A, the FP CSRs, and F and D (inline where the host computes
+//! RISC-V's answer, see `sse`; through a call into `fpu` otherwise).
 //!
 //! Blocks run inside the entry code (`entry`), which the code buffer calls
 //! as `(env: *mut Env, x: *mut u64, pc: u64, block: *const u8) -> u64`
@@ -11,8 +11,10 @@
 //! other one in the register files `x` and `Env::f`; each instruction
 //! updates them in order, so when a block leaves, before or after any
 //! instruction, the guest state is exactly that of the instructions
-//! retired (precise traps need nothing more). Blocks use only rax, rcx and
-//! r8 as scratch, and call nothing but `call_fp`, for FP arithmetic. All pc
+//! retired (precise traps need nothing more). Blocks use only rax, rcx,
+//! r8 and xmm0-xmm2 as scratch (and rdx, the pc, saved on the stack around
+//! the instructions that need it), and call nothing but `call_fp`, for FP
+//! arithmetic. All pc
 //! values are `rdx + offset`, never absolute, because one frame's
 //! translation serves every virtual address it is mapped at.
 //!
@@ -37,9 +39,11 @@
 //! TLB still maps the target's page to the frame the cached block was
 //! translated from; the cache forgets a frame's blocks with the frame.
 
+use super::asm::*;
 use super::code_buffer::{call_fp_address, Env, JumpEntry, JUMP_CACHE_SIZE};
-use crate::decode::{decode, Insn, Op, X0_SINK};
-use crate::exec::FP_DOUBLE;
+use crate::decode::{decode, reads_x, writes_x, Insn, Op, X0_SINK};
+use crate::fpu;
+use crate::hart::Reservation;
 use crate::mmu::{TlbEntry, TLB_SIZE};
 use crate::PAGE_SIZE;
 use std::mem::offset_of;
@@ -57,23 +61,6 @@ pub(crate) const MAX_INSNS: u32 = 64;
 
 // The TLB lookup below indexes 16-byte entries with `vpn & 511`.
 const _: () = assert!(size_of::<TlbEntry>() == 16 && TLB_SIZE == 512);
-
-const RAX: u8 = 0;
-const RCX: u8 = 1;
-const RDX: u8 = 2;
-const RBX: u8 = 3;
-const RSP: u8 = 4;
-const RBP: u8 = 5;
-const RSI: u8 = 6;
-const RDI: u8 = 7;
-const R8: u8 = 8;
-const R9: u8 = 9;
-const R10: u8 = 10;
-const R11: u8 = 11;
-const R12: u8 = 12;
-const R13: u8 = 13;
-const R14: u8 = 14;
-const R15: u8 = 15;
 
 /// The instruction budget, while blocks run.
 const LEFT_REG: u8 = R9;
@@ -155,90 +142,19 @@ const LEFT: i32 = offset_of!(Env, left) as i32;
 const EXIT: i32 = offset_of!(Env, exit) as i32;
 const SITE: i32 = offset_of!(Env, site) as i32;
 const F: i32 = offset_of!(Env, f) as i32;
+const FCSR: i32 = offset_of!(Env, fcsr) as i32;
+
 const TLB_FETCH: i32 = offset_of!(Env, tlb_fetch) as i32;
 const JUMPS: i32 = offset_of!(Env, jumps) as i32;
+const RESERVATION: i32 = offset_of!(Env, reservation) as i32;
+const RESERVED_ADDR: i32 = offset_of!(Reservation, addr) as i32;
+const RESERVED_VALUE: i32 = offset_of!(Reservation, value) as i32;
 
 // The jump-cache lookup indexes 32-byte entries with `(pc >> 1) & (size - 1)`.
 const _: () = assert!(size_of::<JumpEntry>() == 32);
 
-/// x86 condition codes (the low nibble of Jcc/SETcc).
-const CC_B: u8 = 0x2;
-const CC_AE: u8 = 0x3;
-const CC_E: u8 = 0x4;
-const CC_NE: u8 = 0x5;
-const CC_A: u8 = 0x7;
-const CC_L: u8 = 0xc;
-const CC_GE: u8 = 0xd;
-
-/// Group-1 ALU operations: the /digit of `81 /d id` and the opcode of
-/// `op r64, r/m64`.
-#[derive(Clone, Copy, PartialEq)]
-struct Alu(u8, u8);
-const ADD: Alu = Alu(0, 0x03);
-const OR: Alu = Alu(1, 0x0b);
-const AND: Alu = Alu(4, 0x23);
-const SUB: Alu = Alu(5, 0x2b);
-const XOR: Alu = Alu(6, 0x33);
-const CMP: Alu = Alu(7, 0x3b);
-
-/// `mov r64, r/m64` and `mov r/m64, r64`.
-const MOV_LOAD: u8 = 0x8b;
-const MOV_STORE: u8 = 0x89;
-
-/// Group-2 shift digits.
-const SHL: u8 = 4;
-const SHR: u8 = 5;
-const SAR: u8 = 7;
-
-/// A forward jump waiting for its target: the offset of its rel32.
-struct Fixup(usize);
-
-/// A minimal x86-64 assembler: just the forms the translator uses.
-#[derive(Default)]
-struct Asm {
-    code: Vec<u8>,
-}
-
+/// The parts of the assembler that know where guest state lives.
 impl Asm {
-    fn bytes(&mut self, b: &[u8]) {
-        self.code.extend_from_slice(b);
-    }
-
-    fn imm32(&mut self, v: i32) {
-        self.bytes(&v.to_le_bytes());
-    }
-
-    fn rex(&mut self, w: bool, reg: u8, base: u8) {
-        let rex = 0x40 | (w as u8) << 3 | (reg >> 3) << 2 | (base >> 3);
-        if rex != 0x40 {
-            self.code.push(rex);
-        }
-    }
-
-    /// `opcode reg, [base + disp]` (the direction is the opcode's).
-    fn mem(&mut self, w: bool, opcode: &[u8], reg: u8, base: u8, disp: i32) {
-        self.rex(w, reg, base);
-        self.bytes(opcode);
-        let short = i8::try_from(disp).is_ok();
-        let mode = if short { 0x40 } else { 0x80 };
-        self.code.push(mode | (reg & 7) << 3 | (base & 7));
-        if base & 7 == RSP {
-            self.code.push(0x24);
-        }
-        if short {
-            self.code.push(disp as u8);
-        } else {
-            self.imm32(disp);
-        }
-    }
-
-    /// `opcode reg, rm` between registers.
-    fn rr(&mut self, w: bool, opcode: &[u8], reg: u8, rm: u8) {
-        self.rex(w, reg, rm);
-        self.bytes(opcode);
-        self.code.push(0xc0 | (reg & 7) << 3 | (rm & 7));
-    }
-
     /// `opcode reg, src` with the `op r, r/m` opcode `opcode`, where src
     /// is a guest register's home.
     fn src(&mut self, w: bool, opcode: &[u8], reg: u8, src: Home) {
@@ -280,56 +196,6 @@ impl Asm {
         }
     }
 
-    /// `mov dst, imm32` (sign-extended).
-    fn mov_imm(&mut self, dst: u8, imm: i32) {
-        self.rr(true, &[0xc7], 0, dst);
-        self.imm32(imm);
-    }
-
-    /// `op reg, imm` (sign-extended); `w` false for the 32-bit form.
-    fn alu_imm(&mut self, w: bool, op: Alu, reg: u8, imm: i32) {
-        match i8::try_from(imm) {
-            Ok(imm) => {
-                self.rr(w, &[0x83], op.0, reg);
-                self.code.push(imm as u8);
-            }
-            Err(_) => {
-                self.rr(w, &[0x81], op.0, reg);
-                self.imm32(imm);
-            }
-        }
-    }
-
-    /// `op qword [base + disp], imm` (sign-extended).
-    fn alu_mem_imm(&mut self, op: Alu, base: u8, disp: i32, imm: i32) {
-        match i8::try_from(imm) {
-            Ok(imm) => {
-                self.mem(true, &[0x83], op.0, base, disp);
-                self.code.push(imm as u8);
-            }
-            Err(_) => {
-                self.mem(true, &[0x81], op.0, base, disp);
-                self.imm32(imm);
-            }
-        }
-    }
-
-    /// `mov qword [base + disp], imm32` (sign-extended).
-    fn store_imm(&mut self, base: u8, disp: i32, imm: i32) {
-        self.mem(true, &[0xc7], 0, base, disp);
-        self.imm32(imm);
-    }
-
-    fn shift_imm(&mut self, w: bool, digit: u8, reg: u8, count: u8) {
-        self.rr(w, &[0xc1], digit, reg);
-        self.code.push(count);
-    }
-
-    /// reg = low half of reg, sign-extended (movsxd).
-    fn sext32(&mut self, reg: u8) {
-        self.rr(true, &[0x63], reg, reg);
-    }
-
     /// Flags = guest register `r` compared with `imm`.
     fn cmp_imm(&mut self, r: u8, imm: i32) {
         match home(r) {
@@ -356,48 +222,16 @@ impl Asm {
         }
     }
 
-    fn push(&mut self, r: u8) {
-        self.rex(false, 0, r);
-        self.code.push(0x50 | (r & 7));
-    }
-
-    fn pop(&mut self, r: u8) {
-        self.rex(false, 0, r);
-        self.code.push(0x58 | (r & 7));
-    }
-
-    /// `sub rsp, 8` (`add` with `undo`): keeps calls 16-byte aligned.
-    fn pad_stack(&mut self, undo: bool) {
-        self.alu_imm(true, if undo { ADD } else { SUB }, RSP, 8);
-    }
-
     /// dst = pc + delta.
     fn pc_plus(&mut self, dst: u8, delta: i64) {
         match i32::try_from(delta) {
             Ok(d) => self.mem(true, &[0x8d], dst, RDX, d),
             Err(_) => {
                 // mov dst, imm64; add dst, rdx
-                self.rex(true, 0, dst);
-                self.code.push(0xb8 | (dst & 7));
-                self.bytes(&delta.to_le_bytes());
+                self.mov_imm64(dst, delta as u64);
                 self.rr(true, &[0x01], RDX, dst);
             }
         }
-    }
-
-    fn jcc(&mut self, cc: u8) -> Fixup {
-        self.bytes(&[0x0f, 0x80 | cc, 0, 0, 0, 0]);
-        Fixup(self.code.len() - 4)
-    }
-
-    fn jmp(&mut self) -> Fixup {
-        self.bytes(&[0xe9, 0, 0, 0, 0]);
-        Fixup(self.code.len() - 4)
-    }
-
-    fn bind(&mut self, f: Fixup) {
-        let rel = (self.code.len() - (f.0 + 4)) as i32;
-        self.code[f.0..f.0 + 4].copy_from_slice(&rel.to_le_bytes());
     }
 
     /// Leaves the block with rax as the next pc and exit word `exit`.
@@ -490,7 +324,7 @@ struct Translator {
 /// `MAX_INSNS`. None if the first instruction has no translation.
 pub(crate) fn translate(frame: &[u8], start: usize) -> Option<Block> {
     let first = fetch(frame, start)?;
-    if !supported(first.op) {
+    if !supported(first) {
         return None;
     }
     let mut t = Translator {
@@ -514,7 +348,7 @@ pub(crate) fn translate(frame: &[u8], start: usize) -> Option<Block> {
     loop {
         let delta = (off - start) as i64;
         let insn = match fetch(frame, off) {
-            Some(insn) if supported(insn.op) => insn,
+            Some(insn) if supported(insn) => insn,
             // Not ours, or straddling the page: the interpreter's.
             _ => {
                 t.a.pc_plus(RAX, delta);
@@ -612,9 +446,26 @@ impl Translator {
             Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu | Sb | Sh | Sw | Sd | Flw | Fld | Fsw | Fsd => {
                 self.access(i, n, delta)
             }
-            FaddD | FsubD | FmulD | FdivD | FmaddD | FmsubD | FnmsubD | FnmaddD => {
-                self.call_fp(i, n, delta)
+            LrW | ScW | AmoSwapW | AmoAddW | AmoXorW | AmoAndW | AmoOrW | AmoMinW | AmoMaxW
+            | AmoMinuW | AmoMaxuW | LrD | ScD | AmoSwapD | AmoAddD | AmoXorD | AmoAndD | AmoOrD
+            | AmoMinD | AmoMaxD | AmoMinuD | AmoMaxuD => self.atomic(i, n, delta),
+            FmvXD | FmvDX | FmvXW | FmvWX | FsgnjD | FsgnjnD | FsgnjxD => fp_bits(a, i),
+            _ if fpu::OPS.contains(&i.op) => {
+                // The host's SSE where it gives the exact answer, else (or
+                // for the rest) the call to fpu::execute.
+                let fast = sse(a, i).or_else(|| sse_convert(a, i));
+                let done = fast.map(|(slow, done)| {
+                    for jump in slow {
+                        a.bind(jump);
+                    }
+                    done
+                });
+                self.call_fp(i, n, delta);
+                if let Some(done) = done {
+                    self.a.bind(done);
+                }
             }
+            Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci => fcsr_access(a, i),
             Fence => {}
             // The rest only write rd: nothing to do for x0.
             _ if sink => {}
@@ -653,6 +504,17 @@ impl Translator {
             // imul r, r/m: the low half is the same signed or unsigned.
             Mul => op_reg(a, i, true, &[0x0f, 0xaf], true),
             Mulw => op_reg(a, i, false, &[0x0f, 0xaf], true),
+            Mulh => mul_high(a, i, MulHigh::Signed),
+            Mulhu => mul_high(a, i, MulHigh::Unsigned),
+            Mulhsu => mul_high(a, i, MulHigh::SignedUnsigned),
+            Div => div_rem(a, i, true, true, false),
+            Divu => div_rem(a, i, true, false, false),
+            Rem => div_rem(a, i, true, true, true),
+            Remu => div_rem(a, i, true, false, true),
+            Divw => div_rem(a, i, false, true, false),
+            Divuw => div_rem(a, i, false, false, false),
+            Remw => div_rem(a, i, false, true, true),
+            Remuw => div_rem(a, i, false, false, true),
             Sll => shift_reg(a, i, true, SHL),
             Srl => shift_reg(a, i, true, SHR),
             Sra => shift_reg(a, i, true, SAR),
@@ -664,11 +526,11 @@ impl Translator {
         false
     }
 
-    /// FP arithmetic through `call_fp`; if that declines (an invalid
-    /// rounding mode), leaves before the instruction.
+    /// An F or D instruction through `call_fp`; if that declines (a
+    /// reserved rounding mode), leaves before the instruction.
     fn call_fp(&mut self, i: Insn, n: u32, delta: i64) {
-        let index = FP_DOUBLE.iter().position(|&op| op == i.op);
-        let index = index.expect("`supported` admits only FP_DOUBLE") as u64;
+        let index = fpu::OPS.iter().position(|&op| op == i.op);
+        let index = index.expect("`supported` admits only fpu::OPS") as u64;
         let packed = index
             | (i.rd as u64) << 8
             | (i.rs1 as u64) << 16
@@ -684,12 +546,18 @@ impl Translator {
         if pad {
             a.pad_stack(false);
         }
-        // mov rsi, packed; mov rax, call_fp; call rax
+        // rdx = integer rs1 (pc is saved); mov rsi, packed; mov rax, call_fp; call rax
+        if reads_x(i.op) {
+            a.get(RDX, i.rs1);
+        }
         a.bytes(&[0x48, 0xbe]);
         a.bytes(&packed.to_le_bytes());
         a.bytes(&[0x48, 0xb8]);
         a.bytes(&call_fp_address().to_le_bytes());
         a.bytes(&[0xff, 0xd0]);
+        // The value for an integer rd comes back in rdx, which the pops
+        // below restore: keep it in rcx.
+        a.rr(true, &[MOV_STORE], RDX, RCX);
         if pad {
             a.pad_stack(true);
         }
@@ -699,6 +567,9 @@ impl Translator {
         a.rr(true, &[0x85], RAX, RAX);
         let declined = a.jcc(CC_E);
         self.misses.push((declined, n, delta));
+        if writes_x(i.op) {
+            self.a.put(i.rd, RCX);
+        }
     }
 
     /// A load or store through the TLB; a miss leaves before it.
@@ -715,32 +586,10 @@ impl Translator {
             _ => (8, true),
         };
         let float = matches!(i.op, Flw | Fld | Fsw | Fsd);
+        // rax = address, rcx = host address
+        self.a.addr(RAX, i.rs1, i.imm);
+        self.lookup(n, delta, size, store);
         let a = &mut self.a;
-        // rax = address
-        a.addr(RAX, i.rs1, i.imm);
-        // r8 = &tlb[vpn % 512], as (address >> 8) & (511 << 4).
-        a.rr(true, &[MOV_STORE], RAX, R8);
-        a.shift_imm(true, SHR, R8, 8);
-        a.alu_imm(false, AND, R8, (TLB_SIZE as i32 - 1) << 4);
-        let tlb = if store { TLB_STORE } else { TLB_LOAD };
-        a.mem(true, &[ADD.1], R8, RDI, tlb);
-        // The entry must map the page of the access's *last* byte, which
-        // also sends accesses that run off the page to the interpreter.
-        a.mem(true, &[0x8d], RCX, RAX, size - 1);
-        a.shift_imm(true, SHR, RCX, 12);
-        a.mem(true, &[CMP.1], RCX, R8, offset_of!(TlbEntry, vpn) as i32);
-        let miss = a.jcc(CC_NE);
-        self.misses.push((miss, n, delta));
-        // rcx = physical address, checked against RAM, then host address.
-        let a = &mut self.a;
-        a.rr(false, &[MOV_STORE], RAX, RCX);
-        a.alu_imm(false, AND, RCX, 0xfff);
-        a.mem(true, &[ADD.1], RCX, R8, offset_of!(TlbEntry, pa) as i32);
-        a.mem(true, &[CMP.1], RCX, RDI, RAM_LIMIT);
-        let miss = a.jcc(CC_A);
-        self.misses.push((miss, n, delta));
-        let a = &mut self.a;
-        a.mem(true, &[ADD.1], RCX, RDI, RAM);
         if store {
             let value = match home(i.rs2) {
                 Home::Reg(h) if !float => h,
@@ -783,13 +632,160 @@ impl Translator {
         a.mem(w, opcode, RAX, RCX, 0);
         if i.op == Flw {
             // NaN-box: or rax, (mov rcx, 0xffff_ffff_0000_0000)
-            a.rex(true, 0, RCX);
-            a.code.push(0xb8 | RCX);
-            a.bytes(&0xffff_ffff_0000_0000u64.to_le_bytes());
+            a.mov_imm64(RCX, 0xffff_ffff_0000_0000);
             a.rr(true, &[0x09], RCX, RAX);
         }
         a.mem(true, &[MOV_LOAD], RCX, RDI, F);
         a.mem(true, &[MOV_STORE], RAX, RCX, f_disp(i.rd));
+    }
+
+    /// rcx = the host address of the `size`-byte access at the guest
+    /// address in rax (which stays); a TLB miss (or an access running off
+    /// the page) leaves before instruction `n`. Clobbers r8.
+    fn lookup(&mut self, n: u32, delta: i64, size: i32, store: bool) {
+        let a = &mut self.a;
+        // r8 = &tlb[vpn % 512], as (address >> 8) & (511 << 4).
+        a.rr(true, &[MOV_STORE], RAX, R8);
+        a.shift_imm(true, SHR, R8, 8);
+        a.alu_imm(false, AND, R8, (TLB_SIZE as i32 - 1) << 4);
+        let tlb = if store { TLB_STORE } else { TLB_LOAD };
+        a.mem(true, &[ADD.1], R8, RDI, tlb);
+        // The entry must map the page of the access's *last* byte, which
+        // also sends accesses that run off the page to the interpreter.
+        a.mem(true, &[0x8d], RCX, RAX, size - 1);
+        a.shift_imm(true, SHR, RCX, 12);
+        a.mem(true, &[CMP.1], RCX, R8, offset_of!(TlbEntry, vpn) as i32);
+        let miss = a.jcc(CC_NE);
+        self.misses.push((miss, n, delta));
+        // rcx = physical address, checked against RAM, then host address.
+        let a = &mut self.a;
+        a.rr(false, &[MOV_STORE], RAX, RCX);
+        a.alu_imm(false, AND, RCX, 0xfff);
+        a.mem(true, &[ADD.1], RCX, R8, offset_of!(TlbEntry, pa) as i32);
+        a.mem(true, &[CMP.1], RCX, RDI, RAM_LIMIT);
+        let miss = a.jcc(CC_A);
+        self.misses.push((miss, n, delta));
+        self.a.mem(true, &[ADD.1], RCX, RDI, RAM);
+    }
+
+    /// An AMO or LR/SC, as the host's atomic instructions on guest RAM so
+    /// that they stay atomic when harts run on several host threads. A
+    /// misaligned address (a trap) or a TLB miss leaves for the
+    /// interpreter before the instruction.
+    fn atomic(&mut self, i: Insn, n: u32, delta: i64) {
+        use Op::*;
+        let w = !matches!(
+            i.op,
+            LrW | ScW
+                | AmoSwapW
+                | AmoAddW
+                | AmoXorW
+                | AmoAndW
+                | AmoOrW
+                | AmoMinW
+                | AmoMaxW
+                | AmoMinuW
+                | AmoMaxuW
+        );
+        let size = if w { 8 } else { 4 };
+        let a = &mut self.a;
+        a.get(RAX, i.rs1);
+        // test rax, size - 1
+        a.rr(true, &[0xf7], 0, RAX);
+        a.imm32(size - 1);
+        let misaligned = a.jcc(CC_NE);
+        self.misses.push((misaligned, n, delta));
+        match i.op {
+            LrW | LrD => {
+                self.lookup(n, delta, size, false);
+                let a = &mut self.a;
+                a.mem(true, &[MOV_LOAD], R8, RDI, RESERVATION);
+                a.mem(true, &[MOV_STORE], RAX, R8, RESERVED_ADDR);
+                let load: &[u8] = if w { &[MOV_LOAD] } else { &[0x63] };
+                a.mem(true, load, RAX, RCX, 0);
+                a.mem(true, &[MOV_STORE], RAX, R8, RESERVED_VALUE);
+                a.put(i.rd, RAX);
+            }
+            ScW | ScD => {
+                let a = &mut self.a;
+                a.mem(true, &[MOV_LOAD], R8, RDI, RESERVATION);
+                a.mem(true, &[CMP.1], RAX, R8, RESERVED_ADDR);
+                let unreserved = a.jcc(CC_NE);
+                self.lookup(n, delta, size, true);
+                // Reserved: compare-and-swap against the value LR read.
+                let a = &mut self.a;
+                a.mem(true, &[MOV_LOAD], R8, RDI, RESERVATION);
+                a.store_imm(R8, RESERVED_ADDR, Reservation::NO_ADDRESS as i32);
+                a.mem(true, &[MOV_LOAD], RAX, R8, RESERVED_VALUE);
+                let new = match home(i.rs2) {
+                    Home::Reg(h) => h,
+                    Home::Mem(_) => {
+                        a.get(R8, i.rs2);
+                        R8
+                    }
+                };
+                a.code.push(LOCK);
+                a.mem(w, &[0x0f, 0xb1], new, RCX, 0);
+                // rd = 0 if it stored, else 1: setne al; movzx eax, al
+                a.rr(false, &[0x0f, 0x90 | CC_NE], 0, RAX);
+                a.rr(false, &[0x0f, 0xb6], RAX, RAX);
+                let done = a.jmp();
+                // Not reserved: fail, touching no memory.
+                a.bind(unreserved);
+                a.store_imm(R8, RESERVED_ADDR, Reservation::NO_ADDRESS as i32);
+                a.mov_imm(RAX, 1);
+                a.bind(done);
+                a.put(i.rd, RAX);
+            }
+            _ => {
+                self.lookup(n, delta, size, true);
+                let a = &mut self.a;
+                match i.op {
+                    AmoSwapW | AmoSwapD => {
+                        // xchg with memory is locked without a prefix.
+                        a.get(R8, i.rs2);
+                        a.mem(w, &[0x87], R8, RCX, 0);
+                    }
+                    AmoAddW | AmoAddD => {
+                        a.get(R8, i.rs2);
+                        a.code.push(LOCK);
+                        a.mem(w, &[0x0f, 0xc1], R8, RCX, 0);
+                    }
+                    _ => {
+                        // The rest: new = old OP rs2, stored with lock
+                        // cmpxchg if memory still holds old, else again.
+                        a.mem(w, &[MOV_LOAD], RAX, RCX, 0);
+                        let again = a.code.len();
+                        a.get(R8, i.rs2);
+                        match i.op {
+                            AmoXorW | AmoXorD => a.rr(w, &[XOR.1], R8, RAX),
+                            AmoAndW | AmoAndD => a.rr(w, &[AND.1], R8, RAX),
+                            AmoOrW | AmoOrD => a.rr(w, &[OR.1], R8, RAX),
+                            _ => {
+                                // Keep old where it wins: cmov<cc> r8, rax
+                                // after cmp old, rs2.
+                                let cc = match i.op {
+                                    AmoMinW | AmoMinD => CC_L,
+                                    AmoMaxW | AmoMaxD => CC_G,
+                                    AmoMinuW | AmoMinuD => CC_B,
+                                    _ => CC_A,
+                                };
+                                a.rr(w, &[CMP.1], RAX, R8);
+                                a.rr(w, &[0x0f, 0x40 | cc], R8, RAX);
+                            }
+                        }
+                        a.code.push(LOCK);
+                        a.mem(w, &[0x0f, 0xb1], R8, RCX, 0);
+                        a.jcc_back(CC_NE, again);
+                        a.rr(true, &[MOV_STORE], RAX, R8);
+                    }
+                }
+                if !w {
+                    a.sext32(R8);
+                }
+                a.put(i.rd, R8);
+            }
+        }
     }
 
     /// Emits the out-of-line exits and fills in the instruction count.
@@ -905,6 +901,375 @@ fn op_reg(a: &mut Asm, i: Insn, w: bool, opcode: &[u8], commutative: bool) {
     a.put(i.rd, d);
 }
 
+/// Group-3 digits of `f7 /d`.
+const MUL: u8 = 4;
+const IMUL: u8 = 5;
+const DIV: u8 = 6;
+const IDIV: u8 = 7;
+const NEG: u8 = 3;
+
+#[derive(PartialEq)]
+enum MulHigh {
+    Signed,
+    Unsigned,
+    SignedUnsigned,
+}
+
+/// rd = the high 64 bits of rs1 * rs2. mul and imul leave them in rdx,
+/// which holds the pc: it is saved around them.
+fn mul_high(a: &mut Asm, i: Insn, kind: MulHigh) {
+    a.get(RCX, i.rs2);
+    a.get(RAX, i.rs1);
+    // mulhsu(a, b) = mulhu(a, b) - (a < 0 ? b : 0): r8 = the correction.
+    if kind == MulHigh::SignedUnsigned {
+        a.rr(true, &[MOV_STORE], RAX, R8);
+        a.shift_imm(true, SAR, R8, 63);
+        a.rr(true, &[AND.1], R8, RCX);
+    }
+    a.push(RDX);
+    let digit = if kind == MulHigh::Signed { IMUL } else { MUL };
+    a.rr(true, &[0xf7], digit, RCX);
+    a.rr(true, &[MOV_STORE], RDX, RAX);
+    a.pop(RDX);
+    if kind == MulHigh::SignedUnsigned {
+        a.rr(true, &[SUB.1], RAX, R8);
+    }
+    a.put(i.rd, RAX);
+}
+
+/// rd = rs1 / rs2 or rs1 % rs2 (`w` false: of the low words, sign-extended),
+/// with RISC-V's results where x86 would trap: dividing by zero gives all
+/// ones and leaves the remainder rs1; dividing by -1 negates (so the
+/// overflowing MIN / -1 is MIN) and leaves remainder 0. div and idiv take
+/// the dividend in rdx:rax, and rdx holds the pc: it is saved around them.
+fn div_rem(a: &mut Asm, i: Insn, w: bool, signed: bool, rem: bool) {
+    a.get(RCX, i.rs2);
+    a.get(RAX, i.rs1);
+    a.rr(w, &[0x85], RCX, RCX);
+    let by_zero = a.jcc(CC_E);
+    let by_minus_one = signed.then(|| {
+        a.alu_imm(w, CMP, RCX, -1);
+        a.jcc(CC_E)
+    });
+    a.push(RDX);
+    if signed {
+        // cqo or cdq: sign-extend rax into rdx.
+        if w {
+            a.code.push(0x48);
+        }
+        a.code.push(0x99);
+    } else {
+        a.rr(false, &[XOR.1], RDX, RDX);
+    }
+    a.rr(w, &[0xf7], if signed { IDIV } else { DIV }, RCX);
+    if rem {
+        a.rr(true, &[MOV_STORE], RDX, RAX);
+    }
+    a.pop(RDX);
+    let mut done = vec![a.jmp()];
+    if let Some(by_minus_one) = by_minus_one {
+        a.bind(by_minus_one);
+        if rem {
+            a.rr(false, &[XOR.1], RAX, RAX);
+        } else {
+            a.rr(w, &[0xf7], NEG, RAX);
+        }
+        done.push(a.jmp());
+    }
+    a.bind(by_zero);
+    if !rem {
+        a.mov_imm(RAX, -1);
+    }
+    for jump in done {
+        a.bind(jump);
+    }
+    if !w {
+        a.sext32(RAX);
+    }
+    a.put(i.rd, RAX);
+}
+
+/// The fast path of conversions between doubles and integers, on the
+/// host's cvttsd2si and cvtsi2sd, with `sse`'s slow-path protocol:
+///
+/// - double to integer in round-toward-zero (what C's casts compile to),
+///   once fflags has NX: truncation is what cvttsd2si does, and when the
+///   value fits, that is RISC-V's result and its only flag is NX. A NaN,
+///   an infinity or a value out of range gives the host's "integer
+///   indefinite" (the most negative integer), which takes the slow path
+///   (RISC-V saturates and raises NV), as does that integer itself;
+/// - a 32-bit integer to double: always exact, no flag, any valid mode;
+/// - a 64-bit integer to double in round-to-nearest-even once fflags has
+///   NX (the host rounds the same; the one flag possible is NX).
+fn sse_convert(a: &mut Asm, i: Insn) -> Option<(Vec<Fixup>, Fixup)> {
+    use Op::*;
+    // The fcsr bits that must be `want` for the fast path.
+    let nx = fpu::flags::NX as i32;
+    let (mask, want) = match (i.op, i.rm()) {
+        (FcvtLD | FcvtWD, 1) => (nx, nx),
+        (FcvtLD | FcvtWD, 7) => (0xe0 | nx, 1 << 5 | nx),
+        (FcvtDW, 0..=4) => (0, 0),
+        (FcvtDW | FcvtDL, 7) => (0xe0 | nx, nx),
+        (FcvtDL, 0) => (nx, nx),
+        _ => return None,
+    };
+    let mut slow = Vec::new();
+    if mask != 0 {
+        a.mem(true, &[MOV_LOAD], R8, RDI, FCSR);
+        a.mem(false, &[MOV_LOAD], RCX, R8, 0);
+        a.alu_imm(false, AND, RCX, mask);
+        a.alu_imm(false, CMP, RCX, want);
+        slow.push(a.jcc(CC_NE));
+    }
+    // rax = f
+    a.mem(true, &[MOV_LOAD], RAX, RDI, F);
+    if matches!(i.op, FcvtLD | FcvtWD) {
+        let w = i.op == FcvtLD;
+        // cvttsd2si rcx (ecx), [rax + rs1]
+        a.code.push(0xf2);
+        a.mem(w, &[0x0f, 0x2c], RCX, RAX, f_disp(i.rs1));
+        // cmp rcx, 1 overflows only for the most negative integer.
+        a.alu_imm(w, CMP, RCX, 1);
+        slow.push(a.jcc(CC_O));
+        if !w {
+            a.sext32(RCX);
+        }
+        a.put(i.rd, RCX);
+    } else {
+        let w = i.op == FcvtDL;
+        a.get(RCX, i.rs1);
+        // cvtsi2sd xmm0, rcx (ecx); movsd [rax + rd], xmm0
+        a.code.push(0xf2);
+        a.rr(w, &[0x0f, 0x2a], 0, RCX);
+        a.code.push(0xf2);
+        a.mem(false, &[0x0f, 0x11], 0, RAX, f_disp(i.rd));
+    }
+    Some((slow, a.jmp()))
+}
+
+/// The F and D instructions that only move bits: moves between register
+/// files and double-precision sign injection (fmv.d, fneg.d, fabs.d).
+/// Single-precision sign injection reads its operands unboxed and goes
+/// through `call_fp`.
+fn fp_bits(a: &mut Asm, i: Insn) {
+    use Op::*;
+    a.mem(true, &[MOV_LOAD], R8, RDI, F);
+    match i.op {
+        FmvXD | FmvXW => {
+            let d = dest(i.rd, None);
+            // mov or movsxd d, [r8 + rs1]
+            let op = if i.op == FmvXD { MOV_LOAD } else { 0x63 };
+            a.mem(true, &[op], d, R8, f_disp(i.rs1));
+            a.put(i.rd, d);
+        }
+        FmvDX => {
+            a.get(RAX, i.rs1);
+            a.mem(true, &[MOV_STORE], RAX, R8, f_disp(i.rd));
+        }
+        FmvWX => {
+            a.get(RAX, i.rs1);
+            a.mem(false, &[MOV_STORE], RAX, R8, f_disp(i.rd));
+            a.mem(false, &[0xc7], 0, R8, f_disp(i.rd) + 4);
+            a.imm32(-1);
+        }
+        _ => {
+            // rcx's sign bit = the sign to give rs1 xor rs1's own (or, for
+            // fsgnjx, rs2's sign), isolated; then flip rax's by it.
+            a.mem(true, &[MOV_LOAD], RAX, R8, f_disp(i.rs1));
+            a.mem(true, &[MOV_LOAD], RCX, R8, f_disp(i.rs2));
+            if i.op == FsgnjnD {
+                a.rr(true, &[0xf7], 2, RCX);
+            }
+            if i.op != FsgnjxD {
+                a.rr(true, &[XOR.1], RCX, RAX);
+            }
+            a.shift_imm(true, SHR, RCX, 63);
+            a.shift_imm(true, SHL, RCX, 63);
+            a.rr(true, &[XOR.1], RAX, RCX);
+            a.mem(true, &[MOV_STORE], RAX, R8, f_disp(i.rd));
+        }
+    }
+}
+
+/// The fast path of the F and D arithmetic that SSE does exactly as RISC-V:
+/// add, subtract, multiply, divide, square root and (on hosts with FMA3)
+/// the fused multiply-adds, in round-to-nearest-even, once fflags has NX.
+///
+/// IEEE 754 makes these correctly rounded on both, so they give the same
+/// bits and raise the same flags whenever the host result is finite and
+/// larger in magnitude than the smallest normal (as for `fpu`'s own host
+/// fast path): then nothing was invalid, divided by zero, overflowed or
+/// underflowed (the exact value is at least the smallest normal, so not
+/// tiny even before rounding), and NaN results (canonical on RISC-V, with
+/// a payload on the host) are excluded too. The one flag left is NX, and
+/// with NX already accrued it cannot change, so no MXCSR flag need be read:
+/// reading them waits for every FP operation in flight, which costs more
+/// than the arithmetic. Code that uses FP at all has NX set after its first
+/// inexact operation; until then, and for anything else (another rounding
+/// mode, a single-precision operand that is not NaN-boxed), the returned
+/// slow-path jumps lead to `call_fp`, with nothing changed. The fast path
+/// ends with the returned jump. None for instructions without a fast path.
+fn sse(a: &mut Asm, i: Insn) -> Option<(Vec<Fixup>, Fixup)> {
+    use Op::*;
+    let (single, op) = match i.op {
+        FaddS => (true, 0x58),
+        FsubS => (true, 0x5c),
+        FmulS => (true, 0x59),
+        FdivS => (true, 0x5e),
+        FsqrtS => (true, 0x51),
+        FaddD => (false, 0x58),
+        FsubD => (false, 0x5c),
+        FmulD => (false, 0x59),
+        FdivD => (false, 0x5e),
+        FsqrtD => (false, 0x51),
+        // VEX 213 forms: xmm0 = xmm0 * xmm1 +- xmm2, negated or not.
+        FmaddS | FmaddD => (i.op == FmaddS, 0xa9),
+        FmsubS | FmsubD => (i.op == FmsubS, 0xab),
+        FnmsubS | FnmsubD => (i.op == FnmsubS, 0xad),
+        FnmaddS | FnmaddD => (i.op == FnmaddS, 0xaf),
+        _ => return None,
+    };
+    let fused = op >= 0xa9;
+    if fused && !std::arch::is_x86_feature_detected!("fma") {
+        return None;
+    }
+    // Round to nearest even: statically, or dynamically with frm = 0.
+    let frm_mask = match i.rm() {
+        0 => 0,
+        7 => 0xe0,
+        _ => return None,
+    };
+    let mut slow = Vec::new();
+    // test dword [fcsr], NX | frm_mask; the test must give exactly NX.
+    a.mem(true, &[MOV_LOAD], R8, RDI, FCSR);
+    a.mem(false, &[MOV_LOAD], RCX, R8, 0);
+    a.alu_imm(false, AND, RCX, frm_mask | fpu::flags::NX as i32);
+    a.alu_imm(false, CMP, RCX, fpu::flags::NX as i32);
+    slow.push(a.jcc(CC_NE));
+    let sources: &[u8] = match op {
+        0x51 => &[i.rs1],
+        _ if fused => &[i.rs1, i.rs2, i.rs3()],
+        _ => &[i.rs1, i.rs2],
+    };
+    // rax = f
+    a.mem(true, &[MOV_LOAD], RAX, RDI, F);
+    if single {
+        // cmp dword [rax + f_disp + 4], -1: the upper half of a NaN box.
+        for &r in sources {
+            a.mem(false, &[0x83], CMP.0, RAX, f_disp(r) + 4);
+            a.code.push(0xff);
+            slow.push(a.jcc(CC_NE));
+        }
+    }
+    // movss or movsd (f3 / f2 0f 10), and the arithmetic, with that prefix.
+    let prefix = if single { 0xf3 } else { 0xf2 };
+    let load = |a: &mut Asm, xmm: u8, r: u8| {
+        a.code.push(prefix);
+        a.mem(false, &[0x0f, 0x10], xmm, RAX, f_disp(r));
+    };
+    load(a, 0, i.rs1);
+    if fused {
+        load(a, 1, i.rs2);
+        load(a, 2, i.rs3());
+        // vfm*213s[sd] xmm0, xmm1, xmm2: VEX.LIG.66.0F38.W(sd)
+        let w = if single { 0 } else { 0x80 };
+        a.bytes(&[0xc4, 0xe2, w | 0x71, op, 0xc2]);
+    } else {
+        a.code.push(prefix);
+        a.mem(
+            false,
+            &[0x0f, op],
+            0,
+            RAX,
+            f_disp(sources[sources.len() - 1]),
+        );
+    }
+    // rcx = the result's bits without the sign, doubled; then the smallest
+    // normal < |result| < infinity, as one unsigned range check.
+    // movq rcx, xmm0 (movd ecx, xmm0)
+    a.code.push(0x66);
+    a.rr(!single, &[0x0f, 0x7e], 0, RCX);
+    if single {
+        const LOW: u32 = (0x0080_0000 + 1) << 1;
+        const SPAN: u32 = (0x7f80_0000 << 1) - LOW;
+        a.shift_imm(false, SHL, RCX, 1);
+        a.alu_imm(false, SUB, RCX, LOW as i32);
+        a.alu_imm(false, CMP, RCX, SPAN as i32);
+    } else {
+        const LOW: u64 = (0x0010_0000_0000_0000 + 1) << 1;
+        const SPAN: u64 = (0x7ff0_0000_0000_0000 << 1) - LOW;
+        a.shift_imm(true, SHL, RCX, 1);
+        a.mov_imm64(R8, LOW);
+        a.rr(true, &[SUB.1], RCX, R8);
+        a.mov_imm64(R8, SPAN);
+        a.rr(true, &[CMP.1], RCX, R8);
+    }
+    slow.push(a.jcc(CC_AE));
+    // Store the result, NaN-boxed if single.
+    a.code.push(prefix);
+    a.mem(false, &[0x0f, 0x11], 0, RAX, f_disp(i.rd));
+    if single {
+        a.mem(false, &[0xc7], 0, RAX, f_disp(i.rd) + 4);
+        a.imm32(-1);
+    }
+    Some((slow, a.jmp()))
+}
+
+/// Where CSR `csr` sits in fcsr, if it is one of the FP CSRs: (shift,
+/// mask of the field).
+fn fp_csr(csr: i32) -> Option<(u8, i32)> {
+    match csr {
+        1 => Some((0, 0x1f)), // fflags
+        2 => Some((5, 7)),    // frm
+        3 => Some((0, 0xff)), // fcsr
+        _ => None,
+    }
+}
+
+/// csrrw, csrrs, csrrc (and their immediate forms) of fflags, frm or
+/// fcsr: rd = the old field, the field = the new value. Writing a reserved
+/// frm is allowed; FP instructions that use it are then illegal.
+fn fcsr_access(a: &mut Asm, i: Insn) {
+    use Op::*;
+    let (shift, mask) = fp_csr(i.imm).expect("`supported` admits only FP CSRs");
+    // eax = fcsr; ecx = the old field
+    a.mem(true, &[MOV_LOAD], R8, RDI, FCSR);
+    a.mem(false, &[MOV_LOAD], RAX, R8, 0);
+    a.rr(false, &[MOV_STORE], RAX, RCX);
+    if shift != 0 {
+        a.shift_imm(false, SHR, RCX, shift);
+    }
+    a.alu_imm(false, AND, RCX, mask);
+    // The set and clear forms write nothing for x0 or a zero immediate.
+    let writes = matches!(i.op, Csrrw | Csrrwi) || i.rs1 != 0;
+    if writes {
+        // r8d = the source, then the new field.
+        if matches!(i.op, Csrrwi | Csrrsi | Csrrci) {
+            a.mov_imm(R8, i.rs1 as i32);
+        } else {
+            a.get(R8, i.rs1);
+        }
+        match i.op {
+            Csrrs | Csrrsi => a.rr(false, &[OR.1], R8, RCX),
+            Csrrc | Csrrci => {
+                // not r8d; and r8d, ecx
+                a.rr(false, &[0xf7], 2, R8);
+                a.rr(false, &[AND.1], R8, RCX);
+            }
+            _ => {}
+        }
+        a.alu_imm(false, AND, R8, mask);
+        if shift != 0 {
+            a.shift_imm(false, SHL, R8, shift);
+        }
+        a.alu_imm(false, AND, RAX, !(mask << shift));
+        a.rr(false, &[OR.1], RAX, R8);
+        a.mem(true, &[MOV_LOAD], R8, RDI, FCSR);
+        a.mem(false, &[MOV_STORE], RAX, R8, 0);
+    }
+    a.put(i.rd, RCX);
+}
+
 fn shift_imm(a: &mut Asm, i: Insn, w: bool, digit: u8) {
     let d = dest(i.rd, None);
     a.get(d, i.rs1);
@@ -953,72 +1318,101 @@ fn fetch(frame: &[u8], off: usize) -> Option<Insn> {
     Some(decode(low as u32 | (high as u32) << 16))
 }
 
-fn supported(op: Op) -> bool {
+fn supported(i: Insn) -> bool {
     use Op::*;
-    matches!(
-        op,
-        Lui | Auipc
-            | Jal
-            | Jalr
-            | Beq
-            | Bne
-            | Blt
-            | Bge
-            | Bltu
-            | Bgeu
-            | Lb
-            | Lh
-            | Lw
-            | Ld
-            | Lbu
-            | Lhu
-            | Lwu
-            | Sb
-            | Sh
-            | Sw
-            | Sd
-            | Addi
-            | Slti
-            | Sltiu
-            | Xori
-            | Ori
-            | Andi
-            | Slli
-            | Srli
-            | Srai
-            | Addiw
-            | Slliw
-            | Srliw
-            | Sraiw
-            | Add
-            | Sub
-            | Sll
-            | Slt
-            | Sltu
-            | Xor
-            | Srl
-            | Sra
-            | Or
-            | And
-            | Addw
-            | Subw
-            | Sllw
-            | Srlw
-            | Sraw
-            | Mul
-            | Mulw
-            | Fence
-            | Flw
-            | Fld
-            | Fsw
-            | Fsd
-            | FaddD
-            | FsubD
-            | FmulD
-            | FdivD
-            | FmaddD
-            | FmsubD
-            | FnmsubD
-            | FnmaddD
-    )
+    if matches!(i.op, Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci) {
+        return fp_csr(i.imm).is_some();
+    }
+    fpu::OPS.contains(&i.op)
+        || matches!(
+            i.op,
+            Lui | Auipc
+                | Jal
+                | Jalr
+                | Beq
+                | Bne
+                | Blt
+                | Bge
+                | Bltu
+                | Bgeu
+                | Lb
+                | Lh
+                | Lw
+                | Ld
+                | Lbu
+                | Lhu
+                | Lwu
+                | Sb
+                | Sh
+                | Sw
+                | Sd
+                | Addi
+                | Slti
+                | Sltiu
+                | Xori
+                | Ori
+                | Andi
+                | Slli
+                | Srli
+                | Srai
+                | Addiw
+                | Slliw
+                | Srliw
+                | Sraiw
+                | Add
+                | Sub
+                | Sll
+                | Slt
+                | Sltu
+                | Xor
+                | Srl
+                | Sra
+                | Or
+                | And
+                | Addw
+                | Subw
+                | Sllw
+                | Srlw
+                | Sraw
+                | Mul
+                | Mulw
+                | Mulh
+                | Mulhsu
+                | Mulhu
+                | Div
+                | Divu
+                | Rem
+                | Remu
+                | Divw
+                | Divuw
+                | Remw
+                | Remuw
+                | LrW
+                | ScW
+                | AmoSwapW
+                | AmoAddW
+                | AmoXorW
+                | AmoAndW
+                | AmoOrW
+                | AmoMinW
+                | AmoMaxW
+                | AmoMinuW
+                | AmoMaxuW
+                | LrD
+                | ScD
+                | AmoSwapD
+                | AmoAddD
+                | AmoXorD
+                | AmoAndD
+                | AmoOrD
+                | AmoMinD
+                | AmoMaxD
+                | AmoMinuD
+                | AmoMaxuD
+                | Fence
+                | Flw
+                | Fld
+                | Fsw
+                | Fsd
+        )
 }

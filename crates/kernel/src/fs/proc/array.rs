@@ -3,7 +3,7 @@
 
 use super::{File, Kind, ProcEntry, Snapshot};
 use crate::errno::{Errno, KResult};
-use crate::fs::FileKind;
+use crate::fs::{FileKind, FsType};
 use crate::loader::stack::USER_HZ;
 use crate::mm::{Backing, Mm, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::task::block::TaskState;
@@ -398,7 +398,13 @@ fn mounts(k: &Kernel, who: Option<Tid>) -> String {
             mangle(&m.source),
             mangle(&m.point),
             m.fstype.name(),
-            if m.readonly { "ro" } else { "rw" }
+            match (m.readonly, m.fstype) {
+                // Host directories are nodev (fs::host).
+                (true, FsType::Host) => "ro,nodev",
+                (false, FsType::Host) => "rw,nodev",
+                (true, _) => "ro",
+                (false, _) => "rw",
+            }
         );
     }
     out

@@ -532,7 +532,8 @@ impl Kernel {
                 Some(d) => d.saturating_sub(self.monotonic()).min(CONSOLE_IDLE_WAIT),
             };
             let started = Instant::now();
-            let event = self.wait_host(true, Some(wait));
+            let event = self.wait_host(!self.stdin_woke_pollers, Some(wait));
+            self.stdin_woke_pollers = event;
             if event || wait == CONSOLE_IDLE_WAIT {
                 self.host_event();
             }

@@ -385,6 +385,11 @@ pub struct Kernel {
     /// Whether a host standard stream is a pipe, socket or terminal, whose
     /// readiness can change (set when `run` starts).
     console_can_change: bool,
+    /// The idle loop's last wait found the host's stdin readable and woke
+    /// the console's pollers: input that stays readable (at its end, or
+    /// wanted by none of them) is not an event again until they have had a
+    /// whole idle wait to block on something else.
+    stdin_woke_pollers: bool,
     /// Whose registers are in the hart right now.
     on_hart: Option<Tid>,
     /// The system call being handled (see `block.rs`).
@@ -433,6 +438,7 @@ impl Kernel {
             console_check_at: 0,
             host_signals: None,
             console_can_change: false,
+            stdin_woke_pollers: false,
             on_hart: None,
             syscall_nr: 0,
             next_tid: 1,

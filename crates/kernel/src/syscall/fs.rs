@@ -242,6 +242,14 @@ fn host_fifo_write(k: &mut Kernel, s: &HostStream, nonblock: bool, data: &[u8]) 
     written
 }
 
+/// A file operation's result, blocking the caller on what it waits for.
+fn blocking<T>(k: &mut Kernel, r: OpResult<T>) -> KResult<T> {
+    r.map_err(|e| match e {
+        OpError::Errno(e) => e,
+        OpError::Block(reason) => k.block(reason, None),
+    })
+}
+
 /// Reads up to `len` bytes from `f` at `pos` (or its offset), possibly
 /// blocking (a pipe, the console).
 fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KResult<Vec<u8>> {
@@ -270,7 +278,7 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
             crate::fs::pipe::note_wake(p.id);
             Ok(out)
         }
-        FileKind::Anon(a) => a.read(k, f.nonblock(), len),
+        FileKind::Anon(ops) => blocking(k, ops.read(f.nonblock(), len)),
         FileKind::Inode(_) if f.host.is_some() => {
             host_fifo_read(k, f.host.as_ref().expect("checked"), f.nonblock(), len)
         }
@@ -346,7 +354,7 @@ pub(crate) fn file_write(
     match &f.kind {
         FileKind::Console(s) => host_write(k, *s, data, done),
         FileKind::Pipe(end) => pipe_write(k, f, end, data),
-        FileKind::Anon(a) => a.write(k, f.nonblock(), data),
+        FileKind::Anon(ops) => blocking(k, ops.write(f.nonblock(), data)),
         FileKind::Inode(_) if f.host.is_some() => {
             host_fifo_write(k, f.host.as_ref().expect("checked"), f.nonblock(), data)
         }
@@ -673,7 +681,7 @@ pub fn lseek(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         }
         FileKind::Pipe(_) => return Err(Errno::ESPIPE),
         FileKind::Inode(_) if f.host.is_some() => return Err(Errno::ESPIPE),
-        FileKind::Anon(a) => return a.lseek(),
+        FileKind::Anon(ops) => return ops.llseek(offset, whence),
         FileKind::Inode(loc) => {
             let i = loc.inode.borrow();
             if let Data::Device(_) = i.data {

@@ -4,8 +4,10 @@
 //! host's fds are (terminal, pipe or regular file), so the guest sees their
 //! kind.
 
+use super::{Kernel, Tid};
 use crate::errno::{Errno, KResult};
-use crate::fs::file::O_RDWR;
+use crate::fs::file::{Processes, O_NONBLOCK, O_RDWR};
+use crate::fs::pidfd::Pidfd;
 use crate::fs::{FileKind, OpenFile};
 use rustix::fd::{AsFd, BorrowedFd};
 use std::io;
@@ -128,6 +130,42 @@ impl Files {
             }
         }
         closed
+    }
+}
+
+impl Kernel {
+    /// A new pidfd for process `pid` on the lowest free fd (always
+    /// close-on-exec, as Linux's); `flags` may hold O_NONBLOCK.
+    pub fn install_pidfd(&mut self, pid: Tid, flags: u32) -> KResult<u64> {
+        let file = OpenFile::new(
+            FileKind::Anon(Box::new(Pidfd { pid })),
+            O_RDWR | (flags & O_NONBLOCK),
+        );
+        // install caps the limit at the table's size.
+        let limit = self.nofile_limit() as usize;
+        let files = self.current().files.clone();
+        let fd = files.borrow_mut().install(Rc::new(file), true, 0, limit);
+        fd
+    }
+
+    /// The process a pidfd refers to and the file's status flags: EBADF
+    /// for no fd or one that is not a pidfd (Linux's pidfd_pid).
+    pub fn pidfd_target(&self, fd: u64) -> KResult<(Tid, u32)> {
+        let file = self.current().files.borrow().get(fd)?;
+        match &file.kind {
+            FileKind::Anon(ops) => match ops.as_any().downcast_ref::<Pidfd>() {
+                Some(p) => Ok((p.pid, file.flags.get())),
+                None => Err(Errno::EBADF),
+            },
+            _ => Err(Errno::EBADF),
+        }
+    }
+}
+
+/// What pidfds ask of the task table.
+impl Processes for Kernel {
+    fn ended(&self, pid: Tid) -> Option<bool> {
+        self.process(pid).map(|g| g.borrow().zombie.is_some())
     }
 }
 

@@ -411,7 +411,7 @@ fn fd_text(vfs: &Vfs, root: &Loc, file: &OpenFile) -> Vec<u8> {
         }
         FileKind::Pipe(end) => format!("pipe:[{}]", end.id()).into_bytes(),
         FileKind::Console(s) => console_text(*s),
-        FileKind::Anon(a) => a.name().as_bytes().to_vec(),
+        FileKind::Anon(ops) => ops.name().into_bytes(),
     }
 }
 

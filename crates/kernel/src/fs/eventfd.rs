@@ -9,7 +9,7 @@ use super::file::{FileOps, OpError, OpResult, Processes, Readiness};
 use super::file::{POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
 use super::pipe::note_wake;
 use crate::errno::{Errno, KResult};
-use crate::task::block::{PollKey, WaitReason};
+use crate::wait::{PollKey, WaitReason};
 use std::any::Any;
 use std::cell::Cell;
 

@@ -6,7 +6,7 @@
 
 use super::file::{FileOps, Processes, Readiness};
 use super::file::{POLLHUP, POLLIN, POLLRDNORM};
-use crate::task::block::PollKey;
+use crate::wait::PollKey;
 use std::any::Any;
 
 pub struct Pidfd {

@@ -6,16 +6,16 @@ use crate::fs::file::*;
 use crate::fs::host::HostStream;
 use crate::fs::pagecache::TmpFile;
 use crate::fs::pipe::{PipeEnd, PIPE_BUF};
+use crate::fs::stdio::HostStdio;
 use crate::fs::tty::{Terminal, TERMIOS_SIZE};
 use crate::fs::FsType;
 use crate::fs::{
     Data, Device, FileKind, Loc, OpenFile, Stream, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
 };
-use crate::task::block::{PollKey, WaitReason};
-use crate::task::files::HostStdio;
 use crate::task::sigdeliver::SigTarget;
 use crate::task::signal::{SigInfo, Signal, SIG_IGN, SI_USER};
 use crate::task::{FsInfo, Kernel};
+use crate::wait::{PollKey, WaitReason};
 use rand::RngCore;
 use rustix::fs::SeekFrom;
 use rustix::termios::OptionalActions;

@@ -18,9 +18,10 @@ use crate::errno::{Errno, KResult};
 use crate::fs::eventfd::{Eventfd, EFD_SEMAPHORE};
 use crate::fs::file::*;
 use crate::fs::{Data, FileKind};
-use crate::task::block::{PollKey, WaitReason, BLOCKED};
+use crate::task::block::BLOCKED;
 use crate::task::signal::{SIGSET_SIZE, UNBLOCKABLE};
 use crate::task::Kernel;
+use crate::wait::{PollKey, WaitReason};
 use std::rc::Rc;
 use std::time::Duration;
 

@@ -21,7 +21,8 @@ use super::{
     S_IFREG,
 };
 use crate::errno::{Errno, KResult};
-use crate::task::files::{Files, HostStdio};
+use crate::fs::stdio::HostStdio;
+use crate::task::files::Files;
 use crate::task::{FsInfo, ThreadGroup, Tid};
 use std::cell::RefCell;
 use std::collections::BTreeMap;

@@ -468,6 +468,58 @@ fn host_streams_keep_their_access_modes() {
     fs::remove_dir_all(top).unwrap();
 }
 
+/// `escape fullout` with stdout a host pipe nobody reads until the
+/// program has said on stderr that its parent ran and killed the child
+/// that filled the pipe: a full host stream must block only its writer.
+fn stderr_beside_a_full_stdout(mut cmd: Command) -> String {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        let _ = tx.send(text);
+    });
+    // stderr ends only when the program has ended; stdout stays unread
+    // until then (or until a minute says the writer stalled everyone).
+    let text = rx.recv_timeout(Duration::from_secs(60));
+    let mut stdout = child.stdout.take().unwrap();
+    std::io::copy(&mut stdout, &mut std::io::sink()).unwrap();
+    let status = child.wait().unwrap();
+    let text = text.expect("the program never ended while its stdout was full");
+    assert!(status.success(), "{status}: {text}");
+    text
+}
+
+#[test]
+fn a_full_host_stdout_blocks_only_its_writer() {
+    let top = temp_dir("fullout");
+    let root = top.join("root");
+    make_root(&root);
+    let expected = "parent ran\nchild: killed\n";
+    for extra in [&[][..], &["--deterministic"]] {
+        let mut args = vec!["run"];
+        args.extend(extra);
+        args.extend(["--root", s(&root), "/bin/escape", "fullout"]);
+        assert_eq!(
+            stderr_beside_a_full_stdout(cleave_cmd(&args)),
+            expected,
+            "{extra:?}"
+        );
+    }
+    if let Some(native) = native("the native full-stdout reference") {
+        let mut cmd = Command::new(native);
+        cmd.arg("fullout");
+        assert_eq!(stderr_beside_a_full_stdout(cmd), expected);
+    }
+    fs::remove_dir_all(top).unwrap();
+}
+
 /// The host's mode, owner, times and contents of `path`, as `show` says.
 fn host_meta(path: &Path) -> (u32, u32, u32, i64, i64, i64, i64, String) {
     let m = fs::metadata(path).unwrap();

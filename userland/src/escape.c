@@ -249,6 +249,32 @@ static int readout(char **argv)
 }
 
 /*
+ * fullout: a child writes more to stdout than a pipe holds while nobody
+ * reads it; its parent must still run (and say so on stderr), then kills
+ * it in the middle of the write.
+ */
+static int fullout(char **argv)
+{
+	(void)argv;
+	pid_t child = fork();
+	if (child == 0) {
+		static char big[256 << 10];
+		memset(big, 'x', sizeof big);
+		(void)!write(1, big, sizeof big);
+		_exit(0);
+	}
+	struct timespec nap = {0, 200 * 1000 * 1000};
+	nanosleep(&nap, NULL);
+	dprintf(2, "parent ran\n");
+	kill(child, SIGKILL);
+	int status;
+	waitpid(child, &status, 0);
+	dprintf(2, "child: %s\n",
+		WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? "killed" : "ended");
+	return 0;
+}
+
+/*
  * setmeta BYPATH BYFD: mode, owner, times and contents set on two files,
  * one by path, one through an fd.
  */
@@ -339,6 +365,7 @@ static const struct {
 	{"fifo", 1, fifo},	 {"readout", 0, readout},   {"setmeta", 2, setmeta},
 	{"show", 1, show},	 {"cat", 1, cat},	    {"ls", 1, ls},
 	{"swap", 3, swap},	 {"touch", 1, touch},	    {"await", 1, await_path},
+	{"fullout", 0, fullout},
 };
 
 /* escape CASE ARGS... [+ CASE ARGS...]: the cases in order. */

@@ -51,6 +51,28 @@ impl From<&std::io::Error> for Errno {
     }
 }
 
+/// The restart errnos (Linux's include/linux/errno.h): what a call that
+/// blocked returns, saying how a signal that interrupts it ends it (see
+/// `task/block.rs`). Internal: the guest never sees them.
+impl Errno {
+    /// Runs again after a handler with SA_RESTART; EINTR after one
+    /// without.
+    pub const ERESTARTSYS: Errno = Errno(512);
+    /// EINTR after any handler (runs again only when no handler ran).
+    pub const ERESTARTNOHAND: Errno = Errno(514);
+    /// As ERESTARTNOHAND, with the call's restart block: the time left
+    /// written back (`Kernel::write_time_left`).
+    pub const ERESTART_RESTARTBLOCK: Errno = Errno(516);
+
+    /// Whether this is a restart errno: the call blocked.
+    pub fn is_restart(self) -> bool {
+        matches!(
+            self,
+            Errno::ERESTARTSYS | Errno::ERESTARTNOHAND | Errno::ERESTART_RESTARTBLOCK
+        )
+    }
+}
+
 impl Errno {
     /// The value a system call leaves in a0.
     pub fn as_return(self) -> u64 {

@@ -2,6 +2,7 @@
 //! system-call ABI, on top of the `rv` hart.
 #![forbid(unsafe_code)]
 
+pub mod entry;
 pub mod errno;
 pub mod fs;
 pub mod loader;

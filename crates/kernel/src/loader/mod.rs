@@ -15,7 +15,6 @@ use crate::mm::{
     MAP_FIXED, MAP_GROWSDOWN, MAP_POPULATE, MAP_PRIVATE, PROT_EXEC, PROT_NONE, PROT_READ,
     PROT_WRITE, STACK_TOP,
 };
-use crate::task::Cred;
 pub use elf::{ElfImage, ElfKind};
 use std::cell::RefCell;
 use std::fmt;
@@ -301,6 +300,16 @@ fn io_error(e: io::Error) -> ExecError {
     }
 }
 
+/// The process's ids, as the auxiliary vector reports them (AT_UID,
+/// AT_EUID, AT_GID, AT_EGID, and AT_SECURE from them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ids {
+    pub uid: u32,
+    pub euid: u32,
+    pub gid: u32,
+    pub egid: u32,
+}
+
 /// The strings and settings for the new program's stack.
 pub struct ExecArgs<'a> {
     pub argv: &'a [Vec<u8>],
@@ -309,7 +318,7 @@ pub struct ExecArgs<'a> {
     pub execfn: &'a [u8],
     /// AT_RANDOM's 16 bytes.
     pub random: [u8; 16],
-    pub cred: Cred,
+    pub ids: Ids,
     /// RLIMIT_STACK's soft limit.
     pub stack_limit: u64,
 }
@@ -355,13 +364,13 @@ pub fn load(
         phnum: u64::from(image.phnum),
         base,
         entry: image.entry + bias,
-        uid: u64::from(args.cred.uid),
-        euid: u64::from(args.cred.euid),
-        gid: u64::from(args.cred.gid),
-        egid: u64::from(args.cred.egid),
+        uid: u64::from(args.ids.uid),
+        euid: u64::from(args.ids.euid),
+        gid: u64::from(args.ids.gid),
+        egid: u64::from(args.ids.egid),
         // Linux's bprm->secureexec without set-user-ID files: an exec whose
         // effective ids differ from the real ones.
-        secure: args.cred.euid != args.cred.uid || args.cred.egid != args.cred.gid,
+        secure: args.ids.euid != args.ids.uid || args.ids.egid != args.ids.gid,
         sysinfo_ehdr: Some(vdso),
     };
     let stack_args = stack::StackArgs {
@@ -727,7 +736,7 @@ mod tests {
             envp: &[],
             execfn: b"/t",
             random: [7; 16],
-            cred: Cred::default(),
+            ids: Ids::default(),
             stack_limit: 8 << 20,
         }
     }

@@ -185,17 +185,41 @@ fn raise_sigpipe(k: &mut Kernel) {
     k.send_signal(SigTarget::Thread(k.current_tid()), info);
 }
 
-/// One host write; a broken pipe raises SIGPIPE as Linux does.
-fn host_write(k: &mut Kernel, file: HostStdio, data: &[u8], done: u64) -> KResult<usize> {
-    match file.write(data) {
-        Ok(n) => Ok(n),
-        Err(_) if done > 0 => Ok(0),
-        Err(Errno::EPIPE) => {
-            raise_sigpipe(k);
-            Err(Errno::EPIPE)
+/// Writes to host stream `s` without making the host thread wait on it: a
+/// chunk at a time while the host has room, and with none the caller
+/// blocks as a poller of the console does, its restart word counting the
+/// bytes already written (as a pipe write's). A broken pipe raises SIGPIPE
+/// as Linux does.
+fn host_write(k: &mut Kernel, s: HostStdio, nonblock: bool, data: &[u8]) -> KResult<usize> {
+    let mut done = k.restart().map_or(0, |r| r.data as usize).min(data.len());
+    while done < data.len() {
+        // POLLOUT on a pipe promises room for PIPE_BUF bytes: a chunk that
+        // size never makes the host thread wait (nor does a tty's, in
+        // practice); errors show as POLLERR or POLLHUP and the write says
+        // which.
+        if s.poll(POLLOUT, Duration::ZERO) == 0 {
+            if nonblock {
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EAGAIN)
+                };
+            }
+            let reason = WaitReason::Poll(vec![PollKey::Console]);
+            return Err(k.block_with(reason, None, done as u64));
         }
-        Err(e) => Err(e),
+        let end = data.len().min(done + PIPE_BUF);
+        match s.write(&data[done..end]) {
+            Ok(n) => done += n,
+            Err(_) if done > 0 => break,
+            Err(Errno::EPIPE) => {
+                raise_sigpipe(k);
+                return Err(Errno::EPIPE);
+            }
+            Err(e) => return Err(e),
+        }
     }
+    Ok(done)
 }
 
 /// Reads host stream `s` for the guest without making the host thread wait
@@ -333,18 +357,16 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
 }
 
 /// Writes `data` to `f` at `pos` (or its offset; O_APPEND at the end).
-/// `done` bytes of the call were written before (console chunks).
 pub(crate) fn file_write(
     k: &mut Kernel,
     f: &OpenFile,
     data: &[u8],
     pos: Option<u64>,
-    done: u64,
 ) -> KResult<usize> {
     if !f.writable() {
         return Err(Errno::EBADF);
     }
-    if done == 0 && in_background(k) {
+    if in_background(k) {
         if let Ok(term) = terminal(f) {
             if term.tostop(&k.vfs.console.borrow())? {
                 tty_check_change(k, Signal::SIGTTOU)?;
@@ -352,7 +374,7 @@ pub(crate) fn file_write(
         }
     }
     match &f.kind {
-        FileKind::Console(s) => host_write(k, *s, data, done),
+        FileKind::Console(s) => host_write(k, *s, f.nonblock(), data),
         FileKind::Pipe(end) => pipe_write(k, f, end, data),
         FileKind::Anon(ops) => blocking(k, ops.write(f.nonblock(), data)),
         FileKind::Inode(_) if f.host.is_some() => {
@@ -407,7 +429,7 @@ pub(crate) fn file_write(
                 Data::Device(Device::Full) => Err(Errno::ENOSPC),
                 Data::Device(Device::Console) => {
                     drop(i);
-                    host_write(k, HostStdio::Stdout, data, done)
+                    host_write(k, HostStdio::Stdout, f.nonblock(), data)
                 }
                 Data::Device(_) => Ok(data.len()),
                 Data::Dir(_) => Err(Errno::EISDIR),
@@ -473,18 +495,30 @@ fn do_read(k: &mut Kernel, fd: u64, addr: u64, len: u64, pos: Option<u64>) -> KR
     Ok(data.len() as u64)
 }
 
+/// Whether a write to `f` may block partway and run again (a pipe, a host
+/// stream or the console): such a write makes one pass of at most CHUNK
+/// bytes, so that the restarted call sees the same bytes and its restart
+/// word (what is already written) counts within them.
+fn write_may_block(f: &OpenFile) -> bool {
+    match &f.kind {
+        FileKind::Pipe(_) | FileKind::Console(_) => true,
+        FileKind::Inode(loc) => matches!(loc.inode.borrow().data, Data::Device(Device::Console)),
+        FileKind::Anon(_) => false,
+    }
+}
+
 fn do_write(k: &mut Kernel, fd: u64, addr: u64, len: u64, pos: Option<u64>) -> KResult<u64> {
     let f = file(k, fd)?;
     if pos.is_some() && matches!(f.kind, FileKind::Pipe(_)) {
         return Err(Errno::ESPIPE);
     }
     let len = len.min(MAX_RW_COUNT);
-    if let FileKind::Pipe(_) = f.kind {
+    if write_may_block(&f) {
         // One pass: a restarted call sees the same bytes.
         let n = (len as usize).min(CHUNK);
         let mut buf = vec![0; n];
         k.copy_from_user(addr, &mut buf)?;
-        return file_write(k, &f, &buf, None, 0).map(|n| n as u64);
+        return file_write(k, &f, &buf, None).map(|n| n as u64);
     }
     let mut done = 0;
     let mut buf = vec![0; (len as usize).min(CHUNK)];
@@ -493,7 +527,7 @@ fn do_write(k: &mut Kernel, fd: u64, addr: u64, len: u64, pos: Option<u64>) -> K
         if let Err(e) = k.copy_from_user(addr + done, &mut buf[..n]) {
             return if done > 0 { Ok(done) } else { Err(e) };
         }
-        let written = file_write(k, &f, &buf[..n], pos.map(|p| p + done), done)?;
+        let written = file_write(k, &f, &buf[..n], pos.map(|p| p + done))?;
         done += written as u64;
         if written < n {
             break;
@@ -569,7 +603,11 @@ pub fn writev(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             }
             offset += n as u64;
             if buf.len() == CHUNK {
-                let written = file_write(k, &f, &buf, None, done)?;
+                // A write that may block makes one pass (see do_write).
+                if write_may_block(&f) {
+                    break 'gather;
+                }
+                let written = file_write(k, &f, &buf, None)?;
                 done += written as u64;
                 if written < buf.len() {
                     return Ok(done);
@@ -579,7 +617,7 @@ pub fn writev(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         }
     }
     if !buf.is_empty() {
-        done += file_write(k, &f, &buf, None, done)? as u64;
+        done += file_write(k, &f, &buf, None)? as u64;
     }
     Ok(done)
 }
@@ -620,10 +658,8 @@ pub fn close_range(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
         return Err(Errno::EINVAL);
     }
-    let task = k.current_mut();
-    if flags & CLOSE_RANGE_UNSHARE != 0 && Rc::strong_count(&task.files) > 1 {
-        let copy = task.files.borrow().clone();
-        task.files = Rc::new(std::cell::RefCell::new(copy));
+    if flags & CLOSE_RANGE_UNSHARE != 0 {
+        k.unshare_files(k.current_tid());
     }
     let last = u64::from(last).min(crate::task::files::NR_OPEN as u64 - 1);
     for fd in u64::from(first)..=last {

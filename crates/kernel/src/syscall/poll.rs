@@ -18,7 +18,6 @@ use crate::errno::{Errno, KResult};
 use crate::fs::eventfd::{Eventfd, EFD_SEMAPHORE};
 use crate::fs::file::*;
 use crate::fs::{Data, FileKind};
-use crate::task::block::BLOCKED;
 use crate::task::signal::{SIGSET_SIZE, UNBLOCKABLE};
 use crate::task::Kernel;
 use crate::wait::{PollKey, WaitReason};
@@ -79,8 +78,9 @@ fn wait_args(k: &mut Kernel, tsp: u64, mask: Option<(u64, u64)>) -> KResult<Wait
 
 impl Wait {
     /// Nothing is ready: Ok when the time is up (the call returns 0), else
-    /// blocks on `keys`, installing the temporary mask.
-    fn block(&self, k: &mut Kernel, keys: Vec<PollKey>) -> KResult<()> {
+    /// blocks on `keys`, installing the temporary mask; a handler ends the
+    /// wait with EINTR, the time left written to `tsp`.
+    fn block(&self, k: &mut Kernel, keys: Vec<PollKey>, tsp: u64) -> KResult<()> {
         let t = k.current();
         let mask = self.mask.unwrap_or(t.sigmask);
         let signal = (t.pending.set | t.group.borrow().pending.set) & !mask != 0;
@@ -94,7 +94,11 @@ impl Wait {
             t.sigmask = mask;
         }
         let data = if self.write_back { WRITE_BACK } else { 0 };
-        Err(k.block_with(WaitReason::Poll(keys), self.deadline, data))
+        k.block_with(WaitReason::Poll(keys), self.deadline, data);
+        if self.write_back {
+            k.write_time_left(tsp);
+        }
+        Err(Errno::ERESTARTNOHAND)
     }
 
     /// A normal return: the caller's mask back, the time left written.
@@ -127,7 +131,7 @@ fn restore_mask(k: &mut Kernel) {
 /// A restarted call that fails puts the caller's mask back (one that
 /// blocks keeps the temporary one).
 fn restoring_mask(k: &mut Kernel, result: KResult<u64>) -> KResult<u64> {
-    if result.is_err_and(|e| e != BLOCKED) {
+    if result.is_err_and(|e| !e.is_restart()) {
         restore_mask(k);
     }
     result
@@ -177,7 +181,7 @@ fn do_ppoll(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if ready == 0 {
         // Nothing to report: revents stay as the caller left them until
         // the call returns.
-        wait.block(k, keys)?;
+        wait.block(k, keys, tsp)?;
     }
     k.copy_to_user(ufds, &b)?;
     Ok(wait.finish(k, tsp, ready))
@@ -235,7 +239,7 @@ fn do_pselect6(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         }
     }
     if ready == 0 {
-        wait.block(k, keys)?;
+        wait.block(k, keys, tsp)?;
     }
     for (set, &addr) in out.iter().zip(&a[1..4]) {
         if addr != 0 {

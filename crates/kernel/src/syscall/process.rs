@@ -180,7 +180,7 @@ pub fn riscv_flush_icache(_: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 pub fn clone(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let flags = a[0] & 0xffff_ffff;
     let args = CloneArgs {
-        flags: flags & !CSIGNAL,
+        flags: CloneFlags::from_bits_retain(flags & !CSIGNAL),
         pidfd: a[2],
         child_tid: a[4],
         parent_tid: a[2],
@@ -219,7 +219,8 @@ pub fn clone3(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     }
     b.resize(CLONE_ARGS_SIZE_VER2 as usize, 0);
     let w = |i: usize| u64::from_le_bytes(b[i * 8..][..8].try_into().unwrap());
-    let (flags, pidfd, child_tid, parent_tid, exit_signal) = (w(0), w(1), w(2), w(3), w(4));
+    let (raw, pidfd, child_tid, parent_tid, exit_signal) = (w(0), w(1), w(2), w(3), w(4));
+    let flags = CloneFlags::from_bits_retain(raw);
     let (stack, stack_size, tls, set_tid, set_tid_size, cgroup) =
         (w(5), w(6), w(7), w(8), w(9), w(10));
     if set_tid_size > MAX_PID_NS_LEVEL
@@ -231,7 +232,9 @@ pub fn clone3(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if exit_signal & !CSIGNAL != 0 || exit_signal >= u64::from(signal::NSIG) {
         return Err(Errno::EINVAL);
     }
-    if flags & CLONE_INTO_CGROUP != 0 && (cgroup > i32::MAX as u64 || size < CLONE_ARGS_SIZE_VER2) {
+    if flags.contains(CloneFlags::INTO_CGROUP)
+        && (cgroup > i32::MAX as u64 || size < CLONE_ARGS_SIZE_VER2)
+    {
         return Err(Errno::EINVAL);
     }
     if set_tid != 0 {
@@ -239,10 +242,12 @@ pub fn clone3(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         k.copy_from_user(set_tid, &mut tids)?;
     }
     // clone3_args_valid.
-    if flags & !(0xffff_ffff | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0
-        || flags & (CLONE_DETACHED | (CSIGNAL & !CLONE_NEWTIME)) != 0
-        || flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND) == CLONE_SIGHAND | CLONE_CLEAR_SIGHAND
-        || (flags & (CLONE_THREAD | CLONE_PARENT) != 0 && exit_signal != 0)
+    let wide = CloneFlags::CLEAR_SIGHAND | CloneFlags::INTO_CGROUP;
+    if raw & !(0xffff_ffff | wide.bits()) != 0
+        || flags.contains(CloneFlags::DETACHED)
+        || raw & CSIGNAL & !CloneFlags::NEWTIME.bits() != 0
+        || flags.contains(CloneFlags::SIGHAND | CloneFlags::CLEAR_SIGHAND)
+        || (flags.intersects(CloneFlags::THREAD | CloneFlags::PARENT) && exit_signal != 0)
     {
         return Err(Errno::EINVAL);
     }

@@ -96,7 +96,8 @@ pub fn rt_sigsuspend(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         t.sig.saved_mask = Some(t.sigmask);
         t.sigmask = mask & !UNBLOCKABLE;
     }
-    Err(k.block_with(WaitReason::Other("rt_sigsuspend"), None, 0))
+    k.block(WaitReason::Other("rt_sigsuspend"), None);
+    Err(Errno::ERESTARTNOHAND)
 }
 
 /// rt_sigtimedwait: dequeues one of the signals in the set (which the
@@ -137,7 +138,8 @@ pub fn rt_sigtimedwait(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         None => None,
     };
     k.current_mut().sig.waiting = set;
-    Err(k.block(WaitReason::Other("rt_sigtimedwait"), deadline))
+    k.block(WaitReason::Other("rt_sigtimedwait"), deadline);
+    Err(Errno::ERESTARTNOHAND)
 }
 
 /// Whether the current process may signal `pid` (Linux's

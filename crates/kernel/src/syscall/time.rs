@@ -102,21 +102,29 @@ pub fn gettimeofday(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 
 /// Sleeps the current thread until `deadline` (CLOCK_MONOTONIC) through
 /// the blocking framework: the call blocks, and when it runs again it keeps
-/// the deadline of its first run, so time already slept is not lost.
-fn sleep_until(k: &mut Kernel, deadline: Duration) -> KResult<u64> {
+/// the deadline of its first run, so time already slept is not lost. A
+/// handler ends a relative sleep with EINTR and the time left written to
+/// `rem` (its restart block; Some(0) writes nothing), an absolute one
+/// (`rem` None) with EINTR alone.
+fn sleep_until(k: &mut Kernel, deadline: Duration, rem: Option<u64>) -> KResult<u64> {
     if k.monotonic() >= deadline {
         return Ok(0);
     }
-    Err(k.block(WaitReason::Sleep, Some(deadline)))
+    k.block(WaitReason::Sleep, Some(deadline));
+    let Some(rem) = rem else {
+        return Err(Errno::ERESTARTNOHAND);
+    };
+    k.write_time_left(rem);
+    Err(Errno::ERESTART_RESTARTBLOCK)
 }
 
 pub fn nanosleep(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if let Some(deadline) = k.restart().and_then(|r| r.deadline) {
-        return sleep_until(k, deadline);
+        return sleep_until(k, deadline, Some(a[1]));
     }
     let d = read_timespec(k, a[0])?;
     let deadline = k.monotonic() + d;
-    sleep_until(k, deadline)
+    sleep_until(k, deadline, Some(a[1]))
 }
 
 pub fn clock_nanosleep(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
@@ -133,8 +141,9 @@ pub fn clock_nanosleep(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         }
         _ => return Err(Errno::EINVAL),
     }
+    let rem = (flags & TIMER_ABSTIME == 0).then_some(a[3]);
     if let Some(deadline) = k.restart().and_then(|r| r.deadline) {
-        return sleep_until(k, deadline);
+        return sleep_until(k, deadline, rem);
     }
     let t = read_timespec(k, a[2])?;
     // An absolute time on any clock becomes a CLOCK_MONOTONIC deadline.
@@ -144,7 +153,7 @@ pub fn clock_nanosleep(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         t
     };
     let deadline = k.monotonic() + d;
-    sleep_until(k, deadline)
+    sleep_until(k, deadline, rem)
 }
 
 // ---- POSIX timers (see task/timer.rs).

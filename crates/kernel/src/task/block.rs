@@ -19,11 +19,19 @@
 //! ```
 //!
 //! [`Kernel::block`] marks the current thread blocked and returns the
-//! internal errno [`BLOCKED`] (Linux's ERESTARTSYS, 512, which never reaches
-//! the guest). The system-call path then leaves the thread's pc ON the
+//! internal errno ERESTARTSYS (512, which never reaches the guest). The
+//! system-call entry (`crate::entry`) then leaves the thread's pc ON the
 //! `ecall` and every register untouched, exactly as Linux does for
 //! -ERESTARTSYS. The handler must not have changed guest-visible state it
 //! cannot redo (check, then block; or make the side effect idempotent).
+//!
+//! The restart errno a call returns is its restart policy, which signal
+//! delivery applies (Linux's): ERESTARTSYS (what `block` returns) runs
+//! again after a SA_RESTART handler; a call that must not (rt_sigsuspend,
+//! rt_sigtimedwait, futex waits, ppoll, pselect6) returns ERESTARTNOHAND
+//! instead, and nanosleep ERESTART_RESTARTBLOCK, with the address its time
+//! left is written to ([`Kernel::write_time_left`]): those fail with EINTR
+//! after any handler.
 //!
 //! # Waking
 //!
@@ -77,9 +85,10 @@
 //! A signal for a blocked thread that does not block it wakes the thread
 //! restart-style (pc on the `ecall`) and marks it interrupted
 //! (`sigdeliver.rs`). On its way back to user mode, if a handler is
-//! delivered, the call fails with EINTR (nanosleep writing the time left
-//! from its restart deadline), or, under SA_RESTART for a restartable
-//! call, stays on its `ecall` and runs again after the handler. With no
+//! delivered, the call fails with EINTR (writing the time left from its
+//! restart deadline where it asked to), or, under SA_RESTART for a call
+//! that returned ERESTARTSYS, stays on its `ecall` and runs again after
+//! the handler. With no
 //! handler to run, the call simply runs again. A call about to block with
 //! such a signal already pending is interrupted the same way at once.
 //! vfork's parent is woken only by a fatal signal.
@@ -92,10 +101,6 @@ use crate::fs::tty::Terminal;
 use crate::wait::{PollKey, WaitReason};
 use rustix::termios::OptionalActions;
 use std::time::{Duration, Instant};
-
-/// The internal errno of a handler that blocked: Linux's ERESTARTSYS. Never
-/// seen by the guest.
-pub const BLOCKED: Errno = Errno(512);
 
 /// How often (in units of work, see `sched.rs`) the run loop re-checks
 /// the host streams for pollers while other threads run.
@@ -114,7 +119,7 @@ pub struct Blocked {
 }
 
 /// What a restarted call knows about its earlier attempt.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Restart {
     /// The system call number that blocked.
     pub nr: u64,
@@ -124,6 +129,12 @@ pub struct Restart {
     pub timed_out: bool,
     /// Free per-call state, from [`Kernel::block_with`].
     pub data: u64,
+    /// The restart errno the call returned: what a signal handler that
+    /// interrupts it does to it (see the module comment).
+    pub policy: Errno,
+    /// Where the time left to the deadline is written when a handler
+    /// interrupts the call (a timespec; see [`Kernel::write_time_left`]).
+    pub time_left_to: Option<u64>,
 }
 
 /// Whether a thread can run.
@@ -136,8 +147,10 @@ pub enum TaskState {
 
 impl Kernel {
     /// Blocks the current thread on `reason` until woken or until
-    /// `deadline` (CLOCK_MONOTONIC). Returns [`BLOCKED`], which the handler
-    /// returns as its error: `return Err(k.block(reason, None))`.
+    /// `deadline` (CLOCK_MONOTONIC). Returns ERESTARTSYS, which the
+    /// handler returns as its error: `return Err(k.block(reason, None))`;
+    /// a call with another restart policy returns its own restart errno
+    /// instead (see the module comment).
     pub fn block(&mut self, reason: WaitReason, deadline: Option<Duration>) -> Errno {
         self.block_with(reason, deadline, 0)
     }
@@ -168,15 +181,38 @@ impl Kernel {
             deadline,
             timed_out: false,
             data,
+            policy: Errno::ERESTARTSYS,
+            time_left_to: None,
         });
         if interrupted {
             // Never asleep: the call stays on its `ecall` and the thread
             // goes on with its slice, to take the signal.
             task.sig.interrupted = true;
-            return BLOCKED;
+            return Errno::ERESTARTSYS;
         }
         self.sleep(tid, Blocked { reason, deadline });
-        BLOCKED
+        Errno::ERESTARTSYS
+    }
+
+    /// The restart block of the call that just blocked: when a handler
+    /// interrupts it, the time left to its deadline is written at `addr`
+    /// (a timespec; 0 for nowhere), as nanosleep's `rem` and ppoll's and
+    /// pselect6's timeout are.
+    pub fn write_time_left(&mut self, addr: u64) {
+        if let Some(r) = self.current_mut().restart.as_mut() {
+            r.time_left_to = (addr != 0).then_some(addr);
+        }
+    }
+
+    /// The current call of `tid` blocked, returning restart errno
+    /// `policy`: its pc goes back onto the `ecall`, so that it runs again
+    /// when woken with every argument register as it was, and the policy
+    /// is kept for signal delivery.
+    pub(crate) fn restart_syscall(&mut self, tid: Tid, policy: Errno) {
+        self.regs_mut(tid).pc -= 4;
+        if let Some(r) = self.tasks.get_mut(&tid).and_then(|t| t.restart.as_mut()) {
+            r.policy = policy;
+        }
     }
 
     /// Puts runnable `tid` to sleep: off the run queue, among the
@@ -214,7 +250,7 @@ impl Kernel {
     }
 
     /// Raises the signals the host terminal sent cleave (see
-    /// `fs::tty::HostSignals`) in the console's foreground process group,
+    /// `hostsig::HostSignals`) in the console's foreground process group,
     /// from the kernel (SI_KERNEL), as Linux's isig() does. A resize also
     /// drops a window size the guest set, so that it sees the new one.
     fn raise_terminal_signals(&mut self) {

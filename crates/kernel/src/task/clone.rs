@@ -24,7 +24,6 @@
 //! CLONE_INTO_CGROUP (EPERM... see `copy_process`), clone3's set_tid (EPERM,
 //! as for a caller without CAP_CHECKPOINT_RESTORE).
 
-use super::block::TaskState;
 use super::rlimit::RLIMIT_NPROC;
 use super::signal::{Signal, SIG_DFL, SIG_IGN};
 use super::{Kernel, Task, ThreadGroup, Tid};
@@ -32,52 +31,59 @@ use crate::errno::{Errno, KResult};
 use crate::wait::WaitReason;
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
+/// The exit signal's byte of clone's flags word.
 pub const CSIGNAL: u64 = 0xff;
-pub const CLONE_NEWTIME: u64 = 0x80;
-pub const CLONE_VM: u64 = 0x100;
-pub const CLONE_FS: u64 = 0x200;
-pub const CLONE_FILES: u64 = 0x400;
-pub const CLONE_SIGHAND: u64 = 0x800;
-pub const CLONE_PIDFD: u64 = 0x1000;
-pub const CLONE_PTRACE: u64 = 0x2000;
-pub const CLONE_VFORK: u64 = 0x4000;
-pub const CLONE_PARENT: u64 = 0x8000;
-pub const CLONE_THREAD: u64 = 0x10000;
-pub const CLONE_NEWNS: u64 = 0x20000;
-pub const CLONE_SYSVSEM: u64 = 0x40000;
-pub const CLONE_SETTLS: u64 = 0x80000;
-pub const CLONE_PARENT_SETTID: u64 = 0x100000;
-pub const CLONE_CHILD_CLEARTID: u64 = 0x200000;
-pub const CLONE_DETACHED: u64 = 0x400000;
-pub const CLONE_UNTRACED: u64 = 0x800000;
-pub const CLONE_CHILD_SETTID: u64 = 0x1000000;
-pub const CLONE_NEWCGROUP: u64 = 0x2000000;
-pub const CLONE_NEWUTS: u64 = 0x4000000;
-pub const CLONE_NEWIPC: u64 = 0x8000000;
-pub const CLONE_NEWUSER: u64 = 0x10000000;
-pub const CLONE_NEWPID: u64 = 0x20000000;
-pub const CLONE_NEWNET: u64 = 0x40000000;
-pub const CLONE_IO: u64 = 0x80000000;
-pub const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
-pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
-/// The namespace flags, none of which is supported.
-const CLONE_NEW_ANY: u64 = CLONE_NEWNS
-    | CLONE_NEWCGROUP
-    | CLONE_NEWUTS
-    | CLONE_NEWIPC
-    | CLONE_NEWUSER
-    | CLONE_NEWPID
-    | CLONE_NEWNET
-    | CLONE_NEWTIME;
+bitflags::bitflags! {
+    /// clone's flags (Linux's include/uapi/linux/sched.h), the exit
+    /// signal apart: `CloneFlags::VM` is CLONE_VM.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct CloneFlags: u64 {
+        const NEWTIME = 0x80;
+        const VM = 0x100;
+        const FS = 0x200;
+        const FILES = 0x400;
+        const SIGHAND = 0x800;
+        const PIDFD = 0x1000;
+        const PTRACE = 0x2000;
+        const VFORK = 0x4000;
+        const PARENT = 0x8000;
+        const THREAD = 0x10000;
+        const NEWNS = 0x20000;
+        const SYSVSEM = 0x40000;
+        const SETTLS = 0x80000;
+        const PARENT_SETTID = 0x100000;
+        const CHILD_CLEARTID = 0x200000;
+        const DETACHED = 0x400000;
+        const UNTRACED = 0x800000;
+        const CHILD_SETTID = 0x1000000;
+        const NEWCGROUP = 0x2000000;
+        const NEWUTS = 0x4000000;
+        const NEWIPC = 0x8000000;
+        const NEWUSER = 0x10000000;
+        const NEWPID = 0x20000000;
+        const NEWNET = 0x40000000;
+        const IO = 0x80000000;
+        const CLEAR_SIGHAND = 0x1_0000_0000;
+        const INTO_CGROUP = 0x2_0000_0000;
+        /// The namespace flags, none of which is supported.
+        const NEW_ANY = Self::NEWNS.bits()
+            | Self::NEWCGROUP.bits()
+            | Self::NEWUTS.bits()
+            | Self::NEWIPC.bits()
+            | Self::NEWUSER.bits()
+            | Self::NEWPID.bits()
+            | Self::NEWNET.bits()
+            | Self::NEWTIME.bits();
+    }
+}
 
 /// Linux's `struct kernel_clone_args`: what clone and clone3 ask for.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CloneArgs {
     /// Flags without the exit signal.
-    pub flags: u64,
+    pub flags: CloneFlags,
     pub pidfd: u64,
     pub child_tid: u64,
     pub parent_tid: u64,
@@ -95,19 +101,19 @@ impl Kernel {
     pub fn kernel_clone(&mut self, args: &CloneArgs) -> KResult<u64> {
         let flags = args.flags;
         // clone() passes pidfd and parent_tid in one register.
-        if flags & CLONE_PIDFD != 0
-            && flags & CLONE_PARENT_SETTID != 0
+        if flags.contains(CloneFlags::PIDFD)
+            && flags.contains(CloneFlags::PARENT_SETTID)
             && args.pidfd == args.parent_tid
         {
             return Err(Errno::EINVAL);
         }
         let child = self.copy_process(args)?;
-        if flags & CLONE_PARENT_SETTID != 0 {
+        if flags.contains(CloneFlags::PARENT_SETTID) {
             // Into the caller's space, after the child's was copied: a fork
             // child does not see it. A fault is ignored, as in Linux.
             let _ = self.write_user_u32(args.parent_tid, child);
         }
-        if flags & CLONE_VFORK != 0 {
+        if flags.contains(CloneFlags::VFORK) {
             self.tasks
                 .get_mut(&child)
                 .expect("child exists")
@@ -123,29 +129,33 @@ impl Kernel {
     /// the child is runnable.
     pub fn copy_process(&mut self, args: &CloneArgs) -> KResult<Tid> {
         let flags = args.flags;
-        if flags & (CLONE_NEWNS | CLONE_FS) == CLONE_NEWNS | CLONE_FS
-            || flags & (CLONE_NEWUSER | CLONE_FS) == CLONE_NEWUSER | CLONE_FS
+        if flags.contains(CloneFlags::NEWNS | CloneFlags::FS)
+            || flags.contains(CloneFlags::NEWUSER | CloneFlags::FS)
         {
             return Err(Errno::EINVAL);
         }
         // Threads share signal handlers; shared handlers need a shared
         // address space.
-        if flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0 {
+        if flags.contains(CloneFlags::THREAD) && !flags.contains(CloneFlags::SIGHAND) {
             return Err(Errno::EINVAL);
         }
-        if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
+        if flags.contains(CloneFlags::SIGHAND) && !flags.contains(CloneFlags::VM) {
             return Err(Errno::EINVAL);
         }
         // init may not create siblings (they would have no reaper).
         let my_tgid = self.current().group.borrow().tgid;
-        if flags & CLONE_PARENT != 0 && my_tgid == 1 {
+        if flags.contains(CloneFlags::PARENT) && my_tgid == 1 {
             return Err(Errno::EINVAL);
         }
-        if flags & CLONE_THREAD != 0 && flags & (CLONE_NEWUSER | CLONE_NEWPID) != 0 {
+        if flags.contains(CloneFlags::THREAD)
+            && flags.intersects(CloneFlags::NEWUSER | CloneFlags::NEWPID)
+        {
             return Err(Errno::EINVAL);
         }
         // Linux 6.1: no pidfd for a thread.
-        if flags & CLONE_PIDFD != 0 && flags & (CLONE_DETACHED | CLONE_THREAD) != 0 {
+        if flags.contains(CloneFlags::PIDFD)
+            && flags.intersects(CloneFlags::DETACHED | CloneFlags::THREAD)
+        {
             return Err(Errno::EINVAL);
         }
         // RLIMIT_NPROC: the tasks of the caller's real uid, unless that is
@@ -162,17 +172,17 @@ impl Kernel {
             return Err(Errno::EAGAIN);
         }
         // copy_namespaces: an unprivileged caller gets EPERM.
-        if flags & CLONE_NEW_ANY != 0 {
+        if flags.intersects(CloneFlags::NEW_ANY) {
             return Err(Errno::EPERM);
         }
-        if flags & CLONE_INTO_CGROUP != 0 {
+        if flags.contains(CloneFlags::INTO_CGROUP) {
             return Err(Errno::EPERM);
         }
         // alloc_pid: choosing the pid needs CAP_CHECKPOINT_RESTORE.
         if args.set_tid_size > 0 {
             return Err(Errno::EPERM);
         }
-        if flags & CLONE_PIDFD != 0 {
+        if flags.contains(CloneFlags::PIDFD) {
             // Where the pidfd goes must be writable, or there is no child.
             self.check_user_writable(args.pidfd, 4)?;
         }
@@ -181,7 +191,7 @@ impl Kernel {
         let files = self.copy_files(flags);
         // CLONE_PIDFD: installed after the table was copied, so a child
         // with its own table does not inherit it. Its pid is the next tid.
-        let pidfd = if flags & CLONE_PIDFD != 0 {
+        let pidfd = if flags.contains(CloneFlags::PIDFD) {
             match self.install_pidfd(self.next_tid, 0) {
                 Ok(fd) => Some(fd),
                 Err(e) => {
@@ -205,47 +215,29 @@ impl Kernel {
         if args.stack != 0 {
             regs.x[2] = args.stack;
         }
-        if flags & CLONE_SETTLS != 0 {
+        if flags.contains(CloneFlags::SETTLS) {
             regs.x[4] = args.tls;
         }
         let me = self.current();
-        let child = Task {
-            tid,
-            regs,
-            state: TaskState::Runnable,
-            restart: None,
-            clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 {
-                args.child_tid
-            } else {
-                0
-            },
-            robust_list: 0,
-            sigmask: me.sigmask,
-            // fork clears pending signals: the child has its own.
-            pending: Default::default(),
-            // The alternate stack is inherited (clone with CLONE_VM without
-            // CLONE_VFORK clears it, as Linux does).
-            sig: super::signal::ThreadSig {
+        let (sigmask, my_sig) = (me.sigmask, me.sig);
+        // fork clears pending signals: the child has its own.
+        let mut child = Task::new(tid, regs, mm, sighand, files, fs, group);
+        if flags.contains(CloneFlags::CHILD_CLEARTID) {
+            child.clear_child_tid = args.child_tid;
+        }
+        child.sigmask = sigmask;
+        // The alternate stack is inherited (clone with CLONE_VM without
+        // CLONE_VFORK clears it, as Linux does).
+        if !flags.contains(CloneFlags::VM) || flags.contains(CloneFlags::VFORK) {
+            child.sig = super::signal::ThreadSig {
                 saved_mask: None,
                 interrupted: false,
                 waiting: 0,
-                ..if flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0 {
-                    Default::default()
-                } else {
-                    me.sig
-                }
-            },
-            cpu_time: Duration::ZERO,
-            vruntime: 0,
-            vfork_parent: None,
-            mm,
-            sighand,
-            files,
-            fs,
-            group,
-        };
+                ..my_sig
+            };
+        }
         self.tasks.insert(tid, child);
-        if flags & CLONE_CHILD_SETTID != 0 {
+        if flags.contains(CloneFlags::CHILD_SETTID) {
             // In the child's space (Linux writes it as the child first
             // runs); a fault is ignored.
             let mm = self.tasks[&tid].mm.clone();
@@ -257,7 +249,7 @@ impl Kernel {
             // Checked writable above.
             let _ = self.write_user_u32(args.pidfd, fd as u32);
         }
-        if my_tgid == 1 && flags & CLONE_THREAD == 0 && self.main_pid.is_none() {
+        if my_tgid == 1 && !flags.contains(CloneFlags::THREAD) && self.main_pid.is_none() {
             self.main_pid = Some(tid);
         }
         self.enqueue(tid, super::sched::Placement::New);
@@ -267,9 +259,9 @@ impl Kernel {
     /// CLONE_VM: the same address space; else a copy-on-write copy. The
     /// parent's TLB loses the write permissions fork took away when the
     /// run loop applies its `take_tlb_flush` after this call.
-    fn copy_mm(&mut self, flags: u64) -> KResult<Rc<RefCell<crate::mm::Mm>>> {
+    fn copy_mm(&mut self, flags: CloneFlags) -> KResult<Rc<RefCell<crate::mm::Mm>>> {
         let mm = self.current().mm.clone();
-        if flags & CLONE_VM != 0 {
+        if flags.contains(CloneFlags::VM) {
             return Ok(mm);
         }
         let child = mm.borrow_mut().fork(&mut self.phys)?;
@@ -277,19 +269,39 @@ impl Kernel {
     }
 
     /// CLONE_FILES: the same fd table; else a copy.
-    fn copy_files(&mut self, flags: u64) -> Rc<RefCell<super::files::Files>> {
+    fn copy_files(&mut self, flags: CloneFlags) -> Rc<RefCell<super::files::Files>> {
         let files = self.current().files.clone();
-        if flags & CLONE_FILES != 0 {
+        if flags.contains(CloneFlags::FILES) {
             return files;
         }
         let copy = files.borrow().clone();
         Rc::new(RefCell::new(copy))
     }
 
+    /// Gives `tid` a file table of its own if it shares one (Linux's
+    /// unshare_fd): exec, close_range(CLOSE_RANGE_UNSHARE).
+    pub fn unshare_files(&mut self, tid: Tid) {
+        let task = self.tasks.get_mut(&tid).expect("task exists");
+        if Rc::strong_count(&task.files) > 1 {
+            let copy = task.files.borrow().clone();
+            task.files = Rc::new(RefCell::new(copy));
+        }
+    }
+
+    /// Gives `tid` signal handlers of its own if it shares them with
+    /// another process (Linux's unshare_sighand, at exec).
+    pub fn unshare_sighand(&mut self, tid: Tid) {
+        let task = self.tasks.get_mut(&tid).expect("task exists");
+        if Rc::strong_count(&task.sighand) > 1 {
+            let copy = task.sighand.borrow().clone();
+            task.sighand = Rc::new(RefCell::new(copy));
+        }
+    }
+
     /// CLONE_FS: the same cwd, root and umask; else a copy.
-    fn copy_fs(&mut self, flags: u64) -> Rc<RefCell<super::FsInfo>> {
+    fn copy_fs(&mut self, flags: CloneFlags) -> Rc<RefCell<super::FsInfo>> {
         let fs = self.current().fs.clone();
-        if flags & CLONE_FS != 0 {
+        if flags.contains(CloneFlags::FS) {
             return fs;
         }
         let copy = fs.borrow().clone();
@@ -298,13 +310,13 @@ impl Kernel {
 
     /// CLONE_SIGHAND: the same handlers; else a copy, with every caught
     /// signal back to SIG_DFL under CLONE_CLEAR_SIGHAND.
-    fn copy_sighand(&mut self, flags: u64) -> Rc<RefCell<super::signal::SigHand>> {
+    fn copy_sighand(&mut self, flags: CloneFlags) -> Rc<RefCell<super::signal::SigHand>> {
         let sighand = self.current().sighand.clone();
-        if flags & CLONE_SIGHAND != 0 {
+        if flags.contains(CloneFlags::SIGHAND) {
             return sighand;
         }
         let mut copy = sighand.borrow().clone();
-        if flags & CLONE_CLEAR_SIGHAND != 0 {
+        if flags.contains(CloneFlags::CLEAR_SIGHAND) {
             copy.reset_caught();
         }
         Rc::new(RefCell::new(copy))
@@ -315,18 +327,18 @@ impl Kernel {
     /// parent), in the caller's process group and session.
     fn copy_thread_group(
         &mut self,
-        flags: u64,
+        flags: CloneFlags,
         exit_signal: u64,
         tid: Tid,
     ) -> Rc<RefCell<ThreadGroup>> {
         let group = self.current().group.clone();
-        if flags & CLONE_THREAD != 0 {
+        if flags.contains(CloneFlags::THREAD) {
             group.borrow_mut().threads.push(tid);
             return group;
         }
         let now = self.monotonic();
         let g = group.borrow();
-        let (ppid, parent_tid, exit_signal) = if flags & CLONE_PARENT != 0 {
+        let (ppid, parent_tid, exit_signal) = if flags.contains(CloneFlags::PARENT) {
             // A sibling signals the common parent as the caller would.
             (g.ppid, g.parent_tid, g.exit_signal)
         } else {
@@ -374,11 +386,6 @@ impl Kernel {
             .values()
             .filter(|g| g.borrow().threads.is_empty());
         (self.tasks.len() + zombies.count()) as u64
-    }
-
-    /// Writes a u32 into the current address space.
-    pub fn write_user_u32(&mut self, addr: u64, value: u32) -> KResult<()> {
-        self.copy_to_user(addr, &value.to_le_bytes())
     }
 }
 

@@ -11,12 +11,18 @@
 //! replaces the old (which goes with its last user: a vfork parent still
 //! holds it), the vfork parent is released, caught signals are reset to
 //! SIG_DFL (ignored ones stay), and comm and exe are updated.
+//!
+//! The first half, loading the image aside, is [`Kernel::load_image`];
+//! boot uses it too, for PID 1.
 
 use super::block::TaskState;
-use super::{ExecRequest, Kernel, Tid};
+use super::{Cred, Kernel, Tid};
 use crate::errno::{Errno, KResult};
 use crate::fs::{pagecache, Loc};
-use crate::loader::{ExecError, Executable};
+use crate::loader::{self, ExecError, Executable};
+use crate::mm::Mm;
+use rand::RngCore;
+use rv::Regs;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -25,11 +31,27 @@ use std::rc::Rc;
 /// times (depth 0 to 4 load a script, depth 5 must be the binary).
 pub const MAX_SCRIPT_DEPTH: usize = 5;
 
+/// What to execute: the program and the strings for its stack.
+pub struct ExecRequest {
+    /// Host path of the executable, as the user gave it (AT_EXECFN).
+    pub path: PathBuf,
+    pub argv: Vec<Vec<u8>>,
+    pub envp: Vec<Vec<u8>>,
+}
+
+/// A loaded program, not yet installed in any task.
+pub struct NewImage {
+    pub mm: Mm,
+    pub regs: Regs,
+    /// The executable.
+    pub exe: crate::fs::ExeFile,
+}
+
 /// MAX_ARG_STRLEN: one argument or environment string, NUL included.
 pub const MAX_ARG_STRLEN: usize = 32 * 4096;
 
 /// MAX_ARG_STRINGS.
-const MAX_ARG_STRINGS: usize = 0x7fff_ffff;
+pub(super) const MAX_ARG_STRINGS: usize = 0x7fff_ffff;
 
 /// ARG_MAX and _STK_LIM, for bprm_stack_limits.
 const ARG_MAX: u64 = 32 * 4096;
@@ -46,28 +68,81 @@ pub fn comm_of(path: &Path) -> Vec<u8> {
 }
 
 impl Kernel {
-    /// Reads a NULL-terminated array of string pointers (argv, envp).
-    /// A NULL array is empty. EFAULT, or E2BIG for an over-long string.
-    pub fn read_user_strings(&mut self, mut addr: u64) -> KResult<Vec<Vec<u8>>> {
-        let mut out = Vec::new();
-        if addr == 0 {
-            return Ok(out);
-        }
-        loop {
-            let p = self.read_user_u64(addr)?;
-            if p == 0 {
-                return Ok(out);
+    /// The first half of exec: a new address space running `req`, built
+    /// aside so that a failure leaves the caller untouched (execve installs
+    /// the result only once nothing can fail).
+    pub fn load_image(
+        &mut self,
+        req: &ExecRequest,
+        cred: Cred,
+        stack_limit: u64,
+    ) -> Result<NewImage, ExecError> {
+        let exe = Executable::open(&req.path)?;
+        self.load_executable(exe, req, cred, stack_limit)
+    }
+
+    /// [`Kernel::load_image`] for a file already read.
+    pub fn load_executable(
+        &mut self,
+        mut exe: Executable,
+        req: &ExecRequest,
+        cred: Cred,
+        stack_limit: u64,
+    ) -> Result<NewImage, ExecError> {
+        let pages = exe.pages(&mut self.phys);
+        let image = exe.parse(&mut self.phys)?;
+        let mut interp_exe = match &image.interp {
+            Some(path) => Some(self.open_interpreter(path.as_bytes())?),
+            None => None,
+        };
+        let interp = match &mut interp_exe {
+            Some(exe) => {
+                let pages = exe.pages(&mut self.phys);
+                // Linux's load_elf_binary: an interpreter that is no
+                // riscv64 ELF file is ELIBBAD, not ENOEXEC.
+                let image = exe.parse(&mut self.phys).map_err(|_| Errno::ELIBBAD)?;
+                Some((image, pages))
             }
-            if out.len() >= MAX_ARG_STRINGS {
-                return Err(Errno::E2BIG);
+            None => None,
+        };
+        let mut mm = Mm::new(&mut self.phys)?;
+        let mut random = [0; 16];
+        self.rng.fill_bytes(&mut random);
+        let args = loader::ExecArgs {
+            argv: &req.argv,
+            envp: &req.envp,
+            execfn: req.path.as_os_str().as_encoded_bytes(),
+            random,
+            ids: loader::Ids {
+                uid: cred.uid,
+                euid: cred.euid,
+                gid: cred.gid,
+                egid: cred.egid,
+            },
+            stack_limit,
+        };
+        let interp = interp.as_ref().map(|(image, pages)| (image, pages));
+        let start = match loader::load(&mut self.phys, &mut mm, &image, &pages, interp, &args) {
+            Ok(start) => start,
+            Err(e) => {
+                mm.release(&mut self.phys);
+                return Err(e);
             }
-            let s = match self.read_user_cstr(p, MAX_ARG_STRLEN - 1) {
-                Err(Errno::ENAMETOOLONG) => return Err(Errno::E2BIG),
-                r => r?,
-            };
-            out.push(s);
-            addr += 8;
-        }
+        };
+        // Linux's start_thread: pc and sp set, every other register zero
+        // (a0 = 0 tells the C runtime there is no rtld_fini).
+        let mut x = [0; 32];
+        x[2] = start.sp;
+        let regs = Regs {
+            x,
+            pc: start.entry,
+            ..Regs::default()
+        };
+        Ok(NewImage {
+            mm,
+            regs,
+            exe: crate::fs::ExeFile::new(exe.path, exe.inode),
+        })
     }
 
     /// Opens the file exec would run, resolved in the VFS from `start`
@@ -224,23 +299,16 @@ impl Kernel {
             // woken while the new image is still starting.
             self.yield_now();
         }
-        let task = self.tasks.get_mut(&tid).expect("exec'ing task exists");
         // Handlers shared with another process are unshared first.
-        if Rc::strong_count(&task.sighand) > 1 {
-            let copy = task.sighand.borrow().clone();
-            task.sighand = Rc::new(RefCell::new(copy));
-        }
+        self.unshare_sighand(tid);
+        self.unshare_files(tid);
+        let task = self.tasks.get_mut(&tid).expect("exec'ing task exists");
         task.sighand.borrow_mut().reset_caught();
         // The alternate stack belonged to the old image; mask and pending
         // signals survive exec.
         task.sig = Default::default();
-        // The fd table is unshared, then close-on-exec fds are closed
-        // (dropped here: a pipe end closing wakes its waiters after the
-        // call).
-        if Rc::strong_count(&task.files) > 1 {
-            let copy = task.files.borrow().clone();
-            task.files = Rc::new(RefCell::new(copy));
-        }
+        // The fd table, unshared, loses its close-on-exec fds (dropped
+        // here: a pipe end closing wakes its waiters after the call).
         let closed = task.files.borrow_mut().close_on_exec();
         drop(closed);
         task.restart = None;

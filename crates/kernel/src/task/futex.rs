@@ -452,7 +452,9 @@ impl Kernel {
     ) -> Errno {
         let tid = self.current_tid();
         self.futex.queue(key, Waiter { tid, bitset });
-        self.block(key.wait_reason(), deadline)
+        self.block(key.wait_reason(), deadline);
+        // A handler ends the wait with EINTR (never restarted).
+        Errno::ERESTARTNOHAND
     }
 
     /// What a thread leaves the futex world with, at exit and at exec

@@ -1,4 +1,4 @@
-//! Tasks and the kernel's one run loop.
+//! Tasks, and the kernel that holds them.
 //!
 //! A [`Task`] is a thread: its registers and the per-thread state Linux
 //! keeps in `task_struct`. The resources a thread may share with others,
@@ -10,22 +10,22 @@
 //! `clone.rs` decides each of them (`copy_process`); `exec.rs` replaces the
 //! image; `exit.rs` ends threads and processes and implements wait;
 //! `block.rs` is how a system call waits; `sigdeliver.rs` sends and
-//! delivers signals.
+//! delivers signals; `uaccess.rs` is the current task's access to user
+//! memory.
 //!
 //! Processes are [`ThreadGroup`]s kept in `Kernel::groups` from fork until
 //! reaped (a zombie is a group with no threads left and `zombie` set);
 //! threads are kept in `Kernel::tasks` while they live.
 //!
-//! [`Kernel::run`] is the only place guest code runs: it puts the current
-//! task on the hart for a slice (delivering its pending signals first),
-//! handles the trap the hart returns (system call, page fault, fault
-//! signal, end of slice) and picks who runs next (`sched.rs`: slices of
-//! instructions and kernel work, fairly shared by virtual runtime).
+//! The run loop, `Kernel::run`, is the layer above (`crate::entry`): this
+//! module gives it the steps it takes (`Kernel::schedule` picks who runs
+//! next, `sched.rs`: slices of instructions and kernel work, fairly shared
+//! by virtual runtime; signal delivery; accounting; the system call's
+//! start and end), so that tasks never call into the system-call layer.
 
 pub mod block;
 pub mod clock;
 pub mod clone;
-mod coredump;
 pub mod cred;
 pub mod exec;
 pub mod exit;
@@ -38,27 +38,28 @@ pub mod sched;
 pub mod sigdeliver;
 pub mod signal;
 pub mod timer;
+mod uaccess;
 
-use crate::errno::{Errno, KResult};
+use crate::errno::KResult;
 use crate::fs::stdio::HostStdio;
-use crate::loader::{self, ExecError, Executable};
-use crate::mm::{Mm, Phys, TlbFlush};
-use crate::syscall;
+use crate::loader::{ExecError, Executable};
+use crate::mm::{Mm, Phys};
 use block::{Restart, TaskState};
 use clock::Clock;
 pub use cred::Cred;
+pub use exec::{ExecRequest, NewImage};
 use files::Files;
 use rand::rngs::StdRng;
-use rand::{RngCore, SeedableRng};
+use rand::SeedableRng;
 use rlimit::Rlimits;
-use rv::{Hart, Regs, Trap};
+use rv::{Hart, Regs};
 use signal::{SigHand, Signal};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The embedded init (userland/src/init.c), PID 1 of every boot.
 pub static INIT_IMAGE: &[u8] = include_bytes!(concat!(
@@ -253,12 +254,40 @@ pub struct Task {
     pub group: Rc<RefCell<ThreadGroup>>,
 }
 
-/// A loaded program, not yet installed in any task.
-pub struct NewImage {
-    pub mm: Mm,
-    pub regs: Regs,
-    /// The executable.
-    pub exe: crate::fs::ExeFile,
+impl Task {
+    /// A runnable thread `tid` with registers `regs` and these resources:
+    /// nothing pending, blocked or armed, no CPU time used. Boot and clone
+    /// then set what the new thread inherits (mask, alternate stack,
+    /// clear_child_tid).
+    pub fn new(
+        tid: Tid,
+        regs: Regs,
+        mm: Rc<RefCell<Mm>>,
+        sighand: Rc<RefCell<SigHand>>,
+        files: Rc<RefCell<Files>>,
+        fs: Rc<RefCell<FsInfo>>,
+        group: Rc<RefCell<ThreadGroup>>,
+    ) -> Task {
+        Task {
+            tid,
+            regs,
+            state: TaskState::Runnable,
+            restart: None,
+            clear_child_tid: 0,
+            robust_list: 0,
+            sigmask: 0,
+            pending: Default::default(),
+            sig: Default::default(),
+            cpu_time: Duration::ZERO,
+            vruntime: 0,
+            vfork_parent: None,
+            mm,
+            sighand,
+            files,
+            fs,
+            group,
+        }
+    }
 }
 
 /// Kernel-wide settings, fixed at boot.
@@ -317,14 +346,6 @@ impl Start {
             sigmask: mask("SigBlk:"),
         }
     }
-}
-
-/// What to execute: the program and the strings for its stack.
-pub struct ExecRequest {
-    /// Host path of the executable, as the user gave it (AT_EXECFN).
-    pub path: PathBuf,
-    pub argv: Vec<Vec<u8>>,
-    pub envp: Vec<Vec<u8>>,
 }
 
 /// How a run ended: what the CLI reports.
@@ -455,102 +476,19 @@ impl Kernel {
         let group = ThreadGroup::new(self.monotonic(), tid, start.cred, rlimits, image.exe, comm);
         let group = Rc::new(RefCell::new(group));
         self.groups.insert(tid, group.clone());
-        self.tasks.insert(
+        let mut task = Task::new(
             tid,
-            Task {
-                tid,
-                regs: image.regs,
-                state: TaskState::Runnable,
-                restart: None,
-                clear_child_tid: 0,
-                robust_list: 0,
-                sigmask: start.sigmask,
-                pending: Default::default(),
-                sig: Default::default(),
-                cpu_time: Duration::ZERO,
-                vruntime: 0,
-                vfork_parent: None,
-                mm: Rc::new(RefCell::new(image.mm)),
-                sighand: Rc::new(RefCell::new(SigHand::ignoring(start.ignored))),
-                files: Rc::new(RefCell::new(Files::host_stdio())),
-                fs: Rc::new(RefCell::new(FsInfo::boot(&self.vfs, start.umask))),
-                group,
-            },
+            image.regs,
+            Rc::new(RefCell::new(image.mm)),
+            Rc::new(RefCell::new(SigHand::ignoring(start.ignored))),
+            Rc::new(RefCell::new(Files::host_stdio())),
+            Rc::new(RefCell::new(FsInfo::boot(&self.vfs, start.umask))),
+            group,
         );
+        task.sigmask = start.sigmask;
+        self.tasks.insert(tid, task);
         self.enqueue(tid, sched::Placement::New);
         Ok(tid)
-    }
-
-    /// The first half of exec: a new address space running `req`, built
-    /// aside so that a failure leaves the caller untouched (execve installs
-    /// the result only once nothing can fail).
-    pub fn load_image(
-        &mut self,
-        req: &ExecRequest,
-        cred: Cred,
-        stack_limit: u64,
-    ) -> Result<NewImage, ExecError> {
-        let exe = Executable::open(&req.path)?;
-        self.load_executable(exe, req, cred, stack_limit)
-    }
-
-    /// [`Kernel::load_image`] for a file already read.
-    pub fn load_executable(
-        &mut self,
-        mut exe: Executable,
-        req: &ExecRequest,
-        cred: Cred,
-        stack_limit: u64,
-    ) -> Result<NewImage, ExecError> {
-        let pages = exe.pages(&mut self.phys);
-        let image = exe.parse(&mut self.phys)?;
-        let mut interp_exe = match &image.interp {
-            Some(path) => Some(self.open_interpreter(path.as_bytes())?),
-            None => None,
-        };
-        let interp = match &mut interp_exe {
-            Some(exe) => {
-                let pages = exe.pages(&mut self.phys);
-                // Linux's load_elf_binary: an interpreter that is no
-                // riscv64 ELF file is ELIBBAD, not ENOEXEC.
-                let image = exe.parse(&mut self.phys).map_err(|_| Errno::ELIBBAD)?;
-                Some((image, pages))
-            }
-            None => None,
-        };
-        let mut mm = Mm::new(&mut self.phys)?;
-        let mut random = [0; 16];
-        self.rng.fill_bytes(&mut random);
-        let args = loader::ExecArgs {
-            argv: &req.argv,
-            envp: &req.envp,
-            execfn: req.path.as_os_str().as_encoded_bytes(),
-            random,
-            cred,
-            stack_limit,
-        };
-        let interp = interp.as_ref().map(|(image, pages)| (image, pages));
-        let start = match loader::load(&mut self.phys, &mut mm, &image, &pages, interp, &args) {
-            Ok(start) => start,
-            Err(e) => {
-                mm.release(&mut self.phys);
-                return Err(e);
-            }
-        };
-        // Linux's start_thread: pc and sp set, every other register zero
-        // (a0 = 0 tells the C runtime there is no rtld_fini).
-        let mut x = [0; 32];
-        x[2] = start.sp;
-        let regs = Regs {
-            x,
-            pc: start.entry,
-            ..Regs::default()
-        };
-        Ok(NewImage {
-            mm,
-            regs,
-            exe: crate::fs::ExeFile::new(exe.path, exe.inode),
-        })
     }
 
     fn alloc_tid(&mut self) -> Tid {
@@ -559,67 +497,18 @@ impl Kernel {
         tid
     }
 
-    /// Runs tasks until PID 1 ends (or nothing can run any more); then
-    /// releases whatever is left, so that every frame is free.
-    pub fn run(&mut self) -> Shutdown {
+    /// Starts the run loop (`crate::entry`): catches the host terminal's
+    /// signals and notes whether the host streams can change.
+    pub(crate) fn start_run(&mut self) {
         self.host_signals = hostsig::HostSignals::catch();
         self.console_can_change = [HostStdio::Stdin, HostStdio::Stdout, HostStdio::Stderr]
             .into_iter()
             .any(HostStdio::can_change);
-        loop {
-            if self.init_exit.is_some() || self.tasks.is_empty() {
-                break;
-            }
-            // Whatever ran since the last pass (a trap, a death on the way
-            // back to user mode, exec) may have closed pipe ends or changed
-            // pipes: their waiters are woken before anyone is chosen.
-            self.wake_pipes();
-            if !self.timers.is_empty() {
-                self.expire_timers();
-            }
-            if !self.alarms.is_empty() {
-                self.expire_alarms();
-            }
-            if !self.posix_timers.is_empty() {
-                self.expire_posix_timers();
-            }
-            self.check_console();
-            let Some(tid) = self.pick_next() else {
-                if self.idle() {
-                    continue;
-                }
-                self.deadlock = true;
-                break;
-            };
-            self.switch_to(tid);
-            // The return to user mode: pending signals first.
-            if self.signal_work() {
-                self.do_signal();
-                if std::mem::take(&mut self.group_stopped) {
-                    self.stop_with_main();
-                }
-                // Ended, or stopped (group stop).
-                if self.on_hart != Some(tid) || self.is_blocked(tid) {
-                    continue;
-                }
-            }
-            let budget = self.budget();
-            let (started, retired) = (Instant::now(), self.hart.instret());
-            let trap = self.hart.run(&mut self.phys.mem, budget);
-            let trapped = Instant::now();
-            let instructions = self.hart.instret() - retired;
-            let cost = self.clock.slice_cost(trapped - started, instructions);
-            self.current_mut().cpu_time += cost;
-            self.charge(tid, instructions);
-            self.expire_cpu_timers();
-            self.handle_trap(trap);
-            self.sync_tlb();
-            if trap != Trap::BudgetExhausted {
-                // The kernel's work is charged to the thread it was done
-                // for, whatever became of it (see `sched.rs`).
-                self.charge_trap(tid, trapped.elapsed());
-            }
-        }
+    }
+
+    /// Ends the run loop: releases whatever is left, so that every frame
+    /// is free, and says how the run ended.
+    pub(crate) fn stop_run(&mut self) -> Shutdown {
         self.host_signals = None;
         self.shutdown();
         Shutdown {
@@ -672,85 +561,32 @@ impl Kernel {
         }
     }
 
-    fn handle_trap(&mut self, trap: Trap) {
-        match trap {
-            Trap::Ecall => {
-                self.hart.regs.pc += 4;
-                let x = &self.hart.regs.x;
-                let nr = x[17];
-                let args = [x[10], x[11], x[12], x[13], x[14], x[15]];
-                self.syscall(nr, args);
-            }
-            Trap::PageFault { addr, access } => {
-                let mm = self.current().mm.clone();
-                let result = mm.borrow_mut().handle_fault(&mut self.phys, addr, access);
-                // Not held across an exit: the last user releases the space.
-                drop(mm);
-                if let Err(fault) = result {
-                    use signal::{SigInfo, BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR};
-                    let info = match fault {
-                        crate::mm::Fault::Bus => SigInfo::fault(Signal::SIGBUS, BUS_ADRERR, addr),
-                        // Linux's OOM killer would pick a victim; here the
-                        // faulting process is the one that cannot go on.
-                        crate::mm::Fault::OutOfMemory => SigInfo::new(Signal::SIGKILL, 0x80),
-                        crate::mm::Fault::MapErr => {
-                            SigInfo::fault(Signal::SIGSEGV, SEGV_MAPERR, addr)
-                        }
-                        crate::mm::Fault::AccErr => {
-                            SigInfo::fault(Signal::SIGSEGV, SEGV_ACCERR, addr)
-                        }
-                    };
-                    self.force_sig_info(info);
-                }
-            }
-            Trap::IllegalInstruction { .. } => {
-                let pc = self.hart.regs.pc;
-                let info = signal::SigInfo::fault(Signal::SIGILL, signal::ILL_ILLOPC, pc);
-                self.force_sig_info(info);
-            }
-            Trap::Breakpoint => {
-                let pc = self.hart.regs.pc;
-                let info = signal::SigInfo::fault(Signal::SIGTRAP, signal::TRAP_BRKPT, pc);
-                self.force_sig_info(info);
-            }
-            Trap::Misaligned { addr, .. } => {
-                let info = signal::SigInfo::fault(Signal::SIGBUS, signal::BUS_ADRALN, addr);
-                self.force_sig_info(info);
-            }
-            // The slice is used up: `pick_next` sees it.
-            Trap::BudgetExhausted => {}
-        }
-    }
-
-    fn syscall(&mut self, nr: u64, args: [u64; 6]) {
-        let tid = self.current_tid();
+    /// Starts system call `nr` on the current thread: the restart state
+    /// of an earlier call of another number is stale (see `block.rs`).
+    pub(crate) fn enter_syscall(&mut self, nr: u64) {
         self.syscall_nr = nr;
         if self.current().restart.is_some_and(|r| r.nr != nr) {
             self.current_mut().restart = None;
         }
-        let traced = self.trace.is_some() && self.current().group.borrow().traced;
-        let pending = traced.then(|| syscall::trace::enter(self, nr, &args));
-        let result = syscall::dispatch(self, nr, &args);
-        let blocked = result == Err(block::BLOCKED);
-        if let Some(pending) = pending {
-            let line = if blocked {
-                syscall::trace::blocked(pending)
-            } else {
-                syscall::trace::exit(self, pending, &args, result)
-            };
-            if let Some(out) = self.trace.as_mut() {
-                // One write per line; a trace that cannot be written must
-                // not stop the guest.
-                let _ = out.write_all(format!("{line}\n").as_bytes());
-            }
+    }
+
+    /// Whether the current call is traced (`--strace`).
+    pub(crate) fn tracing(&self) -> bool {
+        self.trace.is_some() && self.current().group.borrow().traced
+    }
+
+    /// Writes one `--strace` line.
+    pub(crate) fn trace_line(&mut self, line: &str) {
+        if let Some(out) = self.trace.as_mut() {
+            // One write per line; a trace that cannot be written must not
+            // stop the guest.
+            let _ = out.write_all(format!("{line}\n").as_bytes());
         }
-        if blocked {
-            // Back onto the ecall: the call runs again when woken, with
-            // every argument register as it was (Linux's -ERESTARTSYS).
-            self.regs_mut(tid).pc -= 4;
-            return;
-        }
-        // A task that exited in the call has no register to return into.
+    }
+
+    /// Ends the current call of `tid`: a0 = its value or -errno. A task
+    /// that exited in the call has no register to return into.
+    pub(crate) fn exit_syscall(&mut self, tid: Tid, result: KResult<u64>) {
         if let Some(task) = self.tasks.get_mut(&tid) {
             task.restart = None;
             let value = match result {
@@ -805,40 +641,6 @@ impl Kernel {
             .unwrap_or_default()
     }
 
-    /// Puts `tid`'s registers and page table on the hart.
-    fn switch_to(&mut self, tid: Tid) {
-        if self.on_hart == Some(tid) {
-            return;
-        }
-        let next_mm = self.tasks[&tid].mm.clone();
-        let prev = self.on_hart.and_then(|t| self.tasks.get_mut(&t));
-        // Compare address spaces, not roots: a released space's root frame
-        // may already serve a new one, whose translations differ.
-        let same_mm = prev.as_ref().is_some_and(|p| Rc::ptr_eq(&p.mm, &next_mm));
-        if let Some(prev) = prev {
-            prev.regs = self.hart.regs.clone();
-        }
-        self.hart.regs = self.tasks[&tid].regs.clone();
-        if !same_mm {
-            self.hart.set_page_table(next_mm.borrow().root());
-        }
-        self.hart.clear_reservation();
-        self.on_hart = Some(tid);
-    }
-
-    /// Applies what the current address space says the TLB must forget.
-    fn sync_tlb(&mut self) {
-        let Some(task) = self.on_hart.and_then(|t| self.tasks.get(&t)) else {
-            return;
-        };
-        let flush = task.mm.borrow_mut().take_tlb_flush();
-        match flush {
-            TlbFlush::None => {}
-            TlbFlush::Pages(pages) => pages.iter().for_each(|&va| self.hart.flush_tlb_page(va)),
-            TlbFlush::All => self.hart.flush_tlb(),
-        }
-    }
-
     pub fn current_tid(&self) -> Tid {
         self.on_hart.expect("a task is on the hart")
     }
@@ -855,72 +657,6 @@ impl Kernel {
     /// The current address space, for system calls.
     pub fn mm(&self) -> Rc<RefCell<Mm>> {
         self.current().mm.clone()
-    }
-
-    /// Copies guest memory at `addr` into `buf`, or EFAULT.
-    pub fn copy_from_user(&mut self, addr: u64, buf: &mut [u8]) -> KResult<()> {
-        let mm = self.mm();
-        let result = mm.borrow_mut().read_user(&mut self.phys, addr, buf);
-        result
-    }
-
-    /// Copies `data` into guest memory at `addr`, or EFAULT.
-    pub fn copy_to_user(&mut self, addr: u64, data: &[u8]) -> KResult<()> {
-        let mm = self.mm();
-        let result = mm.borrow_mut().write_user(&mut self.phys, addr, data);
-        result
-    }
-
-    /// EFAULT unless the guest could write all of [addr, addr + len);
-    /// faults the pages in as a guest store would.
-    pub fn check_user_writable(&mut self, addr: u64, len: usize) -> KResult<()> {
-        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
-        let mm = self.mm();
-        let mut mm = mm.borrow_mut();
-        let mut page = addr & !(crate::mm::PAGE_SIZE - 1);
-        while page < end {
-            mm.translate(&mut self.phys, page.max(addr), rv::Access::Store)?;
-            page += crate::mm::PAGE_SIZE;
-        }
-        Ok(())
-    }
-
-    pub fn read_user_u64(&mut self, addr: u64) -> KResult<u64> {
-        let mut b = [0; 8];
-        self.copy_from_user(addr, &mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    /// A NUL-terminated string of at most `max` bytes (without the NUL):
-    /// EFAULT, or ENAMETOOLONG when there is no NUL within `max`.
-    pub fn read_user_cstr(&mut self, addr: u64, max: usize) -> KResult<Vec<u8>> {
-        let mm = self.mm();
-        let result = mm.borrow_mut().read_user_cstr(&mut self.phys, addr, max);
-        result
-    }
-
-    /// Up to `len` bytes at `addr` for a trace: as much as is readable.
-    pub fn peek_user(&mut self, addr: u64, len: usize) -> Vec<u8> {
-        let mut buf = vec![0; len];
-        let mut got = 0;
-        // Page by page, so a buffer that runs into unmapped memory still
-        // shows its readable start.
-        while got < len {
-            let at = addr.wrapping_add(got as u64);
-            let chunk =
-                ((crate::mm::PAGE_SIZE - at % crate::mm::PAGE_SIZE) as usize).min(len - got);
-            if self.copy_from_user(at, &mut buf[got..got + chunk]).is_err() {
-                break;
-            }
-            got += chunk;
-        }
-        buf.truncate(got);
-        buf
-    }
-
-    /// A string for a trace, if it is readable.
-    pub fn peek_user_cstr(&mut self, addr: u64) -> Option<Vec<u8>> {
-        self.read_user_cstr(addr, 4096).ok()
     }
 
     /// The current thread group.

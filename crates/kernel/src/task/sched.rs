@@ -1,6 +1,8 @@
 //! The scheduler: which runnable thread gets the hart next, and for how
 //! long (a small CFS: Linux's kernel/sched/fair.c without weights or
-//! groups).
+//! groups). `Kernel::schedule`, what the run loop (`crate::entry`) calls
+//! before each slice, fires the timers and wake-ups that are due, picks
+//! the thread and switches the hart to it (`switch_to`), or idles.
 //!
 //! # Charging
 //!
@@ -75,7 +77,9 @@
 //! getppid-looping processes takes 100.003 ms of virtual time.
 
 use super::{Kernel, Tid};
+use crate::mm::TlbFlush;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 use std::time::Duration;
 
 /// The units (instructions and kernel work) a thread runs before the
@@ -165,6 +169,93 @@ pub enum Placement {
 }
 
 impl Kernel {
+    /// Puts the next thread to run on the hart and returns it, after the
+    /// timers and wake-ups that are due; waits when nothing is runnable.
+    /// None when the kernel stops: PID 1 ended, no thread is left, or
+    /// nothing can ever wake (a deadlock).
+    pub(crate) fn schedule(&mut self) -> Option<Tid> {
+        loop {
+            if self.init_exit.is_some() || self.tasks.is_empty() {
+                return None;
+            }
+            // Whatever ran since the last pass (a trap, a death on the way
+            // back to user mode, exec) may have closed pipe ends or changed
+            // pipes: their waiters are woken before anyone is chosen.
+            self.wake_pipes();
+            if !self.timers.is_empty() {
+                self.expire_timers();
+            }
+            if !self.alarms.is_empty() {
+                self.expire_alarms();
+            }
+            if !self.posix_timers.is_empty() {
+                self.expire_posix_timers();
+            }
+            self.check_console();
+            if let Some(tid) = self.pick_next() {
+                self.switch_to(tid);
+                return Some(tid);
+            }
+            if !self.idle() {
+                self.deadlock = true;
+                return None;
+            }
+        }
+    }
+
+    /// After signal delivery: hands the terminal to the host shell if the
+    /// main program stopped. Returns whether `tid` still goes back to user
+    /// mode (it may have ended, or stopped with its group).
+    pub(crate) fn back_to_user(&mut self, tid: Tid) -> bool {
+        if std::mem::take(&mut self.group_stopped) {
+            self.stop_with_main();
+        }
+        self.on_hart == Some(tid) && !self.is_blocked(tid)
+    }
+
+    /// Charges a slice of `instructions` that took `wall` on the host to
+    /// `tid` (CPU time, vruntime) and fires the CPU-time timers it expired.
+    pub(crate) fn account_slice(&mut self, tid: Tid, wall: Duration, instructions: u64) {
+        let cost = self.clock.slice_cost(wall, instructions);
+        self.current_mut().cpu_time += cost;
+        self.charge(tid, instructions);
+        self.expire_cpu_timers();
+    }
+
+    /// Puts `tid`'s registers and page table on the hart.
+    fn switch_to(&mut self, tid: Tid) {
+        if self.on_hart == Some(tid) {
+            return;
+        }
+        let next_mm = self.tasks[&tid].mm.clone();
+        let prev = self.on_hart.and_then(|t| self.tasks.get_mut(&t));
+        // Compare address spaces, not roots: a released space's root frame
+        // may already serve a new one, whose translations differ.
+        let same_mm = prev.as_ref().is_some_and(|p| Rc::ptr_eq(&p.mm, &next_mm));
+        if let Some(prev) = prev {
+            prev.regs = self.hart.regs.clone();
+        }
+        self.hart.regs = self.tasks[&tid].regs.clone();
+        if !same_mm {
+            self.hart.set_page_table(next_mm.borrow().root());
+        }
+        self.hart.clear_reservation();
+        self.on_hart = Some(tid);
+    }
+
+    /// Applies what the current address space says the TLB must forget.
+    pub(crate) fn sync_tlb(&mut self) {
+        let Some(task) = self.on_hart.and_then(|t| self.tasks.get(&t)) else {
+            return;
+        };
+        let flush = task.mm.borrow_mut().take_tlb_flush();
+        match flush {
+            TlbFlush::None => {}
+            TlbFlush::Pages(pages) => pages.iter().for_each(|&va| self.hart.flush_tlb_page(va)),
+            TlbFlush::All => self.hart.flush_tlb(),
+        }
+    }
+
     /// The thread to run now: the current one while its slice lasts, else
     /// the waiting thread with the least vruntime (the current one going
     /// back among the waiting). None when nothing is runnable.
@@ -191,7 +282,7 @@ impl Kernel {
     /// The hart's instruction budget: what is left of the current
     /// thread's slice, but no further than the next deadline, so that a
     /// sleeper's time is noticed when it comes.
-    pub(super) fn budget(&self) -> u64 {
+    pub(crate) fn budget(&self) -> u64 {
         let left = SLICE.saturating_sub(self.rq.used).max(1);
         match self.next_deadline() {
             Some(d) => left.min(self.clock.instructions_until(&self.hart, d)),
@@ -282,7 +373,7 @@ impl Kernel {
     /// The slice's end after a trap that took `wall` on the host: charges
     /// `tid` for the kernel's work (see the module comment), as CPU time
     /// too.
-    pub(super) fn charge_trap(&mut self, tid: Tid, wall: Duration) {
+    pub(crate) fn charge_trap(&mut self, tid: Tid, wall: Duration) {
         let (units, cpu) = self.clock.kernel_cost(&mut self.hart, wall, TRAP_COST);
         if let Some(task) = self.tasks.get_mut(&tid) {
             task.cpu_time += cpu;

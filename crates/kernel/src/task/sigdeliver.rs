@@ -18,7 +18,8 @@
 //! stack or on the alternate stack, a0 = signo, a1 = &info, a2 = &uc and
 //! ra = the vDSO's `__vdso_rt_sigreturn`. An interrupted system call fails
 //! with EINTR then, or stays on its `ecall` to run again after the handler
-//! when the handler has SA_RESTART and the call is restartable.
+//! when the handler has SA_RESTART and the call returned ERESTARTSYS (the
+//! call's restart policy, see `block.rs`).
 //!
 //! Job control: a stop signal's default action stops the whole thread
 //! group (each thread parks on its way back to user mode; one blocked in a
@@ -43,7 +44,6 @@ use super::signal::{
 };
 use super::{ExitStatus, Kernel, ThreadGroup, Tid};
 use crate::errno::{Errno, KResult};
-use crate::syscall::nr;
 use crate::wait::WaitReason;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -88,22 +88,6 @@ fn ignored(act: &SigAction, sig: Signal) -> bool {
         ),
         _ => false,
     }
-}
-
-/// Whether the call `nr`, interrupted, runs again after a SA_RESTART
-/// handler (Linux's -ERESTARTSYS); the others fail with EINTR
-/// (-ERESTARTNOHAND, -ERESTART_RESTARTBLOCK, or plain EINTR).
-fn restartable(nr: u64) -> bool {
-    !matches!(
-        nr,
-        nr::NANOSLEEP
-            | nr::CLOCK_NANOSLEEP
-            | nr::RT_SIGSUSPEND
-            | nr::RT_SIGTIMEDWAIT
-            | nr::FUTEX
-            | nr::PPOLL
-            | nr::PSELECT6
-    )
 }
 
 impl Kernel {
@@ -385,15 +369,18 @@ impl Kernel {
     }
 
     /// Whether the current thread has anything for [`Kernel::do_signal`].
-    pub(super) fn signal_work(&self) -> bool {
+    pub(crate) fn signal_work(&self) -> bool {
         let t = self.current();
         let g = t.group.borrow();
         t.pending.set != 0 || t.sig.interrupted || g.pending.set != 0 || g.stopped
     }
 
     /// Delivers the current thread's deliverable signals before it returns
-    /// to user mode. May end the thread's whole process.
-    pub(super) fn do_signal(&mut self) {
+    /// to user mode. May end the thread's whole process. Returns the
+    /// signal the process dies of when its default action dumps core: the
+    /// caller (`crate::entry`, which may write files) dumps it, then ends
+    /// the process.
+    pub(crate) fn do_signal(&mut self) -> Option<SigInfo> {
         let tid = self.current_tid();
         loop {
             let task = &self.tasks[&tid];
@@ -404,13 +391,13 @@ impl Kernel {
                 } else {
                     self.park_stopped();
                 }
-                return;
+                return None;
             }
             let group = task.group.clone();
             let Some(info) = self.dequeue_signal(!task.sigmask) else {
                 // An interrupted call that took no handler just runs again.
                 self.current_mut().sig.interrupted = false;
-                return;
+                return None;
             };
             let sig = Signal(info.signo());
             let sighand = self.current().sighand.clone();
@@ -422,8 +409,7 @@ impl Kernel {
                 let status = match sig.default_action() {
                     _ if sig == Signal::SIGKILL => ExitStatus::Killed(sig),
                     DefaultAction::Terminate => ExitStatus::Killed(sig),
-                    DefaultAction::Core if self.do_coredump(&info) => ExitStatus::Dumped(sig),
-                    DefaultAction::Core => ExitStatus::Killed(sig),
+                    DefaultAction::Core => return Some(info),
                     DefaultAction::Stop => {
                         let pgid = group.borrow().pgid;
                         if sig == Signal::SIGSTOP || !self.pgrp_orphaned(pgid, None) {
@@ -434,7 +420,7 @@ impl Kernel {
                     _ => continue,
                 };
                 self.exit_group(status);
-                return;
+                return None;
             }
             if act.flags & SA_RESETHAND != 0 {
                 let _ = sighand.borrow_mut().set_action(sig, SigAction::default());
@@ -446,7 +432,7 @@ impl Kernel {
                     .borrow_mut()
                     .set_action(Signal::SIGSEGV, SigAction::default());
                 self.exit_group(ExitStatus::Killed(Signal::SIGSEGV));
-                return;
+                return None;
             }
         }
     }
@@ -472,9 +458,9 @@ impl Kernel {
         }
     }
 
-    /// Ends an interrupted system call for a handler: EINTR, or (SA_RESTART
-    /// on a restartable call) nothing, so that the `ecall` runs again when
-    /// the handler returns.
+    /// Ends an interrupted system call for a handler, as its restart errno
+    /// says (see `block.rs`): EINTR, or (SA_RESTART on ERESTARTSYS)
+    /// nothing, so that the `ecall` runs again when the handler returns.
     fn interrupted_syscall(&mut self, act: &SigAction) {
         let task = self.current_mut();
         // A call woken to run again but not run yet (a poller of the host
@@ -485,30 +471,21 @@ impl Kernel {
         if !std::mem::take(&mut task.sig.interrupted) && !in_call {
             return;
         }
-        let nr = self.hart.regs.x[17];
-        if act.flags & SA_RESTART != 0 && restartable(nr) {
+        let restart = task.restart;
+        let policy = restart.map_or(Errno::ERESTARTSYS, |r| r.policy);
+        if act.flags & SA_RESTART != 0 && policy == Errno::ERESTARTSYS {
             return;
         }
-        self.current_mut().sig.waiting = 0;
-        let restart = self.current_mut().restart.take();
-        // nanosleep and relative clock_nanosleep report the time left;
-        // ppoll and pselect6 update their timeout (restart data 1, their
-        // WRITE_BACK: one that was not zero).
-        let r = &self.hart.regs;
-        let write_back = restart.is_some_and(|r| r.data == 1);
-        let rem = match nr {
-            nr::NANOSLEEP => r.x[11],
-            nr::CLOCK_NANOSLEEP if r.x[11] & 1 == 0 => r.x[13],
-            nr::PPOLL if write_back => r.x[12],
-            nr::PSELECT6 if write_back => r.x[14],
-            _ => 0,
-        };
-        if let (true, Some(deadline)) = (rem != 0, restart.and_then(|r| r.deadline)) {
+        let task = self.current_mut();
+        task.sig.waiting = 0;
+        task.restart = None;
+        // The restart block: the time left, where the call asked for it.
+        if let Some((addr, deadline)) = restart.and_then(|r| r.time_left_to.zip(r.deadline)) {
             let left = deadline.saturating_sub(self.monotonic());
             let mut ts = [0; 16];
             ts[..8].copy_from_slice(&left.as_secs().to_le_bytes());
             ts[8..].copy_from_slice(&u64::from(left.subsec_nanos()).to_le_bytes());
-            let _ = self.copy_to_user(rem, &ts);
+            let _ = self.copy_to_user(addr, &ts);
         }
         self.hart.regs.x[10] = Errno::EINTR.as_return();
         self.hart.regs.pc += 4;

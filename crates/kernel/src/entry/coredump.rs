@@ -15,13 +15,14 @@
 //! NT_PRSTATUS, for the dumping thread (first) then NT_PRPSINFO, NT_SIGINFO,
 //! NT_AUXV and NT_FILE, then the thread's NT_PRFPREG.
 
-use super::rlimit::RLIMIT_CORE;
-use super::signal::SigInfo;
-use super::{Kernel, Tid};
 use crate::errno::{Errno, KResult};
 use crate::fs::file::O_WRONLY;
 use crate::fs::{Data, FileKind, OpenFile, S_IFMT, S_IFREG};
 use crate::mm::{Mm, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
+use crate::syscall::fs::{create, file_write, truncate_file};
+use crate::task::rlimit::RLIMIT_CORE;
+use crate::task::signal::SigInfo;
+use crate::task::{Kernel, Tid};
 
 const ET_CORE: u16 = 4;
 const EM_RISCV: u16 = 243;
@@ -157,7 +158,7 @@ impl Kernel {
     fn prstatus(&mut self, tid: Tid, info: &SigInfo) -> [u8; PRSTATUS_SIZE] {
         let mut b = [0u8; PRSTATUS_SIZE];
         let signo = info.signo();
-        let task = &self.tasks[&tid];
+        let task = self.task(tid).expect("thread of the dumping process");
         let group = task.group.borrow();
         b[0..4].copy_from_slice(&signo.to_le_bytes());
         b[12..14].copy_from_slice(&(signo as u16).to_le_bytes());
@@ -231,7 +232,6 @@ impl Kernel {
     /// that cannot be read (beyond a file's end) or reads as zeros is a
     /// hole, as Linux's dump_skip leaves one.
     fn write_core_file(&mut self, head: &[u8], segments: &[Segment], size: u64) -> KResult<()> {
-        use crate::syscall::fs::{create, file_write, truncate_file};
         let (cwd, umask) = {
             let fs = self.current().fs.borrow();
             (fs.cwd.clone(), fs.umask)
@@ -257,7 +257,7 @@ impl Kernel {
         };
         let file = OpenFile::new(FileKind::Inode(loc.clone()), O_WRONLY);
         let cut = |at: u64, len: usize| (size.saturating_sub(at) as usize).min(len);
-        file_write(self, &file, &head[..cut(0, head.len())], Some(0), 0)?;
+        file_write(self, &file, &head[..cut(0, head.len())], Some(0))?;
         let mm = self.current().mm.clone();
         let mut at = head.len() as u64;
         let mut page = [0u8; PAGE_SIZE as usize];
@@ -269,7 +269,7 @@ impl Kernel {
                 }
                 let read = mm.borrow_mut().read_user(&mut self.phys, va, &mut page);
                 if read.is_ok() && page.iter().any(|&b| b != 0) {
-                    file_write(self, &file, &page[..n], Some(at), 0)?;
+                    file_write(self, &file, &page[..n], Some(at))?;
                 }
                 at += PAGE_SIZE;
             }

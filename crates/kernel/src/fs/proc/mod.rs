@@ -10,6 +10,10 @@
 //! kernel as it is then, the way Linux's seq_file makes it on the first
 //! read; reading it later reads that snapshot.
 //!
+//! Layering: procfs is the one part of fs/ that sits above tasks. It reads
+//! the task table (`crate::task`: thread groups, fd tables, credentials);
+//! the rest of fs/ sits below tasks and imports nothing of them.
+//!
 //! The fd, cwd and root links are "magic" as in Linux: following one leads
 //! to the open file or directory itself ([`follow`]), while readlink shows
 //! a path as the reader sees it.

@@ -5,11 +5,12 @@
 //! are woken, restarting their call, through the same wakeup list as
 //! pipes (`pipe::note_wake`), which also wakes pollers.
 
+use super::file::{FileOps, OpError, OpResult, Processes, Readiness};
 use super::file::{POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
 use super::pipe::note_wake;
 use crate::errno::{Errno, KResult};
-use crate::task::block::WaitReason;
-use crate::task::Kernel;
+use crate::wait::{PollKey, WaitReason};
+use std::any::Any;
 use std::cell::Cell;
 
 pub const EFD_SEMAPHORE: u32 = 1;
@@ -19,7 +20,7 @@ const MAX: u64 = u64::MAX - 1;
 
 pub struct Eventfd {
     /// Kernel-wide unique, from the inode numbers: what waiters wait on.
-    pub id: u64,
+    id: u64,
     count: Cell<u64>,
     semaphore: bool,
 }
@@ -32,9 +33,15 @@ impl Eventfd {
             semaphore,
         }
     }
+}
+
+impl FileOps for Eventfd {
+    fn name(&self) -> String {
+        "anon_inode:[eventfd]".into()
+    }
 
     /// eventfd_poll.
-    pub fn poll(&self) -> u16 {
+    fn poll(&self, _events: u16, _procs: &dyn Processes) -> Readiness {
         let count = self.count.get();
         let mut mask = 0;
         if count > 0 {
@@ -46,20 +53,23 @@ impl Eventfd {
         if count < MAX {
             mask |= POLLOUT | POLLWRNORM;
         }
-        mask
+        Readiness {
+            mask,
+            key: Some(PollKey::File(self.id)),
+        }
     }
 
     /// eventfd_read: the 8-byte counter value (or 1), waiting while it is 0.
-    pub fn read(&self, k: &mut Kernel, nonblock: bool, len: usize) -> KResult<Vec<u8>> {
+    fn read(&self, nonblock: bool, len: usize) -> OpResult<Vec<u8>> {
         if len < 8 {
-            return Err(Errno::EINVAL);
+            return Err(Errno::EINVAL.into());
         }
         let count = self.count.get();
         if count == 0 {
             if nonblock {
-                return Err(Errno::EAGAIN);
+                return Err(Errno::EAGAIN.into());
             }
-            return Err(k.block(WaitReason::Eventfd { id: self.id }, None));
+            return Err(OpError::Block(WaitReason::Eventfd { id: self.id }));
         }
         let value = if self.semaphore { 1 } else { count };
         self.count.set(count - value);
@@ -68,25 +78,34 @@ impl Eventfd {
     }
 
     /// eventfd_write: adds the 8-byte value, waiting while it does not fit.
-    pub fn write(&self, k: &mut Kernel, nonblock: bool, data: &[u8]) -> KResult<usize> {
+    fn write(&self, nonblock: bool, data: &[u8]) -> OpResult<usize> {
         let Some(bytes) = data.get(..8) else {
-            return Err(Errno::EINVAL);
+            return Err(Errno::EINVAL.into());
         };
         let value = u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
         if value == u64::MAX {
-            return Err(Errno::EINVAL);
+            return Err(Errno::EINVAL.into());
         }
         let count = self.count.get();
         if u64::MAX - count <= value {
             if nonblock {
-                return Err(Errno::EAGAIN);
+                return Err(Errno::EAGAIN.into());
             }
-            return Err(k.block(WaitReason::Eventfd { id: self.id }, None));
+            return Err(OpError::Block(WaitReason::Eventfd { id: self.id }));
         }
         self.count.set(count + value);
         if value > 0 {
             note_wake(self.id);
         }
         Ok(8)
+    }
+
+    /// Linux's noop_llseek: the offset stays 0.
+    fn llseek(&self, _offset: i64, _whence: i32) -> KResult<u64> {
+        Ok(0)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }

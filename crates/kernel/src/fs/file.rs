@@ -1,14 +1,13 @@
 //! Open file descriptions (Linux's `struct file`): what an fd refers to,
 //! with the offset and status flags that dup and fork share.
 
-use super::eventfd::Eventfd;
 use super::host::HostStream;
-use super::pidfd::Pidfd;
 use super::pipe::PipeEnd;
 use super::{Data, Device, Loc};
-use crate::task::block::PollKey;
-use crate::task::files::HostStdio;
-use crate::task::Kernel;
+use crate::errno::{Errno, KResult};
+use crate::fs::stdio::HostStdio;
+use crate::wait::{PollKey, WaitReason};
+use std::any::Any;
 use std::cell::Cell;
 use std::time::Duration;
 
@@ -49,57 +48,71 @@ pub enum FileKind {
     Inode(Loc),
     Pipe(PipeEnd),
     /// A file with no inode of its own (Linux's anon_inode files).
-    Anon(Anon),
+    Anon(Box<dyn FileOps>),
 }
 
-pub enum Anon {
-    Eventfd(Eventfd),
-    Pidfd(Pidfd),
-}
-
-impl Anon {
+/// An open file as an object (Linux's `file_operations`): what read,
+/// write, lseek and poll do on it. The system-call layer checks the fd
+/// and the access mode, then calls the object, whatever its kind. An
+/// operation a kind does not have keeps the default, which fails with the
+/// errno Linux gives. An operation that cannot complete yet returns
+/// [`OpError::Block`] with what to wait for; the caller blocks.
+///
+/// Only the kinds with no inode of their own (eventfd, pidfd) are objects
+/// so far; the others are still [`FileKind`] variants.
+pub trait FileOps {
     /// The name /proc/PID/fd shows for it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Anon::Eventfd(_) => "anon_inode:[eventfd]",
-            Anon::Pidfd(_) => "anon_inode:[pidfd]",
+    fn name(&self) -> String;
+
+    /// read(2) of at most `len` bytes.
+    fn read(&self, _nonblock: bool, _len: usize) -> OpResult<Vec<u8>> {
+        Err(OpError::Errno(Errno::EINVAL))
+    }
+
+    /// write(2) of `data`: how much was taken.
+    fn write(&self, _nonblock: bool, _data: &[u8]) -> OpResult<usize> {
+        Err(OpError::Errno(Errno::EINVAL))
+    }
+
+    /// lseek(2) (Linux's no_llseek unless the kind has one).
+    fn llseek(&self, _offset: i64, _whence: i32) -> KResult<u64> {
+        Err(Errno::ESPIPE)
+    }
+
+    /// poll for `events`; `procs` answers for files that watch a process.
+    fn poll(&self, _events: u16, _procs: &dyn Processes) -> Readiness {
+        Readiness {
+            mask: DEFAULT_POLLMASK,
+            key: None,
         }
     }
 
-    /// read(2): an eventfd's counter; a pidfd has no read.
-    pub fn read(
-        &self,
-        k: &mut Kernel,
-        nonblock: bool,
-        len: usize,
-    ) -> crate::errno::KResult<Vec<u8>> {
-        match self {
-            Anon::Eventfd(e) => e.read(k, nonblock, len),
-            Anon::Pidfd(_) => Err(crate::errno::Errno::EINVAL),
-        }
-    }
+    /// For the calls that take only one kind (pidfd_send_signal takes a
+    /// pidfd): the object, to downcast (Linux compares `f_op`).
+    fn as_any(&self) -> &dyn Any;
+}
 
-    /// lseek(2): an eventfd ignores it (Linux's noop_llseek); a pidfd
-    /// cannot seek.
-    pub fn lseek(&self) -> crate::errno::KResult<u64> {
-        match self {
-            Anon::Eventfd(_) => Ok(0),
-            Anon::Pidfd(_) => Err(crate::errno::Errno::ESPIPE),
-        }
-    }
+/// Why a file operation did not complete.
+pub enum OpError {
+    Errno(Errno),
+    /// It would block (and the file is not O_NONBLOCK): wait for this,
+    /// then restart the call.
+    Block(WaitReason),
+}
 
-    /// write(2): adds to an eventfd's counter; a pidfd has no write.
-    pub fn write(
-        &self,
-        k: &mut Kernel,
-        nonblock: bool,
-        data: &[u8],
-    ) -> crate::errno::KResult<usize> {
-        match self {
-            Anon::Eventfd(e) => e.write(k, nonblock, data),
-            Anon::Pidfd(_) => Err(crate::errno::Errno::EINVAL),
-        }
+impl From<Errno> for OpError {
+    fn from(e: Errno) -> OpError {
+        OpError::Errno(e)
     }
+}
+
+pub type OpResult<T> = Result<T, OpError>;
+
+/// How a process stands, for the files that watch one (pidfds). The task
+/// table answers it: the files layer sits below tasks.
+pub trait Processes {
+    /// None once `pid` has been reaped (or never was); whether it has ended.
+    fn ended(&self, pid: u32) -> Option<bool>;
 }
 
 /// What poll learns from one file: the events that hold now, and what
@@ -152,11 +165,10 @@ impl OpenFile {
     }
 
     /// The file's poll operation (Linux's vfs_poll) for `events`.
-    pub fn poll(&self, k: &Kernel, events: u16) -> Readiness {
+    pub fn poll(&self, procs: &dyn Processes, events: u16) -> Readiness {
         let (mask, key) = match &self.kind {
             FileKind::Pipe(end) => (end.poll(), Some(PollKey::File(end.id()))),
-            FileKind::Anon(Anon::Eventfd(e)) => (e.poll(), Some(PollKey::File(e.id))),
-            FileKind::Anon(Anon::Pidfd(p)) => (k.pidfd_poll(p), Some(PollKey::Exit(p.pid))),
+            FileKind::Anon(ops) => return ops.poll(events, procs),
             FileKind::Console(s) => (s.poll(events, Duration::ZERO), Some(PollKey::Console)),
             FileKind::Inode(_) if self.host.is_some() => {
                 let s = self.host.as_ref().expect("checked");

@@ -57,6 +57,7 @@ pub mod pagecache;
 pub mod pidfd;
 pub mod pipe;
 pub mod proc;
+pub mod stdio;
 pub mod tty;
 
 use crate::errno::{Errno, KResult};
@@ -131,7 +132,7 @@ pub enum Data {
 #[derive(Clone)]
 pub enum Stream {
     Pipe(Weak<RefCell<pipe::Pipe>>),
-    Host(crate::task::files::HostStdio),
+    Host(crate::fs::stdio::HostStdio),
 }
 
 pub struct Inode {

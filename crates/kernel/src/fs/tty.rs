@@ -20,7 +20,7 @@
 //! tty_check_change does (`syscall::fs`).
 //!
 //! The signals the host terminal raises (Ctrl-C, Ctrl-\, Ctrl-Z, a resize)
-//! reach cleave, the host's foreground process; [`HostSignals`] catches
+//! reach cleave, the host's foreground process; `task::hostsig` catches
 //! them and the kernel raises them in the guest's foreground process group,
 //! as Linux's line discipline would. To the host's shell, cleave is the
 //! program it started: when that program stops (Ctrl-Z with no guest shell
@@ -28,14 +28,9 @@
 //! continues both (`task::block`).
 
 use crate::errno::{Errno, KResult};
-use crate::task::files::HostStdio;
-use crate::task::signal::Signal;
+use crate::fs::stdio::HostStdio;
 use rustix::fd::{AsFd, BorrowedFd};
 use rustix::termios::{self, OptionalActions, SpecialCodeIndex as Cc, Termios};
-use std::io::Read;
-use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 /// struct termios on riscv64 (asm-generic termbits): four u32 flag words,
 /// c_line, c_cc[19]; TCGETS and TCSETS move these 36 bytes.
@@ -247,77 +242,6 @@ impl SavedTerminal {
             let _ = with_fd(HostStdio::Stdin, |fd| {
                 termios::tcsetattr(fd, OptionalActions::Now, t)
             });
-        }
-    }
-}
-
-/// The host signals that belong to the guest: each with its guest number.
-const FORWARDED: [(i32, Signal); 4] = [
-    (signal_hook::consts::SIGINT, Signal::SIGINT),
-    (signal_hook::consts::SIGQUIT, Signal::SIGQUIT),
-    (signal_hook::consts::SIGTSTP, Signal::SIGTSTP),
-    (signal_hook::consts::SIGWINCH, Signal::SIGWINCH),
-];
-
-/// The terminal's signals, caught while the guest runs on a host terminal
-/// (dropping this gives them back to their usual effect on cleave).
-pub struct HostSignals {
-    ids: Vec<signal_hook::SigId>,
-    caught: [Arc<AtomicBool>; FORWARDED.len()],
-    /// Readable once one arrived: what an idle kernel waits on.
-    wake: UnixStream,
-}
-
-impl HostSignals {
-    /// Catches them when the console is a host terminal; None otherwise
-    /// (cleave's stdin is a pipe or a file: nobody types Ctrl-C).
-    pub fn catch() -> Option<HostSignals> {
-        if Terminal::console() == Terminal::Emulated {
-            return None;
-        }
-        let (wake, notify) = UnixStream::pair().ok()?;
-        wake.set_nonblocking(true).ok()?;
-        notify.set_nonblocking(true).ok()?;
-        let caught = std::array::from_fn(|_| Arc::new(AtomicBool::new(false)));
-        let mut signals = HostSignals {
-            ids: Vec::new(),
-            caught,
-            wake,
-        };
-        for ((host, _), flag) in FORWARDED.iter().zip(&signals.caught) {
-            let notify = notify.try_clone().ok()?;
-            signals
-                .ids
-                .push(signal_hook::flag::register(*host, flag.clone()).ok()?);
-            signals
-                .ids
-                .push(signal_hook::low_level::pipe::register(*host, notify).ok()?);
-        }
-        Some(signals)
-    }
-
-    /// The signals caught since the last call, as guest signals.
-    pub fn take(&self) -> Vec<Signal> {
-        let mut buf = [0; 64];
-        while matches!((&self.wake).read(&mut buf), Ok(n) if n > 0) {}
-        FORWARDED
-            .iter()
-            .zip(&self.caught)
-            .filter(|(_, flag)| flag.swap(false, Ordering::Relaxed))
-            .map(|((_, sig), _)| *sig)
-            .collect()
-    }
-
-    /// Readable when a signal has arrived.
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        self.wake.as_fd()
-    }
-}
-
-impl Drop for HostSignals {
-    fn drop(&mut self) {
-        for id in self.ids.drain(..) {
-            signal_hook::low_level::unregister(id);
         }
     }
 }

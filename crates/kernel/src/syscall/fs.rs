@@ -6,16 +6,16 @@ use crate::fs::file::*;
 use crate::fs::host::HostStream;
 use crate::fs::pagecache::TmpFile;
 use crate::fs::pipe::{PipeEnd, PIPE_BUF};
+use crate::fs::stdio::HostStdio;
 use crate::fs::tty::{Terminal, TERMIOS_SIZE};
 use crate::fs::FsType;
 use crate::fs::{
     Data, Device, FileKind, Loc, OpenFile, Stream, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
 };
-use crate::task::block::{PollKey, WaitReason};
-use crate::task::files::HostStdio;
 use crate::task::sigdeliver::SigTarget;
 use crate::task::signal::{SigInfo, Signal, SIG_IGN, SI_USER};
 use crate::task::{FsInfo, Kernel};
+use crate::wait::{PollKey, WaitReason};
 use rand::RngCore;
 use rustix::fs::SeekFrom;
 use rustix::termios::OptionalActions;
@@ -266,6 +266,14 @@ fn host_fifo_write(k: &mut Kernel, s: &HostStream, nonblock: bool, data: &[u8]) 
     written
 }
 
+/// A file operation's result, blocking the caller on what it waits for.
+fn blocking<T>(k: &mut Kernel, r: OpResult<T>) -> KResult<T> {
+    r.map_err(|e| match e {
+        OpError::Errno(e) => e,
+        OpError::Block(reason) => k.block(reason, None),
+    })
+}
+
 /// Reads up to `len` bytes from `f` at `pos` (or its offset), possibly
 /// blocking (a pipe, the console).
 fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KResult<Vec<u8>> {
@@ -294,7 +302,7 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
             crate::fs::pipe::note_wake(p.id);
             Ok(out)
         }
-        FileKind::Anon(a) => a.read(k, f.nonblock(), len),
+        FileKind::Anon(ops) => blocking(k, ops.read(f.nonblock(), len)),
         FileKind::Inode(_) if f.host.is_some() => {
             host_fifo_read(k, f.host.as_ref().expect("checked"), f.nonblock(), len)
         }
@@ -368,7 +376,7 @@ pub(crate) fn file_write(
     match &f.kind {
         FileKind::Console(s) => host_write(k, *s, f.nonblock(), data),
         FileKind::Pipe(end) => pipe_write(k, f, end, data),
-        FileKind::Anon(a) => a.write(k, f.nonblock(), data),
+        FileKind::Anon(ops) => blocking(k, ops.write(f.nonblock(), data)),
         FileKind::Inode(_) if f.host.is_some() => {
             host_fifo_write(k, f.host.as_ref().expect("checked"), f.nonblock(), data)
         }
@@ -709,7 +717,7 @@ pub fn lseek(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         }
         FileKind::Pipe(_) => return Err(Errno::ESPIPE),
         FileKind::Inode(_) if f.host.is_some() => return Err(Errno::ESPIPE),
-        FileKind::Anon(a) => return a.lseek(),
+        FileKind::Anon(ops) => return ops.llseek(offset, whence),
         FileKind::Inode(loc) => {
             let i = loc.inode.borrow();
             if let Data::Device(_) = i.data {

@@ -18,9 +18,9 @@ use crate::errno::{Errno, KResult};
 use crate::fs::eventfd::{Eventfd, EFD_SEMAPHORE};
 use crate::fs::file::*;
 use crate::fs::{Data, FileKind};
-use crate::task::block::{PollKey, WaitReason};
 use crate::task::signal::{SIGSET_SIZE, UNBLOCKABLE};
 use crate::task::Kernel;
+use crate::wait::{PollKey, WaitReason};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -261,9 +261,6 @@ pub fn eventfd2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         .borrow()
         .id;
     let efd = Eventfd::new(id, initval, flags & EFD_SEMAPHORE != 0);
-    let file = OpenFile::new(
-        FileKind::Anon(Anon::Eventfd(efd)),
-        O_RDWR | (flags & O_NONBLOCK),
-    );
+    let file = OpenFile::new(FileKind::Anon(Box::new(efd)), O_RDWR | (flags & O_NONBLOCK));
     super::fs::fd_install(k, Rc::new(file), flags & O_CLOEXEC != 0, 0)
 }

@@ -3,12 +3,12 @@
 
 use super::int;
 use crate::errno::{Errno, KResult};
-use crate::task::block::WaitReason;
 use crate::task::clone::*;
 use crate::task::exit::*;
 use crate::task::rlimit::{self, Rlimit, RLIMIT_AS, RLIMIT_STACK};
 use crate::task::signal::{self, Signal};
 use crate::task::{ExitStatus, Kernel, ThreadGroup};
+use crate::wait::WaitReason;
 use rand::RngCore;
 use std::cell::RefCell;
 use std::rc::Rc;

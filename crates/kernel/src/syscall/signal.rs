@@ -5,13 +5,13 @@
 
 use super::int;
 use crate::errno::{Errno, KResult};
-use crate::task::block::WaitReason;
 use crate::task::sigdeliver::SigTarget;
 use crate::task::signal::{
     SigAction, SigInfo, Signal, MINSIGSTKSZ, SIGSET_SIZE, SIG_DFL, SIG_IGN, SI_TKILL, SI_USER,
     SS_AUTODISARM, SS_DISABLE, SS_ONSTACK, UNBLOCKABLE,
 };
 use crate::task::{Kernel, Tid};
+use crate::wait::WaitReason;
 use std::time::Duration;
 
 const SIG_BLOCK: u64 = 0;

@@ -2,13 +2,13 @@
 
 use super::int;
 use crate::errno::{Errno, KResult};
-use crate::task::block::WaitReason;
 use crate::task::sigdeliver::SigTarget;
 use crate::task::signal::Signal;
 use crate::task::timer::{
     Notify, PosixTimer, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID,
 };
 use crate::task::Kernel;
+use crate::wait::WaitReason;
 use std::time::Duration;
 
 const CLOCK_REALTIME: i32 = 0;

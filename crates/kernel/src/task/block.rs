@@ -98,62 +98,9 @@ use super::signal::{SigInfo, Signal, SI_KERNEL};
 use super::{Kernel, Tid};
 use crate::errno::{Errno, KResult};
 use crate::fs::tty::Terminal;
+use crate::wait::{PollKey, WaitReason};
 use rustix::termios::OptionalActions;
 use std::time::{Duration, Instant};
-
-/// What a blocked thread waits for. Wakers select threads by reason.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WaitReason {
-    /// wait4/waitid: a child of thread group `tgid` changed state.
-    Child { tgid: Tid },
-    /// vfork's parent: the child `child` has not yet exec'd or exited. Its
-    /// clone call completes with the child's tid when it does.
-    Vfork { child: Tid },
-    /// A futex word. The futex module keeps its own queues (for FIFO order
-    /// and requeue) and wakes by tid; the key here is for reports and for
-    /// selecting by reason. `space` identifies the address space (private
-    /// futex) or the shared object, `addr` the word.
-    Futex { space: usize, addr: u64 },
-    /// A pipe's reader or writer: woken whenever the pipe changes.
-    Pipe { id: u64 },
-    /// An eventfd's reader or writer: woken whenever its counter changes.
-    Eventfd { id: u64 },
-    /// poll, ppoll and pselect6: woken by any of its files (the call
-    /// re-scans them all).
-    Poll(Vec<PollKey>),
-    /// nanosleep and clock_nanosleep: only the deadline wakes it.
-    Sleep,
-    /// sched_yield-like waits and anything else, by name.
-    Other(&'static str),
-}
-
-/// One thing a poller waits on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PollKey {
-    /// A pipe or an eventfd, by the id its changes are announced with
-    /// (`fs::pipe::note_wake`).
-    File(u64),
-    /// A pidfd: process `tgid` ending or being reaped.
-    Exit(Tid),
-    /// A host standard stream: re-checked by the run loop (see
-    /// [`Kernel::check_console`]).
-    Console,
-}
-
-impl WaitReason {
-    /// Whether a change of pipe or eventfd `id` wakes this wait.
-    pub fn woken_by_file(&self, id: u64) -> bool {
-        match self {
-            WaitReason::Pipe { id: p } | WaitReason::Eventfd { id: p } => *p == id,
-            WaitReason::Poll(keys) => keys.contains(&PollKey::File(id)),
-            _ => false,
-        }
-    }
-
-    fn polls(&self, key: PollKey) -> bool {
-        matches!(self, WaitReason::Poll(keys) if keys.contains(&key))
-    }
-}
 
 /// How often (in units of work, see `sched.rs`) the run loop re-checks
 /// the host streams for pollers while other threads run.
@@ -303,7 +250,7 @@ impl Kernel {
     }
 
     /// Raises the signals the host terminal sent cleave (see
-    /// `fs::tty::HostSignals`) in the console's foreground process group,
+    /// `hostsig::HostSignals`) in the console's foreground process group,
     /// from the kernel (SI_KERNEL), as Linux's isig() does. A resize also
     /// drops a window size the guest set, so that it sees the new one.
     fn raise_terminal_signals(&mut self) {

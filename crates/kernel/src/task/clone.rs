@@ -24,11 +24,11 @@
 //! CLONE_INTO_CGROUP (EPERM... see `copy_process`), clone3's set_tid (EPERM,
 //! as for a caller without CAP_CHECKPOINT_RESTORE).
 
-use super::block::WaitReason;
 use super::rlimit::RLIMIT_NPROC;
 use super::signal::{Signal, SIG_DFL, SIG_IGN};
 use super::{Kernel, Task, ThreadGroup, Tid};
 use crate::errno::{Errno, KResult};
+use crate::wait::WaitReason;
 use std::cell::RefCell;
 use std::rc::Rc;
 

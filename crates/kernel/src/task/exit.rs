@@ -10,11 +10,12 @@
 //! `sigdeliver.rs`) and its waiters are woken. wait reaps the zombie.
 //! PID 1's end shuts the kernel down.
 
-use super::block::{TaskState, WaitReason};
+use super::block::TaskState;
 use super::sigdeliver::SigTarget;
 use super::signal::{SigInfo, Signal, SIG_IGN};
 use super::{ExitStatus, Kernel, Task, ThreadGroup, Tid};
 use crate::errno::{Errno, KResult};
+use crate::wait::WaitReason;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;

@@ -54,10 +54,10 @@
 //!
 //! PI futexes (FUTEX_LOCK_PI and friends) are not supported: ENOSYS.
 
-use super::block::WaitReason;
 use super::{Kernel, Tid};
 use crate::errno::{Errno, KResult};
 use crate::mm::{Mm, Phys, TASK_SIZE};
+use crate::wait::WaitReason;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::rc::Rc;

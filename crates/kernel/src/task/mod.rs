@@ -31,6 +31,7 @@ pub mod exec;
 pub mod exit;
 pub mod files;
 pub mod futex;
+mod hostsig;
 mod mapping;
 pub mod rlimit;
 pub mod sched;
@@ -40,13 +41,14 @@ pub mod timer;
 mod uaccess;
 
 use crate::errno::KResult;
+use crate::fs::stdio::HostStdio;
 use crate::loader::{ExecError, Executable};
 use crate::mm::{Mm, Phys};
 use block::{Restart, TaskState};
 use clock::Clock;
 pub use cred::Cred;
 pub use exec::{ExecRequest, NewImage};
-use files::{Files, HostStdio};
+use files::Files;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rlimit::Rlimits;
@@ -65,8 +67,7 @@ pub static INIT_IMAGE: &[u8] = include_bytes!(concat!(
     "/../../userland/bin/init"
 ));
 
-/// A thread id; a process id is its thread group leader's tid.
-pub type Tid = u32;
+pub use crate::wait::Tid;
 
 /// How a process ended, as wait4 would report it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -381,7 +382,7 @@ pub struct Kernel {
     /// re-checks the host streams for pollers (see `block.rs`).
     console_check_at: u64,
     /// The host terminal's signals, caught while `run` runs.
-    host_signals: Option<crate::fs::tty::HostSignals>,
+    host_signals: Option<hostsig::HostSignals>,
     /// Whether a host standard stream is a pipe, socket or terminal, whose
     /// readiness can change (set when `run` starts).
     console_can_change: bool,
@@ -505,7 +506,7 @@ impl Kernel {
     /// Starts the run loop (`crate::entry`): catches the host terminal's
     /// signals and notes whether the host streams can change.
     pub(crate) fn start_run(&mut self) {
-        self.host_signals = crate::fs::tty::HostSignals::catch();
+        self.host_signals = hostsig::HostSignals::catch();
         self.console_can_change = [HostStdio::Stdin, HostStdio::Stdout, HostStdio::Stderr]
             .into_iter()
             .any(HostStdio::can_change);

@@ -36,7 +36,7 @@
 //!
 //! Not yet: ITIMER_VIRTUAL, ITIMER_PROF.
 
-use super::block::{Blocked, WaitReason};
+use super::block::Blocked;
 use super::exit::{CLD_CONTINUED, CLD_STOPPED};
 use super::signal::{
     DefaultAction, SigAction, SigHand, SigInfo, Signal, SA_NOCLDSTOP, SA_NODEFER, SA_ONSTACK,
@@ -44,6 +44,7 @@ use super::signal::{
 };
 use super::{ExitStatus, Kernel, ThreadGroup, Tid};
 use crate::errno::{Errno, KResult};
+use crate::wait::WaitReason;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;

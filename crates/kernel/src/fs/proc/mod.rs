@@ -10,6 +10,10 @@
 //! kernel as it is then, the way Linux's seq_file makes it on the first
 //! read; reading it later reads that snapshot.
 //!
+//! Layering: procfs is the one part of fs/ that sits above tasks. It reads
+//! the task table (`crate::task`: thread groups, fd tables, credentials);
+//! the rest of fs/ sits below tasks and imports nothing of them.
+//!
 //! The fd, cwd and root links are "magic" as in Linux: following one leads
 //! to the open file or directory itself ([`follow`]), while readlink shows
 //! a path as the reader sees it.
@@ -21,7 +25,8 @@ use super::{
     S_IFREG,
 };
 use crate::errno::{Errno, KResult};
-use crate::task::files::{Files, HostStdio};
+use crate::fs::stdio::HostStdio;
+use crate::task::files::Files;
 use crate::task::{FsInfo, ThreadGroup, Tid};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -411,7 +416,7 @@ fn fd_text(vfs: &Vfs, root: &Loc, file: &OpenFile) -> Vec<u8> {
         }
         FileKind::Pipe(end) => format!("pipe:[{}]", end.id()).into_bytes(),
         FileKind::Console(s) => console_text(*s),
-        FileKind::Anon(a) => a.name().as_bytes().to_vec(),
+        FileKind::Anon(ops) => ops.name().into_bytes(),
     }
 }
 

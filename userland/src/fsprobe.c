@@ -30,7 +30,6 @@
 
 static int g_argc;
 static char **g_argv;
-static char scratch[64];
 
 static const char *errname(int e)
 {
@@ -64,21 +63,6 @@ static const char *comm_name(void)
 static const char *res(long r)
 {
 	return r < 0 ? errname(errno) : "ok";
-}
-
-static void enter_scratch(void)
-{
-	strcpy(scratch, "/tmp/fsprobe-XXXXXX");
-	if (!mkdtemp(scratch) || chdir(scratch) != 0) {
-		perror("scratch");
-		exit(1);
-	}
-}
-
-static void leave_scratch(void)
-{
-	if (chdir("/") == 0)
-		rmdir(scratch);
 }
 
 /* The whole of a (small) file, NUL-terminated; its length in *len. */

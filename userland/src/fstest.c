@@ -21,7 +21,6 @@
 #include "guest.h"
 
 static const char *self;
-static char scratch[64];
 
 static const char *errname(int e)
 {
@@ -32,45 +31,6 @@ static const char *errname(int e)
 static const char *res(long r)
 {
 	return r < 0 ? errname(errno) : "ok";
-}
-
-static void enter_scratch(void)
-{
-	strcpy(scratch, "/tmp/fstest-XXXXXX");
-	if (!mkdtemp(scratch) || chdir(scratch) != 0) {
-		perror("scratch");
-		exit(1);
-	}
-}
-
-/* Removes the scratch tree (depth first). */
-static void rm_tree(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char sub[512];
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_tree(sub);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
-static void leave_scratch(void)
-{
-	if (chdir("/") == 0)
-		rm_tree(scratch);
 }
 
 static int cmp(const void *a, const void *b)
@@ -170,7 +130,7 @@ static int case_paths(void)
 	say("cwd ends in /a: %s", yesno(getcwd(cwd, sizeof cwd) && !strcmp(cwd + strlen(cwd) - 2, "/a")));
 	say("chdir file: %s", res(chdir("b/f")));
 	say("chdir ..: %s", res(chdir("..")));
-	say("cwd is scratch: %s", yesno(getcwd(cwd, sizeof cwd) && !strcmp(cwd, scratch)));
+	say("cwd is scratch: %s", yesno(getcwd(cwd, sizeof cwd) && !strcmp(cwd, scratch_dir())));
 	say("access f R_OK: %s", res(access("a/b/f", R_OK)));
 	say("access f X_OK: %s", res(access("a/b/f", X_OK)));
 	say("chmod: %s", res(chmod("a/b/f", 0755)));

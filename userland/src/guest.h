@@ -9,13 +9,18 @@
 #ifndef GUEST_H
 #define GUEST_H
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static inline void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -37,6 +42,75 @@ static inline void say(const char *fmt, ...)
 			return;
 		off += w;
 	}
+}
+
+/* Sleeps `ms` milliseconds, however many signals arrive meanwhile. */
+static inline void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* One page shared by every process forked after it is made. */
+static inline volatile long *shared_page(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		say("mmap MAP_SHARED failed: %s", strerror(errno));
+		exit(1);
+	}
+	return p;
+}
+
+/* Removes the tree at `path`, depth first. */
+static inline void rm_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			char sub[512];
+			if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) < (int)sizeof sub)
+				rm_tree(sub);
+		}
+		if (d)
+			closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+/*
+ * The scratch directory a case works in: made under /tmp and entered by
+ * enter_scratch, left and removed with what it holds by leave_scratch.
+ * Its name is random, so no case prints it.
+ */
+static inline char *scratch_dir(void)
+{
+	static char dir[64];
+	return dir;
+}
+
+static inline void enter_scratch(void)
+{
+	strcpy(scratch_dir(), "/tmp/guest-XXXXXX");
+	if (!mkdtemp(scratch_dir()) || chdir(scratch_dir()) != 0) {
+		perror("scratch");
+		exit(1);
+	}
+}
+
+static inline void leave_scratch(void)
+{
+	if (chdir("/") == 0)
+		rm_tree(scratch_dir());
 }
 
 static inline const char *yesno(int b)

@@ -28,26 +28,10 @@
 
 #include "guest.h"
 
-static char scratch[64];
 
 static const char *res(long r)
 {
 	return r < 0 ? strerrorname_np(errno) : "ok";
-}
-
-static void enter_scratch(void)
-{
-	strcpy(scratch, "/tmp/limits-XXXXXX");
-	if (!mkdtemp(scratch) || chdir(scratch) != 0) {
-		perror("scratch");
-		exit(1);
-	}
-}
-
-static void leave_scratch(void)
-{
-	if (chdir("/") == 0)
-		rmdir(scratch);
 }
 
 /* Fills the fd table below RLIMIT_NOFILE 16 until `free` fds are left. */

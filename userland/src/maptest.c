@@ -23,7 +23,6 @@
 #define PAGE 4096
 
 static char self[4096];
-static char scratch[64];
 
 static const char *errname(int e)
 {
@@ -49,23 +48,6 @@ static const char *mres(void *p)
 static const char *res(long r)
 {
 	return r < 0 ? errname(errno) : "ok";
-}
-
-static void enter_scratch(void)
-{
-	strcpy(scratch, "/tmp/maptest-XXXXXX");
-	if (!mkdtemp(scratch) || chdir(scratch) != 0) {
-		perror("scratch");
-		exit(1);
-	}
-}
-
-static void leave_scratch(void)
-{
-	unlink("f");
-	unlink("g");
-	if (chdir("/") == 0)
-		rmdir(scratch);
 }
 
 /* A file "name" of `len` bytes: byte i is 'a' + i % 26. */

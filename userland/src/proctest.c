@@ -124,24 +124,6 @@ static const char *reap(pid_t pid)
 	return status_str(st);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* One page shared by every process forked after it is made. */
-static volatile long *shared_page(void)
-{
-	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		say("mmap MAP_SHARED failed: %s", errname(errno));
-		exit(1);
-	}
-	return p;
-}
-
 /* Polls *flag until it is nonzero, for at most ms milliseconds. */
 static int wait_flag(volatile long *flag, long ms)
 {

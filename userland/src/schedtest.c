@@ -42,24 +42,6 @@ static const char *status_str(int st)
 	return buf;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* One page shared by every process forked after it is made. */
-static volatile long *shared_page(void)
-{
-	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		say("mmap: %s", err(-1));
-		exit(1);
-	}
-	return p;
-}
-
 /* Some milliseconds of pure computation (no system call), the result
  * kept from the optimiser. */
 static volatile unsigned long sink;

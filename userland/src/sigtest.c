@@ -23,14 +23,6 @@
 
 #include "guest.h"
 
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-	}
-}
-
 static const char *status_str(int st)
 {
 	static char buf[64];

@@ -447,25 +447,32 @@ lseek: ESPIPE
     fs::remove_dir_all(top).unwrap();
 }
 
-#[test]
-fn host_streams_keep_their_access_modes() {
-    // Under `output()`, fds 1 and 2 are the write ends of host pipes.
-    let top = temp_dir("stdio");
+/// `escape CASE` under cleave in real and in virtual time, and natively,
+/// each started by `run` (which returns what the case printed): all three
+/// must say `expected`.
+fn in_both_times_and_natively(case: &str, expected: &str, run: fn(Command) -> String) {
+    let top = temp_dir(case);
     let root = top.join("root");
     make_root(&root);
-    let expected = "read fd 1: EBADF\nread fd 2: EBADF\n";
     for extra in [&[][..], &["--deterministic"]] {
         let mut args = vec!["run"];
         args.extend(extra);
-        args.extend(["--root", s(&root), "/bin/escape", "readout"]);
-        assert_eq!(cleave(&args), expected, "{extra:?}");
+        args.extend(["--root", s(&root), "/bin/escape", case]);
+        assert_eq!(run(cleave_cmd(&args)), expected, "{extra:?}");
     }
-    if let Some(native) = native("the native stdio reference") {
+    if let Some(native) = native(&format!("the native {case} reference")) {
         let mut cmd = Command::new(native);
-        cmd.arg("readout");
-        assert_eq!(checked(output_of(cmd)), expected);
+        cmd.arg(case);
+        assert_eq!(run(cmd), expected);
     }
     fs::remove_dir_all(top).unwrap();
+}
+
+#[test]
+fn host_streams_keep_their_access_modes() {
+    // Under `output()`, fds 1 and 2 are the write ends of host pipes.
+    let expected = "read fd 1: EBADF\nread fd 2: EBADF\n";
+    in_both_times_and_natively("readout", expected, |cmd| checked(output_of(cmd)));
 }
 
 /// `escape fullout` with stdout a host pipe nobody reads until the
@@ -498,26 +505,8 @@ fn stderr_beside_a_full_stdout(mut cmd: Command) -> String {
 
 #[test]
 fn a_full_host_stdout_blocks_only_its_writer() {
-    let top = temp_dir("fullout");
-    let root = top.join("root");
-    make_root(&root);
     let expected = "parent ran\nchild: killed\n";
-    for extra in [&[][..], &["--deterministic"]] {
-        let mut args = vec!["run"];
-        args.extend(extra);
-        args.extend(["--root", s(&root), "/bin/escape", "fullout"]);
-        assert_eq!(
-            stderr_beside_a_full_stdout(cleave_cmd(&args)),
-            expected,
-            "{extra:?}"
-        );
-    }
-    if let Some(native) = native("the native full-stdout reference") {
-        let mut cmd = Command::new(native);
-        cmd.arg("fullout");
-        assert_eq!(stderr_beside_a_full_stdout(cmd), expected);
-    }
-    fs::remove_dir_all(top).unwrap();
+    in_both_times_and_natively("fullout", expected, stderr_beside_a_full_stdout);
 }
 
 /// The host's mode, owner, times and contents of `path`, as `show` says.

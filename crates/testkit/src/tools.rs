@@ -49,6 +49,12 @@ pub fn native_build(name: &str, dir: &Path, what: &str) -> Option<PathBuf> {
         .join(format!("{name}.c"));
     std::fs::create_dir_all(dir).unwrap();
     let out = dir.join(format!("{name}.native"));
-    compile("cc", NATIVE_FLAGS, &src, &out);
+    // Built under a name of its own, then renamed into place: tests running
+    // at once build the same program while others run it, and a file still
+    // being written cannot be executed (ETXTBSY).
+    let thread = format!("{:?}", std::thread::current().id());
+    let tmp = dir.join(format!("{name}.native.{}.{thread}", std::process::id()));
+    compile("cc", NATIVE_FLAGS, &src, &tmp);
+    std::fs::rename(&tmp, &out).unwrap();
     Some(out)
 }

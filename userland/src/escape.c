@@ -25,23 +25,7 @@
 
 static const char *errname(int e)
 {
-	switch (e) {
-	case 0: return "ok";
-	case ENOENT: return "ENOENT";
-	case ENOTDIR: return "ENOTDIR";
-	case EINVAL: return "EINVAL";
-	case EPERM: return "EPERM";
-	case EACCES: return "EACCES";
-	case EAGAIN: return "EAGAIN";
-	case EBADF: return "EBADF";
-	case EINTR: return "EINTR";
-	case ENXIO: return "ENXIO";
-	case ELOOP: return "ELOOP";
-	case EROFS: return "EROFS";
-	case EXDEV: return "EXDEV";
-	case ESPIPE: return "ESPIPE";
-	default: return "other";
-	}
+	return e ? strerrorname_np(e) : "ok";
 }
 
 static const char *res(long r)

@@ -3,6 +3,7 @@
 
 use super::host::HostStream;
 use super::pipe::PipeEnd;
+use super::stdio::HostIo;
 use super::{Data, Device, Loc};
 use crate::errno::{Errno, KResult};
 use crate::fs::stdio::HostStdio;
@@ -172,7 +173,7 @@ impl OpenFile {
             FileKind::Console(s) => (s.poll(events, Duration::ZERO), Some(PollKey::Console)),
             FileKind::Inode(_) if self.host.is_some() => {
                 let s = self.host.as_ref().expect("checked");
-                (s.poll(events), Some(PollKey::Console))
+                (s.ready(events), Some(PollKey::Console))
             }
             FileKind::Inode(loc) => match loc.inode.borrow().data {
                 // Read from the host's stdin, written to its stdout.

@@ -565,10 +565,12 @@ impl HostStream {
             fd: node.open(flags)?,
         })
     }
+}
 
+impl super::stdio::HostIo for HostStream {
     /// The host's poll(2) answer now for `events` (the host's bits are the
     /// asm-generic ones the guest uses).
-    pub fn poll(&self, events: u16) -> u16 {
+    fn ready(&self, events: u16) -> u16 {
         use rustix::event::{PollFd, PollFlags, Timespec};
         let mut p = [PollFd::new(&self.fd, PollFlags::from_bits_retain(events))];
         let now = Timespec {
@@ -582,12 +584,12 @@ impl HostStream {
     }
 
     /// One non-blocking read: EAGAIN while there is nothing yet.
-    pub fn read(&self, buf: &mut [u8]) -> KResult<usize> {
+    fn read(&self, buf: &mut [u8]) -> KResult<usize> {
         rustix::io::read(&self.fd, buf).map_err(Errno::from)
     }
 
     /// One non-blocking write: EAGAIN while the FIFO is full.
-    pub fn write(&self, data: &[u8]) -> KResult<usize> {
+    fn write(&self, data: &[u8]) -> KResult<usize> {
         rustix::io::write(&self.fd, data).map_err(Errno::from)
     }
 }

@@ -82,14 +82,34 @@ impl HostStdio {
         })
     }
 
-    /// Waits up to `timeout` for the host stream to be readable (or at its
-    /// end, or in error); returns whether it is.
-    pub fn wait_readable(self, timeout: std::time::Duration) -> bool {
-        self.poll(rustix::event::PollFlags::IN.bits(), timeout) != 0
-    }
-
     pub fn seek(self, pos: rustix::fs::SeekFrom) -> KResult<u64> {
         self.with_fd(|fd| rustix::fs::seek(fd, pos))
             .map_err(Errno::from)
+    }
+}
+
+/// A host descriptor a guest reads or writes as a stream: one of the
+/// host's standard streams, or a host FIFO. The system-call layer polls it
+/// before each read or write, never letting the host thread wait on it.
+pub trait HostIo {
+    /// The host's poll(2) answer now for `events` (POLL* bits).
+    fn ready(&self, events: u16) -> u16;
+    /// One host read(2).
+    fn read(&self, buf: &mut [u8]) -> KResult<usize>;
+    /// One host write(2).
+    fn write(&self, data: &[u8]) -> KResult<usize>;
+}
+
+impl HostIo for HostStdio {
+    fn ready(&self, events: u16) -> u16 {
+        self.poll(events, std::time::Duration::ZERO)
+    }
+
+    fn read(&self, buf: &mut [u8]) -> KResult<usize> {
+        HostStdio::read(*self, buf)
+    }
+
+    fn write(&self, data: &[u8]) -> KResult<usize> {
+        HostStdio::write(*self, data)
     }
 }

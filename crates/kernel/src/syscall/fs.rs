@@ -6,7 +6,7 @@ use crate::fs::file::*;
 use crate::fs::host::HostStream;
 use crate::fs::pagecache::TmpFile;
 use crate::fs::pipe::{PipeEnd, PIPE_BUF};
-use crate::fs::stdio::HostStdio;
+use crate::fs::stdio::{HostIo, HostStdio};
 use crate::fs::tty::{Terminal, TERMIOS_SIZE};
 use crate::fs::FsType;
 use crate::fs::{
@@ -185,19 +185,19 @@ fn raise_sigpipe(k: &mut Kernel) {
     k.send_signal(SigTarget::Thread(k.current_tid()), info);
 }
 
-/// Writes to host stream `s` without making the host thread wait on it: a
-/// chunk at a time while the host has room, and with none the caller
-/// blocks as a poller of the console does, its restart word counting the
-/// bytes already written (as a pipe write's). A broken pipe raises SIGPIPE
-/// as Linux does.
-fn host_write(k: &mut Kernel, s: HostStdio, nonblock: bool, data: &[u8]) -> KResult<usize> {
+/// Writes to host stream `s` (a standard stream or a FIFO) without
+/// making the host thread wait on it: a chunk at a time while the host has
+/// room, and with none the caller blocks as a poller of the console does,
+/// its restart word counting the bytes already written (as a pipe
+/// write's). A broken pipe raises SIGPIPE as Linux does.
+fn host_write(k: &mut Kernel, s: &impl HostIo, nonblock: bool, data: &[u8]) -> KResult<usize> {
     let mut done = k.restart().map_or(0, |r| r.data as usize).min(data.len());
     while done < data.len() {
         // POLLOUT on a pipe promises room for PIPE_BUF bytes: a chunk that
         // size never makes the host thread wait (nor does a tty's, in
         // practice); errors show as POLLERR or POLLHUP and the write says
         // which.
-        if s.poll(POLLOUT, Duration::ZERO) == 0 {
+        if s.ready(POLLOUT) == 0 {
             if nonblock {
                 return if done > 0 {
                     Ok(done)
@@ -222,12 +222,14 @@ fn host_write(k: &mut Kernel, s: HostStdio, nonblock: bool, data: &[u8]) -> KRes
     Ok(done)
 }
 
-/// Reads host stream `s` for the guest without making the host thread wait
-/// on it: with nothing to read yet, the caller blocks as a poller of the
-/// console does (see task/block.rs), so the other guests run meanwhile, and
-/// the call runs again when input may have come.
-fn console_read(k: &mut Kernel, s: HostStdio, nonblock: bool, len: usize) -> KResult<Vec<u8>> {
-    if !s.wait_readable(Duration::ZERO) {
+/// Reads host stream `s` (a standard stream or a FIFO) without making the
+/// host thread wait on it: with nothing to read yet, the caller blocks as
+/// a poller of the console does (see task/block.rs), so the other guests
+/// run meanwhile, and the call runs again when input may have come. At
+/// end-of-file (a FIFO without writers) the host says readable, and the
+/// read says 0.
+fn host_read(k: &mut Kernel, s: &impl HostIo, nonblock: bool, len: usize) -> KResult<Vec<u8>> {
+    if s.ready(POLLIN) == 0 {
         if nonblock {
             return Err(Errno::EAGAIN);
         }
@@ -237,33 +239,6 @@ fn console_read(k: &mut Kernel, s: HostStdio, nonblock: bool, len: usize) -> KRe
     let n = s.read(&mut buf)?;
     buf.truncate(n);
     Ok(buf)
-}
-
-/// Reads host FIFO `s` as `console_read` reads a host stream: the host fd
-/// is non-blocking, and a blocking reader with nothing to read waits as a
-/// poller of the host streams. Without O_NONBLOCK the host's own answer
-/// stands: EAGAIN while a writer has it open, end-of-file once none has.
-fn host_fifo_read(k: &mut Kernel, s: &HostStream, nonblock: bool, len: usize) -> KResult<Vec<u8>> {
-    if s.poll(POLLIN) == 0 && !nonblock {
-        return Err(k.block(WaitReason::Poll(vec![PollKey::Console]), None));
-    }
-    let mut buf = vec![0; len];
-    let n = s.read(&mut buf)?;
-    buf.truncate(n);
-    Ok(buf)
-}
-
-/// Writes host FIFO `s` without waiting on the host: a blocking writer
-/// with no room waits as a poller; no reader is EPIPE and SIGPIPE.
-fn host_fifo_write(k: &mut Kernel, s: &HostStream, nonblock: bool, data: &[u8]) -> KResult<usize> {
-    if s.poll(POLLOUT) == 0 && !nonblock {
-        return Err(k.block(WaitReason::Poll(vec![PollKey::Console]), None));
-    }
-    let written = s.write(data);
-    if written == Err(Errno::EPIPE) {
-        raise_sigpipe(k);
-    }
-    written
 }
 
 /// A file operation's result, blocking the caller on what it waits for.
@@ -284,7 +259,7 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
         tty_check_change(k, Signal::SIGTTIN)?;
     }
     match &f.kind {
-        FileKind::Console(s) => console_read(k, *s, f.nonblock(), len),
+        FileKind::Console(s) => host_read(k, s, f.nonblock(), len),
         FileKind::Pipe(end) => {
             let mut p = end.pipe.borrow_mut();
             if p.is_empty() {
@@ -304,7 +279,7 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
         }
         FileKind::Anon(ops) => blocking(k, ops.read(f.nonblock(), len)),
         FileKind::Inode(_) if f.host.is_some() => {
-            host_fifo_read(k, f.host.as_ref().expect("checked"), f.nonblock(), len)
+            host_read(k, f.host.as_ref().expect("checked"), f.nonblock(), len)
         }
         FileKind::Inode(loc) => {
             k.phys.reap();
@@ -342,7 +317,7 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
                         }
                         Device::Console => {
                             drop(i);
-                            console_read(k, HostStdio::Stdin, f.nonblock(), len)
+                            host_read(k, &HostStdio::Stdin, f.nonblock(), len)
                         }
                     }
                 }
@@ -374,11 +349,11 @@ pub(crate) fn file_write(
         }
     }
     match &f.kind {
-        FileKind::Console(s) => host_write(k, *s, f.nonblock(), data),
+        FileKind::Console(s) => host_write(k, s, f.nonblock(), data),
         FileKind::Pipe(end) => pipe_write(k, f, end, data),
         FileKind::Anon(ops) => blocking(k, ops.write(f.nonblock(), data)),
         FileKind::Inode(_) if f.host.is_some() => {
-            host_fifo_write(k, f.host.as_ref().expect("checked"), f.nonblock(), data)
+            host_write(k, f.host.as_ref().expect("checked"), f.nonblock(), data)
         }
         FileKind::Inode(loc) => {
             if k.vfs.fs_of(loc) == FsType::Proc {
@@ -429,7 +404,7 @@ pub(crate) fn file_write(
                 Data::Device(Device::Full) => Err(Errno::ENOSPC),
                 Data::Device(Device::Console) => {
                     drop(i);
-                    host_write(k, HostStdio::Stdout, f.nonblock(), data)
+                    host_write(k, &HostStdio::Stdout, f.nonblock(), data)
                 }
                 Data::Device(_) => Ok(data.len()),
                 Data::Dir(_) => Err(Errno::EISDIR),
@@ -496,12 +471,13 @@ fn do_read(k: &mut Kernel, fd: u64, addr: u64, len: u64, pos: Option<u64>) -> KR
 }
 
 /// Whether a write to `f` may block partway and run again (a pipe, a host
-/// stream or the console): such a write makes one pass of at most CHUNK
-/// bytes, so that the restarted call sees the same bytes and its restart
-/// word (what is already written) counts within them.
+/// stream, a host FIFO or the console): such a write makes one pass of at
+/// most CHUNK bytes, so that the restarted call sees the same bytes and
+/// its restart word (what is already written) counts within them.
 fn write_may_block(f: &OpenFile) -> bool {
     match &f.kind {
         FileKind::Pipe(_) | FileKind::Console(_) => true,
+        FileKind::Inode(_) if f.host.is_some() => true,
         FileKind::Inode(loc) => matches!(loc.inode.borrow().data, Data::Device(Device::Console)),
         FileKind::Anon(_) => false,
     }

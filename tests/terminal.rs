@@ -245,7 +245,8 @@ fn the_shell_stops_continues_and_resumes_jobs() {
     };
     start_sleeper(&mut t);
     t.type_keys(b"\x1a");
-    t.wait_for("Stopped                 sh -c");
+    // Typed only at the prompt: keys typed ahead are echoed before it.
+    t.wait_for("Stopped                 sh -c 'echo running; exec sleep 30'\r\ncleave# ");
     // fg gives it the terminal again: ^C then ends it.
     t.type_keys(b"fg\n");
     t.wait_for("fg\r\nsh -c 'echo running; exec sleep 30'\r\n");

@@ -17,7 +17,7 @@
 
 use crate::errno::{Errno, KResult};
 use crate::fs::file::O_WRONLY;
-use crate::fs::{Data, FileKind, OpenFile, S_IFMT, S_IFREG};
+use crate::fs::{Data, OpenFile, S_IFMT, S_IFREG};
 use crate::mm::{Mm, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::syscall::fs::{create, file_write, truncate_file};
 use crate::task::rlimit::RLIMIT_CORE;
@@ -255,7 +255,10 @@ impl Kernel {
             }
             Err(e) => return Err(e),
         };
-        let file = OpenFile::new(FileKind::Inode(loc.clone()), O_WRONLY);
+        let file = OpenFile::new(
+            crate::fs::open::inode_file(&self.vfs, loc.clone()),
+            O_WRONLY,
+        );
         let cut = |at: u64, len: usize| (size.saturating_sub(at) as usize).min(len);
         file_write(self, &file, &head[..cut(0, head.len())], Some(0))?;
         let mm = self.current().mm.clone();

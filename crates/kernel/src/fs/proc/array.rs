@@ -3,7 +3,8 @@
 
 use super::{File, Kind, ProcEntry, Snapshot};
 use crate::errno::{Errno, KResult};
-use crate::fs::{FileKind, FsType};
+use crate::fs::pipe::PipeEnd;
+use crate::fs::FsType;
 use crate::loader::stack::USER_HZ;
 use crate::mm::{Backing, Mm, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::task::block::TaskState;
@@ -557,10 +558,11 @@ pub fn generate(k: &mut Kernel, kind: Kind) -> KResult<Vec<u8>> {
                         .borrow()
                         .get(fd)
                         .map_err(|_| Errno::ENOENT)?;
-                    let ino = match &f.kind {
-                        FileKind::Inode(loc) => loc.inode.borrow().ino,
-                        FileKind::Pipe(end) => end.id(),
-                        FileKind::Console(_) | FileKind::Anon(_) => 0,
+                    // A pipe's is its pipefs inode's; other files
+                    // outside the tree show none.
+                    let ino = match f.loc() {
+                        Some(loc) => loc.inode.borrow().ino,
+                        None => f.downcast::<PipeEnd>().map_or(0, PipeEnd::id),
                     };
                     format!(
                         "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t0\nino:\t{ino}\n",

@@ -19,13 +19,12 @@
 //! a path as the reader sees it.
 
 pub mod array;
+pub mod file;
 
 use super::{
-    Data, FileKind, InodeRef, Loc, OpenFile, Stream, Vfs, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK,
-    S_IFREG,
+    Data, InodeRef, Loc, OpenFile, Stream, Vfs, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG,
 };
 use crate::errno::{Errno, KResult};
-use crate::fs::stdio::HostStdio;
 use crate::task::files::Files;
 use crate::task::{FsInfo, ThreadGroup, Tid};
 use std::cell::RefCell;
@@ -405,33 +404,15 @@ pub fn entries(vfs: &Vfs, dir: &Loc) -> KResult<Vec<(Vec<u8>, u64, u8)>> {
 
 /// How an open file is named in /proc/PID/fd.
 fn fd_text(vfs: &Vfs, root: &Loc, file: &OpenFile) -> Vec<u8> {
-    match &file.kind {
-        FileKind::Inode(loc) => {
-            let mut path = vfs.path_of(root, loc);
-            let i = loc.inode.borrow();
-            if i.nlink == 0 && !i.is_dir() {
-                path.extend_from_slice(b" (deleted)");
-            }
-            path
-        }
-        FileKind::Pipe(end) => format!("pipe:[{}]", end.id()).into_bytes(),
-        FileKind::Console(s) => console_text(*s),
-        FileKind::Anon(ops) => ops.name().into_bytes(),
+    let Some(loc) = file.loc() else {
+        return file.ops().name().into_bytes();
+    };
+    let mut path = vfs.path_of(root, loc);
+    let i = loc.inode.borrow();
+    if i.nlink == 0 && !i.is_dir() {
+        path.extend_from_slice(b" (deleted)");
     }
-}
-
-/// A host standard stream: a host pipe or socket by its host inode, as
-/// Linux would show it; anything else is the console.
-fn console_text(s: HostStdio) -> Vec<u8> {
-    use rustix::fs::FileType;
-    match s.stat() {
-        Ok(st) => match FileType::from_raw_mode(st.st_mode) {
-            FileType::Fifo => format!("pipe:[{}]", st.st_ino).into_bytes(),
-            FileType::Socket => format!("socket:[{}]", st.st_ino).into_bytes(),
-            _ => b"/dev/console".to_vec(),
-        },
-        Err(_) => b"/dev/console".to_vec(),
-    }
+    path
 }
 
 /// The target of a procfs symlink.
@@ -479,10 +460,7 @@ fn follow_in(snap: &Snapshot, kind: Kind) -> Option<Loc> {
     match kind {
         Kind::Fd(pid, fd) => {
             let file = open_file(snap, pid, fd)?;
-            match &file.kind {
-                FileKind::Inode(loc) => Some(loc.clone()),
-                _ => None,
-            }
+            file.loc().cloned()
         }
         Kind::Link(pid, link @ (Link::Cwd | Link::Root)) => {
             let fs = snap.procs.get(&pid)?.fs.upgrade()?;
@@ -517,10 +495,10 @@ pub fn follow(vfs: &Vfs, loc: &Loc) -> Option<KResult<Loc>> {
         return None;
     };
     let file = open_file(&snap, pid, fd)?;
-    let (mode, stream) = match &file.kind {
-        FileKind::Pipe(end) => (S_IFIFO | 0o600, Stream::Pipe(Rc::downgrade(&end.pipe))),
-        FileKind::Console(s) => (S_IFCHR | 0o620, Stream::Host(*s)),
-        _ => return None,
+    let stream = file.ops().stream()?;
+    let mode = match stream {
+        Stream::Pipe(_) => S_IFIFO | 0o600,
+        Stream::Host(_) => S_IFCHR | 0o620,
     };
     let inode = vfs.new_inode(mode, Data::Stream(stream), Duration::ZERO);
     Some(Ok(Loc {

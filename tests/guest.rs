@@ -2,7 +2,7 @@
 //!
 //! Each case is one run of a multi-case guest program (`proctest CASE`,
 //! `mmtest CASE`, `fstest CASE`, `sigtest CASE`, `polltest CASE`,
-//! `schedtest CASE`, `limits CASE` from `userland/src/`). The same C source is compiled for
+//! `schedtest CASE`, `limits CASE`, `ipctest CASE` from `userland/src/`). The same C source is compiled for
 //! the host with `cc` at test time and run natively: Linux's stdout and exit
 //! status are the expected ones. The committed riscv64 binary in
 //! `userland/bin/` runs under `cleave run` and must print the same bytes and
@@ -147,6 +147,22 @@ const ACTIVE: &[&str] = &[
     "limits/sparse",
     "limits/pipe_user_pages",
     "limits/pipe_size",
+    "ipctest/shm_basic",
+    "ipctest/shm_errors",
+    "ipctest/shm_rmid_attached",
+    "ipctest/shm_exec",
+    "ipctest/shm_perms",
+    "ipctest/shm_info",
+    "ipctest/sem_basic",
+    "ipctest/sem_block",
+    "ipctest/sem_undo",
+    "ipctest/sem_intr",
+    "ipctest/msg_basic",
+    "ipctest/msg_block",
+    "ipctest/ipc_perms",
+    "ipctest/proc_sysvipc",
+    "ipctest/proc_limits",
+    "ipctest/posix_shm",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
@@ -421,6 +437,7 @@ fn lists_cover_every_case() {
         "fsprobe",
         "schedtest",
         "limits",
+        "ipctest",
     ] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {

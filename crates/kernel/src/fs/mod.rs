@@ -352,8 +352,10 @@ impl Vfs {
             vfs.create(&dev, name, S_IFCHR | mode, Data::Device(d), Duration::ZERO)
                 .expect("fresh /dev");
         }
-        // /dev/shm for shm_open and sem_open: a tmpfs directory.
-        vfs.mkdir(&dev, b"shm", 0o1777).expect("fresh /dev");
+        // /dev/shm for shm_open and sem_open: a tmpfs of its own, as Linux
+        // systems mount there.
+        let shm = vfs.mkdir(&dev, b"shm", 0o1777).expect("fresh /dev");
+        vfs.mount_new(&shm, FsType::Tmpfs, b"tmpfs", false);
         // The links udev makes on Linux, which bash's process substitution
         // (/dev/fd/63) and `cat /dev/stdin` expect.
         for (name, target) in [

@@ -357,7 +357,7 @@ pub(crate) fn file_write(
         }
         FileKind::Inode(loc) => {
             if k.vfs.fs_of(loc) == FsType::Proc {
-                return Err(Errno::EINVAL);
+                return crate::fs::proc::sys::write(k, loc, data);
             }
             k.phys.reap();
             let t = now(k);
@@ -1337,7 +1337,8 @@ fn proc_snapshot(k: &mut Kernel, loc: Loc, flags: u32) -> KResult<Loc> {
     if flags & O_PATH != 0 {
         return Ok(loc);
     }
-    if flags & O_TRUNC != 0 && flags & O_ACCMODE != O_RDONLY {
+    let setting = crate::fs::proc::sys::may_open(k, kind, flags & O_ACCMODE)?;
+    if flags & O_TRUNC != 0 && flags & O_ACCMODE != O_RDONLY && !setting {
         return Err(Errno::EPERM);
     }
     let text = crate::fs::proc::array::generate(k, kind)?;

@@ -5,6 +5,7 @@
 mod cred;
 pub(crate) mod fs;
 mod futex;
+mod ipc;
 mod mem;
 pub mod nr;
 mod poll;
@@ -161,6 +162,18 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         TIMER_GETTIME => time::timer_gettime,
         TIMER_GETOVERRUN => time::timer_getoverrun,
         TIMER_DELETE => time::timer_delete,
+        SHMGET => ipc::shmget,
+        SHMAT => ipc::shmat,
+        SHMDT => ipc::shmdt,
+        SHMCTL => ipc::shmctl,
+        SEMGET => ipc::semget,
+        SEMOP => ipc::semop,
+        SEMTIMEDOP => ipc::semtimedop,
+        SEMCTL => ipc::semctl,
+        MSGGET => ipc::msgget,
+        MSGSND => ipc::msgsnd,
+        MSGRCV => ipc::msgrcv,
+        MSGCTL => ipc::msgctl,
     }
     t
 };

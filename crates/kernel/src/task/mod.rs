@@ -37,6 +37,8 @@ pub mod rlimit;
 pub mod sched;
 pub mod sigdeliver;
 pub mod signal;
+pub mod sysctl;
+pub mod sysvipc;
 pub mod timer;
 mod uaccess;
 
@@ -412,6 +414,10 @@ pub struct Kernel {
     deadlock: bool,
     /// Futex wait queues (see `futex.rs`).
     pub futex: futex::FutexTable,
+    /// System V IPC objects (see `crate::ipc` and `sysvipc.rs`).
+    pub ipc: crate::ipc::Ipc,
+    /// The settings /proc/sys shows and root may change (`sysctl.rs`).
+    pub sysctl: sysctl::Sysctl,
     /// The file system tree (see `crate::fs`).
     pub vfs: crate::fs::Vfs,
 }
@@ -452,6 +458,8 @@ impl Kernel {
             main_exit: None,
             deadlock: false,
             futex: futex::FutexTable::default(),
+            ipc: crate::ipc::Ipc::default(),
+            sysctl: sysctl::Sysctl::new(config.mem_bytes),
             vfs,
         }
     }
@@ -497,9 +505,11 @@ impl Kernel {
         Ok(tid)
     }
 
+    /// The next pid (Linux's alloc_pid): `next_tid`, which then moves on
+    /// to the next free one below kernel.pid_max (see `sysctl.rs`).
     fn alloc_tid(&mut self) -> Tid {
         let tid = self.next_tid;
-        self.next_tid += 1;
+        self.next_tid = self.next_free_pid(tid + 1);
         tid
     }
 

@@ -540,6 +540,7 @@ pub fn generate(k: &mut Kernel, kind: Kind) -> KResult<Vec<u8>> {
         }
         File::Cpuinfo => CPUINFO.into(),
         File::Filesystems => "nodev\ttmpfs\nnodev\tproc\n".into(),
+        File::Table(n) => (super::sys::TABLE[n as usize].read)(k),
         _ => {
             let group = k.process(pid).ok_or(Errno::ENOENT)?;
             let who = tid.or_else(|| main_thread(&k.vfs.proc.borrow(), pid));

@@ -19,6 +19,7 @@
 //! a path as the reader sees it.
 
 pub mod array;
+pub mod sys;
 
 use super::{
     Data, FileKind, InodeRef, Loc, OpenFile, Stream, Vfs, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK,
@@ -73,6 +74,8 @@ pub enum File {
     Version,
     Cpuinfo,
     Filesystems,
+    /// A file of /proc/sys or /proc/sysvipc: `sys::TABLE[n]`.
+    Table(u16),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +101,9 @@ pub enum Kind {
         tid: Option<Tid>,
     },
     TaskDir(Tid),
+    /// /proc/sys, /proc/sysvipc and their directories: the prefix of the
+    /// paths of `sys::TABLE` they hold.
+    TableDir(&'static str),
     FdDir(Tid),
     FdinfoDir(Tid),
     Fd(Tid, u64),
@@ -123,6 +129,38 @@ impl ProcNode {
             children: BTreeMap::new(),
         }
     }
+
+    /// The child handed out as `name`, if it still is.
+    pub fn child(&self, name: &[u8]) -> Option<InodeRef> {
+        self.children.get(name).cloned()
+    }
+}
+
+/// The entries of table directory `prefix`: subdirectories and files.
+fn table_children(prefix: &'static str) -> Vec<(Vec<u8>, Kind)> {
+    let mut out: Vec<(Vec<u8>, Kind)> = Vec::new();
+    for (n, e) in sys::TABLE.iter().enumerate() {
+        let Some(rest) = e
+            .path
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix('/'))
+        else {
+            continue;
+        };
+        let kind = match rest.find('/') {
+            Some(slash) => Kind::TableDir(&e.path[..prefix.len() + 1 + slash]),
+            None => Kind::File {
+                pid: 0,
+                tid: None,
+                file: File::Table(n as u16),
+            },
+        };
+        let name = rest.split('/').next().unwrap_or(rest).as_bytes().to_vec();
+        if !out.iter().any(|(m, _)| *m == name) {
+            out.push((name, kind));
+        }
+    }
+    out
 }
 
 const GLOBAL_FILES: [(&str, File); 7] = [
@@ -173,7 +211,9 @@ fn open_file(snap: &Snapshot, pid: Tid, fd: u64) -> Option<Rc<OpenFile>> {
 /// Whether `kind` still names something that exists.
 fn exists(snap: &Snapshot, kind: Kind) -> bool {
     let (pid, tid) = match kind {
-        Kind::Root | Kind::SelfLink | Kind::ThreadSelf | Kind::MountsLink => return true,
+        Kind::Root | Kind::SelfLink | Kind::ThreadSelf | Kind::MountsLink | Kind::TableDir(_) => {
+            return true
+        }
         Kind::File { pid: 0, .. } => return true,
         Kind::Pid { pid, tid } | Kind::File { pid, tid, .. } => (pid, tid),
         Kind::TaskDir(pid) | Kind::FdDir(pid) | Kind::FdinfoDir(pid) | Kind::Link(pid, _) => {
@@ -216,6 +256,8 @@ fn children(snap: &Snapshot, kind: Kind) -> Vec<(Vec<u8>, Kind)> {
                 })
                 .collect();
             out.push(named("mounts", Kind::MountsLink));
+            out.push(named("sys", Kind::TableDir("sys")));
+            out.push(named("sysvipc", Kind::TableDir("sysvipc")));
             out.push(named("self", Kind::SelfLink));
             out.push(named("thread-self", Kind::ThreadSelf));
             out.extend(
@@ -264,6 +306,7 @@ fn children(snap: &Snapshot, kind: Kind) -> Vec<(Vec<u8>, Kind)> {
                 })
                 .collect()
         }
+        Kind::TableDir(prefix) => table_children(prefix),
         _ => Vec::new(),
     }
 }
@@ -308,7 +351,7 @@ fn child_kind(snap: &Snapshot, dir: Kind, name: &[u8]) -> Option<Kind> {
 
 fn mode_of(kind: Kind) -> u32 {
     match kind {
-        Kind::Root | Kind::Pid { .. } | Kind::TaskDir(_) => S_IFDIR | 0o555,
+        Kind::Root | Kind::Pid { .. } | Kind::TaskDir(_) | Kind::TableDir(_) => S_IFDIR | 0o555,
         Kind::FdDir(_) | Kind::FdinfoDir(_) => S_IFDIR | 0o500,
         Kind::Fd(..) => S_IFLNK | 0o700,
         Kind::SelfLink | Kind::ThreadSelf | Kind::MountsLink | Kind::Link(..) => S_IFLNK | 0o777,
@@ -316,6 +359,10 @@ fn mode_of(kind: Kind) -> u32 {
             file: File::Environ,
             ..
         } => S_IFREG | 0o400,
+        Kind::File {
+            file: File::Table(n),
+            ..
+        } => S_IFREG | sys::TABLE[n as usize].mode,
         Kind::File { .. } => S_IFREG | 0o444,
     }
 }

@@ -39,6 +39,7 @@ mod fault;
 mod filemap;
 mod fork;
 mod mmap;
+mod pagemap;
 mod pagetable;
 mod phys;
 mod uaccess;
@@ -49,6 +50,7 @@ pub use filemap::{
     copy_page_from, Bytes, KernelPage, PageCache, PageSource, ShmemUsage, TmpfsCharge,
 };
 pub use mmap::{FilePages, MapFile};
+pub use pagemap::MappedPage;
 pub use phys::{Phys, PAGE_SIZE};
 pub use vma::{Backing, MemObject, Vma};
 

@@ -183,6 +183,11 @@ impl MemObject {
         })
     }
 
+    /// Whether page `index` has been mapped where a store can reach it.
+    pub fn is_dirty(&self, index: u64) -> bool {
+        self.dirty.contains(&index)
+    }
+
     /// Page `index` is mapped where a store can reach it.
     pub(super) fn mark_dirty(&mut self, index: u64) {
         self.dirty.insert(index);

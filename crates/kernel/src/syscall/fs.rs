@@ -284,6 +284,13 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
         FileKind::Inode(loc) => {
             k.phys.reap();
             let offset = pos.unwrap_or(f.offset.get());
+            if let Some(out) = crate::fs::proc::array::read_live(k, loc, offset, len) {
+                let out = out?;
+                if pos.is_none() {
+                    f.offset.set(offset + out.len() as u64);
+                }
+                return Ok(out);
+            }
             let mut i = loc.inode.borrow_mut();
             let out = match &i.data {
                 Data::Dir(_) => return Err(Errno::EISDIR),
@@ -1334,7 +1341,14 @@ fn proc_snapshot(k: &mut Kernel, loc: Loc, flags: u32) -> KResult<Loc> {
     let Some(kind) = kind else {
         return Ok(loc);
     };
-    if flags & O_PATH != 0 {
+    let live = matches!(
+        kind,
+        crate::fs::proc::Kind::File {
+            file: crate::fs::proc::File::Pagemap,
+            ..
+        }
+    );
+    if flags & O_PATH != 0 || live {
         return Ok(loc);
     }
     let setting = crate::fs::proc::sys::may_open(k, kind, flags & O_ACCMODE)?;

@@ -178,6 +178,18 @@ pub struct ThreadGroup {
     /// Whether system calls are traced: not for init nor for its children
     /// until they exec, so that `--strace` shows the user's program only.
     pub traced: bool,
+    /// What the read and write calls moved (/proc/PID/io).
+    pub io: IoAccounting,
+}
+
+/// Linux's task_io_accounting: bytes and calls of the read and write
+/// families, for /proc/PID/io.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IoAccounting {
+    pub rchar: u64,
+    pub wchar: u64,
+    pub syscr: u64,
+    pub syscw: u64,
 }
 
 impl ThreadGroup {
@@ -218,6 +230,7 @@ impl ThreadGroup {
             dead_threads_time: Duration::ZERO,
             children_time: Duration::ZERO,
             traced: false,
+            io: IoAccounting::default(),
         }
     }
 }

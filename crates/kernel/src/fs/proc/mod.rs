@@ -76,6 +76,11 @@ pub enum File {
     Filesystems,
     /// A file of /proc/sys or /proc/sysvipc: `sys::TABLE[n]`.
     Table(u16),
+    /// Read where it is read, not made at open (see `array::read_live`).
+    Pagemap,
+    Smaps,
+    Io,
+    Limits,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,12 +178,16 @@ const GLOBAL_FILES: [(&str, File); 7] = [
     ("version", File::Version),
 ];
 
-const PID_FILES: [(&str, File); 7] = [
+const PID_FILES: [(&str, File); 11] = [
     ("cmdline", File::Cmdline),
     ("comm", File::Comm),
     ("environ", File::Environ),
+    ("io", File::Io),
+    ("limits", File::Limits),
     ("maps", File::Maps),
     ("mounts", File::Mounts),
+    ("pagemap", File::Pagemap),
+    ("smaps", File::Smaps),
     ("stat", File::Stat),
     ("status", File::Status),
 ];
@@ -356,7 +365,7 @@ fn mode_of(kind: Kind) -> u32 {
         Kind::Fd(..) => S_IFLNK | 0o700,
         Kind::SelfLink | Kind::ThreadSelf | Kind::MountsLink | Kind::Link(..) => S_IFLNK | 0o777,
         Kind::File {
-            file: File::Environ,
+            file: File::Environ | File::Io | File::Pagemap,
             ..
         } => S_IFREG | 0o400,
         Kind::File {

@@ -2,7 +2,7 @@
 //!
 //! Each case is one run of a multi-case guest program (`proctest CASE`,
 //! `mmtest CASE`, `fstest CASE`, `sigtest CASE`, `polltest CASE`,
-//! `schedtest CASE`, `limits CASE`, `ipctest CASE` from `userland/src/`). The same C source is compiled for
+//! `schedtest CASE`, `limits CASE`, `ipctest CASE`, `procmm CASE` from `userland/src/`). The same C source is compiled for
 //! the host with `cc` at test time and run natively: Linux's stdout and exit
 //! status are the expected ones. The committed riscv64 binary in
 //! `userland/bin/` runs under `cleave run` and must print the same bytes and
@@ -163,6 +163,10 @@ const ACTIVE: &[&str] = &[
     "ipctest/proc_sysvipc",
     "ipctest/proc_limits",
     "ipctest/posix_shm",
+    "procmm/pagemap",
+    "procmm/smaps",
+    "procmm/io",
+    "procmm/limits",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
@@ -438,6 +442,7 @@ fn lists_cover_every_case() {
         "schedtest",
         "limits",
         "ipctest",
+        "procmm",
     ] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {

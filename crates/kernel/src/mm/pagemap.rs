@@ -2,7 +2,7 @@
 //! and /proc/PID/smaps report it (Linux's fs/proc/task_mmu.c): without
 //! faulting anything in.
 
-use super::pagetable::{self};
+use super::pagetable;
 use super::phys::{Phys, PAGE_SIZE};
 use super::vma::Vma;
 use super::Mm;
@@ -27,7 +27,7 @@ pub struct MappedPage {
     /// How many page-table entries map the frame (Linux's mapcount).
     pub mapcount: u32,
     /// Written, or writable through a shared mapping (its bytes may differ
-    /// from what backs them).
+    /// from what backs them), or a tmpfs page (nothing backs it).
     pub dirty: bool,
 }
 
@@ -85,7 +85,10 @@ fn page_of(phys: &Phys, vma: &Vma, va: u64, pfn: usize) -> MappedPage {
     // The object holds one reference of its own on its frames.
     let mapcount = phys.refcount(pfn).saturating_sub(u32::from(file));
     let dirty = match object {
-        Some((obj, index)) if file => vma.shared && obj.borrow().is_dirty(index),
+        Some((obj, index)) if file => {
+            let obj = obj.borrow();
+            obj.is_shmem() || (vma.shared && obj.is_dirty(index))
+        }
         // A private copy exists because the page was written.
         _ => !zero,
     };

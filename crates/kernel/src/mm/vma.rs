@@ -183,6 +183,12 @@ impl MemObject {
         })
     }
 
+    /// Whether the frames are the only copy of the bytes (a tmpfs file, a
+    /// segment): Linux's shmem pages, which are always dirty.
+    pub fn is_shmem(&self) -> bool {
+        self.shmem.is_some()
+    }
+
     /// Whether page `index` has been mapped where a store can reach it.
     pub fn is_dirty(&self, index: u64) -> bool {
         self.dirty.contains(&index)

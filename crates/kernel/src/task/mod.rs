@@ -569,6 +569,8 @@ impl Kernel {
         self.posix_timers.clear();
         self.on_hart = None;
         self.groups.clear();
+        // System V objects outlive processes, not the kernel.
+        self.ipc = crate::ipc::Ipc::default();
         self.phys.drop_caches();
         // The leak check: with every address space released, no `Mm` is
         // alive and the only frames in use are tmpfs's pages, which

@@ -315,3 +315,127 @@ pub struct Ipc {
     pub sem: sem::Sems,
     pub msg: msg::Msgs,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sem::{SemBuf, Semop, SEM_UNDO};
+    use super::*;
+    use crate::mm::{Mm, Phys};
+
+    fn root(tgid: u32) -> Caller {
+        Caller {
+            euid: 0,
+            egid: 0,
+            fsgid: 0,
+            groups: Vec::new(),
+            privileged: true,
+            tgid,
+            now: 1,
+        }
+    }
+
+    #[test]
+    fn ids_carry_a_sequence_so_a_reused_slot_is_another_id() {
+        let mut phys = Phys::new(64 * 4096);
+        let mut ipc = Ipc::default();
+        let who = root(1);
+        let a = ipc.msg.get(&who, IPC_PRIVATE, 0o600).unwrap();
+        ipc.msg.ctl(&who, a, IPC_RMID, None).unwrap();
+        let b = ipc.msg.get(&who, IPC_PRIVATE, 0o600).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(b >> 15, (a >> 15) + 1);
+        assert!(ipc.msg.ctl(&who, a, IPC_STAT, None).is_err());
+        // The limits /proc/sys sets are what the calls obey.
+        ipc.msg.msgmax = 10;
+        assert_eq!(ipc.msg.check_send(b, 1, 11), Err(Errno::EINVAL));
+        assert_eq!(
+            ipc.msg.send(&mut phys, &who, b, 1, b"0123456789", 0),
+            Ok(Ok(()))
+        );
+        ipc.msg.msgmni = 1;
+        assert_eq!(ipc.msg.get(&who, IPC_PRIVATE, 0), Err(Errno::ENOSPC));
+        ipc.shm.shmmax = 4096;
+        assert_eq!(
+            ipc.shm.get(&phys, &who, IPC_PRIVATE, 4097, 0),
+            Err(Errno::EINVAL)
+        );
+        ipc.shm.shmall = 1;
+        ipc.shm.get(&phys, &who, IPC_PRIVATE, 4096, 0).unwrap();
+        assert_eq!(
+            ipc.shm.get(&phys, &who, IPC_PRIVATE, 1, 0),
+            Err(Errno::ENOSPC)
+        );
+        ipc.sem.semmsl = 2;
+        assert_eq!(
+            ipc.sem.get(&mut phys, &who, IPC_PRIVATE, 3, 0),
+            Err(Errno::EINVAL)
+        );
+        drop(ipc);
+        phys.reap();
+        assert_eq!(phys.used_frames(), 0);
+    }
+
+    #[test]
+    fn a_removed_segment_lives_until_its_last_attach_goes() {
+        let mut phys = Phys::new(64 * 4096);
+        let mut mm = Mm::new(&mut phys).unwrap();
+        let mut shm = shm::Shm::default();
+        let who = root(1);
+        let id = shm.get(&phys, &who, 7, 8192, IPC_CREAT | 0o600).unwrap();
+        let at = shm.attach(&mut phys, &mut mm, &who, id, 0, 0).unwrap();
+        mm.write_user(&mut phys, at, b"x").unwrap();
+        let nattch = |shm: &mut shm::Shm| match shm.ctl(&who, id, IPC_STAT, None, 0).unwrap() {
+            shm::CtlResult::Struct(_, b) => get64(&b, 88),
+            shm::CtlResult::Value(_) => unreachable!(),
+        };
+        assert_eq!(nattch(&mut shm), 1);
+        shm.ctl(&who, id, IPC_RMID, None, 0).unwrap();
+        // Still there, marked, without its key; the frame is still held.
+        assert_eq!(nattch(&mut shm), 1);
+        assert_eq!(shm.get(&phys, &who, 7, 1, 0), Err(Errno::ENOENT));
+        assert!(phys.used_frames() > 0);
+        shm.detach(&mut phys, &mut mm, &who, at).unwrap();
+        assert!(shm.ctl(&who, id, IPC_STAT, None, 0).is_err());
+        mm.release(&mut phys);
+        assert_eq!(phys.used_frames(), 0);
+    }
+
+    #[test]
+    fn semop_is_all_or_nothing_and_undo_reverts_at_exit() {
+        let mut phys = Phys::new(64 * 4096);
+        let mut sems = sem::Sems::default();
+        let (a, b) = (root(10), root(11));
+        let id = sems.get(&mut phys, &a, IPC_PRIVATE, 2, 0o600).unwrap();
+        let op = |num, op, flg| SemBuf { num, op, flg };
+        // The second operation cannot go: neither is done.
+        assert_eq!(
+            sems.semop(&a, id, &[op(0, 1, 0), op(1, -1, 0)]),
+            Ok(Semop::Block {
+                num: 1,
+                zero: false
+            })
+        );
+        assert_eq!(
+            sems.semop(&a, id, &[op(0, 2, SEM_UNDO), op(1, 3, 0)]),
+            Ok(Semop::Done { altered: true })
+        );
+        assert_eq!(
+            sems.semop(&b, id, &[op(0, -1, SEM_UNDO)]),
+            Ok(Semop::Done { altered: true })
+        );
+        let val = |sems: &mut sem::Sems, num| match sems
+            .ctl(&a, id, num, sem::GETVAL, 0, None, 0)
+            .unwrap()
+        {
+            sem::SemctlResult::Value(v) => v,
+            sem::SemctlResult::Out(..) => unreachable!(),
+        };
+        assert_eq!(val(&mut sems, 0), 1);
+        // a's exit takes its 2 back, clamped at zero; b's gives 1 back.
+        assert_eq!(sems.exit(10), vec![id]);
+        assert_eq!(val(&mut sems, 0), 0);
+        sems.exit(11);
+        assert_eq!(val(&mut sems, 0), 1);
+        assert_eq!(val(&mut sems, 1), 3);
+    }
+}

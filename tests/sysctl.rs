@@ -92,3 +92,38 @@ fn threads_max_is_within_linux_range() {
     assert_eq!(lines[0], lines[1], "{out}");
     assert_eq!(lines[2], "20", "{out}");
 }
+
+/// kernel.core_pattern names the core file, %-specifiers expanded, and a
+/// pipe writes none. The guest writes the setting as root: `cleave run`
+/// runs it as the host's user, so the test needs a root host.
+#[test]
+fn core_pattern_names_the_core_file() {
+    let procmm = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("userland/bin/procmm");
+    let out = Command::new(env!("CARGO_BIN_EXE_cleave"))
+        .args(["run", procmm.to_str().unwrap(), "core_pattern"])
+        .output()
+        .expect("cleave runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text == "not root\n" {
+        testkit::skip("core_pattern", "the host user is not root");
+        return;
+    }
+    assert_eq!(
+        text,
+        "dump.%e.%s.%%: dumped yes, dump.procmm.6.% exists\n\
+         sub/%p-core: dumped yes, sub/PID-core exists\n\
+         |/bin/false: dumped no, dump.procmm.6.% absent\n\
+         core_pattern now: |/bin/false\n"
+            .replace("PID", &pid_of(&text)),
+        "{out:?}"
+    );
+}
+
+/// The pid in the second line's file name.
+fn pid_of(text: &str) -> String {
+    text.lines()
+        .nth(1)
+        .and_then(|l| l.rsplit("sub/").next())
+        .map(|rest| rest.split('-').next().unwrap_or("").to_string())
+        .unwrap_or_default()
+}

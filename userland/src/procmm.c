@@ -242,6 +242,47 @@ static int limits(void)
 	return 0;
 }
 
+/* Not a case compared with Linux (it would change the host's setting):
+ * tests/sysctl.rs runs it as root under cleave. Dumps a child's core
+ * under three patterns and says which files appeared. */
+static int core_pattern(void)
+{
+	if (geteuid() != 0) {
+		say("not root");
+		return 0;
+	}
+	enter_scratch();
+	struct rlimit r = {RLIM_INFINITY, RLIM_INFINITY};
+	setrlimit(RLIMIT_CORE, &r);
+	const char *patterns[] = {"dump.%e.%s.%%", "sub/%p-core", "|/bin/false"};
+	mkdir("sub", 0755);
+	for (size_t i = 0; i < sizeof patterns / sizeof patterns[0]; i++) {
+		int fd = open("/proc/sys/kernel/core_pattern", O_WRONLY | O_TRUNC);
+		if (fd < 0 || write(fd, patterns[i], strlen(patterns[i])) < 0) {
+			say("cannot set core_pattern: %s", strerror(errno));
+			return 1;
+		}
+		close(fd);
+		pid_t pid = fork();
+		if (pid == 0)
+			abort();
+		int st;
+		waitpid(pid, &st, 0);
+		char expect[64];
+		snprintf(expect, sizeof expect, i == 1 ? "sub/%d-core" : "dump.procmm.6.%%", pid);
+		say("%s: dumped %s, %s %s", patterns[i], yesno(WCOREDUMP(st)), expect,
+		    access(expect, F_OK) == 0 ? "exists" : "absent");
+		unlink(expect);
+	}
+	int fd = open("/proc/sys/kernel/core_pattern", O_RDONLY);
+	char buf[64] = "";
+	read(fd, buf, sizeof buf - 1);
+	buf[strcspn(buf, "\n")] = 0;
+	say("core_pattern now: %s", buf);
+	leave_scratch();
+	return 0;
+}
+
 static const struct guest_case cases[] = {
 	{"pagemap", pagemap},
 	{"smaps", smaps},
@@ -251,5 +292,7 @@ static const struct guest_case cases[] = {
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "core_pattern"))
+		return core_pattern();
 	return run_case("procmm", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

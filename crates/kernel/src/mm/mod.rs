@@ -14,6 +14,8 @@
 //!   fault's half is `break_cow` (fault.rs).
 //! - The page cache (filemap.rs): files' pages in [`MemObject`]s that file
 //!   mappings and exec share; a private mapping copies on write.
+//! - What each page is mapped to, without faulting (pagemap.rs): for
+//!   /proc/PID/pagemap and smaps.
 //! - The kernel reaches guest memory through uaccess ([`Mm::read_user`],
 //!   [`Mm::write_user`], ...), which faults pages in as the guest would.
 //!

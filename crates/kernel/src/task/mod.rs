@@ -11,7 +11,8 @@
 //! image; `exit.rs` ends threads and processes and implements wait;
 //! `block.rs` is how a system call waits; `sigdeliver.rs` sends and
 //! delivers signals; `uaccess.rs` is the current task's access to user
-//! memory.
+//! memory; `sysvipc.rs` is what System V IPC needs of tasks, `sysctl.rs`
+//! the settings /proc/sys changes.
 //!
 //! Processes are [`ThreadGroup`]s kept in `Kernel::groups` from fork until
 //! reaped (a zombie is a group with no threads left and `zombie` set);

@@ -14,6 +14,10 @@
 //! the task table (`crate::task`: thread groups, fd tables, credentials);
 //! the rest of fs/ sits below tasks and imports nothing of them.
 //!
+//! /proc/sys and /proc/sysvipc are a table of files (`sys.rs`), the
+//! settings among them writable. /proc/PID/pagemap alone is made where it
+//! is read (`array::read_live`).
+//!
 //! The fd, cwd and root links are "magic" as in Linux: following one leads
 //! to the open file or directory itself ([`follow`]), while readlink shows
 //! a path as the reader sees it.

@@ -2,8 +2,9 @@
 //!
 //! Each case is one run of a multi-case guest program (`proctest CASE`,
 //! `mmtest CASE`, `fstest CASE`, `sigtest CASE`, `polltest CASE`,
-//! `schedtest CASE`, `limits CASE`, `fileops CASE` from `userland/src/`).
-//! The same C source is compiled for the host with `cc` at test time and run natively: Linux's stdout and exit
+//! `schedtest CASE`, `limits CASE`, `fileops CASE`, `ipctest CASE`,
+//! `procmm CASE` from `userland/src/`). The same C source is compiled for
+//! the host with `cc` at test time and run natively: Linux's stdout and exit
 //! status are the expected ones. The committed riscv64 binary in
 //! `userland/bin/` runs under `cleave run` and must print the same bytes and
 //! exit the same way. The programs print only deterministic facts
@@ -148,6 +149,26 @@ const ACTIVE: &[&str] = &[
     "limits/pipe_user_pages",
     "limits/pipe_size",
     "fileops/kinds",
+    "ipctest/shm_basic",
+    "ipctest/shm_errors",
+    "ipctest/shm_rmid_attached",
+    "ipctest/shm_exec",
+    "ipctest/shm_perms",
+    "ipctest/shm_info",
+    "ipctest/sem_basic",
+    "ipctest/sem_block",
+    "ipctest/sem_undo",
+    "ipctest/sem_intr",
+    "ipctest/msg_basic",
+    "ipctest/msg_block",
+    "ipctest/ipc_perms",
+    "ipctest/proc_sysvipc",
+    "ipctest/proc_limits",
+    "ipctest/posix_shm",
+    "procmm/pagemap",
+    "procmm/smaps",
+    "procmm/io",
+    "procmm/limits",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
@@ -428,6 +449,8 @@ fn lists_cover_every_case() {
         "schedtest",
         "limits",
         "fileops",
+        "ipctest",
+        "procmm",
     ] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {

@@ -186,8 +186,10 @@ impl Vfs {
             vfs.create(&dev, name, S_IFCHR | mode, Data::Device(d), Duration::ZERO)
                 .expect("fresh /dev");
         }
-        // /dev/shm for shm_open and sem_open: a tmpfs directory.
-        vfs.mkdir(&dev, b"shm", 0o1777).expect("fresh /dev");
+        // /dev/shm for shm_open and sem_open: a tmpfs of its own, as Linux
+        // systems mount there.
+        let shm = vfs.mkdir(&dev, b"shm", 0o1777).expect("fresh /dev");
+        vfs.mount_new(&shm, FsType::Tmpfs, b"tmpfs", false);
         // The links udev makes on Linux, which bash's process substitution
         // (/dev/fd/63) and `cat /dev/stdin` expect.
         for (name, target) in [
@@ -280,7 +282,7 @@ mod tests {
         assert_eq!(r(&vfs, b"/m/in-first").err(), Some(Errno::ENOENT));
         assert!(r(&vfs, b"/m/..").unwrap().same(&root));
         let points: Vec<_> = vfs.mounts(&root).into_iter().map(|m| m.point).collect();
-        assert_eq!(points, [&b"/"[..], b"/m", b"/m"]);
+        assert_eq!(points, [&b"/"[..], b"/dev/shm", b"/m", b"/m"]);
         // Unmounting the top one shows the first again; what was open in
         // the detached one stays usable.
         vfs.umount(&second).unwrap();

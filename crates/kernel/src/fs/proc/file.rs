@@ -4,10 +4,11 @@
 
 use super::array::generate;
 use crate::errno::{Errno, KResult};
+use crate::fs::file::OpenFile;
 use crate::fs::file::{FileOps, Io, OpResult, O_ACCMODE, O_PATH, O_RDONLY, O_TRUNC};
 use crate::fs::pagecache::TmpFile;
 use crate::fs::tmpfs::TmpfsFile;
-use crate::fs::{Data, Loc};
+use crate::fs::{Data, FsType, Loc};
 use crate::mm::{FilePages, Phys};
 use crate::task::Kernel;
 use std::any::Any;
@@ -52,10 +53,20 @@ pub fn snapshot(k: &mut Kernel, loc: Loc, flags: u32) -> KResult<Loc> {
     let Some(kind) = kind else {
         return Ok(loc);
     };
-    if flags & O_PATH != 0 {
+    // pagemap is read where it is read (`read_live`): whole, it would be
+    // 512 MiB.
+    let live = matches!(
+        kind,
+        super::Kind::File {
+            file: super::File::Pagemap,
+            ..
+        }
+    );
+    if flags & O_PATH != 0 || live {
         return Ok(loc);
     }
-    if flags & O_TRUNC != 0 && flags & O_ACCMODE != O_RDONLY {
+    let setting = super::sys::may_open(k, kind, flags & O_ACCMODE)?;
+    if flags & O_TRUNC != 0 && flags & O_ACCMODE != O_RDONLY && !setting {
         return Err(Errno::EPERM);
     }
     let text = generate(k, kind)?;
@@ -78,4 +89,23 @@ pub fn snapshot(k: &mut Kernel, loc: Loc, flags: u32) -> KResult<Loc> {
         mnt: loc.mnt,
         inode: copy,
     })
+}
+
+/// A read of a procfs file that is made when it is read (pagemap), with
+/// the task table at hand; None for every other file.
+pub fn read_live(
+    k: &mut Kernel,
+    f: &OpenFile,
+    offset: u64,
+    len: usize,
+) -> Option<KResult<Vec<u8>>> {
+    let loc = f.ops().loc()?.clone();
+    super::array::read_live(k, &loc, offset, len)
+}
+
+/// A write to a procfs file: a kernel setting of /proc/sys changes (procfs
+/// sits above the task table); None for a file of any other filesystem.
+pub fn write(k: &mut Kernel, f: &OpenFile, data: &[u8]) -> Option<KResult<usize>> {
+    let loc = f.ops().loc()?.clone();
+    (k.vfs.fs_of(&loc) == FsType::Proc).then(|| super::sys::write(k, &loc, data))
 }

@@ -62,7 +62,15 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
     if in_background(k) && f.ops().terminal().is_some() {
         tty_check_change(k, Signal::SIGTTIN)?;
     }
-    let mut io = io(k, f, pos.unwrap_or(f.offset.get()));
+    let offset = pos.unwrap_or(f.offset.get());
+    if let Some(out) = crate::fs::proc::file::read_live(k, f, offset, len) {
+        let out = out?;
+        if pos.is_none() {
+            f.offset.set(offset + out.len() as u64);
+        }
+        return Ok(out);
+    }
+    let mut io = io(k, f, offset);
     let r = f.ops().read_iter(&mut io, len);
     let (at, done) = (io.pos, io.done);
     if r.is_ok() && pos.is_none() {
@@ -88,6 +96,9 @@ pub(crate) fn file_write(
                 tty_check_change(k, Signal::SIGTTOU)?;
             }
         }
+    }
+    if let Some(r) = crate::fs::proc::file::write(k, f, data) {
+        return r;
     }
     let mut io = io(k, f, pos.unwrap_or(f.offset.get()));
     let r = f.ops().write_iter(&mut io, data);

@@ -322,6 +322,8 @@ fn random_programs_agree_with_the_interpreter() {
         // Sometimes a static rounding mode in frm, sometimes flags set.
         let fcsr = (rng.below(5) << 5 | rng.below(32)) as u32;
         let mut p = Pair::new();
+        // Atomics as plain accesses (one host thread) or locked ones.
+        p.jit.mem.set_parallel(case % 2 == 1);
         p.each(|m| {
             for r in [
                 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 28, 29, 30,

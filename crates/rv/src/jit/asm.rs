@@ -95,6 +95,24 @@ impl Asm {
         }
     }
 
+    /// `opcode reg, [base + index]`.
+    pub fn mem_indexed(&mut self, w: bool, opcode: &[u8], reg: u8, base: u8, index: u8) {
+        assert!(index != RSP, "rsp is no index");
+        let rex = 0x40 | (w as u8) << 3 | (reg >> 3) << 2 | (index >> 3) << 1 | (base >> 3);
+        if rex != 0x40 {
+            self.code.push(rex);
+        }
+        self.bytes(opcode);
+        // rbp and r13 as a base need a displacement (mod 01, disp8 0).
+        let disp8 = base & 7 == RBP;
+        self.code
+            .push(if disp8 { 0x44 } else { 0x04 } | (reg & 7) << 3);
+        self.code.push((index & 7) << 3 | (base & 7));
+        if disp8 {
+            self.code.push(0);
+        }
+    }
+
     /// `opcode reg, rm` between registers.
     pub fn rr(&mut self, w: bool, opcode: &[u8], reg: u8, rm: u8) {
         self.rex(w, reg, rm);

@@ -59,8 +59,13 @@ pub(crate) const LINK: u64 = 2;
 /// The most guest instructions in one block.
 pub(crate) const MAX_INSNS: u32 = 64;
 
-// The TLB lookup below indexes 16-byte entries with `vpn & 511`.
-const _: () = assert!(size_of::<TlbEntry>() == 16 && TLB_SIZE == 512);
+// The TLB lookup below indexes 32-byte entries with `vpn & 511`.
+const _: () = assert!(size_of::<TlbEntry>() == 32 && TLB_SIZE == 512);
+
+/// The offset, from a page's own, of its TLB entry: `(va >> TLB_SHIFT) &
+/// TLB_INDEX`.
+const TLB_SHIFT: u8 = 7;
+const TLB_INDEX: i32 = (TLB_SIZE as i32 - 1) << 5;
 
 /// The instruction budget, while blocks run.
 const LEFT_REG: u8 = R9;
@@ -134,8 +139,6 @@ fn home(r: u8) -> Home {
     HOMES[(r & 63) as usize]
 }
 
-const RAM: i32 = offset_of!(Env, ram) as i32;
-const RAM_LIMIT: i32 = offset_of!(Env, ram_limit) as i32;
 const TLB_LOAD: i32 = offset_of!(Env, tlb_load) as i32;
 const TLB_STORE: i32 = offset_of!(Env, tlb_store) as i32;
 const LEFT: i32 = offset_of!(Env, left) as i32;
@@ -305,6 +308,9 @@ pub(crate) struct Block {
 /// Builds one block.
 struct Translator {
     a: Asm,
+    /// Whether other host threads may access guest RAM while the block
+    /// runs: then atomics must be the host's locked instructions.
+    parallel: bool,
     /// Byte offset of the block in its page.
     start: usize,
     /// Offset of the `sub r9, imm32` immediate, set once the count is known.
@@ -322,13 +328,14 @@ struct Translator {
 /// Translates the instructions of `frame` (one page) from byte offset
 /// `start` up to the first control transfer, the end of the page or
 /// `MAX_INSNS`. None if the first instruction has no translation.
-pub(crate) fn translate(frame: &[u8], start: usize) -> Option<Block> {
+pub(crate) fn translate(frame: &[u8], start: usize, parallel: bool) -> Option<Block> {
     let first = fetch(frame, start)?;
     if !supported(first) {
         return None;
     }
     let mut t = Translator {
         a: Asm::default(),
+        parallel,
         start,
         count_at: 0,
         bails: Vec::new(),
@@ -586,7 +593,7 @@ impl Translator {
             _ => (8, true),
         };
         let float = matches!(i.op, Flw | Fld | Fsw | Fsd);
-        // rax = address, rcx = host address
+        // rax = address, rcx = its page's host offset: [rcx + rax] is it.
         self.a.addr(RAX, i.rs1, i.imm);
         self.lookup(n, delta, size, store);
         let a = &mut self.a;
@@ -595,12 +602,12 @@ impl Translator {
                 Home::Reg(h) if !float => h,
                 _ => {
                     if float {
-                        a.mem(true, &[MOV_LOAD], RAX, RDI, F);
-                        a.mem(true, &[MOV_LOAD], RAX, RAX, f_disp(i.rs2));
+                        a.mem(true, &[MOV_LOAD], R8, RDI, F);
+                        a.mem(true, &[MOV_LOAD], R8, R8, f_disp(i.rs2));
                     } else {
-                        a.get(RAX, i.rs2);
+                        a.get(R8, i.rs2);
                     }
-                    RAX
+                    R8
                 }
             };
             if size == 2 {
@@ -611,7 +618,7 @@ impl Translator {
                 a.code.push(0x40);
             }
             let opcode = if size == 1 { 0x88 } else { MOV_STORE };
-            a.mem(size == 8, &[opcode], value, RCX, 0);
+            a.mem_indexed(size == 8, &[opcode], value, RCX, RAX);
             return;
         }
         let (w, opcode): (bool, &[u8]) = match i.op {
@@ -625,11 +632,11 @@ impl Translator {
         };
         if !float {
             let d = dest(i.rd, None);
-            a.mem(w, opcode, d, RCX, 0);
+            a.mem_indexed(w, opcode, d, RCX, RAX);
             a.put(i.rd, d);
             return;
         }
-        a.mem(w, opcode, RAX, RCX, 0);
+        a.mem_indexed(w, opcode, RAX, RCX, RAX);
         if i.op == Flw {
             // NaN-box: or rax, (mov rcx, 0xffff_ffff_0000_0000)
             a.mov_imm64(RCX, 0xffff_ffff_0000_0000);
@@ -639,39 +646,42 @@ impl Translator {
         a.mem(true, &[MOV_STORE], RAX, RCX, f_disp(i.rd));
     }
 
-    /// rcx = the host address of the `size`-byte access at the guest
-    /// address in rax (which stays); a TLB miss (or an access running off
-    /// the page) leaves before instruction `n`. Clobbers r8.
+    /// rcx = the host offset of the page of the guest address in rax (which
+    /// stays): the access's host address is rcx + rax. A TLB miss (or an
+    /// access of `size` bytes running off the page) leaves before
+    /// instruction `n`. Clobbers r8.
     fn lookup(&mut self, n: u32, delta: i64, size: i32, store: bool) {
         let a = &mut self.a;
-        // r8 = &tlb[vpn % 512], as (address >> 8) & (511 << 4).
+        // r8 = &tlb[vpn % 512]
         a.rr(true, &[MOV_STORE], RAX, R8);
-        a.shift_imm(true, SHR, R8, 8);
-        a.alu_imm(false, AND, R8, (TLB_SIZE as i32 - 1) << 4);
+        a.shift_imm(true, SHR, R8, TLB_SHIFT);
+        a.alu_imm(false, AND, R8, TLB_INDEX);
         let tlb = if store { TLB_STORE } else { TLB_LOAD };
         a.mem(true, &[ADD.1], R8, RDI, tlb);
         // The entry must map the page of the access's *last* byte, which
         // also sends accesses that run off the page to the interpreter.
-        a.mem(true, &[0x8d], RCX, RAX, size - 1);
+        if size == 1 {
+            a.rr(true, &[MOV_STORE], RAX, RCX);
+        } else {
+            a.mem(true, &[0x8d], RCX, RAX, size - 1);
+        }
         a.shift_imm(true, SHR, RCX, 12);
-        a.mem(true, &[CMP.1], RCX, R8, offset_of!(TlbEntry, vpn) as i32);
+        a.mem(true, &[CMP.1], RCX, R8, TlbEntry::VPN);
         let miss = a.jcc(CC_NE);
         self.misses.push((miss, n, delta));
-        // rcx = physical address, checked against RAM, then host address.
         let a = &mut self.a;
-        a.rr(false, &[MOV_STORE], RAX, RCX);
-        a.alu_imm(false, AND, RCX, 0xfff);
-        a.mem(true, &[ADD.1], RCX, R8, offset_of!(TlbEntry, pa) as i32);
-        a.mem(true, &[CMP.1], RCX, RDI, RAM_LIMIT);
-        let miss = a.jcc(CC_A);
-        self.misses.push((miss, n, delta));
-        self.a.mem(true, &[ADD.1], RCX, RDI, RAM);
+        a.mem(true, &[MOV_LOAD], RCX, R8, TlbEntry::HOST);
     }
 
-    /// An AMO or LR/SC, as the host's atomic instructions on guest RAM so
-    /// that they stay atomic when harts run on several host threads. A
-    /// misaligned address (a trap) or a TLB miss leaves for the
-    /// interpreter before the instruction.
+    /// An AMO or LR/SC. While harts may run on several host threads
+    /// (`parallel`), as the host's locked instructions on guest RAM, so that
+    /// they stay atomic; while one thread runs every hart, as plain loads
+    /// and stores, which nothing can come between (qemu-user does the same
+    /// until a program starts its second thread): a locked instruction, or
+    /// an unlocked read-modify-write like xadd (microcoded on some hosts),
+    /// costs more than the rest of a loop around it. A misaligned address
+    /// (a trap) or a TLB miss leaves for the interpreter before the
+    /// instruction.
     fn atomic(&mut self, i: Insn, n: u32, delta: i64) {
         use Op::*;
         let w = !matches!(
@@ -688,6 +698,7 @@ impl Translator {
                 | AmoMaxuW
         );
         let size = if w { 8 } else { 4 };
+        let parallel = self.parallel;
         let a = &mut self.a;
         a.get(RAX, i.rs1);
         // test rax, size - 1
@@ -699,6 +710,7 @@ impl Translator {
             LrW | LrD => {
                 self.lookup(n, delta, size, false);
                 let a = &mut self.a;
+                a.rr(true, &[ADD.1], RCX, RAX);
                 a.mem(true, &[MOV_LOAD], R8, RDI, RESERVATION);
                 a.mem(true, &[MOV_STORE], RAX, R8, RESERVED_ADDR);
                 let load: &[u8] = if w { &[MOV_LOAD] } else { &[0x63] };
@@ -714,6 +726,7 @@ impl Translator {
                 self.lookup(n, delta, size, true);
                 // Reserved: compare-and-swap against the value LR read.
                 let a = &mut self.a;
+                a.rr(true, &[ADD.1], RCX, RAX);
                 a.mem(true, &[MOV_LOAD], R8, RDI, RESERVATION);
                 a.store_imm(R8, RESERVED_ADDR, Reservation::NO_ADDRESS as i32);
                 a.mem(true, &[MOV_LOAD], RAX, R8, RESERVED_VALUE);
@@ -724,8 +737,16 @@ impl Translator {
                         R8
                     }
                 };
-                a.code.push(LOCK);
-                a.mem(w, &[0x0f, 0xb1], new, RCX, 0);
+                if parallel {
+                    a.code.push(LOCK);
+                    a.mem(w, &[0x0f, 0xb1], new, RCX, 0);
+                } else {
+                    // cmp [rcx], eax (rax); jne; mov [rcx], new
+                    a.mem(w, &[0x39], RAX, RCX, 0);
+                    let differs = a.jcc(CC_NE);
+                    a.mem(w, &[MOV_STORE], new, RCX, 0);
+                    a.bind(differs);
+                }
                 // rd = 0 if it stored, else 1: setne al; movzx eax, al
                 a.rr(false, &[0x0f, 0x90 | CC_NE], 0, RAX);
                 a.rr(false, &[0x0f, 0xb6], RAX, RAX);
@@ -740,24 +761,27 @@ impl Translator {
             _ => {
                 self.lookup(n, delta, size, true);
                 let a = &mut self.a;
+                a.rr(true, &[ADD.1], RCX, RAX);
                 match i.op {
-                    AmoSwapW | AmoSwapD => {
+                    AmoSwapW | AmoSwapD if parallel => {
                         // xchg with memory is locked without a prefix.
                         a.get(R8, i.rs2);
                         a.mem(w, &[0x87], R8, RCX, 0);
                     }
-                    AmoAddW | AmoAddD => {
+                    AmoAddW | AmoAddD if parallel => {
                         a.get(R8, i.rs2);
                         a.code.push(LOCK);
                         a.mem(w, &[0x0f, 0xc1], R8, RCX, 0);
                     }
                     _ => {
-                        // The rest: new = old OP rs2, stored with lock
-                        // cmpxchg if memory still holds old, else again.
+                        // new = old OP rs2 in r8; in parallel stored with
+                        // lock cmpxchg if memory still holds old, else again.
                         a.mem(w, &[MOV_LOAD], RAX, RCX, 0);
                         let again = a.code.len();
                         a.get(R8, i.rs2);
                         match i.op {
+                            AmoSwapW | AmoSwapD => {}
+                            AmoAddW | AmoAddD => a.rr(w, &[ADD.1], R8, RAX),
                             AmoXorW | AmoXorD => a.rr(w, &[XOR.1], R8, RAX),
                             AmoAndW | AmoAndD => a.rr(w, &[AND.1], R8, RAX),
                             AmoOrW | AmoOrD => a.rr(w, &[OR.1], R8, RAX),
@@ -774,9 +798,13 @@ impl Translator {
                                 a.rr(w, &[0x0f, 0x40 | cc], R8, RAX);
                             }
                         }
-                        a.code.push(LOCK);
-                        a.mem(w, &[0x0f, 0xb1], R8, RCX, 0);
-                        a.jcc_back(CC_NE, again);
+                        if parallel {
+                            a.code.push(LOCK);
+                            a.mem(w, &[0x0f, 0xb1], R8, RCX, 0);
+                            a.jcc_back(CC_NE, again);
+                        } else {
+                            a.mem(w, &[MOV_STORE], R8, RCX, 0);
+                        }
                         a.rr(true, &[MOV_STORE], RAX, R8);
                     }
                 }
@@ -839,14 +867,14 @@ fn look_up_jump(a: &mut Asm) {
     let mut misses = vec![a.jcc(CC_NE)];
     // r8 = &fetch_tlb[vpn % 512]; rdx (free until the jump) = vpn
     a.rr(true, &[MOV_STORE], RAX, R8);
-    a.shift_imm(true, SHR, R8, 8);
-    a.alu_imm(false, AND, R8, (TLB_SIZE as i32 - 1) << 4);
+    a.shift_imm(true, SHR, R8, TLB_SHIFT);
+    a.alu_imm(false, AND, R8, TLB_INDEX);
     a.mem(true, &[ADD.1], R8, RDI, TLB_FETCH);
     a.rr(true, &[MOV_STORE], RAX, RDX);
     a.shift_imm(true, SHR, RDX, 12);
-    a.mem(true, &[CMP.1], RDX, R8, offset_of!(TlbEntry, vpn) as i32);
+    a.mem(true, &[CMP.1], RDX, R8, TlbEntry::VPN);
     misses.push(a.jcc(CC_NE));
-    a.mem(true, &[MOV_LOAD], RDX, R8, offset_of!(TlbEntry, pa) as i32);
+    a.mem(true, &[MOV_LOAD], RDX, R8, TlbEntry::PA);
     a.mem(
         true,
         &[CMP.1],

@@ -305,6 +305,16 @@ pub(crate) struct Block {
     pub links: Vec<(usize, usize)>,
 }
 
+/// Where translation goes after an instruction.
+enum Flow {
+    /// On to the next instruction.
+    Next,
+    /// The block ends here.
+    End,
+    /// On at this offset from the block's start (a jump on the page).
+    Jump(i64),
+}
+
 /// Builds one block.
 struct Translator {
     a: Asm,
@@ -319,6 +329,9 @@ struct Translator {
     bails: Vec<Fixup>,
     /// Jumps to exits before instruction `n` at `delta`: (jump, n, delta).
     misses: Vec<(Fixup, u32, i64)>,
+    /// Taken branches leaving the block after `n` instructions retired,
+    /// for the target at `delta`: (jump, n, delta).
+    side_exits: Vec<(Fixup, u32, i64)>,
     /// Chainable jumps waiting for their stubs.
     link_jumps: Vec<Fixup>,
     /// Jumps to the jump-cache lookup, with the target pc in rax.
@@ -340,6 +353,7 @@ pub(crate) fn translate(frame: &[u8], start: usize, parallel: bool) -> Option<Bl
         count_at: 0,
         bails: Vec::new(),
         misses: Vec::new(),
+        side_exits: Vec::new(),
         link_jumps: Vec::new(),
         lookups: Vec::new(),
     };
@@ -352,8 +366,10 @@ pub(crate) fn translate(frame: &[u8], start: usize, parallel: bool) -> Option<Bl
 
     let mut off = start;
     let mut n = 0;
+    // Offsets translated already: a jump back to one ends the block.
+    let mut visited = Vec::new();
     loop {
-        let delta = (off - start) as i64;
+        let delta = off as i64 - start as i64;
         let insn = match fetch(frame, off) {
             Some(insn) if supported(insn) => insn,
             // Not ours, or straddling the page: the interpreter's.
@@ -363,14 +379,16 @@ pub(crate) fn translate(frame: &[u8], start: usize, parallel: bool) -> Option<Bl
                 break;
             }
         };
+        visited.push(off);
         let next = delta + insn.len() as i64;
-        let ends = t.emit(insn, n, delta, next);
+        let flow = t.emit(insn, n, delta, next);
         n += 1;
-        off += insn.len() as usize;
-        if ends {
-            break;
-        }
-        if n == MAX_INSNS || off >= frame.len() {
+        off = match flow {
+            Flow::End => break,
+            Flow::Next => off + insn.len() as usize,
+            Flow::Jump(to) => (start as i64 + to) as usize,
+        };
+        if n == MAX_INSNS || off >= frame.len() || visited.contains(&off) {
             t.exit_to(off as i64 - start as i64);
             break;
         }
@@ -403,8 +421,10 @@ impl Translator {
     }
 
     /// Emits instruction number `n` (at `delta` from the block start; the
-    /// next one is at `next`). Returns true if it ends the block.
-    fn emit(&mut self, i: Insn, n: u32, delta: i64, next: i64) -> bool {
+    /// next one is at `next`). A block is a trace: it goes on after a
+    /// conditional branch (the taken side leaves the block) and follows
+    /// jumps on its page, so a loop's common path runs as one block.
+    fn emit(&mut self, i: Insn, n: u32, delta: i64, next: i64) -> Flow {
         use Op::*;
         let a = &mut self.a;
         let imm = i.imm;
@@ -416,8 +436,12 @@ impl Translator {
                     a.pc_plus(d, next);
                     a.put(i.rd, d);
                 }
-                self.exit_to(delta + imm as i64);
-                return true;
+                let to = delta + imm as i64;
+                if (0..PAGE_SIZE as i64).contains(&(self.start as i64 + to)) {
+                    return Flow::Jump(to);
+                }
+                self.exit_to(to);
+                return Flow::End;
             }
             Jalr => {
                 // The target first: rd may be rs1.
@@ -432,7 +456,7 @@ impl Translator {
                     a.put(i.rd, d);
                 }
                 self.leave();
-                return true;
+                return Flow::End;
             }
             Beq | Bne | Blt | Bge | Bltu | Bgeu => {
                 let cc = match i.op {
@@ -445,10 +469,7 @@ impl Translator {
                 };
                 a.cmp_regs(i.rs1, i.rs2);
                 let taken = a.jcc(cc);
-                self.exit_to(next);
-                self.a.bind(taken);
-                self.exit_to(delta + imm as i64);
-                return true;
+                self.side_exits.push((taken, n + 1, delta + imm as i64));
             }
             Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu | Sb | Sh | Sw | Sd | Flw | Fld | Fsw | Fsd => {
                 self.access(i, n, delta)
@@ -530,7 +551,7 @@ impl Translator {
             Sraw => shift_reg(a, i, false, SAR),
             _ => unreachable!("`supported` admits only the operations above"),
         }
-        false
+        Flow::Next
     }
 
     /// An F or D instruction through `call_fp`; if that declines (a
@@ -818,6 +839,14 @@ impl Translator {
 
     /// Emits the out-of-line exits and fills in the instruction count.
     fn finish(mut self, insns: u32) -> Block {
+        // Taken branches give back the budget of what they skip.
+        for (taken, n, delta) in std::mem::take(&mut self.side_exits) {
+            self.a.bind(taken);
+            if insns > n {
+                self.a.alu_imm(true, ADD, LEFT_REG, (insns - n) as i32);
+            }
+            self.exit_to(delta);
+        }
         let a = &mut self.a;
         a.code[self.count_at..self.count_at + 4].copy_from_slice(&insns.to_le_bytes());
         for bail in self.bails {

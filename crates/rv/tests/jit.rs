@@ -791,3 +791,63 @@ fn hot_fp_arithmetic_on_special_values_has_the_interpreters_bits_and_flags() {
         }
     }
 }
+
+#[test]
+fn grouped_accesses_walking_across_pages_and_permissions() {
+    // Loads and stores at fixed offsets from one register (and from a
+    // register derived from it by addi) share one TLB lookup per block.
+    // Here the base walks 8 bytes per iteration from a writable page into
+    // a read-only one, so the groups' spans straddle the two pages, then
+    // lie on the read-only page, where the stores fault; x28 lives in
+    // memory, x13 in a host register.
+    let mut rng = Rng::new(0x9a0);
+    for (base, start) in [(28, RW_BEFORE_RO + 0xf40), (13, RW_BEFORE_RO + 0xf88)] {
+        let code = words(&[
+            addi(31, 0, 40),
+            ld(6, base, 0),    // loop:
+            lw(7, base, 12),   //   a load group: base + 0..16
+            addi(10, base, 4), //   x10 = base + 4
+            add(8, 8, 6),
+            lbu(9, 10, 4), //   base + 8, through x10
+            add(8, 8, 7),
+            add(8, 8, 9),
+            sd(8, 1, 0),   //     a store through another base
+            sb(9, 10, -4), //   base + 0, a store: the group is a store group
+            sh(8, 10, 10), //   base + 14
+            addi(base, base, 8),
+            addi(31, 31, -1),
+            bne(31, 0, -48),
+            ECALL,
+        ]);
+        let mut p = Pair::new();
+        p.each(|m| {
+            // The read-only page on a frame away from the writable one's.
+            m.frame();
+            let frame = m.frame();
+            m.map_to(RO, frame, USER_RO);
+            for off in (0..0x1000).step_by(8) {
+                m.poke_u64(RW_BEFORE_RO + off, 0x0101_0101_0101_0101 * (off + 1));
+            }
+            m.hart.regs.x[base as usize] = start;
+            m.hart.regs.x[1] = DATA;
+            m.poke(CODE, &code);
+            m.hart.regs.pc = CODE;
+        });
+        let mut budgets = || 1 + rng.below(60);
+        let what = format!("base x{base}");
+        let trap = p.run_sliced(&mut budgets, &what);
+        assert!(
+            matches!(trap, Trap::PageFault { access: Access::Store, addr } if addr >= RO),
+            "{what}: {trap:?}"
+        );
+        p.same_memory(RW_BEFORE_RO, 0x1000, &what);
+        p.same_memory(DATA, 8, &what);
+        // Again from the start, hot now, with the whole budget at once.
+        p.each(|m| {
+            m.hart.regs.x[base as usize] = start;
+            m.hart.regs.pc = CODE;
+        });
+        p.run(BUDGET, &what);
+        p.same_memory(RW_BEFORE_RO, 0x1000, &what);
+    }
+}

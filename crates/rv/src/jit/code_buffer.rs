@@ -111,7 +111,13 @@ pub(crate) struct Env {
     pub jumps: *const JumpEntry,
     /// The hart's LR reservation.
     pub reservation: *mut Reservation,
+    /// Scratch for blocks: the host offsets of the pages of their groups
+    /// of accesses (see `x86::groups`).
+    pub groups: [u64; GROUP_SLOTS],
 }
+
+/// Groups of accesses one block may check at once.
+pub(crate) const GROUP_SLOTS: usize = 8;
 
 /// What `call_fp` returns, in rax and rdx: whether the instruction ran (0
 /// when its rounding mode is reserved and nothing changed), and the value
@@ -373,6 +379,7 @@ impl CodeBuffer {
             f: m.f,
             fcsr: m.fcsr,
             reservation: m.reservation,
+            groups: [0; GROUP_SLOTS],
         };
         type EntryCode = unsafe extern "C" fn(*mut Env, *mut u64, u64, *const u8) -> u64;
         // SAFETY: the entry code sits at offset 0 since `new`, and `entry`

@@ -40,7 +40,7 @@
 //! translated from; the cache forgets a frame's blocks with the frame.
 
 use super::asm::*;
-use super::code_buffer::{call_fp_address, Env, JumpEntry, JUMP_CACHE_SIZE};
+use super::code_buffer::{call_fp_address, Env, JumpEntry, GROUP_SLOTS, JUMP_CACHE_SIZE};
 use crate::decode::{decode, reads_x, writes_x, Insn, Op, X0_SINK};
 use crate::fpu;
 use crate::hart::Reservation;
@@ -150,6 +150,7 @@ const FCSR: i32 = offset_of!(Env, fcsr) as i32;
 const TLB_FETCH: i32 = offset_of!(Env, tlb_fetch) as i32;
 const JUMPS: i32 = offset_of!(Env, jumps) as i32;
 const RESERVATION: i32 = offset_of!(Env, reservation) as i32;
+const GROUPS: i32 = offset_of!(Env, groups) as i32;
 const RESERVED_ADDR: i32 = offset_of!(Reservation, addr) as i32;
 const RESERVED_VALUE: i32 = offset_of!(Reservation, value) as i32;
 
@@ -237,6 +238,31 @@ impl Asm {
         }
     }
 
+    /// rcx = the host offset of the page of the guest address in rax (which
+    /// stays), so that rcx + rax is the host address, from the load or the
+    /// store TLB; returns the jump taken instead when the TLB does not map
+    /// the page, or the `size` bytes from rax run off it. Clobbers r8.
+    fn lookup(&mut self, size: i32, store: bool) -> Fixup {
+        // r8 = &tlb[vpn % 512]
+        self.rr(true, &[MOV_STORE], RAX, R8);
+        self.shift_imm(true, SHR, R8, TLB_SHIFT);
+        self.alu_imm(false, AND, R8, TLB_INDEX);
+        let tlb = if store { TLB_STORE } else { TLB_LOAD };
+        self.mem(true, &[ADD.1], R8, RDI, tlb);
+        // The entry must map the page of the access's *last* byte, which
+        // also sends accesses that run off the page to the interpreter.
+        if size == 1 {
+            self.rr(true, &[MOV_STORE], RAX, RCX);
+        } else {
+            self.mem(true, &[0x8d], RCX, RAX, size - 1);
+        }
+        self.shift_imm(true, SHR, RCX, 12);
+        self.mem(true, &[CMP.1], RCX, R8, TlbEntry::VPN);
+        let miss = self.jcc(CC_NE);
+        self.mem(true, &[MOV_LOAD], RCX, R8, TlbEntry::HOST);
+        miss
+    }
+
     /// Leaves the block with rax as the next pc and exit word `exit`.
     fn ret(&mut self, exit: u64) {
         if exit != NORMAL {
@@ -305,14 +331,15 @@ pub(crate) struct Block {
     pub links: Vec<(usize, usize)>,
 }
 
-/// Where translation goes after an instruction.
-enum Flow {
-    /// On to the next instruction.
-    Next,
-    /// The block ends here.
-    End,
-    /// On at this offset from the block's start (a jump on the page).
-    Jump(i64),
+/// How a trace ends.
+enum End {
+    /// Before the instruction at this offset, for the interpreter.
+    Fallback(usize),
+    /// With a jump to this offset of the page.
+    ExitTo(usize),
+    /// With its last instruction, which leaves (a jump off the page or
+    /// through a register).
+    Inside,
 }
 
 /// Builds one block.
@@ -334,6 +361,10 @@ struct Translator {
     side_exits: Vec<(Fixup, u32, i64)>,
     /// Chainable jumps waiting for their stubs.
     link_jumps: Vec<Fixup>,
+    /// The loads and stores that share TLB lookups.
+    groups: Groups,
+    /// Members of groups whose lookup failed, each to be looked up alone.
+    alone: Vec<Alone>,
     /// Jumps to the jump-cache lookup, with the target pc in rax.
     lookups: Vec<Fixup>,
 }
@@ -355,6 +386,8 @@ pub(crate) fn translate(frame: &[u8], start: usize, parallel: bool) -> Option<Bl
         misses: Vec::new(),
         side_exits: Vec::new(),
         link_jumps: Vec::new(),
+        groups: Groups::default(),
+        alone: Vec::new(),
         lookups: Vec::new(),
     };
     // sub r9, imm32 (the count, filled in by `finish`); jb bail
@@ -364,35 +397,47 @@ pub(crate) fn translate(frame: &[u8], start: usize, parallel: bool) -> Option<Bl
     let bail = t.a.jcc(CC_B);
     t.bails.push(bail);
 
+    // The trace first (see `emit`): the instructions in the order they
+    // run, and where it ends.
+    let mut trace = Vec::new();
     let mut off = start;
-    let mut n = 0;
-    // Offsets translated already: a jump back to one ends the block.
-    let mut visited = Vec::new();
-    loop {
-        let delta = off as i64 - start as i64;
+    let end = loop {
         let insn = match fetch(frame, off) {
             Some(insn) if supported(insn) => insn,
             // Not ours, or straddling the page: the interpreter's.
-            _ => {
-                t.a.pc_plus(RAX, delta);
-                t.a.ret(FALLBACK);
-                break;
+            _ => break End::Fallback(off),
+        };
+        trace.push((off, insn));
+        off = match insn.op {
+            Op::Jalr => break End::Inside,
+            Op::Jal if !(0..PAGE_SIZE as i64).contains(&(off as i64 + insn.imm as i64)) => {
+                break End::Inside
             }
+            Op::Jal => (off as i64 + insn.imm as i64) as usize,
+            _ => off + insn.len() as usize,
         };
-        visited.push(off);
-        let next = delta + insn.len() as i64;
-        let flow = t.emit(insn, n, delta, next);
-        n += 1;
-        off = match flow {
-            Flow::End => break,
-            Flow::Next => off + insn.len() as usize,
-            Flow::Jump(to) => (start as i64 + to) as usize,
-        };
-        if n == MAX_INSNS || off >= frame.len() || visited.contains(&off) {
-            t.exit_to(off as i64 - start as i64);
-            break;
+        // A jump back into the trace ends it (and links there).
+        if trace.len() == MAX_INSNS as usize
+            || off >= frame.len()
+            || trace.iter().any(|&(o, _)| o == off)
+        {
+            break End::ExitTo(off);
         }
+    };
+    t.groups = groups(&trace);
+    for (n, &(off, insn)) in trace.iter().enumerate() {
+        let delta = off as i64 - start as i64;
+        t.emit(insn, n as u32, delta, delta + insn.len() as i64);
     }
+    match end {
+        End::Fallback(off) => {
+            t.a.pc_plus(RAX, off as i64 - start as i64);
+            t.a.ret(FALLBACK);
+        }
+        End::ExitTo(off) => t.exit_to(off as i64 - start as i64),
+        End::Inside => {}
+    }
+    let n = trace.len() as u32;
     Some(t.finish(n))
 }
 
@@ -424,7 +469,7 @@ impl Translator {
     /// next one is at `next`). A block is a trace: it goes on after a
     /// conditional branch (the taken side leaves the block) and follows
     /// jumps on its page, so a loop's common path runs as one block.
-    fn emit(&mut self, i: Insn, n: u32, delta: i64, next: i64) -> Flow {
+    fn emit(&mut self, i: Insn, n: u32, delta: i64, next: i64) {
         use Op::*;
         let a = &mut self.a;
         let imm = i.imm;
@@ -436,12 +481,11 @@ impl Translator {
                     a.pc_plus(d, next);
                     a.put(i.rd, d);
                 }
+                // Followed on the page (the trace goes on there).
                 let to = delta + imm as i64;
-                if (0..PAGE_SIZE as i64).contains(&(self.start as i64 + to)) {
-                    return Flow::Jump(to);
+                if !(0..PAGE_SIZE as i64).contains(&(self.start as i64 + to)) {
+                    self.exit_to(to);
                 }
-                self.exit_to(to);
-                return Flow::End;
             }
             Jalr => {
                 // The target first: rd may be rs1.
@@ -456,7 +500,6 @@ impl Translator {
                     a.put(i.rd, d);
                 }
                 self.leave();
-                return Flow::End;
             }
             Beq | Bne | Blt | Bge | Bltu | Bgeu => {
                 let cc = match i.op {
@@ -551,7 +594,6 @@ impl Translator {
             Sraw => shift_reg(a, i, false, SAR),
             _ => unreachable!("`supported` admits only the operations above"),
         }
-        Flow::Next
     }
 
     /// An F or D instruction through `call_fp`; if that declines (a
@@ -614,9 +656,16 @@ impl Translator {
             _ => (8, true),
         };
         let float = matches!(i.op, Flw | Fld | Fsw | Fsd);
-        // rax = address, rcx = its page's host offset: [rcx + rax] is it.
-        self.a.addr(RAX, i.rs1, i.imm);
-        self.lookup(n, delta, size, store);
+        // rcx = the page's host offset, and the address is index + disp:
+        // the access is at [rcx + index + disp].
+        let (index, disp) = match self.groups.of[n as usize] {
+            Some((group, off)) => self.group_member(i, n, delta, size, store, group, off),
+            None => {
+                self.a.addr(RAX, i.rs1, i.imm);
+                self.lookup(n, delta, size, store);
+                (RAX, 0)
+            }
+        };
         let a = &mut self.a;
         if store {
             let value = match home(i.rs2) {
@@ -639,7 +688,7 @@ impl Translator {
                 a.code.push(0x40);
             }
             let opcode = if size == 1 { 0x88 } else { MOV_STORE };
-            a.mem_indexed(size == 8, &[opcode], value, RCX, RAX);
+            a.mem_indexed(size == 8, &[opcode], value, RCX, index, disp);
             return;
         }
         let (w, opcode): (bool, &[u8]) = match i.op {
@@ -653,11 +702,11 @@ impl Translator {
         };
         if !float {
             let d = dest(i.rd, None);
-            a.mem_indexed(w, opcode, d, RCX, RAX);
+            a.mem_indexed(w, opcode, d, RCX, index, disp);
             a.put(i.rd, d);
             return;
         }
-        a.mem_indexed(w, opcode, RAX, RCX, RAX);
+        a.mem_indexed(w, opcode, RAX, RCX, index, disp);
         if i.op == Flw {
             // NaN-box: or rax, (mov rcx, 0xffff_ffff_0000_0000)
             a.mov_imm64(RCX, 0xffff_ffff_0000_0000);
@@ -672,26 +721,64 @@ impl Translator {
     /// access of `size` bytes running off the page) leaves before
     /// instruction `n`. Clobbers r8.
     fn lookup(&mut self, n: u32, delta: i64, size: i32, store: bool) {
-        let a = &mut self.a;
-        // r8 = &tlb[vpn % 512]
-        a.rr(true, &[MOV_STORE], RAX, R8);
-        a.shift_imm(true, SHR, R8, TLB_SHIFT);
-        a.alu_imm(false, AND, R8, TLB_INDEX);
-        let tlb = if store { TLB_STORE } else { TLB_LOAD };
-        a.mem(true, &[ADD.1], R8, RDI, tlb);
-        // The entry must map the page of the access's *last* byte, which
-        // also sends accesses that run off the page to the interpreter.
-        if size == 1 {
-            a.rr(true, &[MOV_STORE], RAX, RCX);
-        } else {
-            a.mem(true, &[0x8d], RCX, RAX, size - 1);
-        }
-        a.shift_imm(true, SHR, RCX, 12);
-        a.mem(true, &[CMP.1], RCX, R8, TlbEntry::VPN);
-        let miss = a.jcc(CC_NE);
+        let miss = self.a.lookup(size, store);
         self.misses.push((miss, n, delta));
+    }
+
+    /// A load or store of group `group`, at `off` from the group's value:
+    /// the group's first member looks up the page of the group's whole span
+    /// and keeps the host offset in the group's slot; every member takes
+    /// it from there. If the span is not on one page in the TLB, the slot
+    /// holds 0 and each member looks its own page up. Returns where the
+    /// address is: index register + displacement (rs1's host register and
+    /// the immediate, or rax).
+    #[allow(clippy::too_many_arguments)]
+    fn group_member(
+        &mut self,
+        i: Insn,
+        n: u32,
+        delta: i64,
+        size: i32,
+        store: bool,
+        group: usize,
+        off: i64,
+    ) -> (u8, i32) {
+        let g = self.groups.list[group];
+        let slot = GROUPS + 8 * group as i32;
         let a = &mut self.a;
-        a.mem(true, &[MOV_LOAD], RCX, R8, TlbEntry::HOST);
+        let first = g.first == n as usize;
+        let jump = if first {
+            a.addr(RAX, i.rs1, i.imm + (g.lo - off) as i32);
+            let miss = a.lookup((g.hi - g.lo) as i32, g.store);
+            a.mem(true, &[MOV_STORE], RCX, RDI, slot);
+            miss
+        } else {
+            a.mem(true, &[MOV_LOAD], RCX, RDI, slot);
+            a.rr(true, &[0x85], RCX, RCX);
+            a.jcc(CC_E)
+        };
+        let at = match home(i.rs1) {
+            Home::Reg(h) => (h, i.imm),
+            Home::Mem(_) => {
+                if !first || g.lo != off {
+                    a.addr(RAX, i.rs1, i.imm);
+                }
+                (RAX, 0)
+            }
+        };
+        let resume = self.a.code.len();
+        self.alone.push(Alone {
+            jump,
+            clear: first,
+            i,
+            n,
+            delta,
+            size,
+            store,
+            slot,
+            resume,
+        });
+        at
     }
 
     /// An AMO or LR/SC. While harts may run on several host threads
@@ -839,6 +926,16 @@ impl Translator {
 
     /// Emits the out-of-line exits and fills in the instruction count.
     fn finish(mut self, insns: u32) -> Block {
+        // Group members that look their page up alone.
+        for alone in std::mem::take(&mut self.alone) {
+            self.a.bind(alone.jump);
+            if alone.clear {
+                self.a.store_imm(RDI, alone.slot, 0);
+            }
+            self.a.addr(RAX, alone.i.rs1, alone.i.imm);
+            self.lookup(alone.n, alone.delta, alone.size, alone.store);
+            self.a.jmp_back(alone.resume);
+        }
         // Taken branches give back the budget of what they skip.
         for (taken, n, delta) in std::mem::take(&mut self.side_exits) {
             self.a.bind(taken);
@@ -944,6 +1041,24 @@ fn op_imm(a: &mut Asm, i: Insn, w: bool, op: Alu) {
 
 /// rd = rs1 OP rs2 with the `op r, r/m` opcode `opcode`.
 fn op_reg(a: &mut Asm, i: Insn, w: bool, opcode: &[u8], commutative: bool) {
+    // x0 as the operand that changes nothing (`mv` is `add rd, x0, rs2`):
+    // rd = the other one.
+    let identity = [[ADD.1], [OR.1], [XOR.1], [SUB.1]]
+        .iter()
+        .any(|o| o == opcode);
+    let only = match (i.rs1, i.rs2) {
+        (0, s) if identity && commutative => Some(s),
+        (s, 0) if identity => Some(s),
+        _ => None,
+    };
+    if let Some(s) = only {
+        let d = dest(i.rd, None);
+        a.get(d, s);
+        if !w {
+            a.sext32(d);
+        }
+        return a.put(i.rd, d);
+    }
     let (mut s1, mut s2) = (i.rs1, i.rs2);
     // rd = rs2 OP rs1 computes straight into rd's host register.
     if commutative && home(s2) == home(i.rd) {
@@ -1363,6 +1478,129 @@ fn set_cc(a: &mut Asm, i: Insn, cc: u8, with_imm: bool) {
     a.rr(false, &[0x0f, 0x90 | cc], 0, RAX);
     a.rr(false, &[0x0f, 0xb6], d, RAX);
     a.put(i.rd, d);
+}
+
+/// A group member that looks its page up alone, out of line: reached by
+/// `jump` (from a failed group lookup, which first zeroes the slot if
+/// `clear`, or from a member that found the slot zero), and back at
+/// `resume` with rcx set.
+struct Alone {
+    jump: Fixup,
+    clear: bool,
+    i: Insn,
+    n: u32,
+    delta: i64,
+    size: i32,
+    store: bool,
+    slot: i32,
+    resume: usize,
+}
+
+/// Loads and stores of a block at fixed offsets from one value: what one
+/// register held at one point of the block, maybe through `addi`s (as
+/// memcpy's loop stores through a3 = a5 + 24 and a0 = a5 + 32). Their TLB
+/// lookups are done once for all, by the first.
+#[derive(Clone, Copy)]
+struct Group {
+    /// The bytes accessed, as offsets from the value: [lo, hi).
+    lo: i64,
+    hi: i64,
+    /// Whether any member stores: then the store TLB (a page writable is
+    /// readable) is the group's.
+    store: bool,
+    /// The trace index of the first member.
+    first: usize,
+}
+
+#[derive(Default)]
+struct Groups {
+    /// Per trace index: the group of the access there and its offset from
+    /// the group's value.
+    of: Vec<Option<(usize, i64)>>,
+    list: Vec<Group>,
+}
+
+/// Groups wider than this are not formed: a span that straddles pages
+/// makes its members look up their pages one by one.
+const GROUP_SPAN: i64 = 512;
+
+/// The size and kind of a plain load or store.
+fn plain_access(op: Op) -> Option<(i64, bool)> {
+    use Op::*;
+    Some(match op {
+        Lb | Lbu => (1, false),
+        Lh | Lhu => (2, false),
+        Lw | Lwu | Flw => (4, false),
+        Ld | Fld => (8, false),
+        Sb => (1, true),
+        Sh => (2, true),
+        Sw | Fsw => (4, true),
+        Sd | Fsd => (8, true),
+        _ => return None,
+    })
+}
+
+/// Finds the groups of a trace: follows each integer register as a value
+/// (register, version) plus an offset, where `addi` adds to the offset and
+/// any other write makes a new version. Accesses through the same value
+/// within `GROUP_SPAN` bytes form a group; at most `GROUP_SLOTS` groups.
+fn groups(trace: &[(usize, Insn)]) -> Groups {
+    use Op::*;
+    let mut version = [0u32; 64];
+    let mut value: [Option<(u8, u32, i64)>; 64] = [None; 64];
+    let of = |value: &[Option<(u8, u32, i64)>; 64], version: &[u32; 64], r: u8| {
+        let r = (r & 63) as usize;
+        value[r].unwrap_or((r as u8, version[r], 0))
+    };
+    // (trace index, value, offset, size, store)
+    let mut accesses = Vec::new();
+    for (k, &(_, i)) in trace.iter().enumerate() {
+        if let Some((size, store)) = plain_access(i.op) {
+            let (r, v, off) = of(&value, &version, i.rs1);
+            accesses.push((k, (r, v), off + i.imm as i64, size, store));
+        }
+        let rd = (i.rd & 63) as usize;
+        match i.op {
+            Sb | Sh | Sw | Sd | Fsw | Fsd | Beq | Bne | Blt | Bge | Bltu | Bgeu | Fence => {}
+            Addi => {
+                let (r, v, off) = of(&value, &version, i.rs1);
+                version[rd] += 1;
+                value[rd] = Some((r, v, off + i.imm as i64));
+            }
+            // Anything else may write rd (an FP rd too, harmlessly).
+            _ => {
+                version[rd] += 1;
+                value[rd] = None;
+            }
+        }
+    }
+    let mut groups = Groups {
+        of: vec![None; trace.len()],
+        list: Vec::new(),
+    };
+    for a in 0..accesses.len() {
+        let (first, key, ..) = accesses[a];
+        if groups.of[first].is_some() || groups.list.len() == GROUP_SLOTS {
+            continue;
+        }
+        let members: Vec<_> = accesses[a..].iter().filter(|m| m.1 == key).collect();
+        let lo = members.iter().map(|m| m.2).min().unwrap_or(0);
+        let hi = members.iter().map(|m| m.2 + m.3).max().unwrap_or(0);
+        if members.len() < 2 || hi - lo > GROUP_SPAN {
+            continue;
+        }
+        let index = groups.list.len();
+        groups.list.push(Group {
+            lo,
+            hi,
+            store: members.iter().any(|m| m.4),
+            first,
+        });
+        for m in members {
+            groups.of[m.0] = Some((index, m.2));
+        }
+    }
+    groups
 }
 
 /// The instruction at `off`, if it lies wholly inside the frame.

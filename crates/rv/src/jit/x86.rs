@@ -524,7 +524,11 @@ impl Translator {
             _ if fpu::OPS.contains(&i.op) => {
                 // The host's SSE where it gives the exact answer, else (or
                 // for the rest) the call to fpu::execute.
-                let fast = sse(a, i).or_else(|| sse_convert(a, i));
+                let fast = sse(a, i)
+                    .or_else(|| sse_convert(a, i))
+                    .or_else(|| fp_compare(a, i))
+                    .or_else(|| fp_sign_single(a, i))
+                    .or_else(|| fp_class(a, i));
                 let done = fast.map(|(slow, done)| {
                     for jump in slow {
                         a.bind(jump);
@@ -1261,6 +1265,173 @@ fn fp_bits(a: &mut Asm, i: Insn) {
             a.mem(true, &[MOV_STORE], RAX, R8, f_disp(i.rd));
         }
     }
+}
+
+/// Jumps to the slow path unless the single-precision registers `regs`
+/// (in the file at rax) are NaN-boxed: RISC-V reads any other value as the
+/// canonical NaN, which `fpu` handles.
+fn check_boxed(a: &mut Asm, regs: &[u8], slow: &mut Vec<Fixup>) {
+    for &r in regs {
+        // cmp dword [rax + f_disp + 4], -1
+        a.mem(false, &[0x83], CMP.0, RAX, f_disp(r) + 4);
+        a.code.push(0xff);
+        slow.push(a.jcc(CC_NE));
+    }
+}
+
+/// The fast path of feq, flt, fle, fmin and fmax (single and double): when
+/// neither operand is a NaN, the host's ucomiss/ucomisd orders them as
+/// RISC-V does (-0 equal to +0) and no flag is raised; the minimum of
+/// equal operands is the one with the sign set (bitwise or: -0 for ±0,
+/// else they are the same bits), the maximum the other (and). NaNs, which
+/// may raise NV or give the other operand, take the slow path.
+fn fp_compare(a: &mut Asm, i: Insn) -> Option<(Vec<Fixup>, Fixup)> {
+    use Op::*;
+    let single = match i.op {
+        FeqS | FltS | FleS | FminS | FmaxS => true,
+        FeqD | FltD | FleD | FminD | FmaxD => false,
+        _ => return None,
+    };
+    let mut slow = Vec::new();
+    a.mem(true, &[MOV_LOAD], RAX, RDI, F);
+    if single {
+        check_boxed(a, &[i.rs1, i.rs2], &mut slow);
+    }
+    // movss/movsd xmm0, [rax + rs1]; ucomiss/ucomisd xmm0, [rax + rs2]
+    a.code.push(if single { 0xf3 } else { 0xf2 });
+    a.mem(false, &[0x0f, 0x10], 0, RAX, f_disp(i.rs1));
+    if !single {
+        a.code.push(0x66);
+    }
+    a.mem(false, &[0x0f, 0x2e], 0, RAX, f_disp(i.rs2));
+    // Unordered: a NaN.
+    slow.push(a.jcc(CC_P));
+    if matches!(i.op, FeqS | FltS | FleS | FeqD | FltD | FleD) {
+        // ZF: equal, CF: rs1 < rs2. setcc al; movzx d, al
+        let cc = match i.op {
+            FeqS | FeqD => CC_E,
+            FltS | FltD => CC_B,
+            _ => CC_BE,
+        };
+        let d = dest(i.rd, None);
+        a.rr(false, &[0x0f, 0x90 | cc], 0, RCX);
+        a.rr(false, &[0x0f, 0xb6], d, RCX);
+        a.put(i.rd, d);
+        return Some((slow, a.jmp()));
+    }
+    // rcx = rs1, r8 = rs2 (NaN-boxed singles stay boxed through or/and).
+    let min = matches!(i.op, FminS | FminD);
+    a.mem(true, &[MOV_LOAD], RCX, RAX, f_disp(i.rs1));
+    a.mem(true, &[MOV_LOAD], R8, RAX, f_disp(i.rs2));
+    let differ = a.jcc(CC_NE);
+    let op = if min { OR } else { AND };
+    a.rr(true, &[op.1], RCX, R8);
+    let both = a.jmp();
+    a.bind(differ);
+    // min: rs2 if rs1 > rs2 (CF and ZF clear); max: rs2 if rs1 < rs2.
+    let cc = if min { CC_A } else { CC_B };
+    a.rr(true, &[0x0f, 0x40 | cc], RCX, R8);
+    a.bind(both);
+    a.mem(true, &[MOV_STORE], RCX, RAX, f_disp(i.rd));
+    Some((slow, a.jmp()))
+}
+
+/// Single-precision sign injection of NaN-boxed operands, on the low
+/// halves; the result is boxed.
+fn fp_sign_single(a: &mut Asm, i: Insn) -> Option<(Vec<Fixup>, Fixup)> {
+    use Op::*;
+    if !matches!(i.op, FsgnjS | FsgnjnS | FsgnjxS) {
+        return None;
+    }
+    let mut slow = Vec::new();
+    a.mem(true, &[MOV_LOAD], RAX, RDI, F);
+    check_boxed(a, &[i.rs1, i.rs2], &mut slow);
+    // ecx's sign bit = the sign to give rs1 xor rs1's own (fsgnjx: rs2's
+    // sign); r8d = rs1 with its sign flipped by that.
+    a.mem(false, &[MOV_LOAD], R8, RAX, f_disp(i.rs1));
+    a.mem(false, &[MOV_LOAD], RCX, RAX, f_disp(i.rs2));
+    if i.op == FsgnjnS {
+        a.rr(false, &[0xf7], 2, RCX);
+    }
+    if i.op != FsgnjxS {
+        a.rr(false, &[XOR.1], RCX, R8);
+    }
+    a.alu_imm(false, AND, RCX, i32::MIN);
+    a.rr(false, &[XOR.1], R8, RCX);
+    a.mem(false, &[MOV_STORE], R8, RAX, f_disp(i.rd));
+    a.mem(false, &[0xc7], 0, RAX, f_disp(i.rd) + 4);
+    a.imm32(-1);
+    Some((slow, a.jmp()))
+}
+
+/// fclass.s and fclass.d: the class of the value's bits, as one bit of
+/// rd (RISC-V's order: -inf, -normal, -subnormal, -0, +0, +subnormal,
+/// +normal, +inf, signaling NaN, quiet NaN). An unboxed single, which
+/// reads as the canonical NaN, takes the slow path.
+fn fp_class(a: &mut Asm, i: Insn) -> Option<(Vec<Fixup>, Fixup)> {
+    use Op::*;
+    let single = match i.op {
+        FclassS => true,
+        FclassD => false,
+        _ => return None,
+    };
+    let (w, frac_bits) = if single { (false, 23u32) } else { (true, 52) };
+    let mut slow = Vec::new();
+    a.mem(true, &[MOV_LOAD], RAX, RDI, F);
+    if single {
+        check_boxed(a, &[i.rs1], &mut slow);
+    }
+    // rax = the bits; r8 = the sign; rax = the bits without the sign,
+    // shifted left once, so that exponent and fraction compare as one.
+    a.mem(w, &[MOV_LOAD], RAX, RAX, f_disp(i.rs1));
+    a.rr(w, &[MOV_STORE], RAX, R8);
+    a.shift_imm(w, SHR, R8, if single { 31 } else { 63 });
+    a.rr(w, &[ADD.1], RAX, RAX);
+    // ecx = the class of the magnitude as if positive (4 zero, 5
+    // subnormal, 6 normal, 7 infinity; 8 and 9 the NaNs, signless).
+    let ones = 0x7ffu64 >> (52 - frac_bits.min(52)) << (frac_bits + 1);
+    let ones = if single { 0xffu64 << 24 } else { ones };
+    let normal = 1u64 << (frac_bits + 1);
+    a.mov_imm64(RCX, ones);
+    a.rr(w, &[CMP.1], RAX, RCX);
+    let special = a.jcc(CC_AE);
+    let mut signed = Vec::new();
+    a.mov_imm64(RCX, normal);
+    a.rr(w, &[CMP.1], RAX, RCX);
+    a.mov_imm(RCX, 6);
+    signed.push(a.jcc(CC_AE));
+    a.rr(w, &[0x85], RAX, RAX);
+    a.mov_imm(RCX, 4);
+    signed.push(a.jcc(CC_E));
+    a.mov_imm(RCX, 5);
+    signed.push(a.jmp());
+    a.bind(special);
+    a.mov_imm(RCX, 7);
+    signed.push(a.jcc(CC_E));
+    // A NaN: quiet if the fraction's top bit is set. bt rax, frac_bits;
+    // ecx = 8 + CF (adc ecx, 0)
+    a.rr(true, &[0x0f, 0xba], 4, RAX);
+    a.code.push(frac_bits as u8);
+    a.mov_imm(RCX, 8);
+    a.alu_imm(false, Alu(2, 0x13), RCX, 0);
+    let nan = a.jmp();
+    // Negative values mirror: class 7 - ecx.
+    for jump in signed {
+        a.bind(jump);
+    }
+    a.rr(true, &[0x85], R8, R8);
+    let positive = a.jcc(CC_E);
+    a.rr(false, &[0xf7], NEG, RCX);
+    a.alu_imm(false, ADD, RCX, 7);
+    a.bind(positive);
+    a.bind(nan);
+    // rd = 1 << ecx
+    let d = dest(i.rd, None);
+    let d = if d == RCX { RAX } else { d };
+    a.mov_imm(d, 1);
+    a.rr(false, &[0xd3], SHL, d);
+    a.put(i.rd, d);
+    Some((slow, a.jmp()))
 }
 
 /// The fast path of the F and D arithmetic that SSE does exactly as RISC-V:

@@ -1,7 +1,8 @@
 //! Sv39 translation and the software TLB.
 //!
 //! The TLB is three direct-mapped arrays (fetch, load, store) mapping a
-//! virtual page number to the physical address of its frame. An entry is
+//! virtual page number to the physical address of its frame, and to the
+//! host address of the frame's bytes for translated code. An entry is
 //! only filled after a full walk has checked V/R/W/X/U and A/D, so a hit
 //! needs no further checks. Store entries are never filled for frames that
 //! hold decoded code: such stores take the slow path, which drops the

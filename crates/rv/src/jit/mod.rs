@@ -7,9 +7,9 @@
 //! the frame), so self-modifying code, `fence.i` and frames reused for data
 //! need nothing more (the jump cache, which lets blocks jump to blocks of
 //! other frames, forgets them too). A block never crosses its page, bakes
-//! in no virtual address and no translation (every access reads the TLB,
-//! every jump to another page the fetch TLB), and leaves before anything
-//! it cannot do exactly; see `x86`.
+//! in no virtual address and no translation (every run of a block reads
+//! the TLB for its accesses, every jump to another page the fetch TLB),
+//! and leaves before anything it cannot do exactly; see `x86`.
 //!
 //! On other hosts the module compiles to a translator that never
 //! translates, and the interpreter runs everything.

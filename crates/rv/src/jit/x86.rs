@@ -2,6 +2,12 @@
 //! and A, the FP CSRs, and F and D (inline where the host computes
 //! RISC-V's answer, see `sse`; through a call into `fpu` otherwise).
 //!
+//! A block is a trace of up to `MAX_INSNS` instructions on one page, in
+//! the order they run: it goes on past a conditional branch (whose taken
+//! side leaves the block) and follows jumps to its own page, and it ends at
+//! a jump through a register or off the page, or at a jump back into
+//! itself. So the common path of a loop is one block that jumps to itself.
+//!
 //! Blocks run inside the entry code (`entry`), which the code buffer calls
 //! as `(env: *mut Env, x: *mut u64, pc: u64, block: *const u8) -> u64`
 //! (System V: rdi, rsi, rdx, rcx; next pc in rax). The entry code loads the
@@ -27,8 +33,10 @@
 //! (a TLB miss, an access that straddles a page, an instruction this file
 //! does not know) leaves the block *before* the instruction with exit word
 //! `FALLBACK`, so the interpreter executes it with its full checks. Memory
-//! accesses read the same TLB the interpreter fills, on every access, so a
-//! TLB flush takes effect at once.
+//! accesses read the same TLB the interpreter fills, whose entries carry
+//! the host offset of their page, so a TLB flush takes effect at once.
+//! Loads and stores at fixed offsets from one value share one lookup per
+//! block run (see `groups`).
 //!
 //! Chaining: a jump to a fixed target on the same page goes through a
 //! `jmp` that first leads to a stub reporting `LINK`; the dispatcher then

@@ -373,6 +373,9 @@ struct Translator {
     groups: Groups,
     /// Members of groups whose lookup failed, each to be looked up alone.
     alone: Vec<Alone>,
+    /// Displacements of `lea r9, [r9 + disp32]` to fill in with the count
+    /// of the instructions after the first `n` (negated if `true`).
+    budget_fixes: Vec<(usize, u32, bool)>,
     /// Jumps to the jump-cache lookup, with the target pc in rax.
     lookups: Vec<Fixup>,
 }
@@ -396,6 +399,7 @@ pub(crate) fn translate(frame: &[u8], start: usize, parallel: bool) -> Option<Bl
         link_jumps: Vec::new(),
         groups: Groups::default(),
         alone: Vec::new(),
+        budget_fixes: Vec::new(),
         lookups: Vec::new(),
     };
     // sub r9, imm32 (the count, filled in by `finish`); jb bail
@@ -459,10 +463,12 @@ impl Translator {
             self.leave();
             return;
         }
-        // The target block expects its own pc in rdx.
-        if delta != 0 {
-            self.a.pc_plus(RDX, delta);
+        // This block's own start: a loop, no link needed.
+        if delta == 0 {
+            return self.a.jmp_back(0);
         }
+        // The target block expects its own pc in rdx.
+        self.a.pc_plus(RDX, delta);
         let jump = self.a.jmp();
         self.link_jumps.push(jump);
     }
@@ -471,6 +477,16 @@ impl Translator {
     fn leave(&mut self) {
         let jump = self.a.jmp();
         self.lookups.push(jump);
+    }
+
+    /// `lea r9, [r9 + count]`, where count is the number of the block's
+    /// instructions after the first `n`, negated if `negate`: the budget
+    /// the rest of the block would retire, given back (or taken again).
+    /// `finish` fills it in; lea leaves the flags alone.
+    fn give_back(&mut self, n: u32, negate: bool) {
+        self.a.mem(true, &[0x8d], LEFT_REG, LEFT_REG, i32::MAX);
+        let at = self.a.code.len() - 4;
+        self.budget_fixes.push((at, n, negate));
     }
 
     /// Emits instruction number `n` (at `delta` from the block start; the
@@ -518,9 +534,19 @@ impl Translator {
                     Bltu => CC_B,
                     _ => CC_AE,
                 };
-                a.cmp_regs(i.rs1, i.rs2);
-                let taken = a.jcc(cc);
-                self.side_exits.push((taken, n + 1, delta + imm as i64));
+                let to = delta + imm as i64;
+                if to == 0 {
+                    // Back to this block's start: a loop. Jump there
+                    // directly, with the budget of the rest given back.
+                    self.give_back(n + 1, false);
+                    self.a.cmp_regs(i.rs1, i.rs2);
+                    self.a.jcc_back(cc, 0);
+                    self.give_back(n + 1, true);
+                } else {
+                    a.cmp_regs(i.rs1, i.rs2);
+                    let taken = a.jcc(cc);
+                    self.side_exits.push((taken, n + 1, to));
+                }
             }
             Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu | Sb | Sh | Sw | Sd | Flw | Fld | Fsw | Fsd => {
                 self.access(i, n, delta)
@@ -549,6 +575,11 @@ impl Translator {
                 }
             }
             Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci => fcsr_access(a, i),
+            // x86 keeps every order RISC-V's fences ask for but that of a
+            // store before a later load, which only matters when other
+            // threads look: then mfence (for every fence, the simplest
+            // sufficient rule).
+            Fence if self.parallel => a.bytes(&[0x0f, 0xae, 0xf0]),
             Fence => {}
             // The rest only write rd: nothing to do for x0.
             _ if sink => {}
@@ -958,6 +989,11 @@ impl Translator {
         }
         let a = &mut self.a;
         a.code[self.count_at..self.count_at + 4].copy_from_slice(&insns.to_le_bytes());
+        for &(at, n, negate) in &self.budget_fixes {
+            let rest = (insns - n) as i32;
+            let disp = if negate { -rest } else { rest };
+            a.code[at..at + 4].copy_from_slice(&disp.to_le_bytes());
+        }
         for bail in self.bails {
             a.bind(bail);
             a.alu_imm(true, ADD, LEFT_REG, insns as i32);

@@ -853,7 +853,10 @@ fn grouped_accesses_walking_across_pages_and_permissions() {
             let frame = m.frame();
             m.map_to(RO, frame, USER_RO);
             for off in (0..0x1000).step_by(8) {
-                m.poke_u64(RW_BEFORE_RO + off, 0x0101_0101_0101_0101 * (off + 1));
+                m.poke_u64(
+                    RW_BEFORE_RO + off,
+                    0x0101_0101_0101_0101u64.wrapping_mul(off + 1),
+                );
             }
             m.hart.regs.x[base as usize] = start;
             m.hart.regs.x[1] = DATA;

@@ -333,7 +333,7 @@ pub struct StartInfo {
 /// Loads `image`, whose file's page cache is `pages`, into the empty
 /// address space `mm`, with `interp`, the program interpreter its PT_INTERP
 /// names (its image and pages), if it is dynamic; builds the stack. On
-/// failure `mm` is half built and must be released by the caller.
+/// failure `mm` is half built; the caller drops it.
 pub fn load(
     phys: &mut Phys,
     mm: &mut Mm,
@@ -783,7 +783,8 @@ mod tests {
         // Text is not writable by the guest.
         assert_eq!(mm.write_user(&mut phys, 0x10100, b"x"), Err(Errno::EFAULT));
         assert_eq!(mm.current_brk(), 0x14000);
-        mm.release(&mut phys);
+        drop(mm);
+        phys.reap();
         assert_eq!(phys.live_mms(), 0);
     }
 
@@ -805,7 +806,8 @@ mod tests {
             mm.find_vma(ELF_ET_DYN_BASE).unwrap().prot,
             PROT_READ | PROT_EXEC
         );
-        mm.release(&mut phys);
+        drop(mm);
+        phys.reap();
     }
 
     #[test]
@@ -830,7 +832,8 @@ mod tests {
         mm.read_user(&mut phys, 0x10800, &mut buf).unwrap();
         assert_eq!(&buf, b"data");
         assert_eq!(mm.find_vma(0x10000).unwrap().prot, PROT_READ | PROT_WRITE);
-        mm.release(&mut phys);
+        drop(mm);
+        phys.reap();
     }
 
     #[test]
@@ -872,6 +875,7 @@ mod tests {
         mm.read_user(&mut phys, 0x11f00, &mut buf[..5]).unwrap();
         assert_eq!(&buf[..5], b"data!");
         assert_eq!(mm.current_brk(), 0x14000);
-        mm.release(&mut phys);
+        drop(mm);
+        phys.reap();
     }
 }

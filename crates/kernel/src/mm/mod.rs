@@ -53,6 +53,7 @@ pub use phys::{Phys, PAGE_SIZE};
 pub use vma::{Backing, MemObject, Vma};
 
 use crate::errno::KResult;
+use filemap::{Orphan, Orphans};
 use pagetable::PageTable;
 use vma::VmaTree;
 
@@ -197,6 +198,8 @@ pub struct Mm {
     /// The auxiliary vector exec gave the program (Linux's saved_auxv),
     /// AT_NULL last: a core file's NT_AUXV.
     pub auxv: Vec<(u64, u64)>,
+    /// Where the page table goes when the address space is dropped.
+    orphans: Orphans,
 }
 
 impl Mm {
@@ -217,6 +220,7 @@ impl Mm {
             args: 0..0,
             env: 0..0,
             auxv: Vec::new(),
+            orphans: phys.cache.orphans(),
         })
     }
 
@@ -298,16 +302,19 @@ impl Mm {
         f(&mut self.stats);
         f(&mut phys.stats);
     }
+}
 
-    /// Frees every frame and table this address space holds. An `Mm` must
-    /// end here: dropping one leaks its frames, which the leak tests catch
-    /// through [`Phys::free_frames`] and [`Phys::live_mms`].
-    pub fn release(self, phys: &mut Phys) {
-        let mapped = self.pt.destroy(phys);
-        debug_assert_eq!(mapped, self.stats.resident_pages);
-        phys.stats.resident_pages -= self.stats.resident_pages;
-        drop(self.vmas);
-        phys.reap();
-        phys.mm_released();
+impl Drop for Mm {
+    /// The last user dropped the address space, wherever that was (exit,
+    /// exec, a failed fork or exec): its page table goes to `Phys`, which
+    /// frees the tables and drops the reference each entry holds on its
+    /// frame at the next [`Phys::reap`] (`Kernel::mmput` reaps at once).
+    /// The VMAs' memory objects go the same way as they drop.
+    fn drop(&mut self) {
+        let pt = self.pt.take();
+        let resident = self.stats.resident_pages;
+        self.orphans
+            .borrow_mut()
+            .push(Orphan::Table { pt, resident });
     }
 }

@@ -122,13 +122,8 @@ impl Kernel {
             stack_limit,
         };
         let interp = interp.as_ref().map(|(image, pages)| (image, pages));
-        let start = match loader::load(&mut self.phys, &mut mm, &image, &pages, interp, &args) {
-            Ok(start) => start,
-            Err(e) => {
-                mm.release(&mut self.phys);
-                return Err(e);
-            }
-        };
+        // A failed load drops the half-built `Mm`, which frees itself.
+        let start = loader::load(&mut self.phys, &mut mm, &image, &pages, interp, &args)?;
         // Linux's start_thread: pc and sp set, every other register zero
         // (a0 = 0 tells the C runtime there is no rtld_fini).
         let mut x = [0; 32];

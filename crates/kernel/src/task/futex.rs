@@ -829,13 +829,8 @@ mod tests {
             Err(Errno::EFAULT)
         );
 
-        for mm in [parent, child] {
-            Rc::try_unwrap(mm)
-                .ok()
-                .unwrap()
-                .into_inner()
-                .release(&mut phys);
-        }
+        drop((parent, child));
+        phys.reap();
         assert_eq!(phys.free_frames(), phys.total_frames());
     }
 

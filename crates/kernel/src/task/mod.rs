@@ -561,12 +561,12 @@ impl Kernel {
         self.mmput(task.mm);
     }
 
-    /// Linux's mmput: drops one user of an address space, releasing its
-    /// frames and page tables with the last.
+    /// Linux's mmput: drops one user of an address space. With the last
+    /// the `Mm` drops and its frames and page tables are freed here and
+    /// now, rather than at the next reap.
     pub fn mmput(&mut self, mm: Rc<RefCell<Mm>>) {
-        if let Ok(mm) = Rc::try_unwrap(mm) {
-            mm.into_inner().release(&mut self.phys);
-        }
+        drop(mm);
+        self.phys.reap();
     }
 
     /// Starts system call `nr` on the current thread: the restart state

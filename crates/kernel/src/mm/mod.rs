@@ -39,6 +39,7 @@ mod fault;
 mod filemap;
 mod fork;
 mod mmap;
+mod mremap;
 mod pagetable;
 mod phys;
 mod uaccess;

@@ -199,6 +199,9 @@ pub struct Mm {
     /// The auxiliary vector exec gave the program (Linux's saved_auxv),
     /// AT_NULL last: a core file's NT_AUXV.
     pub auxv: Vec<(u64, u64)>,
+    /// The most pages resident before the last time fewer became so
+    /// (Linux's hiwater_rss: see [`Mm::hiwater_rss_kib`]).
+    hiwater_rss: u64,
     /// Where the page table goes when the address space is dropped.
     orphans: Orphans,
 }
@@ -221,6 +224,7 @@ impl Mm {
             args: 0..0,
             env: 0..0,
             auxv: Vec::new(),
+            hiwater_rss: 0,
             orphans: phys.cache.orphans(),
         })
     }
@@ -300,8 +304,15 @@ impl Mm {
 
     /// Adds to a counter here and in the global sum.
     fn count(&mut self, phys: &mut Phys, f: impl Fn(&mut MmStats)) {
+        self.hiwater_rss = self.hiwater_rss.max(self.stats.resident_pages);
         f(&mut self.stats);
         f(&mut phys.stats);
+    }
+
+    /// The most memory this address space has had resident, in KiB
+    /// (getrusage's ru_maxrss, /proc's VmHWM).
+    pub fn hiwater_rss_kib(&self) -> u64 {
+        self.hiwater_rss.max(self.stats.resident_pages) * PAGE_SIZE / 1024
     }
 }
 

@@ -229,13 +229,14 @@ impl Kernel {
             regs.x[4] = args.tls;
         }
         let me = self.current();
-        let (sigmask, my_sig) = (me.sigmask, me.sig);
+        let (sigmask, my_sig, sched) = (me.sigmask, me.sig, me.sched);
         // fork clears pending signals: the child has its own.
         let mut child = Task::new(tid, regs, mm, sighand, files, fs, group);
         if flags.contains(CloneFlags::CHILD_CLEARTID) {
             child.clear_child_tid = args.child_tid;
         }
         child.sigmask = sigmask;
+        child.sched = sched;
         // The alternate stack is inherited (clone with CLONE_VM without
         // CLONE_VFORK clears it, as Linux does).
         if !flags.contains(CloneFlags::VM) || flags.contains(CloneFlags::VFORK) {

@@ -285,6 +285,11 @@ impl Kernel {
         let task = self.tasks.get_mut(&tid).expect("exec'ing task exists");
         let old = std::mem::replace(&mut task.mm, Rc::new(RefCell::new(image.mm)));
         let new_root = task.mm.borrow().root();
+        // ru_maxrss remembers the old image's peak (Linux's exec_mmap).
+        let peak = old.borrow().hiwater_rss_kib();
+        let mut g = task.group.borrow_mut();
+        g.dead_threads.maxrss = g.dead_threads.maxrss.max(peak);
+        drop(g);
         self.mmput(old);
         self.hart.regs = image.regs;
         self.hart.set_page_table(new_root);

@@ -18,7 +18,6 @@ use crate::errno::{Errno, KResult};
 use crate::wait::WaitReason;
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
 // wait options (asm-generic).
 pub const WNOHANG: u32 = 0x1;
@@ -59,8 +58,8 @@ pub struct WaitResult {
     /// waitid's si_code and si_status.
     pub code: i32,
     pub si_status: i32,
-    /// The child's CPU time (its own and its reaped children's).
-    pub utime: Duration,
+    /// What the child used, with its reaped children (wait4's rusage).
+    pub usage: super::acct::Usage,
 }
 
 impl Kernel {
@@ -132,9 +131,10 @@ impl Kernel {
             files,
             fs,
             pending,
-            cpu_time,
+            mut usage,
             ..
         } = task;
+        usage.maxrss = mm.borrow().hiwater_rss_kib();
         self.mmput(mm);
         // 4.
         drop(files);
@@ -145,7 +145,7 @@ impl Kernel {
         {
             let mut g = group.borrow_mut();
             g.threads.retain(|&t| t != tid);
-            g.dead_threads_time += cpu_time;
+            g.dead_threads.add(&usage);
         }
         let tgid = group.borrow().tgid;
         // 6. Children whose parent thread this was get another thread of
@@ -168,12 +168,15 @@ impl Kernel {
     }
 
     /// Linux's exit_itimers and the real timer's cancel: the process's
-    /// ITIMER_REAL and POSIX timers stop with its last thread.
+    /// ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF and POSIX timers stop with
+    /// its last thread.
     fn exit_itimers(&mut self, group: &Rc<RefCell<ThreadGroup>>) {
         let mut g = group.borrow_mut();
         if let Some((at, _)) = g.itimer_real.take() {
             self.alarms.remove(&(at, g.tgid));
         }
+        g.itimer_virtual = None;
+        g.itimer_prof = None;
         g.posix_timers.delete_all();
     }
 
@@ -348,7 +351,7 @@ impl Kernel {
             ExitStatus::Killed(sig) => (CLD_KILLED, sig.0 as i32),
             ExitStatus::Dumped(sig) => (CLD_DUMPED, sig.0 as i32),
         };
-        let ticks = (g.dead_threads_time.as_millis() / 10) as u64;
+        let ticks = super::acct::ticks(g.dead_threads.utime);
         let mut info = SigInfo::child(code, g.tgid, uid, si_status, ticks);
         info.0[0..4].copy_from_slice(&exit_signal.to_le_bytes());
         info
@@ -376,12 +379,14 @@ impl Kernel {
             return;
         };
         self.wake_pidfd_pollers(pid);
-        let (ppid, time) = {
+        let (ppid, usage) = {
             let g = g.borrow();
-            (g.ppid, g.dead_threads_time + g.children_time)
+            let mut usage = g.dead_threads;
+            usage.add(&g.children);
+            (g.ppid, usage)
         };
         if let Some(p) = self.groups.get(&ppid) {
-            p.borrow_mut().children_time += time;
+            p.borrow_mut().children.add(&usage);
         }
     }
 
@@ -440,14 +445,15 @@ impl Kernel {
             }
             any = true;
             let uid = c.cred.uid;
-            let utime = c.dead_threads_time + c.children_time;
+            let mut usage = c.dead_threads;
+            usage.add(&c.children);
             let base = WaitResult {
                 pid: c.tgid,
                 uid,
                 status: 0,
                 code: 0,
                 si_status: 0,
-                utime,
+                usage,
             };
             if let (Some(status), true) = (c.zombie, options & WEXITED != 0) {
                 let (code, si_status) = match status {

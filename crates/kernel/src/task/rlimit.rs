@@ -133,6 +133,15 @@ impl Rlimits {
     }
 }
 
+impl Rlimits {
+    /// RLIMIT_CPU's soft limit a second further: Linux raises it after
+    /// each SIGXCPU, so that the next comes a second of CPU time later.
+    pub fn next_cpu_second(&mut self) {
+        let cpu = &mut self.0[RLIMIT_CPU];
+        cpu.cur = cpu.cur.saturating_add(1);
+    }
+}
+
 impl super::Kernel {
     /// The current process's limit for `resource` (Linux's rlimit()).
     pub fn rlimit(&self, resource: usize) -> Rlimit {

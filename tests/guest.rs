@@ -2,7 +2,7 @@
 //!
 //! Each case is one run of a multi-case guest program (`proctest CASE`,
 //! `mmtest CASE`, `fstest CASE`, `sigtest CASE`, `polltest CASE`,
-//! `schedtest CASE`, `limits CASE`, `acct CASE` from `userland/src/`). The same C source is compiled for
+//! `schedtest CASE`, `limits CASE`, `acct CASE`, `lifecycle CASE` from `userland/src/`). The same C source is compiled for
 //! the host with `cc` at test time and run natively: Linux's stdout and exit
 //! status are the expected ones. The committed riscv64 binary in
 //! `userland/bin/` runs under `cleave run` and must print the same bytes and
@@ -154,6 +154,10 @@ const ACTIVE: &[&str] = &[
     "acct/sched_calls",
     "acct/itimers",
     "acct/rlimit_cpu",
+    "lifecycle/pdeathsig",
+    "lifecycle/pdeath_delivery",
+    "lifecycle/resethand",
+    "lifecycle/exec_checks",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
@@ -429,6 +433,7 @@ fn lists_cover_every_case() {
         "schedtest",
         "limits",
         "acct",
+        "lifecycle",
     ] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {

@@ -131,6 +131,8 @@ pub struct OpenFile {
     /// A host FIFO's own end, open since open(2) as Linux's is: what its
     /// reads and writes use (the inode is `kind`'s).
     pub host: Option<HostStream>,
+    /// A regular file opened for writing holds its inode's writer count.
+    pub write_access: Option<super::WriteAccess>,
 }
 
 impl OpenFile {
@@ -140,6 +142,7 @@ impl OpenFile {
             flags: Cell::new(flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)),
             offset: Cell::new(0),
             host: None,
+            write_access: None,
         }
     }
 

@@ -163,18 +163,7 @@ fn permitted(k: &Kernel, loc: &Loc, bits: u32) -> bool {
     if matches!(i.data, Data::Host(_)) {
         return crate::fs::host_access(&i, bits);
     }
-    let cred = k.cred();
-    if cred.euid == 0 {
-        return bits & 1 == 0 || i.is_dir() || i.mode & 0o111 != 0;
-    }
-    let shift = if cred.euid == i.uid {
-        6
-    } else if cred.egid == i.gid || cred.groups.contains(&i.gid) {
-        3
-    } else {
-        0
-    };
-    (i.mode >> shift) & bits == bits
+    k.cred().permits(&i, bits)
 }
 
 /// SIGPIPE to the writer of a pipe without readers, as Linux does; the
@@ -1273,7 +1262,12 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     } else {
         flags
     };
-    let file = Rc::new(OpenFile::new(FileKind::Inode(loc), flags));
+    let writes = !path_only && flags & O_ACCMODE != O_RDONLY && is_reg;
+    let write_access = writes.then(|| crate::fs::WriteAccess::new(loc.inode.clone()));
+    let file = Rc::new(OpenFile {
+        write_access,
+        ..OpenFile::new(FileKind::Inode(loc), flags)
+    });
     fd_install(k, file, flags & O_CLOEXEC != 0, 0)
 }
 
@@ -1427,8 +1421,8 @@ pub(crate) fn truncate_file(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> 
 }
 
 /// Linux's get_write_access: a program a process runs is kept from
-/// writers (exe_file_deny_write_access). Exec of a file open for writing
-/// is allowed, as since Linux 6.11.
+/// writers (exe_file_deny_write_access), as a file open for writing is
+/// kept from exec (`crate::fs::WriteAccess`).
 fn get_write_access(loc: &Loc) -> KResult<()> {
     if loc.inode.borrow().running > 0 {
         return Err(Errno::ETXTBSY);

@@ -549,15 +549,16 @@ pub fn prctl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             Ok(0)
         }
         PR_SET_PDEATHSIG => {
-            Signal::from_guest(a[1]).map(drop).or(if a[1] == 0 {
-                Ok(())
-            } else {
-                Err(Errno::EINVAL)
-            })?;
+            // Linux's valid_signal: 0 (none) up to _NSIG.
+            if a[1] > u64::from(signal::NSIG - 1) {
+                return Err(Errno::EINVAL);
+            }
+            k.set_pdeath_signal(a[1] as u32);
             Ok(0)
         }
         PR_GET_PDEATHSIG => {
-            k.write_user_u32(a[1], 0)?;
+            let sig = k.current().pdeath_signal;
+            k.write_user_u32(a[1], sig)?;
             Ok(0)
         }
         _ => Err(Errno::EINVAL),

@@ -17,7 +17,7 @@
 
 use super::rlimit::RLIMIT_CPU;
 use super::sigdeliver::SigTarget;
-use super::signal::{SigInfo, Signal};
+use super::signal::{SigInfo, Signal, SI_KERNEL};
 use super::{Kernel, Tid};
 use std::time::Duration;
 
@@ -195,9 +195,6 @@ impl Kernel {
 pub const ITIMER_REAL: i32 = 0;
 pub const ITIMER_VIRTUAL: i32 = 1;
 pub const ITIMER_PROF: i32 = 2;
-
-/// si_code of a signal the kernel sends.
-const SI_KERNEL: i32 = 0x80;
 
 impl Kernel {
     /// setitimer(ITIMER_VIRTUAL or ITIMER_PROF): arms the timer to expire

@@ -169,11 +169,23 @@ impl Kernel {
         if inode.is_symlink() {
             return Err(Errno::ELOOP);
         }
-        if inode.mode & crate::fs::S_IFMT != crate::fs::S_IFREG
-            || inode.mode & 0o111 == 0
-            || !crate::fs::host_access(&inode, 1)
-        {
+        // Linux's do_open_execat: may_open's permission check, then a
+        // regular file on a mount that allows exec, then
+        // deny_write_access.
+        let permitted = match (&inode.data, self.on_hart) {
+            (crate::fs::Data::Host(_), _) => crate::fs::host_access(&inode, 1),
+            // Booting: the kernel itself starts init.
+            (_, None) => inode.mode & 0o111 != 0,
+            (_, Some(_)) => self.cred().permits(&inode, 1),
+        };
+        if !permitted {
             return Err(Errno::EACCES);
+        }
+        if inode.mode & crate::fs::S_IFMT != crate::fs::S_IFREG {
+            return Err(Errno::EACCES);
+        }
+        if inode.writers > 0 {
+            return Err(Errno::ETXTBSY);
         }
         drop(inode);
         // Text and data are mapped from the page cache: every process

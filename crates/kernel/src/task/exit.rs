@@ -12,7 +12,7 @@
 
 use super::block::TaskState;
 use super::sigdeliver::SigTarget;
-use super::signal::{SigInfo, Signal, SIG_IGN};
+use super::signal::{SigInfo, Signal, SIG_IGN, SI_USER};
 use super::{ExitStatus, Kernel, Task, ThreadGroup, Tid};
 use crate::errno::{Errno, KResult};
 use crate::wait::WaitReason;
@@ -148,6 +148,7 @@ impl Kernel {
             g.dead_threads.add(&usage);
         }
         let tgid = group.borrow().tgid;
+        self.send_pdeath_signals(tid, tgid, uid);
         // 6. Children whose parent thread this was get another thread of
         // the group as parent (Linux's find_new_reaper looks in the group
         // first).
@@ -164,6 +165,49 @@ impl Kernel {
         if last {
             let status = *group.borrow_mut().exit.get_or_insert(status);
             self.exit_process(&group, status, uid);
+        }
+    }
+
+    /// PR_SET_PDEATHSIG: the parent thread `tid` (of process `tgid`, user
+    /// `uid`) is exiting, so each of its children's threads that asked
+    /// for a signal on its parent's death gets it, sent to its process as
+    /// if by kill from the parent (Linux's forget_original_parent, for
+    /// every exiting thread, not only the process's last).
+    fn send_pdeath_signals(&mut self, tid: Tid, tgid: Tid, uid: u32) {
+        let mut sends = Vec::new();
+        for child in self.groups.values() {
+            let c = child.borrow();
+            if c.parent_tid != tid || c.tgid == tgid {
+                continue;
+            }
+            for t in &c.threads {
+                let sig = self.tasks[t].pdeath_signal;
+                if sig != 0 {
+                    sends.push((c.tgid, sig));
+                }
+            }
+        }
+        for (pid, sig) in sends {
+            let info = SigInfo::user(Signal(sig), SI_USER, tgid, uid);
+            self.send_signal(SigTarget::Process(pid), info);
+        }
+    }
+
+    /// prctl(PR_SET_PDEATHSIG): the current thread's signal on its parent
+    /// thread's death (0 for none).
+    pub fn set_pdeath_signal(&mut self, sig: u32) {
+        self.current_mut().pdeath_signal = sig;
+    }
+
+    /// The process `tgid` changed its effective or filesystem ids: its
+    /// threads forget their PR_SET_PDEATHSIG, so that a parent cannot
+    /// signal a process more privileged than it was (Linux's
+    /// commit_creds).
+    pub fn forget_pdeath_signals(&mut self, tgid: Tid) {
+        for t in self.threads_of(tgid) {
+            if let Some(task) = self.tasks.get_mut(&t) {
+                task.pdeath_signal = 0;
+            }
         }
     }
 

@@ -259,6 +259,9 @@ pub struct Task {
     pub sched: sched::SchedAttr,
     /// vfork: the parent thread waiting for this child to exec or exit.
     pub vfork_parent: Option<Tid>,
+    /// PR_SET_PDEATHSIG: the signal this thread's process gets when the
+    /// parent thread exits (0: none). Not inherited; kept across exec.
+    pub pdeath_signal: u32,
     pub mm: Rc<RefCell<Mm>>,
     pub sighand: Rc<RefCell<SigHand>>,
     pub files: Rc<RefCell<Files>>,
@@ -294,6 +297,7 @@ impl Task {
             vruntime: 0,
             sched: Default::default(),
             vfork_parent: None,
+            pdeath_signal: 0,
             mm,
             sighand,
             files,

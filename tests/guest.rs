@@ -154,6 +154,7 @@ const ACTIVE: &[&str] = &[
     "acct/sched_calls",
     "acct/itimers",
     "acct/rlimit_cpu",
+    "acct/rlimit_fsize",
     "lifecycle/pdeathsig",
     "lifecycle/pdeath_delivery",
     "lifecycle/resethand",

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/times.h>
@@ -301,7 +302,7 @@ static int sched_calls(void)
 	return 0;
 }
 
-static volatile sig_atomic_t vtalrm, prof, xcpu;
+static volatile sig_atomic_t vtalrm, prof, xcpu, xfsz;
 static void on_signal(int sig)
 {
 	if (sig == SIGVTALRM)
@@ -310,6 +311,8 @@ static void on_signal(int sig)
 		prof++;
 	else if (sig == SIGXCPU)
 		xcpu++;
+	else if (sig == SIGXFSZ)
+		xfsz++;
 }
 
 /* ITIMER_VIRTUAL and ITIMER_PROF run on CPU time: a sleeper's never
@@ -392,6 +395,50 @@ static int rlimit_cpu(void)
 	return 0;
 }
 
+/* RLIMIT_FSIZE: a write is cut short at the limit, one at or past it is
+ * EFBIG with SIGXFSZ, as is a truncate that grows a file past it;
+ * SIGXFSZ's default kills. */
+static int rlimit_fsize(void)
+{
+	enter_scratch();
+	signal(SIGXFSZ, on_signal);
+	struct rlimit rl = {10000, 10000};
+	say("setrlimit: %s", res(setrlimit(RLIMIT_FSIZE, &rl)));
+	static char buf[20000];
+	long r;
+	int fd = open("f", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	say("write 20000: %zd", write(fd, buf, sizeof buf));
+	r = write(fd, buf, 10);
+	say("write at the limit: %s, SIGXFSZ %d", res(r), xfsz);
+	say("pwrite 20 at 9990: %zd", pwrite(fd, buf, 20, 9990));
+	r = pwrite(fd, buf, 1, 20000);
+	say("pwrite at 20000: %s, SIGXFSZ %d", res(r), xfsz);
+	r = ftruncate(fd, 20000);
+	say("ftruncate 20000: %s, SIGXFSZ %d", res(r), xfsz);
+	say("ftruncate 5000: %s", res(ftruncate(fd, 5000)));
+	say("truncate 10000: %s", res(truncate("f", 10000)));
+	r = truncate("f", 10001);
+	say("truncate 10001: %s, SIGXFSZ %d", res(r), xfsz);
+	struct stat st;
+	fstat(fd, &st);
+	say("size: %ld", (long)st.st_size);
+	close(fd);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct rlimit core = {0, 0};
+		setrlimit(RLIMIT_CORE, &core);
+		signal(SIGXFSZ, SIG_DFL);
+		fd = open("f", O_WRONLY | O_APPEND);
+		write(fd, buf, 1);
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	say("default action: %s", WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exit");
+	leave_scratch();
+	return 0;
+}
+
 static const struct guest_case cases[] = {
 	{"rusage_self", rusage_self},
 	{"rusage_children", rusage_children},
@@ -400,6 +447,7 @@ static const struct guest_case cases[] = {
 	{"sched_calls", sched_calls},
 	{"itimers", itimers},
 	{"rlimit_cpu", rlimit_cpu},
+	{"rlimit_fsize", rlimit_fsize},
 };
 
 int main(int argc, char **argv)

@@ -361,12 +361,13 @@ pub(crate) fn file_write(
                     } else {
                         pos.unwrap_or(f.offset.get())
                     };
+                    let len = k.fsize_write_limit(offset, data.len())?;
                     // Linux's MAX_LFS_FILESIZE: what fits before it is
                     // written, EFBIG at it.
                     if offset >= MAX_LFS_FILESIZE {
                         return Err(Errno::EFBIG);
                     }
-                    let len = data.len().min((MAX_LFS_FILESIZE - offset) as usize);
+                    let len = len.min((MAX_LFS_FILESIZE - offset) as usize);
                     let n = file.write(&mut k.phys, id, offset, &data[..len])?;
                     i.mtime = t;
                     i.ctime = t;
@@ -381,7 +382,8 @@ pub(crate) fn file_write(
                     } else {
                         pos.unwrap_or(f.offset.get())
                     };
-                    let n = h.write_at(offset, data)?;
+                    let len = k.fsize_write_limit(offset, data.len())?;
+                    let n = h.write_at(offset, &data[..len])?;
                     crate::fs::pagecache::write_through(&mut k.phys, i.id, offset, &data[..n]);
                     i.mtime = t;
                     i.ctime = t;
@@ -1402,13 +1404,17 @@ pub(crate) fn truncate_file(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> 
     let is_dir = i.is_dir();
     match &mut i.data {
         Data::File(f) => {
+            k.fsize_truncate_limit(f.size(), len)?;
             if len > MAX_LFS_FILESIZE {
                 return Err(Errno::EFBIG);
             }
             f.truncate(&mut k.phys, len);
         }
         Data::Host(_) if is_dir => return Err(Errno::EISDIR),
-        Data::Host(h) => h.truncate(len)?,
+        Data::Host(h) => {
+            k.fsize_truncate_limit(h.size, len)?;
+            h.truncate(len)?
+        }
         Data::Dir(_) => return Err(Errno::EISDIR),
         _ => return Err(Errno::EINVAL),
     }

@@ -148,6 +148,47 @@ impl super::Kernel {
         self.current().group.borrow().rlimits.get(resource)
     }
 
+    /// RLIMIT_FSIZE on a write of `len` bytes at `pos` to a regular file
+    /// (Linux's generic_write_check_limits): how many may be written. A
+    /// write is cut short at the limit; one that starts at or past it is
+    /// EFBIG, and the writer gets SIGXFSZ.
+    pub fn fsize_write_limit(&mut self, pos: u64, len: usize) -> KResult<usize> {
+        let limit = self.rlimit(RLIMIT_FSIZE).cur;
+        if limit == RLIM_INFINITY {
+            return Ok(len);
+        }
+        if pos >= limit {
+            self.raise_sigxfsz();
+            return Err(Errno::EFBIG);
+        }
+        Ok(len.min((limit - pos).min(usize::MAX as u64) as usize))
+    }
+
+    /// RLIMIT_FSIZE on a truncate of a regular file of `size` bytes to
+    /// `len` (Linux's inode_newsize_ok): growing it past the limit is
+    /// EFBIG with SIGXFSZ.
+    pub fn fsize_truncate_limit(&mut self, size: u64, len: u64) -> KResult<()> {
+        let limit = self.rlimit(RLIMIT_FSIZE).cur;
+        if len > size && limit != RLIM_INFINITY && len > limit {
+            self.raise_sigxfsz();
+            return Err(Errno::EFBIG);
+        }
+        Ok(())
+    }
+
+    /// SIGXFSZ to the current thread, as Linux's send_sig from the writer.
+    fn raise_sigxfsz(&mut self) {
+        let (pid, uid) = (self.current().group.borrow().tgid, self.cred().uid);
+        let info = super::signal::SigInfo::user(
+            super::signal::Signal::SIGXFSZ,
+            super::signal::SI_USER,
+            pid,
+            uid,
+        );
+        let tid = self.current_tid();
+        self.send_signal(super::sigdeliver::SigTarget::Thread(tid), info);
+    }
+
     /// RLIMIT_NOFILE's soft limit: new descriptors must be below it
     /// (EMFILE from open, EBADF or EINVAL for dup2, dup3 and F_DUPFD
     /// targets at or above it). At most [`NR_OPEN`].

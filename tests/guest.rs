@@ -159,6 +159,7 @@ const ACTIVE: &[&str] = &[
     "lifecycle/pdeath_delivery",
     "lifecycle/resethand",
     "lifecycle/exec_checks",
+    "lifecycle/timerslack",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).

@@ -226,11 +226,33 @@ static int exec_checks(void)
 	return 0;
 }
 
+/* PR_SET_TIMERSLACK: kept per thread, 0 restores the default, a child
+ * inherits the parent's as its own default. */
+static int timerslack(void)
+{
+	say("default: %ld", (long)prctl(PR_GET_TIMERSLACK));
+	say("set 1000: %s", res(prctl(PR_SET_TIMERSLACK, 1000)));
+	say("get: %ld", (long)prctl(PR_GET_TIMERSLACK));
+	pid_t pid = fork();
+	if (pid == 0) {
+		say("child: %ld", (long)prctl(PR_GET_TIMERSLACK));
+		prctl(PR_SET_TIMERSLACK, 7);
+		prctl(PR_SET_TIMERSLACK, 0);
+		say("child's default: %ld", (long)prctl(PR_GET_TIMERSLACK));
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	say("set 0: %s", res(prctl(PR_SET_TIMERSLACK, 0)));
+	say("back to: %ld", (long)prctl(PR_GET_TIMERSLACK));
+	return 0;
+}
+
 static const struct guest_case cases[] = {
 	{"pdeathsig", pdeathsig},
 	{"pdeath_delivery", pdeath_delivery},
 	{"resethand", resethand},
 	{"exec_checks", exec_checks},
+	{"timerslack", timerslack},
 };
 
 int main(int argc, char **argv)

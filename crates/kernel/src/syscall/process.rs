@@ -515,6 +515,8 @@ const PR_SET_PDEATHSIG: u64 = 1;
 const PR_GET_PDEATHSIG: u64 = 2;
 const PR_SET_NAME: u64 = 15;
 const PR_GET_NAME: u64 = 16;
+const PR_SET_TIMERSLACK: u64 = 29;
+const PR_GET_TIMERSLACK: u64 = 30;
 const PR_SET_CHILD_SUBREAPER: u64 = 36;
 const PR_GET_CHILD_SUBREAPER: u64 = 37;
 
@@ -556,6 +558,15 @@ pub fn prctl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             k.set_pdeath_signal(a[1] as u32);
             Ok(0)
         }
+        PR_SET_TIMERSLACK => {
+            let task = k.current_mut();
+            task.timer_slack_ns = match a[1] {
+                0 => task.default_timer_slack_ns,
+                ns => ns,
+            };
+            Ok(0)
+        }
+        PR_GET_TIMERSLACK => Ok(k.current().timer_slack_ns),
         PR_GET_PDEATHSIG => {
             let sig = k.current().pdeath_signal;
             k.write_user_u32(a[1], sig)?;

@@ -229,7 +229,7 @@ impl Kernel {
             regs.x[4] = args.tls;
         }
         let me = self.current();
-        let (sigmask, my_sig, sched) = (me.sigmask, me.sig, me.sched);
+        let (sigmask, my_sig, sched, slack) = (me.sigmask, me.sig, me.sched, me.timer_slack_ns);
         // fork clears pending signals: the child has its own.
         let mut child = Task::new(tid, regs, mm, sighand, files, fs, group);
         if flags.contains(CloneFlags::CHILD_CLEARTID) {
@@ -237,6 +237,8 @@ impl Kernel {
         }
         child.sigmask = sigmask;
         child.sched = sched;
+        child.timer_slack_ns = slack;
+        child.default_timer_slack_ns = slack;
         // The alternate stack is inherited (clone with CLONE_VM without
         // CLONE_VFORK clears it, as Linux does).
         if !flags.contains(CloneFlags::VM) || flags.contains(CloneFlags::VFORK) {

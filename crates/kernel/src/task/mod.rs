@@ -262,6 +262,12 @@ pub struct Task {
     /// PR_SET_PDEATHSIG: the signal this thread's process gets when the
     /// parent thread exits (0: none). Not inherited; kept across exec.
     pub pdeath_signal: u32,
+    /// PR_SET_TIMERSLACK: how late this thread's timed sleeps may end, in
+    /// ns, and what PR_SET_TIMERSLACK 0 restores (the creator's slack at
+    /// clone). Kept and reported; cleave's timers never fire late on
+    /// purpose, so it changes nothing.
+    pub timer_slack_ns: u64,
+    pub default_timer_slack_ns: u64,
     pub mm: Rc<RefCell<Mm>>,
     pub sighand: Rc<RefCell<SigHand>>,
     pub files: Rc<RefCell<Files>>,
@@ -298,6 +304,8 @@ impl Task {
             sched: Default::default(),
             vfork_parent: None,
             pdeath_signal: 0,
+            timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
+            default_timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
             mm,
             sighand,
             files,
@@ -306,6 +314,10 @@ impl Task {
         }
     }
 }
+
+/// init's timer slack, which every thread inherits unless it changes it
+/// (Linux's 50 µs).
+pub const DEFAULT_TIMER_SLACK_NS: u64 = 50_000;
 
 /// Kernel-wide settings, fixed at boot.
 pub struct Config {

@@ -148,22 +148,6 @@ impl super::Kernel {
         self.current().group.borrow().rlimits.get(resource)
     }
 
-    /// RLIMIT_FSIZE on a write of `len` bytes at `pos` to a regular file
-    /// (Linux's generic_write_check_limits): how many may be written. A
-    /// write is cut short at the limit; one that starts at or past it is
-    /// EFBIG, and the writer gets SIGXFSZ.
-    pub fn fsize_write_limit(&mut self, pos: u64, len: usize) -> KResult<usize> {
-        let limit = self.rlimit(RLIMIT_FSIZE).cur;
-        if limit == RLIM_INFINITY {
-            return Ok(len);
-        }
-        if pos >= limit {
-            self.raise_sigxfsz();
-            return Err(Errno::EFBIG);
-        }
-        Ok(len.min((limit - pos).min(usize::MAX as u64) as usize))
-    }
-
     /// RLIMIT_FSIZE on a truncate of a regular file of `size` bytes to
     /// `len` (Linux's inode_newsize_ok): growing it past the limit is
     /// EFBIG with SIGXFSZ.
@@ -176,8 +160,9 @@ impl super::Kernel {
         Ok(())
     }
 
-    /// SIGXFSZ to the current thread, as Linux's send_sig from the writer.
-    fn raise_sigxfsz(&mut self) {
+    /// SIGXFSZ to the current thread, as Linux's send_sig from the writer
+    /// (a write's limit is checked by the file: `fs::file::Io::write_limit`).
+    pub fn raise_sigxfsz(&mut self) {
         let (pid, uid) = (self.current().group.borrow().tgid, self.cred().uid);
         let info = super::signal::SigInfo::user(
             super::signal::Signal::SIGXFSZ,

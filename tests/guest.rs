@@ -2,8 +2,9 @@
 //!
 //! Each case is one run of a multi-case guest program (`proctest CASE`,
 //! `mmtest CASE`, `fstest CASE`, `sigtest CASE`, `polltest CASE`,
-//! `schedtest CASE`, `limits CASE`, `fileops CASE`, `ipctest CASE`,
-//! `procmm CASE` from `userland/src/`). The same C source is compiled for
+//! `schedtest CASE`, `limits CASE`, `acct CASE`, `lifecycle CASE`,
+//! `fileops CASE`, `ipctest CASE`, `procmm CASE` from `userland/src/`).
+//! The same C source is compiled for
 //! the host with `cc` at test time and run natively: Linux's stdout and exit
 //! status are the expected ones. The committed riscv64 binary in
 //! `userland/bin/` runs under `cleave run` and must print the same bytes and
@@ -148,6 +149,19 @@ const ACTIVE: &[&str] = &[
     "limits/sparse",
     "limits/pipe_user_pages",
     "limits/pipe_size",
+    "acct/rusage_self",
+    "acct/rusage_children",
+    "acct/nice_values",
+    "acct/nice_weights",
+    "acct/sched_calls",
+    "acct/itimers",
+    "acct/rlimit_cpu",
+    "acct/rlimit_fsize",
+    "lifecycle/pdeathsig",
+    "lifecycle/pdeath_delivery",
+    "lifecycle/resethand",
+    "lifecycle/exec_checks",
+    "lifecycle/timerslack",
     "fileops/kinds",
     "ipctest/shm_basic",
     "ipctest/shm_errors",
@@ -448,6 +462,8 @@ fn lists_cover_every_case() {
         "fsprobe",
         "schedtest",
         "limits",
+        "acct",
+        "lifecycle",
         "fileops",
         "ipctest",
         "procmm",

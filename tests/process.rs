@@ -209,3 +209,41 @@ fn fork_bomb_is_killed_by_a_watchdog() {
     );
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+/// clone failing at each step that can fail (RLIMIT_NPROC's EAGAIN;
+/// CLONE_PIDFD's EMFILE once the address space is copied; ENOMEM at every
+/// point of copying it, under a small --mem) gives back every frame it
+/// took and leaves no fd behind (tests/process/clonefail.c, which runs
+/// only under cleave, compares /proc/meminfo's exact MemFree). The debug
+/// build's shutdown check finds any frame still held at the end.
+#[test]
+fn failed_clones_leak_nothing() {
+    if !have("riscv64-linux-gnu-gcc") {
+        return testkit::skip(
+            "the clone failure test",
+            "riscv64-linux-gnu-gcc not installed",
+        );
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/process/clonefail.c");
+    let d = dir();
+    let bin = d.join("clonefail.rv");
+    compile("riscv64-linux-gnu-gcc", &["-static"], &src, &bin);
+    let out = Command::new(env!("CARGO_BIN_EXE_cleave"))
+        .args(["run", "--mem", "16M"])
+        .arg(&bin)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprint!("{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "nproc: fork failed with EAGAIN: yes\n\
+         nproc: every frame is back: yes\n\
+         pidfd: clone failed with EMFILE, no fd installed: yes\n\
+         pidfd: every frame is back: yes\n\
+         enomem: forks failed with ENOMEM, then one succeeded: yes\n\
+         enomem: every frame is back: yes\n",
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -65,7 +65,8 @@ fn nothing_is_allocated_until_touched() {
     mm.write_user(&mut phys, a + 6 * P, &[1]).unwrap();
     assert_eq!(mm.take_tlb_flush(), TlbFlush::None);
     assert_eq!(byte_at(&mut mm, &mut phys, a + 5 * P + 7), 9);
-    mm.release(&mut phys);
+    drop(mm);
+    phys.reap();
     assert_no_leak(&phys);
 }
 
@@ -107,7 +108,8 @@ fn fork_copies_nothing_until_written() {
     let s = parent.stats();
     assert_eq!((s.cow_faults, s.pages_copied, s.cow_reused), (K, 0, K));
 
-    child.release(&mut phys);
+    drop(child);
+    phys.reap();
     // With the child gone, every remaining page is reused without a copy.
     for i in K..N {
         parent.write_user(&mut phys, a + i * P, &[4]).unwrap();
@@ -117,7 +119,8 @@ fn fork_copies_nothing_until_written() {
     // Reuse only adds permission: nothing to flush.
     assert_eq!(parent.take_tlb_flush(), TlbFlush::None);
     assert_eq!(phys.stats.pages_copied, K);
-    parent.release(&mut phys);
+    drop(parent);
+    phys.reap();
     assert_no_leak(&phys);
 }
 
@@ -142,11 +145,13 @@ fn shared_mappings_stay_shared_across_fork() {
     parent.read_user(&mut phys, a + 3 * P, &mut buf).unwrap();
     assert_eq!(&buf, b"late");
     assert_eq!(phys.stats.cow_faults, 0);
-    parent.release(&mut phys);
+    drop(parent);
+    phys.reap();
     let mut buf = [0; 4];
     child.read_user(&mut phys, a + 3 * P, &mut buf).unwrap();
     assert_eq!(&buf, b"late");
-    child.release(&mut phys);
+    drop(child);
+    phys.reap();
     assert_no_leak(&phys);
 }
 
@@ -181,7 +186,8 @@ fn faults_report_maperr_accerr_and_oom() {
         }
     }
     assert_eq!(result, Err(Fault::OutOfMemory));
-    mm.release(&mut phys);
+    drop(mm);
+    phys.reap();
     assert_no_leak(&phys);
 }
 
@@ -207,7 +213,8 @@ fn prot_none_keeps_the_data() {
     let mut buf = [0; 4];
     mm.read_user(&mut phys, a, &mut buf).unwrap();
     assert_eq!(&buf, b"kept");
-    mm.release(&mut phys);
+    drop(mm);
+    phys.reap();
     assert_no_leak(&phys);
 }
 
@@ -223,8 +230,9 @@ fn mprotect_writable_after_fork_still_copies() {
     child.write_user(&mut phys, a, b"c").unwrap();
     assert_eq!(byte_at(&mut parent, &mut phys, a), b'p');
     assert_eq!(byte_at(&mut child, &mut phys, a), b'c');
-    parent.release(&mut phys);
-    child.release(&mut phys);
+    drop(parent);
+    drop(child);
+    phys.reap();
     assert_no_leak(&phys);
 }
 
@@ -300,7 +308,8 @@ fn uaccess_checks_the_whole_range_before_writing() {
         mm.write_user_force(&mut phys, shared_ro, b"x"),
         Err(Errno::EFAULT)
     );
-    mm.release(&mut phys);
+    drop(mm);
+    phys.reap();
     assert_no_leak(&phys);
 }
 
@@ -340,7 +349,8 @@ fn stack_grows_down_within_its_limit() {
         .mmap(&mut phys, limit_edge - 4 * P, P, RW, ANON, 0)
         .unwrap();
     assert!(below + P <= limit_edge - STACK_GUARD_GAP);
-    mm.release(&mut phys);
+    drop(mm);
+    phys.reap();
     assert_no_leak(&phys);
 }
 
@@ -373,7 +383,8 @@ fn brk_grows_shrinks_and_refuses_like_linux() {
     assert_eq!(mm.brk(&mut phys, start + 8 * P), start + 1);
     assert_eq!(mm.brk(&mut phys, start + 7 * P), start + 7 * P);
     assert_eq!(mm.brk(&mut phys, u64::MAX), start + 7 * P);
-    mm.release(&mut phys);
+    drop(mm);
+    phys.reap();
     assert_no_leak(&phys);
 }
 
@@ -424,7 +435,8 @@ fn mremap_moves_pages_without_copying() {
         .unwrap();
     assert_eq!(byte_at(&mut mm, &mut phys, d), 1);
     assert_eq!(byte_at(&mut mm, &mut phys, c), 0);
-    mm.release(&mut phys);
+    drop(mm);
+    phys.reap();
     assert_no_leak(&phys);
 }
 
@@ -457,7 +469,8 @@ fn shared_objects_are_freed_with_their_last_mapping() {
     assert!(phys.used_frames() > mm.stats().page_table_pages as usize);
     mm.munmap(&mut phys, grown, 4 * P).unwrap();
     assert_eq!(phys.used_frames(), mm.stats().page_table_pages as usize);
-    mm.release(&mut phys);
+    drop(mm);
+    phys.reap();
     assert_no_leak(&phys);
 }
 
@@ -487,8 +500,9 @@ fn madvise_dontneed_and_fork_advice() {
     assert_eq!(byte_at(&mut child, &mut phys, a + P), 0);
     assert_eq!(byte_at(&mut child, &mut phys, a + 2 * P), 8);
     assert_eq!(byte_at(&mut mm, &mut phys, a + P), 8);
-    child.release(&mut phys);
-    mm.release(&mut phys);
+    drop(child);
+    drop(mm);
+    phys.reap();
     assert_no_leak(&phys);
 }
 
@@ -502,7 +516,8 @@ fn populate_prefaults() {
     mm.mmap(&mut phys, 0, 8 * P, PROT_READ, ANON | MAP_POPULATE, 0)
         .unwrap();
     assert_eq!(mm.stats().resident_pages, 8);
-    mm.release(&mut phys);
+    drop(mm);
+    phys.reap();
     assert_no_leak(&phys);
 }
 
@@ -530,6 +545,7 @@ fn leaf_entries_are_what_the_hart_needs() {
             assert_eq!(pte::addr(e), pa);
         }
     }
-    mm.release(&mut phys);
+    drop(mm);
+    phys.reap();
     assert_no_leak(&phys);
 }

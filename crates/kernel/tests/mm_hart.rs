@@ -89,7 +89,8 @@ fn the_hart_sees_copy_on_write() {
     assert_eq!(child.read_user_u64(&mut phys, DATA), Ok(43));
     assert_eq!(parent.read_user_u64(&mut phys, DATA), Ok(44));
 
-    child.release(&mut phys);
-    parent.release(&mut phys);
+    drop(child);
+    drop(parent);
+    phys.reap();
     assert_eq!(phys.free_frames(), phys.total_frames());
 }

@@ -177,7 +177,7 @@ impl Kernel {
         ] {
             b[at..at + 4].copy_from_slice(&id.to_le_bytes());
         }
-        let cpu = task.cpu_time;
+        let cpu = task.usage.cpu();
         b[48..56].copy_from_slice(&cpu.as_secs().to_le_bytes());
         b[56..64].copy_from_slice(&u64::from(cpu.subsec_micros()).to_le_bytes());
         drop(group);

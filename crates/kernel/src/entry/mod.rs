@@ -82,6 +82,9 @@ impl Kernel {
                 let result = mm.borrow_mut().handle_fault(&mut self.phys, addr, access);
                 // Not held across an exit: the last user releases the space.
                 drop(mm);
+                if result.is_ok() {
+                    self.current_mut().usage.minflt += 1;
+                }
                 if let Err(fault) = result {
                     use signal::{BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR};
                     let info = match fault {

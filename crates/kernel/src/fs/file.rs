@@ -11,8 +11,9 @@
 //! mode, then calls the object, whatever its kind.
 
 use super::stat::Stat;
+use super::tmpfs::MAX_LFS_FILESIZE;
 use super::tty::Terminal;
-use super::{Loc, Stream, Vfs};
+use super::{Loc, Stream, Vfs, S_IFMT, S_IFREG};
 use crate::errno::{Errno, KResult};
 use crate::mm::{FilePages, Mm, Phys};
 use crate::wait::{PollKey, WaitReason};
@@ -246,6 +247,12 @@ pub struct Io<'a> {
     /// What a write that blocked partway had taken: the restarted call
     /// continues from there. Set by the write before it blocks.
     pub done: usize,
+    /// The caller's RLIMIT_FSIZE (u64::MAX for none): how large a
+    /// regular file's write may make it.
+    pub fsize_limit: u64,
+    /// Set by a write refused at `fsize_limit`: the caller is sent
+    /// SIGXFSZ.
+    pub fsize_exceeded: bool,
 }
 
 impl Io<'_> {
@@ -255,6 +262,25 @@ impl Io<'_> {
 
     pub fn copy_from_user(&mut self, addr: u64, buf: &mut [u8]) -> KResult<()> {
         self.mm.borrow_mut().read_user(self.phys, addr, buf)
+    }
+
+    /// How many of `len` bytes a regular file's write at `offset` may
+    /// write (Linux's generic_write_check_limits): what fits below
+    /// RLIMIT_FSIZE, then below MAX_LFS_FILESIZE; EFBIG for a write that
+    /// starts at or past either, with `fsize_exceeded` set at the first.
+    pub fn write_limit(&mut self, offset: u64, len: usize) -> OpResult<usize> {
+        let mut len = len;
+        if self.fsize_limit != u64::MAX {
+            if offset >= self.fsize_limit {
+                self.fsize_exceeded = true;
+                return Err(Errno::EFBIG.into());
+            }
+            len = len.min((self.fsize_limit - offset).min(usize::MAX as u64) as usize);
+        }
+        if offset >= MAX_LFS_FILESIZE {
+            return Err(Errno::EFBIG.into());
+        }
+        Ok(len.min((MAX_LFS_FILESIZE - offset).min(usize::MAX as u64) as usize))
     }
 }
 
@@ -318,16 +344,28 @@ pub struct OpenFile {
     /// Access mode and status flags (O_APPEND, O_NONBLOCK, ...).
     pub flags: Cell<u32>,
     pub offset: Cell<u64>,
+    /// A regular file opened for writing holds its inode's writer count.
+    write_access: Option<super::WriteAccess>,
 }
 
 impl OpenFile {
     /// An open file of kind `ops`: `OpenFile::new(Box::new(obj), flags)`.
+    /// A regular file opened for writing takes its inode's writer count
+    /// here, as Linux's do_dentry_open does.
     pub fn new(ops: Box<dyn FileOps>, flags: u32) -> OpenFile {
-        OpenFile {
+        let mut file = OpenFile {
             ops,
             flags: Cell::new(flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)),
             offset: Cell::new(0),
+            write_access: None,
+        };
+        if file.writable() {
+            file.write_access = file
+                .loc()
+                .filter(|loc| loc.inode.borrow().mode & S_IFMT == S_IFREG)
+                .map(|loc| super::WriteAccess::new(loc.inode.clone()));
         }
+        file
     }
 
     /// The object: what the file does.

@@ -35,7 +35,9 @@ impl FileOps for HostFile {
         Ok(buf)
     }
 
-    /// One host pwrite, and the same bytes into the pages that map it.
+    /// One host pwrite of what fits below RLIMIT_FSIZE
+    /// ([`Io::write_limit`]), and the same bytes into the pages that map
+    /// it.
     fn write_iter(&self, io: &mut Io, data: &[u8]) -> OpResult<usize> {
         io.phys.reap();
         let mut i = self.loc.inode.borrow_mut();
@@ -44,7 +46,8 @@ impl FileOps for HostFile {
             return Err(Errno::EINVAL.into());
         };
         let offset = if io.append { h.size } else { io.pos };
-        let n = h.write_at(offset, data)?;
+        let len = io.write_limit(offset, data.len())?;
+        let n = h.write_at(offset, &data[..len])?;
         write_through(io.phys, id, offset, &data[..n]);
         i.mtime = io.now;
         i.ctime = io.now;

@@ -82,6 +82,9 @@ pub struct Inode {
     /// How many processes run it ([`ExeFile`]): opening it for writing is
     /// ETXTBSY while any does.
     pub running: u32,
+    /// How many open files may write it ([`WriteAccess`], Linux's
+    /// i_writecount): exec of it is ETXTBSY while any does.
+    pub writers: u32,
     /// A tmpfs inode the guest made: its charge against tmpfs's limits.
     pub charge: Option<crate::mm::TmpfsCharge>,
 }
@@ -114,6 +117,23 @@ impl Drop for ExeFile {
         if let Some(i) = &self.inode {
             i.borrow_mut().running -= 1;
         }
+    }
+}
+
+/// An open file's right to write its inode (Linux's get_write_access,
+/// dropped with put_write_access when the file is closed).
+pub struct WriteAccess(InodeRef);
+
+impl WriteAccess {
+    pub fn new(inode: InodeRef) -> WriteAccess {
+        inode.borrow_mut().writers += 1;
+        WriteAccess(inode)
+    }
+}
+
+impl Drop for WriteAccess {
+    fn drop(&mut self) {
+        self.0.borrow_mut().writers -= 1;
     }
 }
 

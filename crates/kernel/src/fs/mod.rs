@@ -90,7 +90,7 @@ use std::time::Duration;
 
 pub use file::OpenFile;
 pub use host::{host_access, rename_host, HostNode};
-pub use inode::{Data, Device, ExeFile, Inode, Loc, Stream};
+pub use inode::{Data, Device, ExeFile, Inode, Loc, Stream, WriteAccess};
 pub use mount::{FsType, MountInfo};
 pub use namei::Parent;
 

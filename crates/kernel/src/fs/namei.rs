@@ -38,6 +38,7 @@ impl Vfs {
             parent: Weak::new(),
             name: Vec::new(),
             running: 0,
+            writers: 0,
             charge: None,
         }))
     }

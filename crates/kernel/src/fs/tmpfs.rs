@@ -47,8 +47,9 @@ impl FileOps for TmpfsFile {
         self.read_at(io, len)
     }
 
-    /// write(2) at `io.pos` or the end: what fits before
-    /// MAX_LFS_FILESIZE is written, EFBIG at it; ENOSPC past tmpfs's limit.
+    /// write(2) at `io.pos` or the end: what fits below RLIMIT_FSIZE and
+    /// MAX_LFS_FILESIZE is written, EFBIG at them ([`Io::write_limit`]);
+    /// ENOSPC past tmpfs's limit.
     fn write_iter(&self, io: &mut Io, data: &[u8]) -> OpResult<usize> {
         io.phys.reap();
         let mut i = self.loc.inode.borrow_mut();
@@ -57,10 +58,7 @@ impl FileOps for TmpfsFile {
             return Err(Errno::EINVAL.into());
         };
         let offset = if io.append { file.size() } else { io.pos };
-        if offset >= MAX_LFS_FILESIZE {
-            return Err(Errno::EFBIG.into());
-        }
-        let len = data.len().min((MAX_LFS_FILESIZE - offset) as usize);
+        let len = io.write_limit(offset, data.len())?;
         let n = file.write(io.phys, id, offset, &data[..len])?;
         i.mtime = io.now;
         i.ctime = io.now;

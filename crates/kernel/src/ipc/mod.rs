@@ -396,7 +396,8 @@ mod tests {
         assert!(phys.used_frames() > 0);
         shm.detach(&mut phys, &mut mm, &who, at).unwrap();
         assert!(shm.ctl(&who, id, IPC_STAT, None, 0).is_err());
-        mm.release(&mut phys);
+        drop(mm);
+        phys.reap();
         assert_eq!(phys.used_frames(), 0);
     }
 

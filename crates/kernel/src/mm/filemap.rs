@@ -25,6 +25,7 @@
 //! executable being loaded, or the cache), so it never frees frames itself:
 //! it hands them to [`Phys::reap`].
 
+use super::pagetable::PageTable;
 use super::phys::Phys;
 use super::vma::MemObject;
 use super::PAGE_SIZE;
@@ -81,15 +82,22 @@ pub fn copy_page_from(data: &[u8], index: u64, page: &mut [u8]) {
     page[n..].fill(0);
 }
 
-/// A frame of a memory object that is gone, and where its bytes go back
-/// to before it is freed (a dirty page of a writable file).
-pub struct Orphan {
-    pub pfn: usize,
-    pub back: Option<(Rc<dyn PageSource>, u64)>,
+/// What a dropped holder of frames left for [`Phys::reap`] to free.
+pub enum Orphan {
+    /// A frame of a memory object that is gone, and where its bytes go
+    /// back to before it is freed (a dirty page of a writable file).
+    Frame {
+        pfn: usize,
+        back: Option<(Rc<dyn PageSource>, u64)>,
+    },
+    /// The page table of an address space whose last user dropped it, and
+    /// how many frames other than the zero frame it maps.
+    Table { pt: PageTable, resident: u64 },
 }
 
-/// Frames of dropped objects, waiting for [`Phys::reap`]. An object may
-/// go wherever its last `Rc` is dropped, where no `Phys` is at hand.
+/// What dropped objects and address spaces hold, waiting for
+/// [`Phys::reap`]. Either may go wherever its last `Rc` is dropped, where
+/// no `Phys` is at hand.
 pub type Orphans = Rc<RefCell<Vec<Orphan>>>;
 
 /// The pages tmpfs files hold (Linux's shmem accounting), against a
@@ -198,7 +206,9 @@ impl KernelPage {
 impl Drop for KernelPage {
     fn drop(&mut self) {
         let pfn = self.pfn;
-        self.orphans.borrow_mut().push(Orphan { pfn, back: None });
+        self.orphans
+            .borrow_mut()
+            .push(Orphan::Frame { pfn, back: None });
     }
 }
 
@@ -319,9 +329,21 @@ impl PageCache {
         MemObject::new(&self.orphans, pages)
     }
 
-    /// Frames of dropped objects not freed yet (they count as free).
+    /// Frames of dropped objects and page tables of dropped address
+    /// spaces, not freed yet (they count as free). The frames a dropped
+    /// table maps are not counted: others may still hold them.
     pub fn orphaned(&self) -> usize {
-        self.orphans.borrow().len()
+        let orphans = self.orphans.borrow();
+        let frames = |o: &Orphan| match o {
+            Orphan::Frame { .. } => 1,
+            Orphan::Table { pt, .. } => pt.pages() as usize,
+        };
+        orphans.iter().map(frames).sum()
+    }
+
+    /// Where an address space puts its page table when dropped.
+    pub(super) fn orphans(&self) -> Orphans {
+        self.orphans.clone()
     }
 
     /// The cached object of host file (dev, ino) if its size and mtime are
@@ -382,11 +404,15 @@ impl PageCache {
 
 impl Phys {
     /// Frees the cached host pages nothing maps (memory pressure).
-    /// Returns how many frames came free.
+    /// Returns how many frames came free. An object borrowed now is the
+    /// one whose page is being allocated (a fault on a file's page with
+    /// memory full): it keeps its pages.
     pub(super) fn reclaim(&mut self) -> usize {
         let mut freed = 0;
         for obj in self.cache.held_objects() {
-            freed += obj.borrow_mut().evict_unmapped(self);
+            if let Ok(mut obj) = obj.try_borrow_mut() {
+                freed += obj.evict_unmapped(self);
+            }
         }
         freed
     }
@@ -408,21 +434,32 @@ impl Phys {
     }
 
     /// Frees the frames of dropped objects, a writable file's dirty ones
-    /// after writing them back to the file. Called wherever objects may
-    /// have gone (unmap, exit) and before anything reads a writable file's
-    /// bytes.
+    /// after writing them back to the file, and the page tables of dropped
+    /// address spaces with their references on what they map. Called
+    /// wherever objects may have gone (unmap, exit) and before anything
+    /// reads a writable file's bytes.
     pub fn reap(&mut self) {
         if self.cache.orphans.borrow().is_empty() {
             return;
         }
         let orphans = std::mem::take(&mut *self.cache.orphans.borrow_mut());
-        for Orphan { pfn, back } in orphans {
-            if let Some((src, index)) = back {
-                // Nobody is left to tell of a failure (Linux's writeback
-                // of a closed file loses its error too).
-                let _ = src.write_back(index, self.mem.frame(pfn));
+        for orphan in orphans {
+            match orphan {
+                Orphan::Frame { pfn, back } => {
+                    if let Some((src, index)) = back {
+                        // Nobody is left to tell of a failure (Linux's
+                        // writeback of a closed file loses its error too).
+                        let _ = src.write_back(index, self.mem.frame(pfn));
+                    }
+                    self.put(pfn);
+                }
+                Orphan::Table { pt, resident } => {
+                    let mapped = pt.destroy(self);
+                    debug_assert_eq!(mapped, resident);
+                    self.stats.resident_pages -= resident;
+                    self.mm_released();
+                }
             }
-            self.put(pfn);
         }
     }
 }
@@ -487,7 +524,8 @@ mod tests {
         assert_eq!(b[0], 0);
         let past = mm.handle_fault(&mut phys, shared + 2 * 4096 + 4096, Access::Load);
         assert_eq!(past, Err(Fault::Bus));
-        mm.release(&mut phys);
+        drop(mm);
+        phys.reap();
         drop(obj);
         // The object went with its last holder; its frames count as free.
         assert_eq!(phys.used_frames(), 0);
@@ -533,7 +571,8 @@ mod tests {
         }
         assert!(mapped > 1);
         assert_eq!(mm.stats.resident_pages, 1 + mapped);
-        mm.release(&mut phys);
+        drop(mm);
+        phys.reap();
         drop(obj);
         phys.reap();
         assert_eq!(phys.used_frames(), 0);
@@ -600,7 +639,8 @@ mod tests {
         // the dirty pages, the one made writable included.
         mm.msync(&phys, private, len, 0).unwrap();
         assert!(src.back.borrow().is_empty());
-        mm.release(&mut phys);
+        drop(mm);
+        phys.reap();
         drop(obj);
         phys.reap();
         assert_eq!(*src.back.borrow(), [(1, 0), (2, b's')]);
@@ -652,7 +692,8 @@ mod tests {
         // The mapped half is still there.
         mm.read_user(&mut phys, addr + 7 * 4096, &mut b).unwrap();
         assert_eq!(b[0], ((7 * 4096) % 251) as u8);
-        mm.release(&mut phys);
+        drop(mm);
+        phys.reap();
         phys.drop_caches();
         assert_eq!(phys.used_frames(), 0);
     }

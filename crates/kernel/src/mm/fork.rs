@@ -54,12 +54,10 @@ impl Mm {
                 vma.end,
                 !vma.shared,
             );
-            if let Err(e) = copied {
-                // What was shared so far is consistent in both spaces: a
-                // COW page with one holder left is simply reused on write.
-                child.release(phys);
-                return Err(e);
-            }
+            // On failure what was shared so far is consistent in both
+            // spaces (a COW page with one holder left is simply reused on
+            // write), and the half-built child frees itself as it drops.
+            copied?;
         }
         Ok(child)
     }

@@ -41,6 +41,7 @@ mod fault;
 mod filemap;
 mod fork;
 mod mmap;
+mod mremap;
 mod pagemap;
 mod pagetable;
 mod phys;
@@ -57,6 +58,7 @@ pub use phys::{Phys, PAGE_SIZE};
 pub use vma::{Backing, MemObject, Vma};
 
 use crate::errno::KResult;
+use filemap::{Orphan, Orphans};
 use pagetable::PageTable;
 use vma::VmaTree;
 
@@ -201,6 +203,11 @@ pub struct Mm {
     /// The auxiliary vector exec gave the program (Linux's saved_auxv),
     /// AT_NULL last: a core file's NT_AUXV.
     pub auxv: Vec<(u64, u64)>,
+    /// The most pages resident before the last time fewer became so
+    /// (Linux's hiwater_rss: see [`Mm::hiwater_rss_kib`]).
+    hiwater_rss: u64,
+    /// Where the page table goes when the address space is dropped.
+    orphans: Orphans,
 }
 
 impl Mm {
@@ -221,6 +228,8 @@ impl Mm {
             args: 0..0,
             env: 0..0,
             auxv: Vec::new(),
+            hiwater_rss: 0,
+            orphans: phys.cache.orphans(),
         })
     }
 
@@ -299,19 +308,29 @@ impl Mm {
 
     /// Adds to a counter here and in the global sum.
     fn count(&mut self, phys: &mut Phys, f: impl Fn(&mut MmStats)) {
+        self.hiwater_rss = self.hiwater_rss.max(self.stats.resident_pages);
         f(&mut self.stats);
         f(&mut phys.stats);
     }
 
-    /// Frees every frame and table this address space holds. An `Mm` must
-    /// end here: dropping one leaks its frames, which the leak tests catch
-    /// through [`Phys::free_frames`] and [`Phys::live_mms`].
-    pub fn release(self, phys: &mut Phys) {
-        let mapped = self.pt.destroy(phys);
-        debug_assert_eq!(mapped, self.stats.resident_pages);
-        phys.stats.resident_pages -= self.stats.resident_pages;
-        drop(self.vmas);
-        phys.reap();
-        phys.mm_released();
+    /// The most memory this address space has had resident, in KiB
+    /// (getrusage's ru_maxrss, /proc's VmHWM).
+    pub fn hiwater_rss_kib(&self) -> u64 {
+        self.hiwater_rss.max(self.stats.resident_pages) * PAGE_SIZE / 1024
+    }
+}
+
+impl Drop for Mm {
+    /// The last user dropped the address space, wherever that was (exit,
+    /// exec, a failed fork or exec): its page table goes to `Phys`, which
+    /// frees the tables and drops the reference each entry holds on its
+    /// frame at the next [`Phys::reap`] (`Kernel::mmput` reaps at once).
+    /// The VMAs' memory objects go the same way as they drop.
+    fn drop(&mut self) {
+        let pt = self.pt.take();
+        let resident = self.stats.resident_pages;
+        self.orphans
+            .borrow_mut()
+            .push(Orphan::Table { pt, resident });
     }
 }

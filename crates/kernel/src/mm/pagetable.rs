@@ -113,6 +113,12 @@ impl PageTable {
         Ok(pt)
     }
 
+    /// Takes the tables, leaving an empty `PageTable` that holds no frame
+    /// (root 0: frame 0 is never handed out).
+    pub fn take(&mut self) -> PageTable {
+        std::mem::replace(self, PageTable { root: 0, pages: 0 })
+    }
+
     /// Physical address of the root table, for `Hart::set_page_table`.
     pub fn root_pa(&self) -> u64 {
         (self.root as u64) << PAGE_SHIFT

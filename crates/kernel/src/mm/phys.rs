@@ -29,7 +29,7 @@ pub struct Phys {
     /// Frames at or above this index have never been handed out: still zero.
     fresh: usize,
     zero: usize,
-    /// Address spaces created and not yet released (leak detection).
+    /// Address spaces created and not yet reaped (leak detection).
     live_mms: usize,
     /// Counters summed over every address space, including released ones.
     pub stats: MmStats,
@@ -150,7 +150,8 @@ impl Phys {
         self.total_frames() - self.free_frames()
     }
 
-    /// Address spaces made by `Mm::new` or `Mm::fork` and not yet released.
+    /// Address spaces made by `Mm::new` or `Mm::fork` and not yet dropped
+    /// and reaped.
     pub fn live_mms(&self) -> usize {
         self.live_mms
     }

@@ -277,7 +277,7 @@ impl Drop for MemObject {
             let back = (self.source.clone())
                 .filter(|_| self.dirty.contains(&index))
                 .map(|src| (src, index));
-            orphans.push(Orphan { pfn, back });
+            orphans.push(Orphan::Frame { pfn, back });
         }
     }
 }

@@ -13,9 +13,16 @@ fn id(arg: u64) -> u32 {
     arg as u32
 }
 
-/// Installs the new credentials in the caller's process.
+/// Installs the new credentials in the caller's process. A change of
+/// the effective or filesystem ids clears PR_SET_PDEATHSIG, as Linux's
+/// commit_creds does.
 fn commit(k: &mut Kernel, new: Cred) -> KResult<u64> {
-    k.group().borrow_mut().cred = new;
+    let group = k.group();
+    let old = std::mem::replace(&mut group.borrow_mut().cred, new.clone());
+    if (old.euid, old.egid, old.fsuid, old.fsgid) != (new.euid, new.egid, new.fsuid, new.fsgid) {
+        let tgid = group.borrow().tgid;
+        k.forget_pdeath_signals(tgid);
+    }
     Ok(0)
 }
 

@@ -10,6 +10,7 @@ mod mem;
 pub mod nr;
 mod poll;
 mod process;
+mod resource;
 mod sched;
 mod signal;
 mod time;
@@ -86,6 +87,13 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         CLOCK_NANOSLEEP => time::clock_nanosleep,
         SCHED_YIELD => process::sched_yield,
         SCHED_GETSCHEDULER => sched::sched_getscheduler,
+        SCHED_SETSCHEDULER => sched::sched_setscheduler,
+        SCHED_SETPARAM => sched::sched_setparam,
+        SCHED_RR_GET_INTERVAL => sched::sched_rr_get_interval,
+        GETRUSAGE => resource::getrusage,
+        TIMES => resource::times,
+        GETPRIORITY => resource::getpriority,
+        SETPRIORITY => resource::setpriority,
         SCHED_GETPARAM => sched::sched_getparam,
         SCHED_SETAFFINITY => sched::sched_setaffinity,
         SCHED_GETAFFINITY => sched::sched_getaffinity,

@@ -3,6 +3,7 @@
 
 use super::int;
 use crate::errno::{Errno, KResult};
+use crate::task::acct::ticks;
 use crate::task::clone::*;
 use crate::task::exit::*;
 use crate::task::rlimit::{self, Rlimit, RLIMIT_AS, RLIMIT_STACK};
@@ -312,16 +313,6 @@ pub fn execveat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     )
 }
 
-/// sizeof(struct rusage) on riscv64: two timevals and fourteen longs.
-const RUSAGE_SIZE: usize = 144;
-
-fn rusage_bytes(utime: std::time::Duration) -> [u8; RUSAGE_SIZE] {
-    let mut b = [0; RUSAGE_SIZE];
-    b[..8].copy_from_slice(&(utime.as_secs() as i64).to_le_bytes());
-    b[8..16].copy_from_slice(&i64::from(utime.subsec_micros()).to_le_bytes());
-    b
-}
-
 /// wait4(pid, wstatus, options, rusage).
 pub fn wait4(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let (pid, status_addr, options, ru) = (int(a[0]), a[1], a[2] as u32, a[3]);
@@ -344,7 +335,7 @@ pub fn wait4(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
                 k.write_user_u32(status_addr, r.status)?;
             }
             if ru != 0 {
-                k.copy_to_user(ru, &rusage_bytes(r.utime))?;
+                k.copy_to_user(ru, &r.usage.to_rusage())?;
             }
             Ok(u64::from(r.pid))
         }
@@ -405,7 +396,7 @@ pub fn waitid(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         }
     };
     if ru != 0 {
-        k.copy_to_user(ru, &rusage_bytes(result.utime))?;
+        k.copy_to_user(ru, &result.usage.to_rusage())?;
     }
     if infop != 0 {
         let mut b = [0u8; SIGINFO_SIZE];
@@ -415,8 +406,9 @@ pub fn waitid(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         b[20..24].copy_from_slice(&result.uid.to_le_bytes());
         b[24..28].copy_from_slice(&result.si_status.to_le_bytes());
         // si_utime, si_stime in clock ticks (USER_HZ = 100).
-        let ticks = (result.utime.as_millis() / 10) as i64;
-        b[32..40].copy_from_slice(&ticks.to_le_bytes());
+        let usage = &result.usage;
+        b[32..40].copy_from_slice(&ticks(usage.utime).to_le_bytes());
+        b[40..48].copy_from_slice(&ticks(usage.stime).to_le_bytes());
         k.copy_to_user(infop, &b[..48])?;
     }
     Ok(0)
@@ -524,6 +516,8 @@ const PR_SET_PDEATHSIG: u64 = 1;
 const PR_GET_PDEATHSIG: u64 = 2;
 const PR_SET_NAME: u64 = 15;
 const PR_GET_NAME: u64 = 16;
+const PR_SET_TIMERSLACK: u64 = 29;
+const PR_GET_TIMERSLACK: u64 = 30;
 const PR_SET_CHILD_SUBREAPER: u64 = 36;
 const PR_GET_CHILD_SUBREAPER: u64 = 37;
 
@@ -558,15 +552,25 @@ pub fn prctl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             Ok(0)
         }
         PR_SET_PDEATHSIG => {
-            Signal::from_guest(a[1]).map(drop).or(if a[1] == 0 {
-                Ok(())
-            } else {
-                Err(Errno::EINVAL)
-            })?;
+            // Linux's valid_signal: 0 (none) up to _NSIG.
+            if a[1] > u64::from(signal::NSIG - 1) {
+                return Err(Errno::EINVAL);
+            }
+            k.set_pdeath_signal(a[1] as u32);
             Ok(0)
         }
+        PR_SET_TIMERSLACK => {
+            let task = k.current_mut();
+            task.timer_slack_ns = match a[1] {
+                0 => task.default_timer_slack_ns,
+                ns => ns,
+            };
+            Ok(0)
+        }
+        PR_GET_TIMERSLACK => Ok(k.current().timer_slack_ns),
         PR_GET_PDEATHSIG => {
-            k.write_user_u32(a[1], 0)?;
+            let sig = k.current().pdeath_signal;
+            k.write_user_u32(a[1], sig)?;
             Ok(0)
         }
         _ => Err(Errno::EINVAL),

@@ -5,6 +5,7 @@
 
 use super::int;
 use crate::errno::{Errno, KResult};
+use crate::task::acct::{ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL};
 use crate::task::sigdeliver::SigTarget;
 use crate::task::signal::{
     SigAction, SigInfo, Signal, MINSIGSTKSZ, SIGSET_SIZE, SIG_DFL, SIG_IGN, SI_TKILL, SI_USER,
@@ -372,8 +373,6 @@ pub fn sigaltstack(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     Ok(0)
 }
 
-const ITIMER_REAL: i32 = 0;
-
 /// struct itimerval (two timevals) from and to the guest.
 fn read_itimerval(k: &mut Kernel, addr: u64) -> KResult<(Duration, Duration)> {
     let mut b = [0u8; 32];
@@ -405,9 +404,12 @@ fn write_itimerval(
     k.copy_to_user(addr, &b)
 }
 
-/// setitimer: ITIMER_REAL only (glibc's alarm is built on it).
+/// setitimer: ITIMER_REAL (glibc's alarm is built on it) on
+/// CLOCK_MONOTONIC, ITIMER_VIRTUAL and ITIMER_PROF on the process's CPU
+/// time (`task/acct.rs`).
 pub fn setitimer(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    if int(a[0]) != ITIMER_REAL {
+    let which = int(a[0]);
+    if !(ITIMER_REAL..=ITIMER_PROF).contains(&which) {
         return Err(Errno::EINVAL);
     }
     let (value, interval) = if a[1] != 0 {
@@ -415,7 +417,11 @@ pub fn setitimer(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     } else {
         (Duration::ZERO, Duration::ZERO)
     };
-    let old = k.set_itimer_real(value, interval);
+    let old = if which == ITIMER_REAL {
+        k.set_itimer_real(value, interval)
+    } else {
+        k.set_itimer_cpu(which, value, interval)
+    };
     if a[2] != 0 {
         write_itimerval(k, a[2], old)?;
     }
@@ -423,10 +429,11 @@ pub fn setitimer(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 }
 
 pub fn getitimer(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    if int(a[0]) != ITIMER_REAL {
-        return Err(Errno::EINVAL);
-    }
-    let cur = k.get_itimer_real();
+    let cur = match int(a[0]) {
+        ITIMER_REAL => k.get_itimer_real(),
+        which @ (ITIMER_VIRTUAL | ITIMER_PROF) => k.get_itimer_cpu(which),
+        _ => return Err(Errno::EINVAL),
+    };
     write_itimerval(k, a[1], cur)?;
     Ok(0)
 }

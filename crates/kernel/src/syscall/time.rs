@@ -41,7 +41,7 @@ fn now(k: &Kernel, clock: i32) -> KResult<Duration> {
         | CLOCK_BOOTTIME
         | CLOCK_BOOTTIME_ALARM => k.clock.monotonic(&k.hart),
         CLOCK_PROCESS_CPUTIME_ID => k.process_cpu_time(),
-        CLOCK_THREAD_CPUTIME_ID => k.current().cpu_time,
+        CLOCK_THREAD_CPUTIME_ID => k.current().usage.cpu(),
         _ => return Err(Errno::EINVAL),
     })
 }

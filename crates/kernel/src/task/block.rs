@@ -216,15 +216,15 @@ impl Kernel {
     }
 
     /// Puts runnable `tid` to sleep: off the run queue, among the
-    /// sleepers, and in the timer set if it has a deadline.
+    /// sleepers, and in the timer set if it has a deadline. It gave the
+    /// hart up: a voluntary context switch.
     pub(super) fn sleep(&mut self, tid: Tid, blocked: Blocked) {
         if let Some(d) = blocked.deadline {
             self.timers.insert((d, tid));
         }
-        self.tasks
-            .get_mut(&tid)
-            .expect("sleeping task exists")
-            .state = TaskState::Blocked(blocked);
+        let task = self.tasks.get_mut(&tid).expect("sleeping task exists");
+        task.state = TaskState::Blocked(blocked);
+        task.usage.nvcsw += 1;
         self.rq.remove(tid);
         self.sleepers.insert(tid);
     }

@@ -95,6 +95,17 @@ pub struct CloneArgs {
     pub cgroup: u64,
 }
 
+/// What copy_process has taken for the child before it builds the task.
+struct Resources {
+    mm: Rc<RefCell<crate::mm::Mm>>,
+    files: Rc<RefCell<super::files::Files>>,
+    fs: Rc<RefCell<super::FsInfo>>,
+    sighand: Rc<RefCell<super::signal::SigHand>>,
+    tid: Tid,
+    /// The caller's fd of the child's pidfd (CLONE_PIDFD).
+    pidfd: Option<u64>,
+}
+
 impl Kernel {
     /// Linux's kernel_clone: creates the task and returns its tid to the
     /// caller, or blocks the caller (vfork) until the child releases it.
@@ -125,8 +136,9 @@ impl Kernel {
     }
 
     /// Linux's copy_process: validates the flags in Linux's order, then
-    /// builds the child one resource at a time. Returns the child's tid;
-    /// the child is runnable.
+    /// builds the child one resource at a time (`copy_resources`, the only
+    /// step after the checks that can fail). Returns the child's tid; the
+    /// child is runnable.
     pub fn copy_process(&mut self, args: &CloneArgs) -> KResult<Tid> {
         let flags = args.flags;
         if flags.contains(CloneFlags::NEWNS | CloneFlags::FS)
@@ -187,24 +199,22 @@ impl Kernel {
             self.check_user_writable(args.pidfd, 4)?;
         }
 
-        let mm = self.copy_mm(flags)?;
-        let files = self.copy_files(flags);
-        // CLONE_PIDFD: installed after the table was copied, so a child
-        // with its own table does not inherit it. Its pid is the next tid.
-        let pidfd = if flags.contains(CloneFlags::PIDFD) {
-            match self.install_pidfd(self.next_tid, 0) {
-                Ok(fd) => Some(fd),
-                Err(e) => {
-                    self.mmput(mm);
-                    return Err(e);
-                }
+        // Whatever a failed step took was dropped on the way out; freeing
+        // the frames of a dropped address space now, not at the next reap.
+        let Resources {
+            mm,
+            files,
+            fs,
+            sighand,
+            tid,
+            pidfd,
+        } = match self.copy_resources(args) {
+            Ok(taken) => taken,
+            Err(e) => {
+                self.phys.reap();
+                return Err(e);
             }
-        } else {
-            None
         };
-        let fs = self.copy_fs(flags);
-        let sighand = self.copy_sighand(flags);
-        let tid = self.alloc_tid();
         let group = self.copy_thread_group(flags, args.exit_signal, tid);
 
         // copy_thread: the caller's registers; the child returns 0 from the
@@ -219,13 +229,16 @@ impl Kernel {
             regs.x[4] = args.tls;
         }
         let me = self.current();
-        let (sigmask, my_sig) = (me.sigmask, me.sig);
+        let (sigmask, my_sig, sched, slack) = (me.sigmask, me.sig, me.sched, me.timer_slack_ns);
         // fork clears pending signals: the child has its own.
         let mut child = Task::new(tid, regs, mm, sighand, files, fs, group);
         if flags.contains(CloneFlags::CHILD_CLEARTID) {
             child.clear_child_tid = args.child_tid;
         }
         child.sigmask = sigmask;
+        child.sched = sched;
+        child.timer_slack_ns = slack;
+        child.default_timer_slack_ns = slack;
         // The alternate stack is inherited (clone with CLONE_VM without
         // CLONE_VFORK clears it, as Linux does).
         if !flags.contains(CloneFlags::VM) || flags.contains(CloneFlags::VFORK) {
@@ -254,6 +267,40 @@ impl Kernel {
         }
         self.enqueue(tid, super::sched::Placement::New);
         Ok(tid)
+    }
+
+    /// The steps of copy_process that can fail, in Linux's order:
+    /// copy_files, copy_fs, copy_sighand, copy_mm, alloc_pid, and the
+    /// pidfd. Each returns a handle that undoes itself when dropped (a
+    /// copied fd table closes its files, a copied `Mm` gives its frames
+    /// back), so a failed step leaves nothing behind: the handles taken so
+    /// far drop with the error. Nothing the rest of the kernel sees
+    /// changes before the last step, the pidfd, which is installed in the
+    /// caller's table only once nothing else can fail.
+    fn copy_resources(&mut self, args: &CloneArgs) -> KResult<Resources> {
+        let flags = args.flags;
+        let files = self.copy_files(flags);
+        let fs = self.copy_fs(flags);
+        let sighand = self.copy_sighand(flags);
+        let mm = self.copy_mm(flags)?;
+        // A pid is never reused while it lives; one a failed clone took is
+        // skipped, as Linux's cyclic allocation skips it.
+        let tid = self.alloc_tid();
+        // CLONE_PIDFD: after the table was copied, so that a child with a
+        // table of its own does not inherit it.
+        let pidfd = if flags.contains(CloneFlags::PIDFD) {
+            Some(self.install_pidfd(tid, 0)?)
+        } else {
+            None
+        };
+        Ok(Resources {
+            mm,
+            files,
+            fs,
+            sighand,
+            tid,
+            pidfd,
+        })
     }
 
     /// CLONE_VM: the same address space; else a copy-on-write copy. The

@@ -89,6 +89,24 @@ impl Cred {
         self.euid == 0
     }
 
+    /// Linux's generic_permission on an inode of cleave's own (a host
+    /// file's is the host's to decide): whether these ids may read (4),
+    /// write (2) and execute or search (1) it, `bits` being those wanted.
+    /// Root may do anything but execute a file no one may execute.
+    pub fn permits(&self, i: &crate::fs::Inode, bits: u32) -> bool {
+        if self.euid == 0 {
+            return bits & 1 == 0 || i.is_dir() || i.mode & 0o111 != 0;
+        }
+        let shift = if self.euid == i.uid {
+            6
+        } else if self.egid == i.gid || self.groups.contains(&i.gid) {
+            3
+        } else {
+            0
+        };
+        (i.mode >> shift) & bits == bits
+    }
+
     /// Whether `gid` is the filesystem gid or a supplementary group
     /// (Linux's in_group_p), for permission checks on files.
     pub fn in_group(&self, gid: u32) -> bool {

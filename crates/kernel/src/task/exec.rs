@@ -122,13 +122,8 @@ impl Kernel {
             stack_limit,
         };
         let interp = interp.as_ref().map(|(image, pages)| (image, pages));
-        let start = match loader::load(&mut self.phys, &mut mm, &image, &pages, interp, &args) {
-            Ok(start) => start,
-            Err(e) => {
-                mm.release(&mut self.phys);
-                return Err(e);
-            }
-        };
+        // A failed load drops the half-built `Mm`, which frees itself.
+        let start = loader::load(&mut self.phys, &mut mm, &image, &pages, interp, &args)?;
         // Linux's start_thread: pc and sp set, every other register zero
         // (a0 = 0 tells the C runtime there is no rtld_fini).
         let mut x = [0; 32];
@@ -174,11 +169,23 @@ impl Kernel {
         if inode.is_symlink() {
             return Err(Errno::ELOOP);
         }
-        if inode.mode & crate::fs::S_IFMT != crate::fs::S_IFREG
-            || inode.mode & 0o111 == 0
-            || !crate::fs::host_access(&inode, 1)
-        {
+        // Linux's do_open_execat: may_open's permission check, then a
+        // regular file on a mount that allows exec, then
+        // deny_write_access.
+        let permitted = match (&inode.data, self.on_hart) {
+            (crate::fs::Data::Host(_), _) => crate::fs::host_access(&inode, 1),
+            // Booting: the kernel itself starts init.
+            (_, None) => inode.mode & 0o111 != 0,
+            (_, Some(_)) => self.cred().permits(&inode, 1),
+        };
+        if !permitted {
             return Err(Errno::EACCES);
+        }
+        if inode.mode & crate::fs::S_IFMT != crate::fs::S_IFREG {
+            return Err(Errno::EACCES);
+        }
+        if inode.writers > 0 {
+            return Err(Errno::ETXTBSY);
         }
         drop(inode);
         // Text and data are mapped from the page cache: every process
@@ -290,6 +297,11 @@ impl Kernel {
         let task = self.tasks.get_mut(&tid).expect("exec'ing task exists");
         let old = std::mem::replace(&mut task.mm, Rc::new(RefCell::new(image.mm)));
         let new_root = task.mm.borrow().root();
+        // ru_maxrss remembers the old image's peak (Linux's exec_mmap).
+        let peak = old.borrow().hiwater_rss_kib();
+        let mut g = task.group.borrow_mut();
+        g.dead_threads.maxrss = g.dead_threads.maxrss.max(peak);
+        drop(g);
         self.mmput(old);
         self.hart.regs = image.regs;
         self.hart.set_page_table(new_root);

@@ -12,13 +12,12 @@
 
 use super::block::TaskState;
 use super::sigdeliver::SigTarget;
-use super::signal::{SigInfo, Signal, SIG_IGN};
+use super::signal::{SigInfo, Signal, SIG_IGN, SI_USER};
 use super::{ExitStatus, Kernel, Task, ThreadGroup, Tid};
 use crate::errno::{Errno, KResult};
 use crate::wait::WaitReason;
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
 // wait options (asm-generic).
 pub const WNOHANG: u32 = 0x1;
@@ -59,8 +58,8 @@ pub struct WaitResult {
     /// waitid's si_code and si_status.
     pub code: i32,
     pub si_status: i32,
-    /// The child's CPU time (its own and its reaped children's).
-    pub utime: Duration,
+    /// What the child used, with its reaped children (wait4's rusage).
+    pub usage: super::acct::Usage,
 }
 
 impl Kernel {
@@ -133,9 +132,10 @@ impl Kernel {
             files,
             fs,
             pending,
-            cpu_time,
+            mut usage,
             ..
         } = task;
+        usage.maxrss = mm.borrow().hiwater_rss_kib();
         self.mmput(mm);
         if last {
             self.exit_sem(&group);
@@ -149,9 +149,10 @@ impl Kernel {
         {
             let mut g = group.borrow_mut();
             g.threads.retain(|&t| t != tid);
-            g.dead_threads_time += cpu_time;
+            g.dead_threads.add(&usage);
         }
         let tgid = group.borrow().tgid;
+        self.send_pdeath_signals(tid, tgid, uid);
         // 6. Children whose parent thread this was get another thread of
         // the group as parent (Linux's find_new_reaper looks in the group
         // first).
@@ -171,13 +172,59 @@ impl Kernel {
         }
     }
 
+    /// PR_SET_PDEATHSIG: the parent thread `tid` (of process `tgid`, user
+    /// `uid`) is exiting, so each of its children's threads that asked
+    /// for a signal on its parent's death gets it, sent to its process as
+    /// if by kill from the parent (Linux's forget_original_parent, for
+    /// every exiting thread, not only the process's last).
+    fn send_pdeath_signals(&mut self, tid: Tid, tgid: Tid, uid: u32) {
+        let mut sends = Vec::new();
+        for child in self.groups.values() {
+            let c = child.borrow();
+            if c.parent_tid != tid || c.tgid == tgid {
+                continue;
+            }
+            for t in &c.threads {
+                let sig = self.tasks[t].pdeath_signal;
+                if sig != 0 {
+                    sends.push((c.tgid, sig));
+                }
+            }
+        }
+        for (pid, sig) in sends {
+            let info = SigInfo::user(Signal(sig), SI_USER, tgid, uid);
+            self.send_signal(SigTarget::Process(pid), info);
+        }
+    }
+
+    /// prctl(PR_SET_PDEATHSIG): the current thread's signal on its parent
+    /// thread's death (0 for none).
+    pub fn set_pdeath_signal(&mut self, sig: u32) {
+        self.current_mut().pdeath_signal = sig;
+    }
+
+    /// The process `tgid` changed its effective or filesystem ids: its
+    /// threads forget their PR_SET_PDEATHSIG, so that a parent cannot
+    /// signal a process more privileged than it was (Linux's
+    /// commit_creds).
+    pub fn forget_pdeath_signals(&mut self, tgid: Tid) {
+        for t in self.threads_of(tgid) {
+            if let Some(task) = self.tasks.get_mut(&t) {
+                task.pdeath_signal = 0;
+            }
+        }
+    }
+
     /// Linux's exit_itimers and the real timer's cancel: the process's
-    /// ITIMER_REAL and POSIX timers stop with its last thread.
+    /// ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF and POSIX timers stop with
+    /// its last thread.
     fn exit_itimers(&mut self, group: &Rc<RefCell<ThreadGroup>>) {
         let mut g = group.borrow_mut();
         if let Some((at, _)) = g.itimer_real.take() {
             self.alarms.remove(&(at, g.tgid));
         }
+        g.itimer_virtual = None;
+        g.itimer_prof = None;
         g.posix_timers.delete_all();
     }
 
@@ -352,7 +399,7 @@ impl Kernel {
             ExitStatus::Killed(sig) => (CLD_KILLED, sig.0 as i32),
             ExitStatus::Dumped(sig) => (CLD_DUMPED, sig.0 as i32),
         };
-        let ticks = (g.dead_threads_time.as_millis() / 10) as u64;
+        let ticks = super::acct::ticks(g.dead_threads.utime);
         let mut info = SigInfo::child(code, g.tgid, uid, si_status, ticks);
         info.0[0..4].copy_from_slice(&exit_signal.to_le_bytes());
         info
@@ -380,12 +427,14 @@ impl Kernel {
             return;
         };
         self.wake_pidfd_pollers(pid);
-        let (ppid, time) = {
+        let (ppid, usage) = {
             let g = g.borrow();
-            (g.ppid, g.dead_threads_time + g.children_time)
+            let mut usage = g.dead_threads;
+            usage.add(&g.children);
+            (g.ppid, usage)
         };
         if let Some(p) = self.groups.get(&ppid) {
-            p.borrow_mut().children_time += time;
+            p.borrow_mut().children.add(&usage);
         }
     }
 
@@ -444,14 +493,15 @@ impl Kernel {
             }
             any = true;
             let uid = c.cred.uid;
-            let utime = c.dead_threads_time + c.children_time;
+            let mut usage = c.dead_threads;
+            usage.add(&c.children);
             let base = WaitResult {
                 pid: c.tgid,
                 uid,
                 status: 0,
                 code: 0,
                 si_status: 0,
-                utime,
+                usage,
             };
             if let (Some(status), true) = (c.zombie, options & WEXITED != 0) {
                 let (code, si_status) = match status {

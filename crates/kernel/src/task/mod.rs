@@ -24,6 +24,7 @@
 //! by virtual runtime; signal delivery; accounting; the system call's
 //! start and end), so that tasks never call into the system-call layer.
 
+pub mod acct;
 pub mod block;
 pub mod clock;
 pub mod clone;
@@ -172,10 +173,15 @@ pub struct ThreadGroup {
     /// When the process was made (fork or spawn), on CLOCK_MONOTONIC:
     /// time since boot, as /proc/PID/stat's starttime counts it.
     pub start_time: Duration,
-    /// CPU time of threads that have exited.
-    pub dead_threads_time: Duration,
-    /// CPU time of reaped children (rusage RUSAGE_CHILDREN).
-    pub children_time: Duration,
+    /// What threads that have exited used.
+    pub dead_threads: acct::Usage,
+    /// What reaped children used, with their own reaped children
+    /// (RUSAGE_CHILDREN).
+    pub children: acct::Usage,
+    /// ITIMER_VIRTUAL and ITIMER_PROF: expiry on the process's user
+    /// (virtual) or user and system (prof) time, and reload interval.
+    pub itimer_virtual: Option<(Duration, Duration)>,
+    pub itimer_prof: Option<(Duration, Duration)>,
     /// Whether system calls are traced: not for init nor for its children
     /// until they exec, so that `--strace` shows the user's program only.
     pub traced: bool,
@@ -228,8 +234,10 @@ impl ThreadGroup {
             itimer_real: None,
             posix_timers: Default::default(),
             start_time,
-            dead_threads_time: Duration::ZERO,
-            children_time: Duration::ZERO,
+            dead_threads: Default::default(),
+            children: Default::default(),
+            itimer_virtual: None,
+            itimer_prof: None,
             traced: false,
             io: IoAccounting::default(),
         }
@@ -256,13 +264,26 @@ pub struct Task {
     pub pending: signal::SigPending,
     /// Alternate stack, sigsuspend's saved mask, interruption.
     pub sig: signal::ThreadSig,
-    /// CPU time this thread has used (see `Clock::slice_cost`).
-    pub cpu_time: Duration,
+    /// What this thread has used: CPU time (see `Clock::slice_cost`),
+    /// faults, context switches (see `acct.rs`).
+    pub usage: acct::Usage,
     /// The work charged to this thread, as the scheduler orders threads
-    /// by it (see `sched.rs`).
+    /// by it (see `sched.rs`), scaled by its weight.
     pub vruntime: u64,
+    /// Scheduling policy, real-time priority and nice value (see
+    /// `sched.rs`): inherited across clone.
+    pub sched: sched::SchedAttr,
     /// vfork: the parent thread waiting for this child to exec or exit.
     pub vfork_parent: Option<Tid>,
+    /// PR_SET_PDEATHSIG: the signal this thread's process gets when the
+    /// parent thread exits (0: none). Not inherited; kept across exec.
+    pub pdeath_signal: u32,
+    /// PR_SET_TIMERSLACK: how late this thread's timed sleeps may end, in
+    /// ns, and what PR_SET_TIMERSLACK 0 restores (the creator's slack at
+    /// clone). Kept and reported; cleave's timers never fire late on
+    /// purpose, so it changes nothing.
+    pub timer_slack_ns: u64,
+    pub default_timer_slack_ns: u64,
     pub mm: Rc<RefCell<Mm>>,
     pub sighand: Rc<RefCell<SigHand>>,
     pub files: Rc<RefCell<Files>>,
@@ -294,9 +315,13 @@ impl Task {
             sigmask: 0,
             pending: Default::default(),
             sig: Default::default(),
-            cpu_time: Duration::ZERO,
+            usage: Default::default(),
             vruntime: 0,
+            sched: Default::default(),
             vfork_parent: None,
+            pdeath_signal: 0,
+            timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
+            default_timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
             mm,
             sighand,
             files,
@@ -305,6 +330,10 @@ impl Task {
         }
     }
 }
+
+/// init's timer slack, which every thread inherits unless it changes it
+/// (Linux's 50 µs).
+pub const DEFAULT_TIMER_SLACK_NS: u64 = 50_000;
 
 /// Kernel-wide settings, fixed at boot.
 pub struct Config {
@@ -587,12 +616,12 @@ impl Kernel {
         self.mmput(task.mm);
     }
 
-    /// Linux's mmput: drops one user of an address space, releasing its
-    /// frames and page tables with the last.
+    /// Linux's mmput: drops one user of an address space. With the last
+    /// the `Mm` drops and its frames and page tables are freed here and
+    /// now, rather than at the next reap.
     pub fn mmput(&mut self, mm: Rc<RefCell<Mm>>) {
-        if let Ok(mm) = Rc::try_unwrap(mm) {
-            mm.into_inner().release(&mut self.phys);
-        }
+        drop(mm);
+        self.phys.reap();
     }
 
     /// Starts system call `nr` on the current thread: the restart state
@@ -638,13 +667,6 @@ impl Kernel {
         } else {
             &mut self.tasks.get_mut(&tid).expect("task exists").regs
         }
-    }
-
-    /// CPU time used by all threads of the current process.
-    pub fn process_cpu_time(&self) -> Duration {
-        let g = self.current().group.borrow();
-        let live: Duration = g.threads.iter().map(|t| self.tasks[t].cpu_time).sum();
-        live + g.dead_threads_time
     }
 
     /// The process `pid`, live or zombie.

@@ -133,10 +133,45 @@ impl Rlimits {
     }
 }
 
+impl Rlimits {
+    /// RLIMIT_CPU's soft limit a second further: Linux raises it after
+    /// each SIGXCPU, so that the next comes a second of CPU time later.
+    pub fn next_cpu_second(&mut self) {
+        let cpu = &mut self.0[RLIMIT_CPU];
+        cpu.cur = cpu.cur.saturating_add(1);
+    }
+}
+
 impl super::Kernel {
     /// The current process's limit for `resource` (Linux's rlimit()).
     pub fn rlimit(&self, resource: usize) -> Rlimit {
         self.current().group.borrow().rlimits.get(resource)
+    }
+
+    /// RLIMIT_FSIZE on a truncate of a regular file of `size` bytes to
+    /// `len` (Linux's inode_newsize_ok): growing it past the limit is
+    /// EFBIG with SIGXFSZ.
+    pub fn fsize_truncate_limit(&mut self, size: u64, len: u64) -> KResult<()> {
+        let limit = self.rlimit(RLIMIT_FSIZE).cur;
+        if len > size && limit != RLIM_INFINITY && len > limit {
+            self.raise_sigxfsz();
+            return Err(Errno::EFBIG);
+        }
+        Ok(())
+    }
+
+    /// SIGXFSZ to the current thread, as Linux's send_sig from the writer
+    /// (a write's limit is checked by the file: `fs::file::Io::write_limit`).
+    pub fn raise_sigxfsz(&mut self) {
+        let (pid, uid) = (self.current().group.borrow().tgid, self.cred().uid);
+        let info = super::signal::SigInfo::user(
+            super::signal::Signal::SIGXFSZ,
+            super::signal::SI_USER,
+            pid,
+            uid,
+        );
+        let tid = self.current_tid();
+        self.send_signal(super::sigdeliver::SigTarget::Thread(tid), info);
     }
 
     /// RLIMIT_NOFILE's soft limit: new descriptors must be below it

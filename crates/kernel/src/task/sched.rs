@@ -1,6 +1,6 @@
 //! The scheduler: which runnable thread gets the hart next, and for how
-//! long (a small CFS: Linux's kernel/sched/fair.c without weights or
-//! groups). `Kernel::schedule`, what the run loop (`crate::entry`) calls
+//! long (a small CFS: Linux's kernel/sched/fair.c with its nice weights,
+//! without groups). `Kernel::schedule`, what the run loop (`crate::entry`) calls
 //! before each slice, fires the timers and wake-ups that are due, picks
 //! the thread and switches the hart to it (`switch_to`), or idles.
 //!
@@ -21,9 +21,12 @@
 //!
 //! A thread runs for a slice of [`SLICE`] units, across as many traps as
 //! that takes, unless it blocks, yields or exits first. Each thread's
-//! charges add up to its `vruntime`; when a slice ends, the waiting thread
-//! with the least vruntime is next (first come, first served among equals),
-//! so that every runnable thread gets an equal share of the hart over time.
+//! charges add up to its `vruntime`, scaled by its weight, which its nice
+//! value gives (Linux's table: nice 0 weighs 1024, each step a factor of
+//! about 1.25; SCHED_IDLE weighs 3); when a slice ends, the waiting thread
+//! with the least vruntime is next (first come, first served among
+//! equals), so that every runnable thread gets a share of the hart in
+//! proportion to its weight over time: all the same share at equal nice.
 //! `min_vruntime` follows the least vruntime of the runnable threads and
 //! never goes back; it places threads that join the queue:
 //!
@@ -51,6 +54,9 @@
 //! at every write.
 //!
 //! # The bound
+//!
+//! The bound below is for threads of equal weight (vruntime then counts
+//! units); a lighter thread's units count more and it waits accordingly.
 //!
 //! Let S be [`SLICE`] units and O the most a single trap can be charged
 //! beyond the rest of a slice ([`TRAP_COST`] in deterministic mode; the
@@ -90,6 +96,53 @@ pub const SLICE: u64 = 1 << 20;
 /// a native riscv64 machine in instructions. A thread that loops on a
 /// system call uses its slice up within SLICE / TRAP_COST calls.
 pub const TRAP_COST: u64 = 128;
+
+pub const SCHED_OTHER: u32 = 0;
+pub const SCHED_FIFO: u32 = 1;
+pub const SCHED_RR: u32 = 2;
+pub const SCHED_BATCH: u32 = 3;
+pub const SCHED_IDLE: u32 = 5;
+pub const SCHED_DEADLINE: u32 = 6;
+
+/// A thread's scheduling attributes (Linux's policy, rt_priority and
+/// static_prio as a nice value).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchedAttr {
+    pub policy: u32,
+    /// 1..=99 under SCHED_FIFO and SCHED_RR, else 0.
+    pub rt_priority: u32,
+    /// -20 (most favoured) ..= 19.
+    pub nice: i32,
+}
+
+/// The weight of nice 0: a thread of weight w is charged
+/// units * NICE_0_WEIGHT / w of vruntime.
+const NICE_0_WEIGHT: u64 = 1024;
+
+/// Linux's sched_prio_to_weight: each nice step is about 10% of CPU
+/// time between two busy threads (a factor of 1.25).
+const NICE_TO_WEIGHT: [u64; 40] = [
+    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904,
+    3906, 3121, 2501, 1991, 1586, 1277, 1024, 820, 655, 526, 423, 335, 272, 215, 172, 137, 110, 87,
+    70, 56, 45, 36, 29, 23, 18, 15,
+];
+
+/// SCHED_IDLE's weight (Linux's WEIGHT_IDLEPRIO).
+const IDLE_WEIGHT: u64 = 3;
+
+impl SchedAttr {
+    /// The thread's share of the hart against others. cleave has no
+    /// real-time class: SCHED_FIFO and SCHED_RR threads are fair threads
+    /// of the heaviest weight (nice -20), so that none can starve the
+    /// others; SCHED_BATCH is SCHED_OTHER's.
+    pub fn weight(&self) -> u64 {
+        match self.policy {
+            SCHED_IDLE => IDLE_WEIGHT,
+            SCHED_FIFO | SCHED_RR => NICE_TO_WEIGHT[0],
+            _ => NICE_TO_WEIGHT[(self.nice + 20).clamp(0, 39) as usize],
+        }
+    }
+}
 
 /// The runnable threads: the one whose slice is running, and the others
 /// in order of vruntime.
@@ -217,9 +270,10 @@ impl Kernel {
     /// `tid` (CPU time, vruntime) and fires the CPU-time timers it expired.
     pub(crate) fn account_slice(&mut self, tid: Tid, wall: Duration, instructions: u64) {
         let cost = self.clock.slice_cost(wall, instructions);
-        self.current_mut().cpu_time += cost;
+        self.current_mut().usage.utime += cost;
         self.charge(tid, instructions);
         self.expire_cpu_timers();
+        self.check_cpu_limits(tid);
     }
 
     /// Puts `tid`'s registers and page table on the hart.
@@ -273,6 +327,11 @@ impl Kernel {
         let &(v, a, tid) = self.rq.waiting.first()?;
         self.rq.waiting.remove(&(v, a, tid));
         self.rq.keys.remove(&tid);
+        // The thread whose slice ended gives way while still runnable: an
+        // involuntary context switch.
+        if let Some(prev) = self.on_hart.filter(|&p| p != tid && self.rq.contains(p)) {
+            self.tasks.get_mut(&prev).expect("queued task").usage.nivcsw += 1;
+        }
         self.rq.current = Some(tid);
         self.rq.used = 0;
         self.update_min_vruntime();
@@ -309,13 +368,14 @@ impl Kernel {
         }
     }
 
-    /// Charges `units` of work to `tid`: to its vruntime and, if it is
-    /// running its slice, to the slice.
+    /// Charges `units` of work to `tid`: to its vruntime, scaled by its
+    /// weight (a nice 19 thread's units count about 68 times a nice 0
+    /// thread's), and, if it is running its slice, to the slice.
     pub(super) fn charge(&mut self, tid: Tid, units: u64) {
         let Some(task) = self.tasks.get_mut(&tid) else {
             return;
         };
-        task.vruntime += units;
+        task.vruntime += units * NICE_0_WEIGHT / task.sched.weight();
         self.rq.total += units;
         if self.rq.current == Some(tid) {
             self.rq.used += units;
@@ -370,15 +430,33 @@ impl Kernel {
         self.rq.insert(cur, v);
     }
 
+    /// Sets thread `tid`'s nice value (setpriority): its later charges
+    /// are weighed by it.
+    pub fn set_nice(&mut self, tid: Tid, nice: i32) {
+        if let Some(task) = self.tasks.get_mut(&tid) {
+            task.sched.nice = nice;
+        }
+    }
+
+    /// Sets thread `tid`'s policy and real-time priority
+    /// (sched_setscheduler, sched_setparam).
+    pub fn set_policy(&mut self, tid: Tid, policy: u32, rt_priority: u32) {
+        if let Some(task) = self.tasks.get_mut(&tid) {
+            task.sched.policy = policy;
+            task.sched.rt_priority = rt_priority;
+        }
+    }
+
     /// The slice's end after a trap that took `wall` on the host: charges
     /// `tid` for the kernel's work (see the module comment), as CPU time
     /// too.
     pub(crate) fn charge_trap(&mut self, tid: Tid, wall: Duration) {
         let (units, cpu) = self.clock.kernel_cost(&mut self.hart, wall, TRAP_COST);
         if let Some(task) = self.tasks.get_mut(&tid) {
-            task.cpu_time += cpu;
+            task.usage.stime += cpu;
         }
         self.charge(tid, units);
+        self.check_cpu_limits(tid);
     }
 }
 

@@ -423,7 +423,13 @@ impl Kernel {
                 return None;
             }
             if act.flags & SA_RESETHAND != 0 {
-                let _ = sighand.borrow_mut().set_action(sig, SigAction::default());
+                // Only the handler goes back to SIG_DFL: the flags and
+                // mask stay, as sigaction then shows (Linux's SA_ONESHOT).
+                let reset = SigAction {
+                    handler: SIG_DFL,
+                    ..act
+                };
+                let _ = sighand.borrow_mut().set_action(sig, reset);
             }
             if self.setup_frame(sig, &info, &act).is_err() {
                 // Linux's force_sigsegv: a frame that cannot be written

@@ -120,14 +120,14 @@ fn stat(k: &Kernel, g: &ThreadGroup, pid: Tid, tid: Option<Tid>, who: Option<Tid
     let (st, _) = state(k, g, who);
     let threads = k.threads_of(pid);
     let cpu = match tid {
-        Some(t) => k.task(t).map_or(Duration::ZERO, |t| t.cpu_time),
+        Some(t) => k.task(t).map_or(Duration::ZERO, |t| t.usage.cpu()),
         None => {
             threads
                 .iter()
                 .filter_map(|&t| k.task(t))
-                .map(|t| t.cpu_time)
+                .map(|t| t.usage.cpu())
                 .sum::<Duration>()
-                + g.dead_threads_time
+                + g.dead_threads.cpu()
         }
     };
     let task = who.and_then(|t| k.task(t));
@@ -175,7 +175,7 @@ fn stat(k: &Kernel, g: &ThreadGroup, pid: Tid, tid: Option<Tid>, who: Option<Tid
         // PF_RANDOMIZE is not set: nothing is randomized.
         flags = 0,
         utime = ticks(cpu),
-        cutime = ticks(g.children_time),
+        cutime = ticks(g.children.cpu()),
         nthreads = threads.len().max(1),
         starttime = ticks(g.start_time),
         exit_signal = g.exit_signal,
@@ -583,10 +583,10 @@ pub fn sysinfo(k: &Kernel) -> [u8; 112] {
 
 /// CPU time of every process, live and reaped: (busy, idle) in ticks.
 fn cpu_ticks(k: &Kernel) -> (u64, u64) {
-    let mut busy: Duration = k.tasks().map(|t| t.cpu_time).sum();
+    let mut busy: Duration = k.tasks().map(|t| t.usage.cpu()).sum();
     for g in k.processes() {
         let g = g.borrow();
-        busy += g.dead_threads_time + g.children_time;
+        busy += g.dead_threads.cpu() + g.children.cpu();
     }
     let up = k.clock.monotonic(&k.hart);
     (ticks(busy), ticks(up.saturating_sub(busy)))

@@ -101,18 +101,7 @@ pub(super) fn permitted(k: &Kernel, loc: &Loc, bits: u32) -> bool {
     if i.is_host() {
         return crate::fs::host_access(&i, bits);
     }
-    let cred = k.cred();
-    if cred.euid == 0 {
-        return bits & 1 == 0 || i.is_dir() || i.mode & 0o111 != 0;
-    }
-    let shift = if cred.euid == i.uid {
-        6
-    } else if cred.egid == i.gid || cred.groups.contains(&i.gid) {
-        3
-    } else {
-        0
-    };
-    (i.mode >> shift) & bits == bits
+    k.cred().permits(&i, bits)
 }
 
 pub fn mkdirat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {

@@ -218,6 +218,13 @@ pub(crate) fn truncate_file(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> 
         return Err(Errno::EROFS);
     }
     k.phys.reap();
+    let (size, is_reg) = {
+        let i = loc.inode.borrow();
+        (i.size(), i.mode & S_IFMT == S_IFREG)
+    };
+    if is_reg {
+        k.fsize_truncate_limit(size, len)?;
+    }
     let t = now(k);
     loc.inode.borrow_mut().truncate(&mut k.phys, len, t)?;
     let id = loc.inode.borrow().id;
@@ -226,8 +233,8 @@ pub(crate) fn truncate_file(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> 
 }
 
 /// Linux's get_write_access: a program a process runs is kept from
-/// writers (exe_file_deny_write_access). Exec of a file open for writing
-/// is allowed, as since Linux 6.11.
+/// writers (exe_file_deny_write_access), as a file open for writing is
+/// kept from exec (`crate::fs::WriteAccess`).
 fn get_write_access(loc: &Loc) -> KResult<()> {
     if loc.inode.borrow().running > 0 {
         return Err(Errno::ETXTBSY);

@@ -8,6 +8,7 @@ use super::fdtable::file;
 use super::ioctl::{in_background, tty_check_change};
 use crate::errno::{Errno, KResult};
 use crate::fs::file::{Io, OpError, OpResult, OpenFile, O_APPEND, O_PATH};
+use crate::task::rlimit::RLIMIT_FSIZE;
 use crate::task::sigdeliver::SigTarget;
 use crate::task::signal::{SigInfo, Signal, SI_USER};
 use crate::task::Kernel;
@@ -24,6 +25,7 @@ pub(super) fn io<'a>(k: &'a mut Kernel, f: &OpenFile, pos: u64) -> Io<'a> {
     let done = k.restart().map_or(0, |r| r.data as usize);
     let now = k.clock.realtime(&k.hart);
     let mm = k.mm();
+    let fsize_limit = k.rlimit(RLIMIT_FSIZE).cur;
     Io {
         phys: &mut k.phys,
         mm,
@@ -33,6 +35,8 @@ pub(super) fn io<'a>(k: &'a mut Kernel, f: &OpenFile, pos: u64) -> Io<'a> {
         append: f.flags.get() & O_APPEND != 0,
         pos,
         done,
+        fsize_limit,
+        fsize_exceeded: false,
     }
 }
 
@@ -102,12 +106,15 @@ pub(crate) fn file_write(
     }
     let mut io = io(k, f, pos.unwrap_or(f.offset.get()));
     let r = f.ops().write_iter(&mut io, data);
-    let (at, done) = (io.pos, io.done);
+    let (at, done, fsize_exceeded) = (io.pos, io.done, io.fsize_exceeded);
     if r.is_ok() && pos.is_none() {
         f.offset.set(at);
     }
     if let Err(OpError::Errno(Errno::EPIPE)) = r {
         raise_sigpipe(k);
+    }
+    if fsize_exceeded {
+        k.raise_sigxfsz();
     }
     blocking(k, r, done)
 }

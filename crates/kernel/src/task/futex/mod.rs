@@ -54,6 +54,11 @@
 //!
 //! PI futexes (FUTEX_LOCK_PI and friends) are not supported: ENOSYS.
 
+mod robust;
+mod wakeop;
+
+pub use wakeop::*;
+
 use super::{Kernel, Tid};
 use crate::errno::{Errno, KResult};
 use crate::mm::{Mm, Phys, TASK_SIZE};
@@ -303,92 +308,6 @@ impl FutexTable {
     }
 }
 
-/// The result of decoding FUTEX_WAKE_OP's `val3`: what to do to the second
-/// word and when to wake its waiters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WakeOp {
-    op: u32,
-    cmp: u32,
-    oparg: i32,
-    cmparg: i32,
-}
-
-pub const FUTEX_OP_SET: u32 = 0;
-pub const FUTEX_OP_ADD: u32 = 1;
-pub const FUTEX_OP_OR: u32 = 2;
-pub const FUTEX_OP_ANDN: u32 = 3;
-pub const FUTEX_OP_XOR: u32 = 4;
-/// Flag on the op: the argument is a shift count, use 1 << oparg.
-pub const FUTEX_OP_OPARG_SHIFT: u32 = 8;
-
-pub const FUTEX_OP_CMP_EQ: u32 = 0;
-pub const FUTEX_OP_CMP_NE: u32 = 1;
-pub const FUTEX_OP_CMP_LT: u32 = 2;
-pub const FUTEX_OP_CMP_LE: u32 = 3;
-pub const FUTEX_OP_CMP_GT: u32 = 4;
-pub const FUTEX_OP_CMP_GE: u32 = 5;
-
-/// Sign-extends the low 12 bits.
-fn sign_extend12(v: u32) -> i32 {
-    ((v << 20) as i32) >> 20
-}
-
-impl WakeOp {
-    /// Decodes `encoded` as Linux's futex_atomic_op_inuser: op in bits
-    /// 28..31 (with FUTEX_OP_OPARG_SHIFT as bit 31), cmp in 24..28, oparg
-    /// and cmparg as signed 12-bit fields.
-    pub fn decode(encoded: u32) -> WakeOp {
-        let mut oparg = sign_extend12((encoded >> 12) & 0xfff);
-        if encoded & (FUTEX_OP_OPARG_SHIFT << 28) != 0 {
-            // Linux warns and masks an out-of-range shift rather than
-            // failing (its "fix this program" message).
-            oparg = 1i32.wrapping_shl((oparg & 31) as u32);
-        }
-        WakeOp {
-            op: (encoded & 0x7000_0000) >> 28,
-            cmp: (encoded & 0x0f00_0000) >> 24,
-            oparg,
-            cmparg: sign_extend12(encoded & 0xfff),
-        }
-    }
-
-    /// ENOSYS for an op riscv's arch_futex_atomic_op_inuser does not know,
-    /// which it reports before touching the word.
-    pub fn check(&self) -> KResult<()> {
-        self.apply(0).map(drop)
-    }
-
-    /// The new value of the word, or ENOSYS for an unknown op.
-    pub fn apply(&self, old: u32) -> KResult<u32> {
-        let arg = self.oparg as u32;
-        Ok(match self.op {
-            FUTEX_OP_SET => arg,
-            FUTEX_OP_ADD => old.wrapping_add(arg),
-            FUTEX_OP_OR => old | arg,
-            FUTEX_OP_ANDN => old & !arg,
-            FUTEX_OP_XOR => old ^ arg,
-            _ => return Err(Errno::ENOSYS),
-        })
-    }
-
-    /// Whether the old value passes the comparison, signed as in Linux; an
-    /// unknown comparison is ENOSYS (after the word was written, as on
-    /// Linux).
-    pub fn compare(&self, old: u32) -> KResult<bool> {
-        let old = old as i32;
-        let arg = self.cmparg;
-        Ok(match self.cmp {
-            FUTEX_OP_CMP_EQ => old == arg,
-            FUTEX_OP_CMP_NE => old != arg,
-            FUTEX_OP_CMP_LT => old < arg,
-            FUTEX_OP_CMP_LE => old <= arg,
-            FUTEX_OP_CMP_GT => old > arg,
-            FUTEX_OP_CMP_GE => old >= arg,
-            _ => return Err(Errno::ENOSYS),
-        })
-    }
-}
-
 impl Kernel {
     /// Drops entries of `key`'s queue whose thread no longer sleeps in a
     /// futex wait (killed, interrupted, timed out but not yet run), so the
@@ -455,154 +374,6 @@ impl Kernel {
         self.block(key.wait_reason(), deadline);
         // A handler ends the wait with EINTR (never restarted).
         Errno::ERESTARTNOHAND
-    }
-
-    /// What a thread leaves the futex world with, at exit and at exec
-    /// (Linux's futex_exit_release/futex_exec_release plus mm_release's
-    /// clear_child_tid): its queue entry goes, every robust mutex it holds
-    /// is marked FUTEX_OWNER_DIED with a waiter woken, and its
-    /// clear_child_tid word is zeroed and woken, which is what pthread_join
-    /// waits for. Must run while `tid`'s task still exists, with its
-    /// address space.
-    pub fn futex_exit_release(&mut self, tid: Tid) {
-        self.futex.unqueue(tid);
-        let Some(task) = self.tasks.get_mut(&tid) else {
-            return;
-        };
-        let mm = task.mm.clone();
-        let robust_list = std::mem::take(&mut task.robust_list);
-        let clear_child_tid = std::mem::take(&mut task.clear_child_tid);
-        if robust_list != 0 {
-            self.exit_robust_list(&mm, tid, robust_list);
-        }
-        // Linux skips this when nobody else uses the address space (the
-        // `mm_users > 1` test): nobody could see the write or be woken. The
-        // count here is the dying task's `Rc` plus the one just cloned.
-        if clear_child_tid != 0 && Rc::strong_count(&mm) > 2 {
-            let written = mm
-                .borrow_mut()
-                .write_user_u32(&mut self.phys, clear_child_tid, 0);
-            if written.is_ok() {
-                if let Ok(key) =
-                    get_futex_key(&mut self.phys, &mm, clear_child_tid, false, KeyAccess::Read)
-                {
-                    self.futex_wake(&key, FUTEX_BITSET_MATCH_ANY, 1);
-                }
-            }
-        }
-    }
-
-    /// Reads one robust-list pointer: the entry address and the PI flag in
-    /// bit 0 (Linux's fetch_robust_entry).
-    fn fetch_robust_entry(&mut self, mm: &Rc<RefCell<Mm>>, addr: u64) -> Option<(u64, bool)> {
-        let v = mm.borrow_mut().read_user_u64(&mut self.phys, addr).ok()?;
-        Some((v & !1, v & 1 != 0))
-    }
-
-    /// Linux's exit_robust_list: walks the list registered with
-    /// set_robust_list at `head`, handling each futex the dying `tid`
-    /// still holds, then the lock operation it was in the middle of. A
-    /// fault anywhere stops the walk silently.
-    fn exit_robust_list(&mut self, mm: &Rc<RefCell<Mm>>, tid: Tid, head: u64) {
-        // struct robust_list_head { next; long futex_offset; list_op_pending }
-        let Some((mut entry, mut pi)) = self.fetch_robust_entry(mm, head) else {
-            return;
-        };
-        let Ok(futex_offset) = mm.borrow_mut().read_user_u64(&mut self.phys, head + 8) else {
-            return;
-        };
-        let Some((pending, pending_pi)) = self.fetch_robust_entry(mm, head + 16) else {
-            return;
-        };
-        let mut limit = ROBUST_LIST_LIMIT;
-        while entry != head {
-            // Fetch the next entry first: handling this one may wake a
-            // thread that unlinks it.
-            let next = self.fetch_robust_entry(mm, entry);
-            // A pending lock may already be on the list: handle it once.
-            if entry != pending
-                && self
-                    .handle_futex_death(mm, tid, entry.wrapping_add(futex_offset), pi, false)
-                    .is_err()
-            {
-                return;
-            }
-            let Some((next, next_pi)) = next else {
-                return;
-            };
-            (entry, pi) = (next, next_pi);
-            limit -= 1;
-            if limit == 0 {
-                break;
-            }
-        }
-        if pending != 0 {
-            let _ = self.handle_futex_death(
-                mm,
-                tid,
-                pending.wrapping_add(futex_offset),
-                pending_pi,
-                true,
-            );
-        }
-    }
-
-    /// Linux's handle_futex_death for the robust futex at `addr`: if the
-    /// dying `tid` owns it, set FUTEX_OWNER_DIED (keeping FUTEX_WAITERS)
-    /// and wake one waiter if there were any. For a lock operation that was
-    /// pending with the owner field still 0, only wake one waiter: it may
-    /// have been woken by an unlock and died before taking the lock.
-    /// Err means the word could not be accessed: the walk stops.
-    fn handle_futex_death(
-        &mut self,
-        mm: &Rc<RefCell<Mm>>,
-        tid: Tid,
-        addr: u64,
-        pi: bool,
-        pending_op: bool,
-    ) -> Result<(), ()> {
-        if !addr.is_multiple_of(4) {
-            return Err(());
-        }
-        let uval = mm
-            .borrow_mut()
-            .read_user_u32(&mut self.phys, addr)
-            .map_err(drop)?;
-        let owner = uval & FUTEX_TID_MASK;
-        let wake = |k: &mut Kernel| {
-            // The kernel's robust wakeups are always shared, whatever the
-            // mutex: glibc waits on robust mutexes without the private flag.
-            if let Ok(key) = get_futex_key(&mut k.phys, mm, addr, false, KeyAccess::Read) {
-                k.futex_wake(&key, FUTEX_BITSET_MATCH_ANY, 1);
-            }
-        };
-        if pending_op && !pi && owner == 0 {
-            wake(self);
-            return Ok(());
-        }
-        if owner != tid {
-            return Ok(());
-        }
-        // Nothing runs between this read and write: the compare-and-swap
-        // Linux needs here cannot fail in a one-hart kernel.
-        let mval = (uval & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
-        mm.borrow_mut()
-            .write_user_u32(&mut self.phys, addr, mval)
-            .map_err(drop)?;
-        // PI futexes would be handed over by the PI code, which does not
-        // exist here.
-        if !pi && uval & FUTEX_WAITERS != 0 {
-            wake(self);
-        }
-        Ok(())
-    }
-
-    /// The robust-list head of thread `tid` (get_robust_list), or ESRCH.
-    pub fn robust_list_of(&self, tid: Tid) -> KResult<u64> {
-        self.tasks
-            .get(&tid)
-            .map(|t| t.robust_list)
-            .ok_or(Errno::ESRCH)
     }
 }
 
@@ -829,61 +600,8 @@ mod tests {
             Err(Errno::EFAULT)
         );
 
-        for mm in [parent, child] {
-            Rc::try_unwrap(mm)
-                .ok()
-                .unwrap()
-                .into_inner()
-                .release(&mut phys);
-        }
+        drop((parent, child));
+        phys.reap();
         assert_eq!(phys.free_frames(), phys.total_frames());
-    }
-
-    /// FUTEX_OP(op, oparg, cmp, cmparg) from linux/futex.h.
-    fn futex_op(op: u32, oparg: i32, cmp: u32, cmparg: i32) -> u32 {
-        ((op & 0xf) << 28)
-            | ((cmp & 0xf) << 24)
-            | (((oparg as u32) & 0xfff) << 12)
-            | ((cmparg as u32) & 0xfff)
-    }
-
-    #[test]
-    fn wake_op_arithmetic() {
-        let cases = [
-            (FUTEX_OP_SET, 7, 100, 7),
-            (FUTEX_OP_ADD, 1, 100, 101),
-            (FUTEX_OP_ADD, -1, 0, u32::MAX),
-            (FUTEX_OP_OR, 0b1010, 0b0101, 0b1111),
-            (FUTEX_OP_ANDN, 0b0110, 0b1111, 0b1001),
-            (FUTEX_OP_XOR, 0b0110, 0b1100, 0b1010),
-            (FUTEX_OP_SET, -2048, 0, (-2048i32) as u32),
-            (FUTEX_OP_SET, 2047, 0, 2047),
-        ];
-        for (op, oparg, old, new) in cases {
-            let w = WakeOp::decode(futex_op(op, oparg, FUTEX_OP_CMP_EQ, 0));
-            assert_eq!(w.apply(old), Ok(new), "op {op} arg {oparg} old {old}");
-        }
-        // The shift flag: oparg is a bit number (and masked, not refused).
-        let shl = |op, arg| WakeOp::decode(futex_op(op | FUTEX_OP_OPARG_SHIFT, arg, 0, 0));
-        assert_eq!(shl(FUTEX_OP_OR, 4).apply(1), Ok(0x11));
-        assert_eq!(shl(FUTEX_OP_SET, 31).apply(0), Ok(0x8000_0000));
-        assert_eq!(shl(FUTEX_OP_SET, 33).apply(0), Ok(2));
-        for op in 5..8 {
-            assert_eq!(WakeOp::decode(op << 28).apply(0), Err(Errno::ENOSYS));
-        }
-    }
-
-    #[test]
-    fn wake_op_comparisons_are_signed() {
-        let cmp = |c, arg, old: i32| WakeOp::decode(futex_op(0, 0, c, arg)).compare(old as u32);
-        assert_eq!(cmp(FUTEX_OP_CMP_EQ, 5, 5), Ok(true));
-        assert_eq!(cmp(FUTEX_OP_CMP_NE, 5, 5), Ok(false));
-        assert_eq!(cmp(FUTEX_OP_CMP_LT, 0, -1), Ok(true));
-        assert_eq!(cmp(FUTEX_OP_CMP_LE, -1, -1), Ok(true));
-        assert_eq!(cmp(FUTEX_OP_CMP_GT, -2048, -1), Ok(true));
-        assert_eq!(cmp(FUTEX_OP_CMP_GE, 1, 0), Ok(false));
-        assert_eq!(cmp(FUTEX_OP_CMP_EQ, -1, -1), Ok(true));
-        assert_eq!(cmp(6, 0, 0), Err(Errno::ENOSYS));
-        assert_eq!(cmp(15, 0, 0), Err(Errno::ENOSYS));
     }
 }

@@ -88,6 +88,14 @@ pub trait FileOps {
         }
     }
 
+    /// What fstat shows of it: (st_dev, st_ino, st_mode). The default is
+    /// the one inode every anon_inode file shares (mode 0600, no type);
+    /// a kind with an inode of its own in a pseudo file system (a socket
+    /// in sockfs) says which.
+    fn stat_ids(&self) -> (u64, u64, u32) {
+        (0xf, 1, 0o600)
+    }
+
     /// For the calls that take only one kind (pidfd_send_signal takes a
     /// pidfd): the object, to downcast (Linux compares `f_op`).
     fn as_any(&self) -> &dyn Any;

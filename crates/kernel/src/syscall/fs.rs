@@ -1009,8 +1009,10 @@ fn file_stat(k: &Kernel, f: &OpenFile) -> KResult<StatInfo> {
         FileKind::Console(s) => host_stat(&s.stat()?),
         FileKind::Inode(loc) => loc_stat(loc),
         FileKind::Pipe(end) => kernel_inode_stat(0xc, end.id(), S_IFIFO | 0o600),
-        // Linux's anonymous inode: one inode, mode 0600 and no file type.
-        FileKind::Anon(_) => kernel_inode_stat(0xf, 1, 0o600),
+        FileKind::Anon(ops) => {
+            let (dev, ino, mode) = ops.stat_ids();
+            kernel_inode_stat(dev, ino, mode)
+        }
     })
 }
 

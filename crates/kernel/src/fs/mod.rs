@@ -57,6 +57,7 @@ pub mod pagecache;
 pub mod pidfd;
 pub mod pipe;
 pub mod proc;
+pub mod socket;
 pub mod stdio;
 pub mod tty;
 
@@ -82,6 +83,7 @@ pub const S_IFREG: u32 = 0o100000;
 pub const S_IFLNK: u32 = 0o120000;
 pub const S_IFCHR: u32 = 0o020000;
 pub const S_IFIFO: u32 = 0o010000;
+pub const S_IFSOCK: u32 = 0o140000;
 
 pub type InodeRef = Rc<RefCell<Inode>>;
 
@@ -127,6 +129,8 @@ pub enum Data {
     /// it opens the same pipe or stream again, as Linux opens a pipe's
     /// pipefs inode (`cat /dev/stdin`, bash's `<(...)`).
     Stream(Stream),
+    /// An AF_UNIX socket's name: what connect finds at its path.
+    Socket(Weak<socket::unix::UnixSock>),
 }
 
 #[derive(Clone)]
@@ -205,7 +209,7 @@ impl Inode {
             Data::Symlink(d) => d.len() as u64,
             Data::Host(h) => h.size,
             Data::Dir(_) => 4096,
-            Data::Device(_) | Data::Proc(_) | Data::Stream(_) => 0,
+            Data::Device(_) | Data::Proc(_) | Data::Stream(_) | Data::Socket(_) => 0,
         }
     }
 
@@ -217,6 +221,7 @@ impl Inode {
             S_IFLNK => 10,
             S_IFCHR => 2,
             S_IFIFO => 1,
+            S_IFSOCK => 12,
             _ => 0,
         }
     }
@@ -302,6 +307,8 @@ pub struct Vfs {
     pub console: RefCell<tty::Console>,
     /// Each user's pipe capacity (pipe-user-pages-soft, see `pipe`).
     pub pipe_users: Rc<pipe::PipeUsers>,
+    /// AF_UNIX's abstract names and sockets in flight (`socket/unix.rs`).
+    pub unix: Rc<socket::unix::UnixNet>,
     /// The host's paths are the guest's (the host view), so the host's
     /// cwd is where the first process starts.
     host_paths: bool,
@@ -324,6 +331,7 @@ impl Vfs {
             proc: RefCell::default(),
             console: RefCell::default(),
             pipe_users: Rc::default(),
+            unix: Rc::default(),
             host_paths: false,
         };
         let root = vfs.new_inode(S_IFDIR | 0o755, Data::Dir(BTreeMap::new()), Duration::ZERO);

@@ -139,7 +139,13 @@ pub fn start_dir(k: &Kernel, dirfd: i32, path: &[u8], empty: bool) -> KResult<Lo
 }
 
 /// Resolves `path` relative to `dirfd`.
-fn lookup_at(k: &Kernel, dirfd: i32, path: &[u8], follow: bool, empty: bool) -> KResult<Loc> {
+pub(crate) fn lookup_at(
+    k: &Kernel,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+    empty: bool,
+) -> KResult<Loc> {
     crate::fs::proc::array::sync(k);
     let start = start_dir(k, dirfd, path, empty)?;
     if path.is_empty() {
@@ -150,7 +156,7 @@ fn lookup_at(k: &Kernel, dirfd: i32, path: &[u8], follow: bool, empty: bool) -> 
 }
 
 /// The parent directory and last name of `path` relative to `dirfd`.
-fn parent_at(k: &Kernel, dirfd: i32, path: &[u8]) -> KResult<crate::fs::Parent> {
+pub(crate) fn parent_at(k: &Kernel, dirfd: i32, path: &[u8]) -> KResult<crate::fs::Parent> {
     crate::fs::proc::array::sync(k);
     let start = start_dir(k, dirfd, path, false)?;
     let fs = fsinfo(k);
@@ -158,7 +164,7 @@ fn parent_at(k: &Kernel, dirfd: i32, path: &[u8]) -> KResult<crate::fs::Parent> 
 }
 
 /// Whether the current credentials grant `bits` (4 r, 2 w, 1 x) on `loc`.
-fn permitted(k: &Kernel, loc: &Loc, bits: u32) -> bool {
+pub(crate) fn permitted(k: &Kernel, loc: &Loc, bits: u32) -> bool {
     let i = loc.inode.borrow();
     if matches!(i.data, Data::Host(_)) {
         return crate::fs::host_access(&i, bits);
@@ -179,7 +185,7 @@ fn permitted(k: &Kernel, loc: &Loc, bits: u32) -> bool {
 
 /// SIGPIPE to the writer of a pipe without readers, as Linux does; the
 /// write itself fails with EPIPE.
-fn raise_sigpipe(k: &mut Kernel) {
+pub(crate) fn raise_sigpipe(k: &mut Kernel) {
     let (pid, uid) = (k.current().group.borrow().tgid, k.cred().uid);
     let info = SigInfo::user(Signal::SIGPIPE, SI_USER, pid, uid);
     k.send_signal(SigTarget::Thread(k.current_tid()), info);
@@ -303,7 +309,7 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
                     buf
                 }
                 // Only an O_PATH file is one of these, and it is not read.
-                Data::Symlink(_) | Data::Stream(_) => return Err(Errno::EINVAL),
+                Data::Symlink(_) | Data::Stream(_) | Data::Socket(_) => return Err(Errno::EINVAL),
                 Data::Proc(_) => return Err(Errno::EISDIR),
                 Data::Device(d) => {
                     return match d {
@@ -351,7 +357,14 @@ pub(crate) fn file_write(
     match &f.kind {
         FileKind::Console(s) => host_write(k, s, f.nonblock(), data),
         FileKind::Pipe(end) => pipe_write(k, f, end, data),
-        FileKind::Anon(ops) => blocking(k, ops.write(f.nonblock(), data)),
+        FileKind::Anon(ops) => {
+            let r = blocking(k, ops.write(f.nonblock(), data));
+            // EPIPE raises SIGPIPE, as a pipe's or a socket's write does.
+            if r == Err(Errno::EPIPE) {
+                raise_sigpipe(k);
+            }
+            r
+        }
         FileKind::Inode(_) if f.host.is_some() => {
             host_write(k, f.host.as_ref().expect("checked"), f.nonblock(), data)
         }
@@ -536,7 +549,7 @@ pub fn pwrite64(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 
 /// The iovec array of readv/writev: (base, len) pairs, their total capped
 /// at MAX_RW_COUNT as Linux's import_iovec does.
-fn iovecs(k: &mut Kernel, addr: u64, count: u64) -> KResult<Vec<(u64, u64)>> {
+pub(crate) fn iovecs(k: &mut Kernel, addr: u64, count: u64) -> KResult<Vec<(u64, u64)>> {
     if count > UIO_MAXIOV {
         return Err(Errno::EINVAL);
     }
@@ -1313,10 +1326,13 @@ fn open_host_special(k: &mut Kernel, loc: &Loc, flags: u32) -> KResult<Option<Ho
 /// `Data::Stream`): a pipe end that reads, writes or both, as the access
 /// mode says. None for every other file.
 fn reopen(loc: &Loc, acc: u32) -> Option<KResult<FileKind>> {
-    let Data::Stream(stream) = &loc.inode.borrow().data else {
-        return None;
+    let stream = match &loc.inode.borrow().data {
+        Data::Stream(stream) => stream.clone(),
+        // A socket is connected to, never opened.
+        Data::Socket(_) => return Some(Err(Errno::ENXIO)),
+        _ => return None,
     };
-    Some(match stream {
+    Some(match &stream {
         Stream::Pipe(pipe) => match pipe.upgrade() {
             Some(pipe) => Ok(FileKind::Pipe(PipeEnd::reopen(pipe, acc))),
             None => Err(Errno::ENOENT),

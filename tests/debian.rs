@@ -11,6 +11,8 @@
 //!   bash: subshells, pipelines, jobs, process substitution, traps, exec.
 //! - `tests/debian/python.py`: Debian's python3 the same way against the
 //!   host's python3: fork, exec, posix_spawn, signals and threads.
+//! - `tests/debian/multiprocessing.py`: its process pools, a Manager and
+//!   ProcessPoolExecutor, which talk over AF_UNIX sockets.
 //!
 //! The packages are not committed: `scripts/debian-fetch` downloads them
 //! (`.ci/run` does, into `target/debian`). Without them a test is skipped
@@ -189,4 +191,18 @@ fn debian_python_matches_native_linux() {
         let script = "tests/debian/python.py";
         compare_on_debian(&root, &python, "/usr/bin/python3.13", script);
     }
+}
+
+#[test]
+fn debian_python_multiprocessing_matches_native_linux() {
+    let Some((root, python)) = debian_system("the Debian multiprocessing test", "python3") else {
+        return;
+    };
+    if !root.join("usr/lib/python3.13/multiprocessing").exists() {
+        let why = "needs libpython3.13-stdlib in target/debian/system-riscv64 (as .ci/run fetches)";
+        testkit::skip("the Debian multiprocessing test", why);
+        return;
+    }
+    let script = "tests/debian/multiprocessing.py";
+    compare_on_debian(&root, &python, "/usr/bin/python3.13", script);
 }

@@ -75,6 +75,12 @@ pub trait FileOps {
         Err(OpError::Errno(Errno::EINVAL))
     }
 
+    /// Whether a write that fails with EPIPE raises SIGPIPE in the
+    /// writer (a stream socket's does; a datagram socket's does not).
+    fn write_raises_sigpipe(&self) -> bool {
+        false
+    }
+
     /// lseek(2) (Linux's no_llseek unless the kind has one).
     fn llseek(&self, _offset: i64, _whence: i32) -> KResult<u64> {
         Err(Errno::ESPIPE)

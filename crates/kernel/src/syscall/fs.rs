@@ -359,8 +359,7 @@ pub(crate) fn file_write(
         FileKind::Pipe(end) => pipe_write(k, f, end, data),
         FileKind::Anon(ops) => {
             let r = blocking(k, ops.write(f.nonblock(), data));
-            // EPIPE raises SIGPIPE, as a pipe's or a socket's write does.
-            if r == Err(Errno::EPIPE) {
+            if r == Err(Errno::EPIPE) && ops.write_raises_sigpipe() {
                 raise_sigpipe(k);
             }
             r

@@ -458,6 +458,10 @@ impl FileOps for SocketFile {
         self.sock.sendmsg(&mut NoEnv, msg, nonblock)
     }
 
+    fn write_raises_sigpipe(&self) -> bool {
+        self.sock.sigpipe()
+    }
+
     fn poll(&self, _events: u16, _procs: &dyn Processes) -> Readiness {
         Readiness {
             mask: self.sock.poll(),

@@ -215,6 +215,12 @@ static int c_pair_dgram(void)
 	int big = 300000;
 	char *p = calloc(1, big);
 	say("too big %s", res(send(sv[0], p, big, 0)));
+	signal(SIGPIPE, on_sigpipe);
+	int sd[2];
+	pair(SOCK_DGRAM, sd);
+	shutdown(sd[0], SHUT_WR);
+	r = res(write(sd[0], "x", 1));
+	say("write after shutdown %s sigpipes %d", r, sigpipes);
 	free(p);
 	close(sv[1]);
 	say("poll peer closed %s", pollfd1(sv[0], 0));
@@ -243,6 +249,8 @@ static int c_pair_seqpacket(void)
 	say("read eof %s", res(read(sv[0], buf, sizeof buf)));
 	const char *r = res(send(sv[0], "x", 1, 0));
 	say("send %s sigpipes %d", r, sigpipes);
+	r = res(write(sv[0], "x", 1));
+	say("write %s sigpipes %d", r, sigpipes);
 	close(sv[0]);
 	return 0;
 }
@@ -381,12 +389,24 @@ static int c_dgram_addr(void)
 	int st = socket(AF_UNIX, SOCK_STREAM, 0);
 	say("sendto stream unconnected %s", err(sendto(st, "x", 1, 0, (struct sockaddr *)&a, la)));
 	say("sendto stream to dgram path via connect %s", err(connect(st, (struct sockaddr *)&a, la)));
+	int self = socket(AF_UNIX, SOCK_DGRAM, 0);
+	struct sockaddr_un me = path_addr("me", &lb);
+	bind(self, (struct sockaddr *)&me, lb);
+	say("sendto self %s", res(sendto(self, "own", 3, 0, (struct sockaddr *)&me, lb)));
+	say("connect self %s", err(connect(self, (struct sockaddr *)&me, lb)));
+	say("send self %s", res(send(self, "own2", 4, 0)));
+	say("recv self %s then %s", res(recv(self, buf, sizeof buf, 0)), "-");
+	say("recv self %s", res(recv(self, buf, sizeof buf, 0)));
 	/* A queue of a socket not connected back holds 10 datagrams (+1). */
 	int z = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	int qs = socket(AF_UNIX, SOCK_DGRAM, 0);
+	struct sockaddr_un q = path_addr("q", &lb);
+	bind(qs, (struct sockaddr *)&q, lb);
 	int sent = 0;
-	while (sendto(z, "q", 1, 0, (struct sockaddr *)&a, la) == 1 && sent < 100)
+	while (sendto(z, "q", 1, 0, (struct sockaddr *)&q, lb) == 1 && sent < 100)
 		sent++;
-	say("queued %d then %s", sent, err(-1));
+	const char *why = err(-1);
+	say("queued %d then %s, poll %s", sent, why, pollfd1(qs, 0));
 	leave_scratch();
 	return 0;
 }

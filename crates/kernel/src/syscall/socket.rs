@@ -44,6 +44,9 @@ const CMSG_HDR: usize = 16;
 /// sizeof(struct msghdr) and sizeof(struct mmsghdr) on riscv64.
 const MSGHDR_SIZE: u64 = 56;
 const MMSGHDR_SIZE: u64 = 64;
+/// The most bytes a send or receive moves between guest memory and a
+/// socket per step: more than any datagram may hold (SO_SNDBUF's bound).
+const WINDOW: usize = 4 << 20;
 
 fn cmsg_align(len: usize) -> usize {
     (len + 7) & !7
@@ -514,53 +517,94 @@ fn scatter(k: &mut Kernel, iov: &[(u64, u64)], mut skip: usize, data: &[u8]) -> 
     Ok(())
 }
 
-/// The bytes of the guest's buffers `iov`.
-fn gather(k: &mut Kernel, iov: &[(u64, u64)]) -> KResult<Vec<u8>> {
-    let mut data = Vec::new();
+/// `n` bytes of the guest's buffers `iov`, from byte `skip` on.
+fn gather(k: &mut Kernel, iov: &[(u64, u64)], mut skip: usize, n: usize) -> KResult<Vec<u8>> {
+    let mut data = Vec::with_capacity(n);
     for &(base, len) in iov {
+        let len = len as usize;
+        if skip >= len {
+            skip -= len;
+            continue;
+        }
+        let take = (len - skip).min(n - data.len());
         let start = data.len();
-        data.resize(start + len as usize, 0);
-        k.copy_from_user(base, &mut data[start..])?;
+        data.resize(start + take, 0);
+        k.copy_from_user(base + skip as u64, &mut data[start..])?;
+        skip = 0;
+        if data.len() == n {
+            break;
+        }
     }
     Ok(data)
+}
+
+/// EFAULT unless the guest could write `n` bytes of its buffers `iov`
+/// from byte `skip` on.
+fn check_writable(k: &mut Kernel, iov: &[(u64, u64)], mut skip: usize, n: usize) -> KResult<()> {
+    let mut left = n;
+    for &(base, len) in iov {
+        let len = len as usize;
+        if skip >= len {
+            skip -= len;
+            continue;
+        }
+        let take = (len - skip).min(left);
+        k.check_user_writable(base + skip as u64, take)?;
+        left -= take;
+        skip = 0;
+        if left == 0 {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn total(iov: &[(u64, u64)]) -> usize {
     iov.iter().map(|&(_, len)| len as usize).sum()
 }
 
+/// What a send call sends: the guest's buffers, the destination, and
+/// its control data.
+struct Outgoing<'a> {
+    iov: &'a [(u64, u64)],
+    addr: Option<&'a [u8]>,
+    fds: Vec<Rc<OpenFile>>,
+    cred: Option<Ucred>,
+}
+
 /// A send (every send call ends here): EPIPE raises SIGPIPE on a
 /// connection unless MSG_NOSIGNAL; a stream send that blocks partway goes
-/// on, when restarted, from where it stopped.
+/// on, when restarted, from where it stopped. The bytes are copied in at
+/// most [`WINDOW`] at a time, so that what a guest asks for is never
+/// allocated whole (a datagram that large is EMSGSIZE anyway).
 fn send(
     k: &mut Kernel,
     f: &OpenFile,
     sock: &Rc<dyn Socket>,
-    msg: SendMsg,
+    out: Outgoing,
     flags: u32,
 ) -> KResult<usize> {
     let nonblock = f.nonblock() || flags & MSG_DONTWAIT != 0 || timed_out(k);
     let timeout = sock.opts().borrow().sndtimeo;
-    let mut done = k
-        .restart()
-        .map_or(0, |r| r.data as usize)
-        .min(msg.data.len());
-    let mut first = Some((msg.fds, msg.cred));
+    let len = total(out.iov);
+    let mut done = k.restart().map_or(0, |r| r.data as usize).min(len);
+    let mut first = Some((out.fds, out.cred));
     loop {
         let (fds, cred) = match done {
             0 => first.take().unwrap_or_default(),
             _ => Default::default(),
         };
+        let data = gather(k, out.iov, done, (len - done).min(WINDOW))?;
         let part = SendMsg {
-            data: &msg.data[done..],
-            addr: msg.addr,
+            data: &data,
+            addr: out.addr,
             fds,
             cred,
         };
         match sock.sendmsg(&mut Env(k), part, nonblock) {
             Ok(n) => {
                 done += n;
-                if n == 0 || done >= msg.data.len() || nonblock {
+                if n == 0 || done >= len || nonblock {
                     return Ok(done);
                 }
             }
@@ -592,12 +636,12 @@ fn recv(
     let len = total(iov);
     let waitall = flags & (MSG_WAITALL | MSG_PEEK) == MSG_WAITALL && sock.kind() == SOCK_STREAM;
     let mut done = k.restart().map_or(0, |r| r.data as usize).min(len);
-    // Check the buffers before taking what could not be delivered.
-    for &(base, n) in iov {
-        k.check_user_writable(base, n as usize)?;
-    }
     loop {
-        match sock.recvmsg(len - done, flags, nonblock) {
+        // At most WINDOW bytes a step, checked before anything is taken
+        // that could not be delivered.
+        let want = (len - done).min(WINDOW);
+        check_writable(k, iov, done, want)?;
+        match sock.recvmsg(want, flags, nonblock) {
             Ok(mut m) => {
                 scatter(k, iov, done, &m.data)?;
                 done += m.data.len();
@@ -629,19 +673,18 @@ fn recv(
 pub fn sendto(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     let (f, sock) = socket_of(k, a[0])?;
     let len = a[2].min(super::MAX_RW_COUNT);
-    let data = gather(k, &[(a[1], len)])?;
     let addr = if a[4] != 0 {
         Some(read_addr(k, a[4], a[5])?)
     } else {
         None
     };
-    let msg = SendMsg {
-        data: &data,
+    let out = Outgoing {
+        iov: &[(a[1], len)],
         addr: addr.as_deref(),
         fds: Vec::new(),
         cred: None,
     };
-    send(k, &f, &sock, msg, a[3] as u32).map(|n| n as u64)
+    send(k, &f, &sock, out, a[3] as u32).map(|n| n as u64)
 }
 
 /// recvfrom(fd, buf, len, flags, addr, addrlen).
@@ -695,14 +738,13 @@ fn do_sendmsg(k: &mut Kernel, fd: u64, hdr: u64, flags: u32) -> KResult<usize> {
     if !fds.is_empty() && sock.family() != AF_UNIX {
         return Err(Errno::EINVAL);
     }
-    let data = gather(k, &h.iov)?;
-    let msg = SendMsg {
-        data: &data,
+    let out = Outgoing {
+        iov: &h.iov,
         addr: addr.as_deref(),
         fds,
         cred,
     };
-    send(k, &f, &sock, msg, flags)
+    send(k, &f, &sock, out, flags)
 }
 
 /// Receives one message for the msghdr at `hdr`, writing back its name,

@@ -126,7 +126,9 @@ impl UnixNet {
         let mut garbage = Vec::new();
         for (i, &live) in reachable.iter().enumerate() {
             if !live {
-                garbage.extend(sock(i).st.borrow_mut().recvq.drain(..));
+                if let Ok(mut st) = sock(i).st.try_borrow_mut() {
+                    garbage.extend(st.recvq.drain(..));
+                }
             }
         }
         garbage

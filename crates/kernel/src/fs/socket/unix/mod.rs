@@ -430,9 +430,12 @@ impl Socket for UnixSock {
                 return Err(Errno::EPERM.into());
             }
             self.sender(env);
+            // The target may be this socket itself: its state is read
+            // before this one's is changed.
+            let cred = target.st.borrow().peer_cred.or(Some(target.cred.get()));
             let mut st = self.st.borrow_mut();
             st.peer = Some(Rc::downgrade(&target));
-            st.peer_cred = target.st.borrow().peer_cred.or(Some(target.cred.get()));
+            st.peer_cred = cred;
             return Ok(());
         }
         parse(addr)?;

@@ -32,3 +32,4 @@ if __name__ == "__main__":
     a, b = socket.socketpair()
     a.sendall(b"ping")
     print("socketpair", b.recv(4), a.family == socket.AF_UNIX)
+    print("== done")

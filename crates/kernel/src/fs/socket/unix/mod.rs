@@ -674,3 +674,164 @@ impl Drop for UnixSock {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::file::{FileKind, O_RDWR};
+    use crate::fs::socket::SocketFile;
+
+    /// A caller with no file system, for sockets made here.
+    struct TestEnv(u64);
+
+    impl SocketEnv for TestEnv {
+        fn cred(&self) -> Option<Ucred> {
+            Some(Ucred::default())
+        }
+        fn peer_cred(&self) -> Option<Ucred> {
+            Some(Ucred::default())
+        }
+        fn bind_path(&mut self, _: &[u8], _: Weak<UnixSock>) -> KResult<()> {
+            Err(Errno::ENOENT)
+        }
+        fn lookup_path(&mut self, _: &[u8]) -> KResult<Option<Rc<UnixSock>>> {
+            Err(Errno::ENOENT)
+        }
+        fn new_id(&mut self) -> u64 {
+            self.0 += 1;
+            self.0
+        }
+        fn may_send_cred(&self, _: &Ucred) -> bool {
+            true
+        }
+    }
+
+    fn pair(net: &Rc<UnixNet>, env: &mut TestEnv, kind: i32) -> [Rc<UnixSock>; 2] {
+        let ids = (env.new_id(), env.new_id());
+        UnixSock::pair(net, ids, kind, Ucred::default())
+    }
+
+    fn send(
+        sock: &UnixSock,
+        env: &mut TestEnv,
+        data: &[u8],
+        fds: Vec<Rc<OpenFile>>,
+    ) -> OpResult<usize> {
+        let msg = SendMsg {
+            data,
+            addr: None,
+            fds,
+            cred: None,
+        };
+        sock.sendmsg(env, msg, true)
+    }
+
+    fn file(sock: Rc<UnixSock>) -> Rc<OpenFile> {
+        Rc::new(OpenFile::new(
+            FileKind::Anon(Box::new(SocketFile { sock })),
+            O_RDWR,
+        ))
+    }
+
+    #[test]
+    fn a_sender_holds_at_most_its_send_buffer() {
+        let net = Rc::new(UnixNet::default());
+        let env = &mut TestEnv(0);
+        let [a, _b] = pair(&net, env, SOCK_STREAM);
+        let data = vec![7; 1 << 20];
+        let mut sent = 0;
+        while let Ok(n) = send(&a, env, &data, Vec::new()) {
+            sent += n;
+        }
+        assert!(matches!(
+            send(&a, env, &data, Vec::new()),
+            Err(OpError::Errno(Errno::EAGAIN))
+        ));
+        let sndbuf = a.opts.borrow().sndbuf;
+        assert!(
+            sent >= sndbuf / 2 && sent <= sndbuf + STREAM_CHUNK,
+            "{sent}"
+        );
+        assert_eq!(net.queued.get(), a.wmem.bytes.get());
+    }
+
+    #[test]
+    fn all_sockets_together_hold_at_most_queued_max() {
+        let net = Rc::new(UnixNet::default());
+        let env = &mut TestEnv(0);
+        let data = vec![1; STREAM_CHUNK];
+        let mut pairs = Vec::new();
+        let full = loop {
+            let [a, b] = pair(&net, env, SOCK_STREAM);
+            let r = loop {
+                match send(&a, env, &data, Vec::new()) {
+                    Ok(_) => {}
+                    Err(e) => break e,
+                }
+            };
+            pairs.push((a, b));
+            if let OpError::Errno(Errno::ENOBUFS) = r {
+                break pairs.len();
+            }
+            assert!(pairs.len() < 1000, "never ENOBUFS");
+        };
+        assert!(net.queued.get() <= QUEUED_MAX);
+        assert!(full * WMEM_DEFAULT_MIN <= QUEUED_MAX, "{full}");
+        drop(pairs);
+        assert_eq!(net.queued.get(), 0);
+    }
+    const WMEM_DEFAULT_MIN: usize = crate::fs::socket::WMEM_DEFAULT / 2;
+
+    #[test]
+    fn a_socket_in_its_own_queue_is_collected() {
+        let net = Rc::new(UnixNet::default());
+        let env = &mut TestEnv(0);
+        let [a, b] = pair(&net, env, SOCK_STREAM);
+        let (fa, fb) = (file(a), file(b));
+        let b_sock = SocketFile::of(&fb).unwrap().clone();
+        let watch = Rc::downgrade(&fb);
+        // b passed over a lands in b's own queue.
+        let a_sock = SocketFile::of(&fa).unwrap().clone();
+        assert_eq!(
+            a_sock
+                .sendmsg(
+                    env,
+                    SendMsg {
+                        data: b"x",
+                        addr: None,
+                        fds: vec![fb.clone()],
+                        cred: None
+                    },
+                    true
+                )
+                .ok(),
+            Some(1)
+        );
+        drop((fb, b_sock, a_sock));
+        assert!(watch.upgrade().is_some(), "held by its own queue");
+        // a's going runs the collector.
+        drop(fa);
+        assert!(watch.upgrade().is_none(), "collected");
+        assert_eq!(net.queued.get(), 0);
+    }
+
+    #[test]
+    fn files_in_flight_to_an_open_socket_stay() {
+        let net = Rc::new(UnixNet::default());
+        let env = &mut TestEnv(0);
+        let [a, b] = pair(&net, env, SOCK_STREAM);
+        let [c, _d] = pair(&net, env, SOCK_STREAM);
+        let fc = file(c);
+        let watch = Rc::downgrade(&fc);
+        assert_eq!(send(&a, env, b"x", vec![fc]).ok(), Some(1));
+        net.collect();
+        assert!(
+            watch.upgrade().is_some(),
+            "b is open: what it holds is reachable"
+        );
+        let got = b.recvmsg(8, 0, true).ok().unwrap();
+        assert_eq!(got.fds.len(), 1);
+        drop(got);
+        assert!(watch.upgrade().is_none());
+    }
+}

@@ -161,12 +161,21 @@ fn debian_system(what: &str, program: &str) -> Option<(PathBuf, PathBuf)> {
 /// `interpreter -c script` natively, and as `guest` in cleave with `root`
 /// as `/`, in the same environment.
 fn compare_on_debian(root: &Path, interpreter: &Path, guest: &str, script: &str) {
+    // Each script's runs write files of their own: tests run at once.
+    let name = Path::new(script)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let script =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(script)).unwrap();
     let env = [("PATH", "/usr/bin:/bin"), ("LC_ALL", "C"), ("HOME", "/")];
     let mut command = Command::new(interpreter);
     command.env_clear().envs(env).args(["-c", &script]);
-    let tag = interpreter.file_name().unwrap().to_string_lossy();
+    let tag = format!(
+        "{}-{name}",
+        interpreter.file_name().unwrap().to_string_lossy()
+    );
     let expected = run(command, &format!("{tag}-native"));
     let mut command = Command::new(env!("CARGO_BIN_EXE_cleave"));
     command.env_clear().args(["run", "--clear-env"]);

@@ -17,6 +17,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -268,6 +269,11 @@ static int c_path(void)
 	const char *r = err(stat("srv", &st));
 	say("stat %s sock %s mode %o", r, yesno(S_ISSOCK(st.st_mode)), st.st_mode & 0777);
 	say("open %s", err(open("srv", O_RDWR)));
+	int path = open("srv", O_PATH);
+	r = err(fstat(path, &st));
+	say("open O_PATH %s fstat %s sock %s", err(path), r, yesno(S_ISSOCK(st.st_mode)));
+	close(path);
+	say("truncate %s", err(truncate("srv", 0)));
 	int other = socket(AF_UNIX, SOCK_STREAM, 0);
 	say("bind taken %s", err(bind(other, (struct sockaddr *)&a, len)));
 	say("accept unlistened %s", err(accept(l, NULL, NULL)));
@@ -678,6 +684,12 @@ static int c_errors(void)
 	write(sv[0], "keep", 4);
 	say("recv fault %s", err(recv(sv[1], (void *)8, 4, 0)));
 	say("then recv %s", res(recv(sv[1], buf, sizeof buf, 0)));
+	/* A socket is a file with no position, in sockfs. */
+	say("pread %s pwrite %s lseek %s", err(pread(sv[0], buf, 1, 0)), err(pwrite(sv[0], "x", 1, 0)),
+	    err(lseek(sv[0], 0, SEEK_SET)));
+	struct statfs sf;
+	const char *r = err(fstatfs(sv[0], &sf));
+	say("fstatfs %s sockfs %s", r, yesno(sf.f_type == 0x534f434b));
 	return 0;
 }
 

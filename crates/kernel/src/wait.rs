@@ -26,6 +26,13 @@ pub enum WaitReason {
     /// A socket's reader, writer, connecter or accepter: woken whenever
     /// the socket changes.
     Socket { id: u64 },
+    /// semop on System V semaphore set `id`: waiting for semaphore `num`
+    /// to grow, or, when `zero`, to be zero (GETNCNT and GETZCNT count
+    /// these). Any change to the set restarts it.
+    Sem { id: i32, num: u16, zero: bool },
+    /// msgsnd or msgrcv on System V message queue `id`: any change to the
+    /// queue restarts it.
+    Msg { id: i32 },
     /// poll, ppoll and pselect6: woken by any of its files (the call
     /// re-scans them all).
     Poll(Vec<PollKey>),

@@ -12,7 +12,7 @@ use crate::decode::{decode, insn_len, Insn, Op};
 use crate::fpu;
 use crate::hart::{Hart, Reservation};
 use crate::jit::BlockPage;
-use crate::mmu::{slot, walk, TlbEntry};
+use crate::mmu::{slot, walk};
 use crate::{Access, PhysMem, Trap, PAGE_SIZE};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -595,9 +595,9 @@ fn code_page(hart: &mut Hart, mem: &mut PhysMem, pc: u64) -> Result<(Rc<CodePage
     // call and return across pages), so a fetch TLB hit on a frame already
     // decoded is handled inline, without the calls of the general path.
     let vpn = pc >> 12;
-    let e = hart.tlb.fetch[slot(vpn)];
-    if e.vpn == vpn {
-        let pfn = (e.pa >> 12) as usize;
+    let e = hart.tlb.fetch()[slot(vpn)];
+    if e.vpn() == vpn {
+        let pfn = (e.pa() >> 12) as usize;
         if let Some(page) = &mem.code[pfn] {
             return Ok((page.clone(), pfn));
         }
@@ -632,19 +632,19 @@ fn code_page_slow(
 fn translate(hart: &mut Hart, mem: &mut PhysMem, va: u64, access: Access) -> Result<u64, Trap> {
     let vpn = va >> 12;
     let table = match access {
-        Access::Fetch => &mut hart.tlb.fetch,
-        Access::Load => &mut hart.tlb.load,
-        Access::Store => &mut hart.tlb.store,
+        Access::Fetch => hart.tlb.fetch(),
+        Access::Load => hart.tlb.load(),
+        Access::Store => hart.tlb.store(),
     };
     let e = table[slot(vpn)];
-    if e.vpn == vpn {
-        return Ok(e.pa);
+    if e.vpn() == vpn {
+        return Ok(e.pa());
     }
     let pa = walk(mem, hart.root, va, access)?;
     if access == Access::Store && mem.invalidate_code(pa as usize >> 12) {
         hart.code_dirty = true;
     }
-    table[slot(vpn)] = TlbEntry { vpn, pa };
+    hart.tlb.fill(access, vpn, pa, &mem.ram);
     Ok(pa)
 }
 
@@ -653,11 +653,11 @@ fn translate(hart: &mut Hart, mem: &mut PhysMem, va: u64, access: Access) -> Res
 fn load_hit<const N: usize>(hart: &Hart, mem: &PhysMem, va: u64) -> Option<[u8; N]> {
     let vpn = va >> 12;
     let off = va & 0xfff;
-    let e = &hart.tlb.load[slot(vpn)];
-    if e.vpn != vpn || off as usize + N > PAGE_SIZE {
+    let e = &hart.tlb.load()[slot(vpn)];
+    if e.vpn() != vpn || off as usize + N > PAGE_SIZE {
         return None;
     }
-    let pa = (e.pa + off) as usize;
+    let pa = (e.pa() + off) as usize;
     mem.ram
         .get(pa..pa + N)
         .map(|bytes| bytes.try_into().unwrap())
@@ -690,11 +690,11 @@ fn load_slow<const N: usize>(hart: &mut Hart, mem: &mut PhysMem, va: u64) -> Res
 fn store_hit<const N: usize>(hart: &Hart, mem: &mut PhysMem, va: u64, bytes: [u8; N]) -> bool {
     let vpn = va >> 12;
     let off = va & 0xfff;
-    let e = &hart.tlb.store[slot(vpn)];
-    if e.vpn != vpn || off as usize + N > PAGE_SIZE {
+    let e = &hart.tlb.store()[slot(vpn)];
+    if e.vpn() != vpn || off as usize + N > PAGE_SIZE {
         return false;
     }
-    let pa = (e.pa + off) as usize;
+    let pa = (e.pa() + off) as usize;
     match mem.ram.get_mut(pa..pa + N) {
         Some(dst) => {
             dst.copy_from_slice(&bytes);

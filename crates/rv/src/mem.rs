@@ -85,6 +85,16 @@ impl PhysMem {
         self.write(pa, &value.to_le_bytes());
     }
 
+    /// Declares whether harts on more than one host thread run on this
+    /// memory. Until then (the default) translated code makes atomics
+    /// plain loads and stores, atomic only because nothing else runs
+    /// meanwhile; set this before a second thread starts running harts, and
+    /// their AMOs and SCs are the host's locked instructions (the blocks
+    /// translated before are dropped).
+    pub fn set_parallel(&mut self, parallel: bool) {
+        self.jit.set_parallel(parallel);
+    }
+
     /// Whether the frame holds decoded instructions (for tests and stats).
     pub fn has_code(&self, pfn: usize) -> bool {
         self.code[pfn].is_some()

@@ -1,7 +1,8 @@
 //! Sv39 translation and the software TLB.
 //!
 //! The TLB is three direct-mapped arrays (fetch, load, store) mapping a
-//! virtual page number to the physical address of its frame. An entry is
+//! virtual page number to the physical address of its frame, and to the
+//! host address of the frame's bytes for translated code. An entry is
 //! only filled after a full walk has checked V/R/W/X/U and A/D, so a hit
 //! needs no further checks. Store entries are never filled for frames that
 //! hold decoded code: such stores take the slow path, which drops the
@@ -39,26 +40,56 @@ pub mod pte {
 pub(crate) const TLB_SIZE: usize = 512;
 const INVALID: u64 = u64::MAX;
 
-/// `repr(C)`: translated code reads entries at fixed offsets.
+/// `repr(C)`: translated code reads entries at fixed offsets. Only this
+/// module makes entries (in `Tlb::fill`), so every valid one satisfies the
+/// invariant translated code relies on, see `host`.
 #[derive(Clone, Copy)]
 #[repr(C)]
 pub(crate) struct TlbEntry {
     /// Virtual page number, or INVALID.
-    pub vpn: u64,
+    vpn: u64,
     /// Physical address of the frame.
-    pub pa: u64,
+    pa: u64,
+    /// The host address of the frame in the RAM the TLB was filled for,
+    /// minus the page's virtual address: a virtual address on the page plus
+    /// this is the host address of its byte, which translated code then
+    /// accesses with no further check. The frame lies wholly inside that
+    /// RAM.
+    host: u64,
+    /// Makes an entry 32 bytes: translated code indexes with a shift.
+    _pad: u64,
+}
+
+impl TlbEntry {
+    /// Where translated code finds the fields.
+    pub const VPN: i32 = std::mem::offset_of!(TlbEntry, vpn) as i32;
+    pub const PA: i32 = std::mem::offset_of!(TlbEntry, pa) as i32;
+    pub const HOST: i32 = std::mem::offset_of!(TlbEntry, host) as i32;
+
+    pub fn vpn(&self) -> u64 {
+        self.vpn
+    }
+
+    pub fn pa(&self) -> u64 {
+        self.pa
+    }
 }
 
 /// Kept inline in the Hart (not boxed): one pointer less on every access.
 pub(crate) struct Tlb {
-    pub fetch: [TlbEntry; TLB_SIZE],
-    pub load: [TlbEntry; TLB_SIZE],
-    pub store: [TlbEntry; TLB_SIZE],
+    fetch: [TlbEntry; TLB_SIZE],
+    load: [TlbEntry; TLB_SIZE],
+    store: [TlbEntry; TLB_SIZE],
+    /// The RAM (start, length) that the entries' host addresses point
+    /// into; (0, 0) before the first fill.
+    ram: (usize, usize),
 }
 
 const EMPTY: TlbEntry = TlbEntry {
     vpn: INVALID,
     pa: 0,
+    host: 0,
+    _pad: 0,
 };
 
 #[inline(always)]
@@ -72,7 +103,51 @@ impl Tlb {
             fetch: [EMPTY; TLB_SIZE],
             load: [EMPTY; TLB_SIZE],
             store: [EMPTY; TLB_SIZE],
+            ram: (0, 0),
         }
+    }
+
+    pub fn fetch(&self) -> &[TlbEntry; TLB_SIZE] {
+        &self.fetch
+    }
+
+    pub fn load(&self) -> &[TlbEntry; TLB_SIZE] {
+        &self.load
+    }
+
+    pub fn store(&self) -> &[TlbEntry; TLB_SIZE] {
+        &self.store
+    }
+
+    /// Whether every valid entry's host address points into `ram`.
+    pub fn points_into(&self, ram: &[u8]) -> bool {
+        self.ram == (0, 0) || self.ram == (ram.as_ptr() as usize, ram.len())
+    }
+
+    /// Maps virtual page `vpn` to the frame at `pa` of `ram` for `access`.
+    /// Entries made for another RAM are dropped first.
+    pub fn fill(&mut self, access: Access, vpn: u64, pa: u64, ram: &[u8]) {
+        let here = (ram.as_ptr() as usize, ram.len());
+        if self.ram != here {
+            self.flush_all();
+            self.ram = here;
+        }
+        assert!(
+            pa as usize + PAGE_SIZE <= ram.len(),
+            "TLB entry outside RAM"
+        );
+        let entry = TlbEntry {
+            vpn,
+            pa,
+            host: (here.0 as u64).wrapping_add(pa).wrapping_sub(vpn << 12),
+            _pad: 0,
+        };
+        let table = match access {
+            Access::Fetch => &mut self.fetch,
+            Access::Load => &mut self.load,
+            Access::Store => &mut self.store,
+        };
+        table[slot(vpn)] = entry;
     }
 
     pub fn flush_all(&mut self) {

@@ -322,6 +322,8 @@ fn random_programs_agree_with_the_interpreter() {
         // Sometimes a static rounding mode in frm, sometimes flags set.
         let fcsr = (rng.below(5) << 5 | rng.below(32)) as u32;
         let mut p = Pair::new();
+        // Atomics as plain accesses (one host thread) or locked ones.
+        p.jit.mem.set_parallel(case % 2 == 1);
         p.each(|m| {
             for r in [
                 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 28, 29, 30,
@@ -697,7 +699,9 @@ fn a_hot_call_to_another_page_follows_a_remapped_page() {
 
 #[test]
 fn hot_fp_arithmetic_on_special_values_has_the_interpreters_bits_and_flags() {
-    // Each operation on each pair of special operands, in a hot loop, in
+    // Each operation on each pair of special operands (NaNs quiet and
+    // signaling, with payloads and without, ±0, subnormals, infinities,
+    // singles not NaN-boxed), in a hot loop, in
     // round-to-nearest-even (conversions to integers: toward zero, as C
     // casts), with NX already accrued (where translated code
     // may use the host's SSE) and without: the results and every flag must
@@ -705,7 +709,7 @@ fn hot_fp_arithmetic_on_special_values_has_the_interpreters_bits_and_flags() {
     // subnormal or zero results, infinities and NaNs are where SSE and
     // RISC-V part.
     const MIN: u64 = 0x0010_0000_0000_0000;
-    let doubles: [u64; 14] = [
+    let doubles: [u64; 17] = [
         0,
         1 << 63,
         MIN,
@@ -720,6 +724,9 @@ fn hot_fp_arithmetic_on_special_values_has_the_interpreters_bits_and_flags() {
         0x7ff8_0000_dead_beef,
         0x7ff0_0000_0000_0001,
         3.0f64.to_bits(),
+        (-1.5f64).to_bits(),
+        f64::NEG_INFINITY.to_bits(),
+        1 << 63 | 5,
     ];
     let singles: Vec<u64> = [
         0u32,
@@ -736,12 +743,18 @@ fn hot_fp_arithmetic_on_special_values_has_the_interpreters_bits_and_flags() {
         0x7fc0_beef,
         0x7f80_0001,
         3.0f32.to_bits(),
+        (-1.5f32).to_bits(),
+        f32::NEG_INFINITY.to_bits(),
+        0x8000_0005,
+        0xffc0_0001,
     ]
     .iter()
     .map(|&s| 0xffff_ffff_0000_0000 | s as u64)
+    // Not NaN-boxed: read as the canonical NaN.
+    .chain([0x3f80_0000, 0x7fff_ffff_0000_0000])
     .collect();
     type Op = fn(u32, u32, u32) -> u32;
-    let ops: [(bool, Op); 14] = [
+    let ops: [(bool, Op); 30] = [
         (false, |d, a, _| fcvt_l_d(d, a, 1)),
         (false, |d, a, _| fcvt_w_d(d, a, 1)),
         (false, |d, a, b| fadd_d(d, a, b, 7)),
@@ -756,12 +769,28 @@ fn hot_fp_arithmetic_on_special_values_has_the_interpreters_bits_and_flags() {
         (true, |d, a, _| fsqrt_s(d, a, 7)),
         (true, |d, a, b| fnmsub_s(d, a, b, b, 7)),
         (true, |d, a, b| fmsub_s(d, a, b, a, 7)),
+        (true, fsgnj_s),
+        (true, fsgnjn_s),
+        (true, fsgnjx_s),
+        (true, fmin_s),
+        (true, fmax_s),
+        (true, feq_s),
+        (true, flt_s),
+        (true, fle_s),
+        (true, |d, a, _| fclass_s(d, a)),
+        (false, fmin_d),
+        (false, fmax_d),
+        (false, feq_d),
+        (false, flt_d),
+        (false, fle_d),
+        (false, |d, a, _| fclass_d(d, a)),
+        (false, fsgnjn_d),
     ];
     for (single, op) in ops {
         let values = if single { &singles[..] } else { &doubles[..] };
         // Twenty times: fflags = the initial ones; f3 = f1 op f2; x5 =
-        // fflags. The last iterations run translated, and x5 holds the
-        // flags of the last alone.
+        // fflags. The loop runs translated from its third operand pair
+        // on, and x5 holds the flags of the last operation alone.
         let code = words(&[
             addi(31, 0, 20),
             csrrw(0, FFLAGS, 6),
@@ -771,12 +800,12 @@ fn hot_fp_arithmetic_on_special_values_has_the_interpreters_bits_and_flags() {
             bne(31, 0, -16),
             ECALL,
         ]);
+        let mut p = Pair::new();
+        p.each(|m| m.poke(CODE, &code));
         for &a in values {
             for &b in values {
                 for fcsr in [1u64, 0] {
-                    let mut p = Pair::new();
                     p.each(|m| {
-                        m.poke(CODE, &code);
                         m.hart.regs.pc = CODE;
                         m.hart.regs.f[1] = a;
                         m.hart.regs.f[2] = b;
@@ -787,5 +816,68 @@ fn hot_fp_arithmetic_on_special_values_has_the_interpreters_bits_and_flags() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn grouped_accesses_walking_across_pages_and_permissions() {
+    // Loads and stores at fixed offsets from one register (and from a
+    // register derived from it by addi) share one TLB lookup per block.
+    // Here the base walks 8 bytes per iteration from a writable page into
+    // a read-only one, so the groups' spans straddle the two pages, then
+    // lie on the read-only page, where the stores fault; x28 lives in
+    // memory, x13 in a host register.
+    let mut rng = Rng::new(0x9a0);
+    for (base, start) in [(28, RW_BEFORE_RO + 0xf40), (13, RW_BEFORE_RO + 0xf88)] {
+        let code = words(&[
+            addi(31, 0, 40),
+            ld(6, base, 0),    // loop:
+            lw(7, base, 12),   //   a load group: base + 0..16
+            addi(10, base, 4), //   x10 = base + 4
+            add(8, 8, 6),
+            lbu(9, 10, 4), //   base + 8, through x10
+            add(8, 8, 7),
+            add(8, 8, 9),
+            sd(8, 1, 0),   //     a store through another base
+            sb(9, 10, -4), //   base + 0, a store: the group is a store group
+            sh(8, 10, 10), //   base + 14
+            addi(base, base, 8),
+            addi(31, 31, -1),
+            bne(31, 0, -48),
+            ECALL,
+        ]);
+        let mut p = Pair::new();
+        p.each(|m| {
+            // The read-only page on a frame away from the writable one's.
+            m.frame();
+            let frame = m.frame();
+            m.map_to(RO, frame, USER_RO);
+            for off in (0..0x1000).step_by(8) {
+                m.poke_u64(
+                    RW_BEFORE_RO + off,
+                    0x0101_0101_0101_0101u64.wrapping_mul(off + 1),
+                );
+            }
+            m.hart.regs.x[base as usize] = start;
+            m.hart.regs.x[1] = DATA;
+            m.poke(CODE, &code);
+            m.hart.regs.pc = CODE;
+        });
+        let mut budgets = || 1 + rng.below(60);
+        let what = format!("base x{base}");
+        let trap = p.run_sliced(&mut budgets, &what);
+        assert!(
+            matches!(trap, Trap::PageFault { access: Access::Store, addr } if addr >= RO),
+            "{what}: {trap:?}"
+        );
+        p.same_memory(RW_BEFORE_RO, 0x1000, &what);
+        p.same_memory(DATA, 8, &what);
+        // Again from the start, hot now, with the whole budget at once.
+        p.each(|m| {
+            m.hart.regs.x[base as usize] = start;
+            m.hart.regs.pc = CODE;
+        });
+        p.run(BUDGET, &what);
+        p.same_memory(RW_BEFORE_RO, 0x1000, &what);
     }
 }

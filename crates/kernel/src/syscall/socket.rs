@@ -23,7 +23,7 @@ use crate::fs::socket::{AF_UNIX, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG
 use crate::fs::socket::{MSG_PEEK, MSG_WAITALL, MSG_WAITFORONE, SCM_CREDENTIALS, SCM_RIGHTS};
 use crate::fs::socket::{SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM, SOCK_TYPE_MAX};
 use crate::fs::socket::{SOL_SOCKET, WMEM_DEFAULT};
-use crate::fs::{Data, FileKind, S_IFSOCK};
+use crate::fs::{Data, S_IFSOCK};
 use crate::task::Kernel;
 use crate::wait::WaitReason;
 use std::rc::{Rc, Weak};
@@ -144,10 +144,7 @@ fn socket_of(k: &Kernel, fd: u64) -> KResult<(Rc<OpenFile>, Rc<dyn Socket>)> {
 /// `flags`.
 fn install(k: &Kernel, sock: Rc<dyn Socket>, flags: i32) -> KResult<u64> {
     let flags = flags as u32;
-    let file = OpenFile::new(
-        FileKind::Anon(Box::new(SocketFile { sock })),
-        O_RDWR | (flags & O_NONBLOCK),
-    );
+    let file = OpenFile::new(Box::new(SocketFile { sock }), O_RDWR | (flags & O_NONBLOCK));
     fd_install(k, Rc::new(file), flags & O_CLOEXEC != 0, 0)
 }
 

@@ -183,6 +183,17 @@ pub(super) fn signature(nr: u64) -> Option<(&'static [Arg], Ret)> {
         nr::TIMER_SETTIME => (&[Int, Hex, Ptr, Ptr], int),
         nr::TIMER_GETTIME => (&[Int, Ptr], int),
         nr::TIMER_GETOVERRUN | nr::TIMER_DELETE => (&[Int], int),
+        nr::SHMGET => (&[Int, Size, Hex], int),
+        nr::SHMAT => (&[Int, Ptr, Hex], Ret::Hex),
+        nr::SHMDT => (&[Ptr], int),
+        nr::SHMCTL | nr::MSGCTL => (&[Int, Int, Ptr], int),
+        nr::SEMGET => (&[Int, Int, Hex], int),
+        nr::SEMOP => (&[Int, Ptr, Size], int),
+        nr::SEMTIMEDOP => (&[Int, Ptr, Size, Ptr], int),
+        nr::SEMCTL => (&[Int, Int, Int, Hex], int),
+        nr::MSGGET => (&[Int, Hex], int),
+        nr::MSGSND => (&[Int, Ptr, Size, Hex], int),
+        nr::MSGRCV => (&[Int, Ptr, Size, Int, Hex], int),
         _ => return None,
     })
 }

@@ -24,8 +24,10 @@ pub(crate) const CC_O: u8 = 0x0;
 pub(crate) const CC_B: u8 = 0x2;
 pub(crate) const CC_AE: u8 = 0x3;
 pub(crate) const CC_E: u8 = 0x4;
+pub(crate) const CC_BE: u8 = 0x6;
 pub(crate) const CC_NE: u8 = 0x5;
 pub(crate) const CC_A: u8 = 0x7;
+pub(crate) const CC_P: u8 = 0xa;
 pub(crate) const CC_L: u8 = 0xc;
 pub(crate) const CC_GE: u8 = 0xd;
 pub(crate) const CC_G: u8 = 0xf;
@@ -92,6 +94,30 @@ impl Asm {
             self.code.push(disp as u8);
         } else {
             self.imm32(disp);
+        }
+    }
+
+    /// `opcode reg, [base + index + disp]`.
+    pub fn mem_indexed(&mut self, w: bool, opcode: &[u8], reg: u8, base: u8, index: u8, disp: i32) {
+        assert!(index != RSP, "rsp is no index");
+        let rex = 0x40 | (w as u8) << 3 | (reg >> 3) << 2 | (index >> 3) << 1 | (base >> 3);
+        if rex != 0x40 {
+            self.code.push(rex);
+        }
+        self.bytes(opcode);
+        // mod 00 has no displacement, except that rbp and r13 as a base
+        // then mean "none": they take mod 01 with a displacement of 0.
+        let mode = match disp {
+            0 if base & 7 != RBP => 0x00,
+            -128..=127 => 0x40,
+            _ => 0x80,
+        };
+        self.code.push(mode | (reg & 7) << 3 | RSP);
+        self.code.push((index & 7) << 3 | (base & 7));
+        match mode {
+            0x40 => self.code.push(disp as u8),
+            0x80 => self.imm32(disp),
+            _ => {}
         }
     }
 
@@ -188,6 +214,13 @@ impl Asm {
     pub fn jcc_back(&mut self, cc: u8, target: usize) {
         let rel = target as i64 - (self.code.len() + 6) as i64;
         self.bytes(&[0x0f, 0x80 | cc]);
+        self.imm32(rel as i32);
+    }
+
+    /// A jump back to `target`, an offset already emitted.
+    pub fn jmp_back(&mut self, target: usize) {
+        let rel = target as i64 - (self.code.len() + 5) as i64;
+        self.code.push(0xe9);
         self.imm32(rel as i32);
     }
 

@@ -26,8 +26,10 @@
 //! The safe interface rests on one contract with `jit::x86`, the only
 //! producer of code: the entry code and blocks read and write host memory
 //! only through the pointers in `Env` and `x` (the register files, the
-//! reservation, and RAM
-//! after checking the offset against `ram_limit`) and the stack, call
+//! reservation, the TLBs, and RAM at a virtual address plus the host
+//! offset of a TLB entry that maps the address's page, which `mmu::Tlb`
+//! makes only for frames inside the RAM it was filled for, and `call`
+//! checks that RAM is this one) and the stack, call
 //! nothing but `call_fp` (with the `Env` they were given and the stack
 //! aligned), jump only within themselves, through the link sites they
 //! declared or to the `code` of a jump-cache entry, and return with `ret`.
@@ -36,7 +38,7 @@
 //! declared sites, and `clear` empties the jump cache.
 
 use crate::hart::Reservation;
-use crate::mmu::{TlbEntry, TLB_SIZE};
+use crate::mmu::{Tlb, TlbEntry};
 use std::collections::HashSet;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
@@ -93,9 +95,6 @@ fn jump_slot(pc: u64) -> usize {
 /// What a block sees, laid out for the generated code (offsets in `x86`).
 #[repr(C)]
 pub(crate) struct Env {
-    pub ram: *mut u8,
-    /// The highest RAM offset an 8-byte access may start at.
-    pub ram_limit: u64,
     pub tlb_load: *const TlbEntry,
     pub tlb_store: *const TlbEntry,
     /// The instruction budget; blocks take what they retire from it.
@@ -112,7 +111,13 @@ pub(crate) struct Env {
     pub jumps: *const JumpEntry,
     /// The hart's LR reservation.
     pub reservation: *mut Reservation,
+    /// Scratch for blocks: the host offsets of the pages of their groups
+    /// of accesses (see `x86::groups`).
+    pub groups: [u64; GROUP_SLOTS],
 }
+
+/// Groups of accesses one block may check at once.
+pub(crate) const GROUP_SLOTS: usize = 8;
 
 /// What `call_fp` returns, in rax and rdx: whether the instruction ran (0
 /// when its rounding mode is reserved and nothing changed), and the value
@@ -158,9 +163,8 @@ pub(crate) struct Machine<'a> {
     pub fcsr: &'a mut u32,
     pub reservation: &'a mut Reservation,
     pub ram: &'a mut [u8],
-    pub tlb_load: &'a [TlbEntry; TLB_SIZE],
-    pub tlb_store: &'a [TlbEntry; TLB_SIZE],
-    pub tlb_fetch: &'a [TlbEntry; TLB_SIZE],
+    /// Its host addresses point into `ram`.
+    pub tlb: &'a Tlb,
 }
 
 /// One shared mapping of the buffer's memfd, unmapped on drop.
@@ -363,12 +367,11 @@ impl CodeBuffer {
     /// Runs the block at `entry` with guest pc `pc` and budget `left`.
     pub fn call(&self, entry: Entry, m: Machine, pc: u64, left: u64) -> Exit {
         assert!(self.is_live(entry), "stale JIT entry");
+        assert!(m.tlb.points_into(m.ram), "TLB of another RAM");
         let mut env = Env {
-            ram: m.ram.as_mut_ptr(),
-            ram_limit: (m.ram.len() as u64).saturating_sub(8),
-            tlb_load: m.tlb_load.as_ptr(),
-            tlb_store: m.tlb_store.as_ptr(),
-            tlb_fetch: m.tlb_fetch.as_ptr(),
+            tlb_load: m.tlb.load().as_ptr(),
+            tlb_store: m.tlb.store().as_ptr(),
+            tlb_fetch: m.tlb.fetch().as_ptr(),
             jumps: self.jumps.as_ptr(),
             left,
             exit: 0,
@@ -376,13 +379,16 @@ impl CodeBuffer {
             f: m.f,
             fcsr: m.fcsr,
             reservation: m.reservation,
+            groups: [0; GROUP_SLOTS],
         };
         type EntryCode = unsafe extern "C" fn(*mut Env, *mut u64, u64, *const u8) -> u64;
         // SAFETY: the entry code sits at offset 0 since `new`, and `entry`
         // is live, so it is the start of a complete block copied in by
         // `push` since the last `clear`; both follow the contract in the
         // module comment: their accesses stay inside the borrows `m` holds
-        // for this call. With no more than 2^32 clears between a push and
+        // for this call (RAM through TLB entries made for `m.ram`, as
+        // checked above; the `&mut` borrow of `m.ram` keeps it from moving
+        // or being touched by anything else meanwhile). With no more than 2^32 clears between a push and
         // its call (a generation wrap), `is_live` is exact. The executable
         // view holds what `push` stored at the same offsets of the writable
         // one.
@@ -408,7 +414,6 @@ impl CodeBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mmu::Tlb;
 
     fn run(buf: &CodeBuffer, entry: Entry, x: &mut [u64; 64], pc: u64) -> Exit {
         let (mut ram, tlb, mut f, mut fcsr) = (vec![0u8; 64], Tlb::new(), [0; 32], 0);
@@ -419,9 +424,7 @@ mod tests {
             fcsr: &mut fcsr,
             reservation: &mut reservation,
             ram: &mut ram,
-            tlb_load: &tlb.load,
-            tlb_store: &tlb.store,
-            tlb_fetch: &tlb.fetch,
+            tlb: &tlb,
         };
         buf.call(entry, m, pc, 10)
     }
@@ -429,9 +432,12 @@ mod tests {
     /// Entry code that leaves everything to the block: jmp rcx.
     const JUMP: [u8; 2] = [0xff, 0xe1];
 
+    const EXIT: u8 = std::mem::offset_of!(Env, exit) as u8;
+    const SITE: u8 = std::mem::offset_of!(Env, site) as u8;
+
     /// lea rax, [rdx + 4]; mov qword [rdi + exit], 7; ret
     const LEAVE: [u8; 17] = [
-        0x48, 0x8d, 0x42, 0x04, 0x48, 0xc7, 0x87, 0x28, 0, 0, 0, 0x07, 0, 0, 0, 0xc3, 0x90,
+        0x48, 0x8d, 0x42, 0x04, 0x48, 0xc7, 0x87, EXIT, 0, 0, 0, 0x07, 0, 0, 0, 0xc3, 0x90,
     ];
 
     /// The permissions ("rwxp" style) of the mapping holding all of `view`.
@@ -487,7 +493,7 @@ mod tests {
         let target = buf.push(&LEAVE, &[]).unwrap();
         // jmp +5 (to the stub); stub: mov qword [rdi + site], imm32; ret
         let mut code = vec![0xe9, 5, 0, 0, 0, 0x90, 0x90, 0x90, 0x90, 0x90];
-        code.extend([0x48, 0xc7, 0x87, 0x30, 0, 0, 0, 0, 0, 0, 0, 0xc3]);
+        code.extend([0x48, 0xc7, 0x87, SITE, 0, 0, 0, 0, 0, 0, 0, 0xc3]);
         let source = buf.push(&code, &[(1, 17)]).unwrap();
         let exit = run(&buf, source, &mut [0; 64], 0x2000);
         let site = exit.site;
@@ -531,6 +537,27 @@ mod tests {
         assert!(!buf.remembers(0x1000, a) && buf.remembers(0x2002, b));
         buf.clear();
         assert!(!buf.remembers(0x2002, b));
+    }
+
+    #[test]
+    #[should_panic(expected = "TLB of another RAM")]
+    fn a_tlb_filled_for_other_ram_is_refused() {
+        let mut buf = CodeBuffer::new(1 << 16, &JUMP).unwrap();
+        let entry = buf.push(&LEAVE, &[]).unwrap();
+        let (mut ram, other) = (vec![0u8; 8192], vec![0u8; 8192]);
+        let mut tlb = Tlb::new();
+        tlb.fill(crate::Access::Load, 5, 4096, &other);
+        let (mut x, mut f, mut fcsr) = ([0; 64], [0; 32], 0);
+        let mut reservation = Reservation::NONE;
+        let m = Machine {
+            x: &mut x,
+            f: &mut f,
+            fcsr: &mut fcsr,
+            reservation: &mut reservation,
+            ram: &mut ram,
+            tlb: &tlb,
+        };
+        buf.call(entry, m, 0, 10);
     }
 
     #[test]

@@ -7,9 +7,9 @@
 //! the frame), so self-modifying code, `fence.i` and frames reused for data
 //! need nothing more (the jump cache, which lets blocks jump to blocks of
 //! other frames, forgets them too). A block never crosses its page, bakes
-//! in no virtual address and no translation (every access reads the TLB,
-//! every jump to another page the fetch TLB), and leaves before anything
-//! it cannot do exactly; see `x86`.
+//! in no virtual address and no translation (every run of a block reads
+//! the TLB for its accesses, every jump to another page the fetch TLB),
+//! and leaves before anything it cannot do exactly; see `x86`.
 //!
 //! On other hosts the module compiles to a translator that never
 //! translates, and the interpreter runs everything.
@@ -76,6 +76,9 @@ mod imp {
         /// None if the host gave us no executable memory.
         buffer: Option<CodeBuffer>,
         pages: Vec<Option<Rc<BlockPage>>>,
+        /// Whether harts on other host threads share the memory: then
+        /// atomics are translated to locked host instructions.
+        parallel: bool,
     }
 
     impl Jit {
@@ -87,6 +90,19 @@ mod imp {
             Jit {
                 buffer: CodeBuffer::new(bytes, &x86::entry()),
                 pages: vec![None; frames],
+                parallel: false,
+            }
+        }
+
+        /// Switches between translations for one host thread and for
+        /// several (see `PhysMem::set_parallel`); blocks translated for the
+        /// other are dropped.
+        pub fn set_parallel(&mut self, parallel: bool) {
+            if parallel != self.parallel {
+                self.parallel = parallel;
+                if let Some(buffer) = &mut self.buffer {
+                    buffer.clear();
+                }
             }
         }
 
@@ -140,7 +156,7 @@ mod imp {
         fn translate(&mut self, page: &BlockPage, frame: &[u8], off: usize) -> Option<Block> {
             let slot = &page[off / 2];
             let buffer = self.buffer.as_mut()?;
-            let Some(code) = x86::translate(frame, off) else {
+            let Some(code) = x86::translate(frame, off, self.parallel) else {
                 slot.set(Block {
                     entry: Entry::NONE,
                     heat: NOTHING,
@@ -187,9 +203,7 @@ mod imp {
                 fcsr,
                 reservation,
                 ram: &mut *ram,
-                tlb_load: &tlb.load,
-                tlb_store: &tlb.store,
-                tlb_fetch: &tlb.fetch,
+                tlb,
             };
             let exit = buffer.call(block.entry, m, pc, left);
             // A jump to a target on the page of the block it leaves; unless
@@ -320,6 +334,8 @@ mod none {
         }
 
         pub fn forget(&mut self, _: usize) {}
+
+        pub fn set_parallel(&mut self, _: bool) {}
 
         pub fn block(&mut self, _: &BlockPage, _: &[u8], _: usize) -> Option<Block> {
             None

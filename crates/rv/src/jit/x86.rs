@@ -2,6 +2,12 @@
 //! and A, the FP CSRs, and F and D (inline where the host computes
 //! RISC-V's answer, see `sse`; through a call into `fpu` otherwise).
 //!
+//! A block is a trace of up to `MAX_INSNS` instructions on one page, in
+//! the order they run: it goes on past a conditional branch (whose taken
+//! side leaves the block) and follows jumps to its own page, and it ends at
+//! a jump through a register or off the page, or at a jump back into
+//! itself. So the common path of a loop is one block that jumps to itself.
+//!
 //! Blocks run inside the entry code (`entry`), which the code buffer calls
 //! as `(env: *mut Env, x: *mut u64, pc: u64, block: *const u8) -> u64`
 //! (System V: rdi, rsi, rdx, rcx; next pc in rax). The entry code loads the
@@ -27,8 +33,10 @@
 //! (a TLB miss, an access that straddles a page, an instruction this file
 //! does not know) leaves the block *before* the instruction with exit word
 //! `FALLBACK`, so the interpreter executes it with its full checks. Memory
-//! accesses read the same TLB the interpreter fills, on every access, so a
-//! TLB flush takes effect at once.
+//! accesses read the same TLB the interpreter fills, whose entries carry
+//! the host offset of their page, so a TLB flush takes effect at once.
+//! Loads and stores at fixed offsets from one value share one lookup per
+//! block run (see `groups`).
 //!
 //! Chaining: a jump to a fixed target on the same page goes through a
 //! `jmp` that first leads to a stub reporting `LINK`; the dispatcher then
@@ -40,7 +48,7 @@
 //! translated from; the cache forgets a frame's blocks with the frame.
 
 use super::asm::*;
-use super::code_buffer::{call_fp_address, Env, JumpEntry, JUMP_CACHE_SIZE};
+use super::code_buffer::{call_fp_address, Env, JumpEntry, GROUP_SLOTS, JUMP_CACHE_SIZE};
 use crate::decode::{decode, reads_x, writes_x, Insn, Op, X0_SINK};
 use crate::fpu;
 use crate::hart::Reservation;
@@ -59,8 +67,13 @@ pub(crate) const LINK: u64 = 2;
 /// The most guest instructions in one block.
 pub(crate) const MAX_INSNS: u32 = 64;
 
-// The TLB lookup below indexes 16-byte entries with `vpn & 511`.
-const _: () = assert!(size_of::<TlbEntry>() == 16 && TLB_SIZE == 512);
+// The TLB lookup below indexes 32-byte entries with `vpn & 511`.
+const _: () = assert!(size_of::<TlbEntry>() == 32 && TLB_SIZE == 512);
+
+/// The offset, from a page's own, of its TLB entry: `(va >> TLB_SHIFT) &
+/// TLB_INDEX`.
+const TLB_SHIFT: u8 = 7;
+const TLB_INDEX: i32 = (TLB_SIZE as i32 - 1) << 5;
 
 /// The instruction budget, while blocks run.
 const LEFT_REG: u8 = R9;
@@ -134,8 +147,6 @@ fn home(r: u8) -> Home {
     HOMES[(r & 63) as usize]
 }
 
-const RAM: i32 = offset_of!(Env, ram) as i32;
-const RAM_LIMIT: i32 = offset_of!(Env, ram_limit) as i32;
 const TLB_LOAD: i32 = offset_of!(Env, tlb_load) as i32;
 const TLB_STORE: i32 = offset_of!(Env, tlb_store) as i32;
 const LEFT: i32 = offset_of!(Env, left) as i32;
@@ -147,6 +158,7 @@ const FCSR: i32 = offset_of!(Env, fcsr) as i32;
 const TLB_FETCH: i32 = offset_of!(Env, tlb_fetch) as i32;
 const JUMPS: i32 = offset_of!(Env, jumps) as i32;
 const RESERVATION: i32 = offset_of!(Env, reservation) as i32;
+const GROUPS: i32 = offset_of!(Env, groups) as i32;
 const RESERVED_ADDR: i32 = offset_of!(Reservation, addr) as i32;
 const RESERVED_VALUE: i32 = offset_of!(Reservation, value) as i32;
 
@@ -234,6 +246,31 @@ impl Asm {
         }
     }
 
+    /// rcx = the host offset of the page of the guest address in rax (which
+    /// stays), so that rcx + rax is the host address, from the load or the
+    /// store TLB; returns the jump taken instead when the TLB does not map
+    /// the page, or the `size` bytes from rax run off it. Clobbers r8.
+    fn lookup(&mut self, size: i32, store: bool) -> Fixup {
+        // r8 = &tlb[vpn % 512]
+        self.rr(true, &[MOV_STORE], RAX, R8);
+        self.shift_imm(true, SHR, R8, TLB_SHIFT);
+        self.alu_imm(false, AND, R8, TLB_INDEX);
+        let tlb = if store { TLB_STORE } else { TLB_LOAD };
+        self.mem(true, &[ADD.1], R8, RDI, tlb);
+        // The entry must map the page of the access's *last* byte, which
+        // also sends accesses that run off the page to the interpreter.
+        if size == 1 {
+            self.rr(true, &[MOV_STORE], RAX, RCX);
+        } else {
+            self.mem(true, &[0x8d], RCX, RAX, size - 1);
+        }
+        self.shift_imm(true, SHR, RCX, 12);
+        self.mem(true, &[CMP.1], RCX, R8, TlbEntry::VPN);
+        let miss = self.jcc(CC_NE);
+        self.mem(true, &[MOV_LOAD], RCX, R8, TlbEntry::HOST);
+        miss
+    }
+
     /// Leaves the block with rax as the next pc and exit word `exit`.
     fn ret(&mut self, exit: u64) {
         if exit != NORMAL {
@@ -302,9 +339,23 @@ pub(crate) struct Block {
     pub links: Vec<(usize, usize)>,
 }
 
+/// How a trace ends.
+enum End {
+    /// Before the instruction at this offset, for the interpreter.
+    Fallback(usize),
+    /// With a jump to this offset of the page.
+    ExitTo(usize),
+    /// With its last instruction, which leaves (a jump off the page or
+    /// through a register).
+    Inside,
+}
+
 /// Builds one block.
 struct Translator {
     a: Asm,
+    /// Whether other host threads may access guest RAM while the block
+    /// runs: then atomics must be the host's locked instructions.
+    parallel: bool,
     /// Byte offset of the block in its page.
     start: usize,
     /// Offset of the `sub r9, imm32` immediate, set once the count is known.
@@ -313,8 +364,18 @@ struct Translator {
     bails: Vec<Fixup>,
     /// Jumps to exits before instruction `n` at `delta`: (jump, n, delta).
     misses: Vec<(Fixup, u32, i64)>,
+    /// Taken branches leaving the block after `n` instructions retired,
+    /// for the target at `delta`: (jump, n, delta).
+    side_exits: Vec<(Fixup, u32, i64)>,
     /// Chainable jumps waiting for their stubs.
     link_jumps: Vec<Fixup>,
+    /// The loads and stores that share TLB lookups.
+    groups: Groups,
+    /// Members of groups whose lookup failed, each to be looked up alone.
+    alone: Vec<Alone>,
+    /// Displacements of `lea r9, [r9 + disp32]` to fill in with the count
+    /// of the instructions after the first `n` (negated if `true`).
+    budget_fixes: Vec<(usize, u32, bool)>,
     /// Jumps to the jump-cache lookup, with the target pc in rax.
     lookups: Vec<Fixup>,
 }
@@ -322,18 +383,23 @@ struct Translator {
 /// Translates the instructions of `frame` (one page) from byte offset
 /// `start` up to the first control transfer, the end of the page or
 /// `MAX_INSNS`. None if the first instruction has no translation.
-pub(crate) fn translate(frame: &[u8], start: usize) -> Option<Block> {
+pub(crate) fn translate(frame: &[u8], start: usize, parallel: bool) -> Option<Block> {
     let first = fetch(frame, start)?;
     if !supported(first) {
         return None;
     }
     let mut t = Translator {
         a: Asm::default(),
+        parallel,
         start,
         count_at: 0,
         bails: Vec::new(),
         misses: Vec::new(),
+        side_exits: Vec::new(),
         link_jumps: Vec::new(),
+        groups: Groups::default(),
+        alone: Vec::new(),
+        budget_fixes: Vec::new(),
         lookups: Vec::new(),
     };
     // sub r9, imm32 (the count, filled in by `finish`); jb bail
@@ -343,31 +409,47 @@ pub(crate) fn translate(frame: &[u8], start: usize) -> Option<Block> {
     let bail = t.a.jcc(CC_B);
     t.bails.push(bail);
 
+    // The trace first (see `emit`): the instructions in the order they
+    // run, and where it ends.
+    let mut trace = Vec::new();
     let mut off = start;
-    let mut n = 0;
-    loop {
-        let delta = (off - start) as i64;
+    let end = loop {
         let insn = match fetch(frame, off) {
             Some(insn) if supported(insn) => insn,
             // Not ours, or straddling the page: the interpreter's.
-            _ => {
-                t.a.pc_plus(RAX, delta);
-                t.a.ret(FALLBACK);
-                break;
-            }
+            _ => break End::Fallback(off),
         };
-        let next = delta + insn.len() as i64;
-        let ends = t.emit(insn, n, delta, next);
-        n += 1;
-        off += insn.len() as usize;
-        if ends {
-            break;
+        trace.push((off, insn));
+        off = match insn.op {
+            Op::Jalr => break End::Inside,
+            Op::Jal if !(0..PAGE_SIZE as i64).contains(&(off as i64 + insn.imm as i64)) => {
+                break End::Inside
+            }
+            Op::Jal => (off as i64 + insn.imm as i64) as usize,
+            _ => off + insn.len() as usize,
+        };
+        // A jump back into the trace ends it (and links there).
+        if trace.len() == MAX_INSNS as usize
+            || off >= frame.len()
+            || trace.iter().any(|&(o, _)| o == off)
+        {
+            break End::ExitTo(off);
         }
-        if n == MAX_INSNS || off >= frame.len() {
-            t.exit_to(off as i64 - start as i64);
-            break;
-        }
+    };
+    t.groups = groups(&trace);
+    for (n, &(off, insn)) in trace.iter().enumerate() {
+        let delta = off as i64 - start as i64;
+        t.emit(insn, n as u32, delta, delta + insn.len() as i64);
     }
+    match end {
+        End::Fallback(off) => {
+            t.a.pc_plus(RAX, off as i64 - start as i64);
+            t.a.ret(FALLBACK);
+        }
+        End::ExitTo(off) => t.exit_to(off as i64 - start as i64),
+        End::Inside => {}
+    }
+    let n = trace.len() as u32;
     Some(t.finish(n))
 }
 
@@ -381,10 +463,12 @@ impl Translator {
             self.leave();
             return;
         }
-        // The target block expects its own pc in rdx.
-        if delta != 0 {
-            self.a.pc_plus(RDX, delta);
+        // This block's own start: a loop, no link needed.
+        if delta == 0 {
+            return self.a.jmp_back(0);
         }
+        // The target block expects its own pc in rdx.
+        self.a.pc_plus(RDX, delta);
         let jump = self.a.jmp();
         self.link_jumps.push(jump);
     }
@@ -395,9 +479,21 @@ impl Translator {
         self.lookups.push(jump);
     }
 
+    /// `lea r9, [r9 + count]`, where count is the number of the block's
+    /// instructions after the first `n`, negated if `negate`: the budget
+    /// the rest of the block would retire, given back (or taken again).
+    /// `finish` fills it in; lea leaves the flags alone.
+    fn give_back(&mut self, n: u32, negate: bool) {
+        self.a.mem(true, &[0x8d], LEFT_REG, LEFT_REG, i32::MAX);
+        let at = self.a.code.len() - 4;
+        self.budget_fixes.push((at, n, negate));
+    }
+
     /// Emits instruction number `n` (at `delta` from the block start; the
-    /// next one is at `next`). Returns true if it ends the block.
-    fn emit(&mut self, i: Insn, n: u32, delta: i64, next: i64) -> bool {
+    /// next one is at `next`). A block is a trace: it goes on after a
+    /// conditional branch (the taken side leaves the block) and follows
+    /// jumps on its page, so a loop's common path runs as one block.
+    fn emit(&mut self, i: Insn, n: u32, delta: i64, next: i64) {
         use Op::*;
         let a = &mut self.a;
         let imm = i.imm;
@@ -409,8 +505,11 @@ impl Translator {
                     a.pc_plus(d, next);
                     a.put(i.rd, d);
                 }
-                self.exit_to(delta + imm as i64);
-                return true;
+                // Followed on the page (the trace goes on there).
+                let to = delta + imm as i64;
+                if !(0..PAGE_SIZE as i64).contains(&(self.start as i64 + to)) {
+                    self.exit_to(to);
+                }
             }
             Jalr => {
                 // The target first: rd may be rs1.
@@ -425,7 +524,6 @@ impl Translator {
                     a.put(i.rd, d);
                 }
                 self.leave();
-                return true;
             }
             Beq | Bne | Blt | Bge | Bltu | Bgeu => {
                 let cc = match i.op {
@@ -436,12 +534,19 @@ impl Translator {
                     Bltu => CC_B,
                     _ => CC_AE,
                 };
-                a.cmp_regs(i.rs1, i.rs2);
-                let taken = a.jcc(cc);
-                self.exit_to(next);
-                self.a.bind(taken);
-                self.exit_to(delta + imm as i64);
-                return true;
+                let to = delta + imm as i64;
+                if to == 0 {
+                    // Back to this block's start: a loop. Jump there
+                    // directly, with the budget of the rest given back.
+                    self.give_back(n + 1, false);
+                    self.a.cmp_regs(i.rs1, i.rs2);
+                    self.a.jcc_back(cc, 0);
+                    self.give_back(n + 1, true);
+                } else {
+                    a.cmp_regs(i.rs1, i.rs2);
+                    let taken = a.jcc(cc);
+                    self.side_exits.push((taken, n + 1, to));
+                }
             }
             Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu | Sb | Sh | Sw | Sd | Flw | Fld | Fsw | Fsd => {
                 self.access(i, n, delta)
@@ -453,7 +558,11 @@ impl Translator {
             _ if fpu::OPS.contains(&i.op) => {
                 // The host's SSE where it gives the exact answer, else (or
                 // for the rest) the call to fpu::execute.
-                let fast = sse(a, i).or_else(|| sse_convert(a, i));
+                let fast = sse(a, i)
+                    .or_else(|| sse_convert(a, i))
+                    .or_else(|| fp_compare(a, i))
+                    .or_else(|| fp_sign_single(a, i))
+                    .or_else(|| fp_class(a, i));
                 let done = fast.map(|(slow, done)| {
                     for jump in slow {
                         a.bind(jump);
@@ -466,6 +575,11 @@ impl Translator {
                 }
             }
             Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci => fcsr_access(a, i),
+            // x86 keeps every order RISC-V's fences ask for but that of a
+            // store before a later load, which only matters when other
+            // threads look: then mfence (for every fence, the simplest
+            // sufficient rule).
+            Fence if self.parallel => a.bytes(&[0x0f, 0xae, 0xf0]),
             Fence => {}
             // The rest only write rd: nothing to do for x0.
             _ if sink => {}
@@ -523,7 +637,6 @@ impl Translator {
             Sraw => shift_reg(a, i, false, SAR),
             _ => unreachable!("`supported` admits only the operations above"),
         }
-        false
     }
 
     /// An F or D instruction through `call_fp`; if that declines (a
@@ -586,21 +699,28 @@ impl Translator {
             _ => (8, true),
         };
         let float = matches!(i.op, Flw | Fld | Fsw | Fsd);
-        // rax = address, rcx = host address
-        self.a.addr(RAX, i.rs1, i.imm);
-        self.lookup(n, delta, size, store);
+        // rcx = the page's host offset, and the address is index + disp:
+        // the access is at [rcx + index + disp].
+        let (index, disp) = match self.groups.of[n as usize] {
+            Some((group, off)) => self.group_member(i, n, delta, size, store, group, off),
+            None => {
+                self.a.addr(RAX, i.rs1, i.imm);
+                self.lookup(n, delta, size, store);
+                (RAX, 0)
+            }
+        };
         let a = &mut self.a;
         if store {
             let value = match home(i.rs2) {
                 Home::Reg(h) if !float => h,
                 _ => {
                     if float {
-                        a.mem(true, &[MOV_LOAD], RAX, RDI, F);
-                        a.mem(true, &[MOV_LOAD], RAX, RAX, f_disp(i.rs2));
+                        a.mem(true, &[MOV_LOAD], R8, RDI, F);
+                        a.mem(true, &[MOV_LOAD], R8, R8, f_disp(i.rs2));
                     } else {
-                        a.get(RAX, i.rs2);
+                        a.get(R8, i.rs2);
                     }
-                    RAX
+                    R8
                 }
             };
             if size == 2 {
@@ -611,7 +731,7 @@ impl Translator {
                 a.code.push(0x40);
             }
             let opcode = if size == 1 { 0x88 } else { MOV_STORE };
-            a.mem(size == 8, &[opcode], value, RCX, 0);
+            a.mem_indexed(size == 8, &[opcode], value, RCX, index, disp);
             return;
         }
         let (w, opcode): (bool, &[u8]) = match i.op {
@@ -625,11 +745,11 @@ impl Translator {
         };
         if !float {
             let d = dest(i.rd, None);
-            a.mem(w, opcode, d, RCX, 0);
+            a.mem_indexed(w, opcode, d, RCX, index, disp);
             a.put(i.rd, d);
             return;
         }
-        a.mem(w, opcode, RAX, RCX, 0);
+        a.mem_indexed(w, opcode, RAX, RCX, index, disp);
         if i.op == Flw {
             // NaN-box: or rax, (mov rcx, 0xffff_ffff_0000_0000)
             a.mov_imm64(RCX, 0xffff_ffff_0000_0000);
@@ -639,39 +759,80 @@ impl Translator {
         a.mem(true, &[MOV_STORE], RAX, RCX, f_disp(i.rd));
     }
 
-    /// rcx = the host address of the `size`-byte access at the guest
-    /// address in rax (which stays); a TLB miss (or an access running off
-    /// the page) leaves before instruction `n`. Clobbers r8.
+    /// rcx = the host offset of the page of the guest address in rax (which
+    /// stays): the access's host address is rcx + rax. A TLB miss (or an
+    /// access of `size` bytes running off the page) leaves before
+    /// instruction `n`. Clobbers r8.
     fn lookup(&mut self, n: u32, delta: i64, size: i32, store: bool) {
-        let a = &mut self.a;
-        // r8 = &tlb[vpn % 512], as (address >> 8) & (511 << 4).
-        a.rr(true, &[MOV_STORE], RAX, R8);
-        a.shift_imm(true, SHR, R8, 8);
-        a.alu_imm(false, AND, R8, (TLB_SIZE as i32 - 1) << 4);
-        let tlb = if store { TLB_STORE } else { TLB_LOAD };
-        a.mem(true, &[ADD.1], R8, RDI, tlb);
-        // The entry must map the page of the access's *last* byte, which
-        // also sends accesses that run off the page to the interpreter.
-        a.mem(true, &[0x8d], RCX, RAX, size - 1);
-        a.shift_imm(true, SHR, RCX, 12);
-        a.mem(true, &[CMP.1], RCX, R8, offset_of!(TlbEntry, vpn) as i32);
-        let miss = a.jcc(CC_NE);
+        let miss = self.a.lookup(size, store);
         self.misses.push((miss, n, delta));
-        // rcx = physical address, checked against RAM, then host address.
-        let a = &mut self.a;
-        a.rr(false, &[MOV_STORE], RAX, RCX);
-        a.alu_imm(false, AND, RCX, 0xfff);
-        a.mem(true, &[ADD.1], RCX, R8, offset_of!(TlbEntry, pa) as i32);
-        a.mem(true, &[CMP.1], RCX, RDI, RAM_LIMIT);
-        let miss = a.jcc(CC_A);
-        self.misses.push((miss, n, delta));
-        self.a.mem(true, &[ADD.1], RCX, RDI, RAM);
     }
 
-    /// An AMO or LR/SC, as the host's atomic instructions on guest RAM so
-    /// that they stay atomic when harts run on several host threads. A
-    /// misaligned address (a trap) or a TLB miss leaves for the
-    /// interpreter before the instruction.
+    /// A load or store of group `group`, at `off` from the group's value:
+    /// the group's first member looks up the page of the group's whole span
+    /// and keeps the host offset in the group's slot; every member takes
+    /// it from there. If the span is not on one page in the TLB, the slot
+    /// holds 0 and each member looks its own page up. Returns where the
+    /// address is: index register + displacement (rs1's host register and
+    /// the immediate, or rax).
+    #[allow(clippy::too_many_arguments)]
+    fn group_member(
+        &mut self,
+        i: Insn,
+        n: u32,
+        delta: i64,
+        size: i32,
+        store: bool,
+        group: usize,
+        off: i64,
+    ) -> (u8, i32) {
+        let g = self.groups.list[group];
+        let slot = GROUPS + 8 * group as i32;
+        let a = &mut self.a;
+        let first = g.first == n as usize;
+        let jump = if first {
+            a.addr(RAX, i.rs1, i.imm + (g.lo - off) as i32);
+            let miss = a.lookup((g.hi - g.lo) as i32, g.store);
+            a.mem(true, &[MOV_STORE], RCX, RDI, slot);
+            miss
+        } else {
+            a.mem(true, &[MOV_LOAD], RCX, RDI, slot);
+            a.rr(true, &[0x85], RCX, RCX);
+            a.jcc(CC_E)
+        };
+        let at = match home(i.rs1) {
+            Home::Reg(h) => (h, i.imm),
+            Home::Mem(_) => {
+                if !first || g.lo != off {
+                    a.addr(RAX, i.rs1, i.imm);
+                }
+                (RAX, 0)
+            }
+        };
+        let resume = self.a.code.len();
+        self.alone.push(Alone {
+            jump,
+            clear: first,
+            i,
+            n,
+            delta,
+            size,
+            store,
+            slot,
+            resume,
+        });
+        at
+    }
+
+    /// An AMO or LR/SC. While harts may run on several host threads
+    /// (`parallel`), as the host's locked instructions on guest RAM, so that
+    /// they stay atomic; while one thread runs every hart, as plain loads
+    /// and stores, which nothing can come between (qemu-user does the same
+    /// until a program starts its second thread): a locked instruction, or
+    /// an unlocked read-modify-write like xadd (microcoded on some hosts),
+    /// costs more than the rest of a loop around it. A misaligned address
+    /// (a trap) or a TLB miss leaves for the interpreter before the
+    /// instruction.
     fn atomic(&mut self, i: Insn, n: u32, delta: i64) {
         use Op::*;
         let w = !matches!(
@@ -688,6 +849,7 @@ impl Translator {
                 | AmoMaxuW
         );
         let size = if w { 8 } else { 4 };
+        let parallel = self.parallel;
         let a = &mut self.a;
         a.get(RAX, i.rs1);
         // test rax, size - 1
@@ -699,6 +861,7 @@ impl Translator {
             LrW | LrD => {
                 self.lookup(n, delta, size, false);
                 let a = &mut self.a;
+                a.rr(true, &[ADD.1], RCX, RAX);
                 a.mem(true, &[MOV_LOAD], R8, RDI, RESERVATION);
                 a.mem(true, &[MOV_STORE], RAX, R8, RESERVED_ADDR);
                 let load: &[u8] = if w { &[MOV_LOAD] } else { &[0x63] };
@@ -714,6 +877,7 @@ impl Translator {
                 self.lookup(n, delta, size, true);
                 // Reserved: compare-and-swap against the value LR read.
                 let a = &mut self.a;
+                a.rr(true, &[ADD.1], RCX, RAX);
                 a.mem(true, &[MOV_LOAD], R8, RDI, RESERVATION);
                 a.store_imm(R8, RESERVED_ADDR, Reservation::NO_ADDRESS as i32);
                 a.mem(true, &[MOV_LOAD], RAX, R8, RESERVED_VALUE);
@@ -724,8 +888,16 @@ impl Translator {
                         R8
                     }
                 };
-                a.code.push(LOCK);
-                a.mem(w, &[0x0f, 0xb1], new, RCX, 0);
+                if parallel {
+                    a.code.push(LOCK);
+                    a.mem(w, &[0x0f, 0xb1], new, RCX, 0);
+                } else {
+                    // cmp [rcx], eax (rax); jne; mov [rcx], new
+                    a.mem(w, &[0x39], RAX, RCX, 0);
+                    let differs = a.jcc(CC_NE);
+                    a.mem(w, &[MOV_STORE], new, RCX, 0);
+                    a.bind(differs);
+                }
                 // rd = 0 if it stored, else 1: setne al; movzx eax, al
                 a.rr(false, &[0x0f, 0x90 | CC_NE], 0, RAX);
                 a.rr(false, &[0x0f, 0xb6], RAX, RAX);
@@ -740,24 +912,27 @@ impl Translator {
             _ => {
                 self.lookup(n, delta, size, true);
                 let a = &mut self.a;
+                a.rr(true, &[ADD.1], RCX, RAX);
                 match i.op {
-                    AmoSwapW | AmoSwapD => {
+                    AmoSwapW | AmoSwapD if parallel => {
                         // xchg with memory is locked without a prefix.
                         a.get(R8, i.rs2);
                         a.mem(w, &[0x87], R8, RCX, 0);
                     }
-                    AmoAddW | AmoAddD => {
+                    AmoAddW | AmoAddD if parallel => {
                         a.get(R8, i.rs2);
                         a.code.push(LOCK);
                         a.mem(w, &[0x0f, 0xc1], R8, RCX, 0);
                     }
                     _ => {
-                        // The rest: new = old OP rs2, stored with lock
-                        // cmpxchg if memory still holds old, else again.
+                        // new = old OP rs2 in r8; in parallel stored with
+                        // lock cmpxchg if memory still holds old, else again.
                         a.mem(w, &[MOV_LOAD], RAX, RCX, 0);
                         let again = a.code.len();
                         a.get(R8, i.rs2);
                         match i.op {
+                            AmoSwapW | AmoSwapD => {}
+                            AmoAddW | AmoAddD => a.rr(w, &[ADD.1], R8, RAX),
                             AmoXorW | AmoXorD => a.rr(w, &[XOR.1], R8, RAX),
                             AmoAndW | AmoAndD => a.rr(w, &[AND.1], R8, RAX),
                             AmoOrW | AmoOrD => a.rr(w, &[OR.1], R8, RAX),
@@ -774,9 +949,13 @@ impl Translator {
                                 a.rr(w, &[0x0f, 0x40 | cc], R8, RAX);
                             }
                         }
-                        a.code.push(LOCK);
-                        a.mem(w, &[0x0f, 0xb1], R8, RCX, 0);
-                        a.jcc_back(CC_NE, again);
+                        if parallel {
+                            a.code.push(LOCK);
+                            a.mem(w, &[0x0f, 0xb1], R8, RCX, 0);
+                            a.jcc_back(CC_NE, again);
+                        } else {
+                            a.mem(w, &[MOV_STORE], R8, RCX, 0);
+                        }
                         a.rr(true, &[MOV_STORE], RAX, R8);
                     }
                 }
@@ -790,8 +969,31 @@ impl Translator {
 
     /// Emits the out-of-line exits and fills in the instruction count.
     fn finish(mut self, insns: u32) -> Block {
+        // Group members that look their page up alone.
+        for alone in std::mem::take(&mut self.alone) {
+            self.a.bind(alone.jump);
+            if alone.clear {
+                self.a.store_imm(RDI, alone.slot, 0);
+            }
+            self.a.addr(RAX, alone.i.rs1, alone.i.imm);
+            self.lookup(alone.n, alone.delta, alone.size, alone.store);
+            self.a.jmp_back(alone.resume);
+        }
+        // Taken branches give back the budget of what they skip.
+        for (taken, n, delta) in std::mem::take(&mut self.side_exits) {
+            self.a.bind(taken);
+            if insns > n {
+                self.a.alu_imm(true, ADD, LEFT_REG, (insns - n) as i32);
+            }
+            self.exit_to(delta);
+        }
         let a = &mut self.a;
         a.code[self.count_at..self.count_at + 4].copy_from_slice(&insns.to_le_bytes());
+        for &(at, n, negate) in &self.budget_fixes {
+            let rest = (insns - n) as i32;
+            let disp = if negate { -rest } else { rest };
+            a.code[at..at + 4].copy_from_slice(&disp.to_le_bytes());
+        }
         for bail in self.bails {
             a.bind(bail);
             a.alu_imm(true, ADD, LEFT_REG, insns as i32);
@@ -839,14 +1041,14 @@ fn look_up_jump(a: &mut Asm) {
     let mut misses = vec![a.jcc(CC_NE)];
     // r8 = &fetch_tlb[vpn % 512]; rdx (free until the jump) = vpn
     a.rr(true, &[MOV_STORE], RAX, R8);
-    a.shift_imm(true, SHR, R8, 8);
-    a.alu_imm(false, AND, R8, (TLB_SIZE as i32 - 1) << 4);
+    a.shift_imm(true, SHR, R8, TLB_SHIFT);
+    a.alu_imm(false, AND, R8, TLB_INDEX);
     a.mem(true, &[ADD.1], R8, RDI, TLB_FETCH);
     a.rr(true, &[MOV_STORE], RAX, RDX);
     a.shift_imm(true, SHR, RDX, 12);
-    a.mem(true, &[CMP.1], RDX, R8, offset_of!(TlbEntry, vpn) as i32);
+    a.mem(true, &[CMP.1], RDX, R8, TlbEntry::VPN);
     misses.push(a.jcc(CC_NE));
-    a.mem(true, &[MOV_LOAD], RDX, R8, offset_of!(TlbEntry, pa) as i32);
+    a.mem(true, &[MOV_LOAD], RDX, R8, TlbEntry::PA);
     a.mem(
         true,
         &[CMP.1],
@@ -887,6 +1089,24 @@ fn op_imm(a: &mut Asm, i: Insn, w: bool, op: Alu) {
 
 /// rd = rs1 OP rs2 with the `op r, r/m` opcode `opcode`.
 fn op_reg(a: &mut Asm, i: Insn, w: bool, opcode: &[u8], commutative: bool) {
+    // x0 as the operand that changes nothing (`mv` is `add rd, x0, rs2`):
+    // rd = the other one.
+    let identity = [[ADD.1], [OR.1], [XOR.1], [SUB.1]]
+        .iter()
+        .any(|o| o == opcode);
+    let only = match (i.rs1, i.rs2) {
+        (0, s) if identity && commutative => Some(s),
+        (s, 0) if identity => Some(s),
+        _ => None,
+    };
+    if let Some(s) = only {
+        let d = dest(i.rd, None);
+        a.get(d, s);
+        if !w {
+            a.sext32(d);
+        }
+        return a.put(i.rd, d);
+    }
     let (mut s1, mut s2) = (i.rs1, i.rs2);
     // rd = rs2 OP rs1 computes straight into rd's host register.
     if commutative && home(s2) == home(i.rd) {
@@ -1089,6 +1309,173 @@ fn fp_bits(a: &mut Asm, i: Insn) {
             a.mem(true, &[MOV_STORE], RAX, R8, f_disp(i.rd));
         }
     }
+}
+
+/// Jumps to the slow path unless the single-precision registers `regs`
+/// (in the file at rax) are NaN-boxed: RISC-V reads any other value as the
+/// canonical NaN, which `fpu` handles.
+fn check_boxed(a: &mut Asm, regs: &[u8], slow: &mut Vec<Fixup>) {
+    for &r in regs {
+        // cmp dword [rax + f_disp + 4], -1
+        a.mem(false, &[0x83], CMP.0, RAX, f_disp(r) + 4);
+        a.code.push(0xff);
+        slow.push(a.jcc(CC_NE));
+    }
+}
+
+/// The fast path of feq, flt, fle, fmin and fmax (single and double): when
+/// neither operand is a NaN, the host's ucomiss/ucomisd orders them as
+/// RISC-V does (-0 equal to +0) and no flag is raised; the minimum of
+/// equal operands is the one with the sign set (bitwise or: -0 for ±0,
+/// else they are the same bits), the maximum the other (and). NaNs, which
+/// may raise NV or give the other operand, take the slow path.
+fn fp_compare(a: &mut Asm, i: Insn) -> Option<(Vec<Fixup>, Fixup)> {
+    use Op::*;
+    let single = match i.op {
+        FeqS | FltS | FleS | FminS | FmaxS => true,
+        FeqD | FltD | FleD | FminD | FmaxD => false,
+        _ => return None,
+    };
+    let mut slow = Vec::new();
+    a.mem(true, &[MOV_LOAD], RAX, RDI, F);
+    if single {
+        check_boxed(a, &[i.rs1, i.rs2], &mut slow);
+    }
+    // movss/movsd xmm0, [rax + rs1]; ucomiss/ucomisd xmm0, [rax + rs2]
+    a.code.push(if single { 0xf3 } else { 0xf2 });
+    a.mem(false, &[0x0f, 0x10], 0, RAX, f_disp(i.rs1));
+    if !single {
+        a.code.push(0x66);
+    }
+    a.mem(false, &[0x0f, 0x2e], 0, RAX, f_disp(i.rs2));
+    // Unordered: a NaN.
+    slow.push(a.jcc(CC_P));
+    if matches!(i.op, FeqS | FltS | FleS | FeqD | FltD | FleD) {
+        // ZF: equal, CF: rs1 < rs2. setcc al; movzx d, al
+        let cc = match i.op {
+            FeqS | FeqD => CC_E,
+            FltS | FltD => CC_B,
+            _ => CC_BE,
+        };
+        let d = dest(i.rd, None);
+        a.rr(false, &[0x0f, 0x90 | cc], 0, RCX);
+        a.rr(false, &[0x0f, 0xb6], d, RCX);
+        a.put(i.rd, d);
+        return Some((slow, a.jmp()));
+    }
+    // rcx = rs1, r8 = rs2 (NaN-boxed singles stay boxed through or/and).
+    let min = matches!(i.op, FminS | FminD);
+    a.mem(true, &[MOV_LOAD], RCX, RAX, f_disp(i.rs1));
+    a.mem(true, &[MOV_LOAD], R8, RAX, f_disp(i.rs2));
+    let differ = a.jcc(CC_NE);
+    let op = if min { OR } else { AND };
+    a.rr(true, &[op.1], RCX, R8);
+    let both = a.jmp();
+    a.bind(differ);
+    // min: rs2 if rs1 > rs2 (CF and ZF clear); max: rs2 if rs1 < rs2.
+    let cc = if min { CC_A } else { CC_B };
+    a.rr(true, &[0x0f, 0x40 | cc], RCX, R8);
+    a.bind(both);
+    a.mem(true, &[MOV_STORE], RCX, RAX, f_disp(i.rd));
+    Some((slow, a.jmp()))
+}
+
+/// Single-precision sign injection of NaN-boxed operands, on the low
+/// halves; the result is boxed.
+fn fp_sign_single(a: &mut Asm, i: Insn) -> Option<(Vec<Fixup>, Fixup)> {
+    use Op::*;
+    if !matches!(i.op, FsgnjS | FsgnjnS | FsgnjxS) {
+        return None;
+    }
+    let mut slow = Vec::new();
+    a.mem(true, &[MOV_LOAD], RAX, RDI, F);
+    check_boxed(a, &[i.rs1, i.rs2], &mut slow);
+    // ecx's sign bit = the sign to give rs1 xor rs1's own (fsgnjx: rs2's
+    // sign); r8d = rs1 with its sign flipped by that.
+    a.mem(false, &[MOV_LOAD], R8, RAX, f_disp(i.rs1));
+    a.mem(false, &[MOV_LOAD], RCX, RAX, f_disp(i.rs2));
+    if i.op == FsgnjnS {
+        a.rr(false, &[0xf7], 2, RCX);
+    }
+    if i.op != FsgnjxS {
+        a.rr(false, &[XOR.1], RCX, R8);
+    }
+    a.alu_imm(false, AND, RCX, i32::MIN);
+    a.rr(false, &[XOR.1], R8, RCX);
+    a.mem(false, &[MOV_STORE], R8, RAX, f_disp(i.rd));
+    a.mem(false, &[0xc7], 0, RAX, f_disp(i.rd) + 4);
+    a.imm32(-1);
+    Some((slow, a.jmp()))
+}
+
+/// fclass.s and fclass.d: the class of the value's bits, as one bit of
+/// rd (RISC-V's order: -inf, -normal, -subnormal, -0, +0, +subnormal,
+/// +normal, +inf, signaling NaN, quiet NaN). An unboxed single, which
+/// reads as the canonical NaN, takes the slow path.
+fn fp_class(a: &mut Asm, i: Insn) -> Option<(Vec<Fixup>, Fixup)> {
+    use Op::*;
+    let single = match i.op {
+        FclassS => true,
+        FclassD => false,
+        _ => return None,
+    };
+    let (w, frac_bits) = if single { (false, 23u32) } else { (true, 52) };
+    let mut slow = Vec::new();
+    a.mem(true, &[MOV_LOAD], RAX, RDI, F);
+    if single {
+        check_boxed(a, &[i.rs1], &mut slow);
+    }
+    // rax = the bits; r8 = the sign; rax = the bits without the sign,
+    // shifted left once, so that exponent and fraction compare as one.
+    a.mem(w, &[MOV_LOAD], RAX, RAX, f_disp(i.rs1));
+    a.rr(w, &[MOV_STORE], RAX, R8);
+    a.shift_imm(w, SHR, R8, if single { 31 } else { 63 });
+    a.rr(w, &[ADD.1], RAX, RAX);
+    // ecx = the class of the magnitude as if positive (4 zero, 5
+    // subnormal, 6 normal, 7 infinity; 8 and 9 the NaNs, signless).
+    let ones = 0x7ffu64 >> (52 - frac_bits.min(52)) << (frac_bits + 1);
+    let ones = if single { 0xffu64 << 24 } else { ones };
+    let normal = 1u64 << (frac_bits + 1);
+    a.mov_imm64(RCX, ones);
+    a.rr(w, &[CMP.1], RAX, RCX);
+    let special = a.jcc(CC_AE);
+    let mut signed = Vec::new();
+    a.mov_imm64(RCX, normal);
+    a.rr(w, &[CMP.1], RAX, RCX);
+    a.mov_imm(RCX, 6);
+    signed.push(a.jcc(CC_AE));
+    a.rr(w, &[0x85], RAX, RAX);
+    a.mov_imm(RCX, 4);
+    signed.push(a.jcc(CC_E));
+    a.mov_imm(RCX, 5);
+    signed.push(a.jmp());
+    a.bind(special);
+    a.mov_imm(RCX, 7);
+    signed.push(a.jcc(CC_E));
+    // A NaN: quiet if the fraction's top bit is set. bt rax, frac_bits;
+    // ecx = 8 + CF (adc ecx, 0)
+    a.rr(true, &[0x0f, 0xba], 4, RAX);
+    a.code.push(frac_bits as u8);
+    a.mov_imm(RCX, 8);
+    a.alu_imm(false, Alu(2, 0x13), RCX, 0);
+    let nan = a.jmp();
+    // Negative values mirror: class 7 - ecx.
+    for jump in signed {
+        a.bind(jump);
+    }
+    a.rr(true, &[0x85], R8, R8);
+    let positive = a.jcc(CC_E);
+    a.rr(false, &[0xf7], NEG, RCX);
+    a.alu_imm(false, ADD, RCX, 7);
+    a.bind(positive);
+    a.bind(nan);
+    // rd = 1 << ecx
+    let d = dest(i.rd, None);
+    let d = if d == RCX { RAX } else { d };
+    a.mov_imm(d, 1);
+    a.rr(false, &[0xd3], SHL, d);
+    a.put(i.rd, d);
+    Some((slow, a.jmp()))
 }
 
 /// The fast path of the F and D arithmetic that SSE does exactly as RISC-V:
@@ -1306,6 +1693,129 @@ fn set_cc(a: &mut Asm, i: Insn, cc: u8, with_imm: bool) {
     a.rr(false, &[0x0f, 0x90 | cc], 0, RAX);
     a.rr(false, &[0x0f, 0xb6], d, RAX);
     a.put(i.rd, d);
+}
+
+/// A group member that looks its page up alone, out of line: reached by
+/// `jump` (from a failed group lookup, which first zeroes the slot if
+/// `clear`, or from a member that found the slot zero), and back at
+/// `resume` with rcx set.
+struct Alone {
+    jump: Fixup,
+    clear: bool,
+    i: Insn,
+    n: u32,
+    delta: i64,
+    size: i32,
+    store: bool,
+    slot: i32,
+    resume: usize,
+}
+
+/// Loads and stores of a block at fixed offsets from one value: what one
+/// register held at one point of the block, maybe through `addi`s (as
+/// memcpy's loop stores through a3 = a5 + 24 and a0 = a5 + 32). Their TLB
+/// lookups are done once for all, by the first.
+#[derive(Clone, Copy)]
+struct Group {
+    /// The bytes accessed, as offsets from the value: [lo, hi).
+    lo: i64,
+    hi: i64,
+    /// Whether any member stores: then the store TLB (a page writable is
+    /// readable) is the group's.
+    store: bool,
+    /// The trace index of the first member.
+    first: usize,
+}
+
+#[derive(Default)]
+struct Groups {
+    /// Per trace index: the group of the access there and its offset from
+    /// the group's value.
+    of: Vec<Option<(usize, i64)>>,
+    list: Vec<Group>,
+}
+
+/// Groups wider than this are not formed: a span that straddles pages
+/// makes its members look up their pages one by one.
+const GROUP_SPAN: i64 = 512;
+
+/// The size and kind of a plain load or store.
+fn plain_access(op: Op) -> Option<(i64, bool)> {
+    use Op::*;
+    Some(match op {
+        Lb | Lbu => (1, false),
+        Lh | Lhu => (2, false),
+        Lw | Lwu | Flw => (4, false),
+        Ld | Fld => (8, false),
+        Sb => (1, true),
+        Sh => (2, true),
+        Sw | Fsw => (4, true),
+        Sd | Fsd => (8, true),
+        _ => return None,
+    })
+}
+
+/// Finds the groups of a trace: follows each integer register as a value
+/// (register, version) plus an offset, where `addi` adds to the offset and
+/// any other write makes a new version. Accesses through the same value
+/// within `GROUP_SPAN` bytes form a group; at most `GROUP_SLOTS` groups.
+fn groups(trace: &[(usize, Insn)]) -> Groups {
+    use Op::*;
+    let mut version = [0u32; 64];
+    let mut value: [Option<(u8, u32, i64)>; 64] = [None; 64];
+    let of = |value: &[Option<(u8, u32, i64)>; 64], version: &[u32; 64], r: u8| {
+        let r = (r & 63) as usize;
+        value[r].unwrap_or((r as u8, version[r], 0))
+    };
+    // (trace index, value, offset, size, store)
+    let mut accesses = Vec::new();
+    for (k, &(_, i)) in trace.iter().enumerate() {
+        if let Some((size, store)) = plain_access(i.op) {
+            let (r, v, off) = of(&value, &version, i.rs1);
+            accesses.push((k, (r, v), off + i.imm as i64, size, store));
+        }
+        let rd = (i.rd & 63) as usize;
+        match i.op {
+            Sb | Sh | Sw | Sd | Fsw | Fsd | Beq | Bne | Blt | Bge | Bltu | Bgeu | Fence => {}
+            Addi => {
+                let (r, v, off) = of(&value, &version, i.rs1);
+                version[rd] += 1;
+                value[rd] = Some((r, v, off + i.imm as i64));
+            }
+            // Anything else may write rd (an FP rd too, harmlessly).
+            _ => {
+                version[rd] += 1;
+                value[rd] = None;
+            }
+        }
+    }
+    let mut groups = Groups {
+        of: vec![None; trace.len()],
+        list: Vec::new(),
+    };
+    for a in 0..accesses.len() {
+        let (first, key, ..) = accesses[a];
+        if groups.of[first].is_some() || groups.list.len() == GROUP_SLOTS {
+            continue;
+        }
+        let members: Vec<_> = accesses[a..].iter().filter(|m| m.1 == key).collect();
+        let lo = members.iter().map(|m| m.2).min().unwrap_or(0);
+        let hi = members.iter().map(|m| m.2 + m.3).max().unwrap_or(0);
+        if members.len() < 2 || hi - lo > GROUP_SPAN {
+            continue;
+        }
+        let index = groups.list.len();
+        groups.list.push(Group {
+            lo,
+            hi,
+            store: members.iter().any(|m| m.4),
+            first,
+        });
+        for m in members {
+            groups.of[m.0] = Some((index, m.2));
+        }
+    }
+    groups
 }
 
 /// The instruction at `off`, if it lies wholly inside the frame.

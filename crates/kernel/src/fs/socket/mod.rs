@@ -21,11 +21,16 @@
 pub mod unix;
 
 use super::file::{FileOps, OpResult, Processes, Readiness};
+use super::stat::Stat;
+use super::Vfs;
 use crate::errno::{Errno, KResult};
 use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
+
+/// statfs's f_type of a socket (sockfs).
+const SOCKFS_MAGIC: u64 = 0x534f_434b;
 
 pub const AF_UNSPEC: i32 = 0;
 pub const AF_UNIX: i32 = 1;
@@ -402,12 +407,7 @@ pub struct SocketFile {
 impl SocketFile {
     /// The socket behind an open file, if it is one.
     pub fn of(file: &super::OpenFile) -> Option<&Rc<dyn Socket>> {
-        match &file.kind {
-            super::FileKind::Anon(ops) => {
-                ops.as_any().downcast_ref::<SocketFile>().map(|s| &s.sock)
-            }
-            _ => None,
-        }
+        file.downcast::<SocketFile>().map(|s| &s.sock)
     }
 }
 
@@ -470,8 +470,21 @@ impl FileOps for SocketFile {
     }
 
     /// sockfs's inode: S_IFSOCK, mode 0777.
-    fn stat_ids(&self) -> (u64, u64, u32) {
-        (0x8, self.sock.id(), super::S_IFSOCK | 0o777)
+    fn stat(&self, _vfs: &Vfs) -> KResult<Stat> {
+        Ok(Stat::kernel_inode(
+            0x8,
+            self.sock.id(),
+            super::S_IFSOCK | 0o777,
+        ))
+    }
+
+    fn magic(&self) -> u64 {
+        SOCKFS_MAGIC
+    }
+
+    /// A socket has no position: pread and pwrite are ESPIPE.
+    fn positioned(&self) -> bool {
+        false
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -678,7 +678,7 @@ impl Drop for UnixSock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::file::{FileKind, O_RDWR};
+    use crate::fs::file::O_RDWR;
     use crate::fs::socket::SocketFile;
 
     /// A caller with no file system, for sockets made here.
@@ -727,10 +727,7 @@ mod tests {
     }
 
     fn file(sock: Rc<UnixSock>) -> Rc<OpenFile> {
-        Rc::new(OpenFile::new(
-            FileKind::Anon(Box::new(SocketFile { sock })),
-            O_RDWR,
-        ))
+        Rc::new(OpenFile::new(Box::new(SocketFile { sock }), O_RDWR))
     }
 
     #[test]

@@ -98,9 +98,20 @@ pub type Orphans = Rc<RefCell<Vec<Orphan>>>;
 pub struct ShmemUsage {
     used: Cell<usize>,
     max: usize,
+    /// Of `used`, the pages long symlinks' targets are charged: kept in
+    /// host memory with the inode, so no frame holds them.
+    targets: Cell<usize>,
 }
 
 impl ShmemUsage {
+    fn new(max: usize) -> ShmemUsage {
+        ShmemUsage {
+            used: Cell::new(0),
+            max,
+            targets: Cell::new(0),
+        }
+    }
+
     /// Takes `pages` more pages, or ENOSPC.
     pub fn charge(&self, pages: usize) -> KResult<()> {
         let used = self.used.get() + pages;
@@ -118,6 +129,11 @@ impl ShmemUsage {
     /// (pages used, the limit).
     pub fn usage(&self) -> (usize, usize) {
         (self.used.get(), self.max)
+    }
+
+    /// The pages charged that are frames of guest RAM.
+    pub fn frames(&self) -> usize {
+        self.used.get() - self.targets.get()
     }
 }
 
@@ -157,6 +173,7 @@ impl Drop for TmpfsCharge {
             .uncharge(usize::from(self.own) + self.links.get());
         if let Some(blocks) = &self.page {
             blocks.uncharge(1);
+            blocks.targets.set(blocks.targets.get() - 1);
         }
     }
 }
@@ -230,14 +247,8 @@ impl PageCache {
             by_inode: HashMap::new(),
             kernel: HashMap::new(),
             orphans: Orphans::default(),
-            shmem: Rc::new(ShmemUsage {
-                used: Cell::new(0),
-                max: frames / 2,
-            }),
-            inodes: Rc::new(ShmemUsage {
-                used: Cell::new(0),
-                max: frames / 2,
-            }),
+            shmem: Rc::new(ShmemUsage::new(frames / 2)),
+            inodes: Rc::new(ShmemUsage::new(frames / 2)),
         }
     }
 
@@ -253,6 +264,7 @@ impl PageCache {
         };
         if target_len > SHORT_SYMLINK_LEN {
             self.shmem.charge(1)?;
+            self.shmem.targets.set(self.shmem.targets.get() + 1);
             charge.page = Some(self.shmem.clone());
         }
         Ok(charge)
@@ -284,6 +296,11 @@ impl PageCache {
     /// tmpfs pages (used, limit).
     pub fn shmem_usage(&self) -> (usize, usize) {
         self.shmem.usage()
+    }
+
+    /// The frames tmpfs files hold.
+    pub fn shmem_frames(&self) -> usize {
+        self.shmem.frames()
     }
 
     /// A new object for a file whose pages come from `source`.

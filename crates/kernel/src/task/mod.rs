@@ -577,8 +577,8 @@ impl Kernel {
         // alive and the only frames in use are tmpfs's pages, which
         // outlive every process (as files in /tmp do on Linux).
         debug_assert_eq!(self.phys.live_mms(), 0, "address spaces leaked");
-        let (tmpfs_pages, _) = self.phys.cache.shmem_usage();
-        debug_assert_eq!(self.phys.used_frames(), tmpfs_pages, "frames leaked");
+        let tmpfs_frames = self.phys.cache.shmem_frames();
+        debug_assert_eq!(self.phys.used_frames(), tmpfs_frames, "frames leaked");
     }
 
     /// Drops a task's handles, releasing the address space with its last

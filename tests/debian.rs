@@ -11,6 +11,8 @@
 //!   bash: subshells, pipelines, jobs, process substitution, traps, exec.
 //! - `tests/debian/python.py`: Debian's python3 the same way against the
 //!   host's python3: fork, exec, posix_spawn, signals and threads.
+//! - `tests/debian/multiprocessing.py`: its process pools, a Manager and
+//!   ProcessPoolExecutor, which talk over AF_UNIX sockets.
 //!
 //! The packages are not committed: `scripts/debian-fetch` downloads them
 //! (`.ci/run` does, into `target/debian`). Without them a test is skipped
@@ -159,12 +161,21 @@ fn debian_system(what: &str, program: &str) -> Option<(PathBuf, PathBuf)> {
 /// `interpreter -c script` natively, and as `guest` in cleave with `root`
 /// as `/`, in the same environment.
 fn compare_on_debian(root: &Path, interpreter: &Path, guest: &str, script: &str) {
+    // Each script's runs write files of their own: tests run at once.
+    let name = Path::new(script)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let script =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(script)).unwrap();
     let env = [("PATH", "/usr/bin:/bin"), ("LC_ALL", "C"), ("HOME", "/")];
     let mut command = Command::new(interpreter);
     command.env_clear().envs(env).args(["-c", &script]);
-    let tag = interpreter.file_name().unwrap().to_string_lossy();
+    let tag = format!(
+        "{}-{name}",
+        interpreter.file_name().unwrap().to_string_lossy()
+    );
     let expected = run(command, &format!("{tag}-native"));
     let mut command = Command::new(env!("CARGO_BIN_EXE_cleave"));
     command.env_clear().args(["run", "--clear-env"]);
@@ -189,4 +200,18 @@ fn debian_python_matches_native_linux() {
         let script = "tests/debian/python.py";
         compare_on_debian(&root, &python, "/usr/bin/python3.13", script);
     }
+}
+
+#[test]
+fn debian_python_multiprocessing_matches_native_linux() {
+    let Some((root, python)) = debian_system("the Debian multiprocessing test", "python3") else {
+        return;
+    };
+    if !root.join("usr/lib/python3.13/multiprocessing").exists() {
+        let why = "needs libpython3.13-stdlib in target/debian/system-riscv64 (as .ci/run fetches)";
+        testkit::skip("the Debian multiprocessing test", why);
+        return;
+    }
+    let script = "tests/debian/multiprocessing.py";
+    compare_on_debian(&root, &python, "/usr/bin/python3.13", script);
 }

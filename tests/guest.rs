@@ -3,8 +3,8 @@
 //! Each case is one run of a multi-case guest program (`proctest CASE`,
 //! `mmtest CASE`, `fstest CASE`, `sigtest CASE`, `polltest CASE`,
 //! `schedtest CASE`, `limits CASE`, `acct CASE`, `lifecycle CASE`,
-//! `fileops CASE`, `ipctest CASE`, `procmm CASE` from `userland/src/`).
-//! The same C source is compiled for
+//! `fileops CASE`, `ipctest CASE`, `procmm CASE`, `sockettest CASE` from
+//! `userland/src/`). The same C source is compiled for
 //! the host with `cc` at test time and run natively: Linux's stdout and exit
 //! status are the expected ones. The committed riscv64 binary in
 //! `userland/bin/` runs under `cleave run` and must print the same bytes and
@@ -183,6 +183,21 @@ const ACTIVE: &[&str] = &[
     "procmm/smaps",
     "procmm/io",
     "procmm/limits",
+    "sockettest/pair_stream",
+    "sockettest/pair_dgram",
+    "sockettest/pair_seqpacket",
+    "sockettest/path",
+    "sockettest/abstract",
+    "sockettest/dgram_addr",
+    "sockettest/rights",
+    "sockettest/creds",
+    "sockettest/options",
+    "sockettest/errors",
+    "sockettest/blocking",
+    "sockettest/poll_select",
+    "sockettest/fork_server",
+    "sockettest/fork_pass",
+    "sockettest/mmsg",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
@@ -467,6 +482,7 @@ fn lists_cover_every_case() {
         "fileops",
         "ipctest",
         "procmm",
+        "sockettest",
     ] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {

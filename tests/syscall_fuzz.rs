@@ -11,7 +11,9 @@
 //! first lower RLIMIT_NOFILE, and fd-making calls are drawn more often, so
 //! the fd table fills up (System V IPC's get calls too, so that the small
 //! ids of the first objects name something); file sizes and offsets come from the palette's
-//! edges (powers of two up to 2^63). Each program gets host standard
+//! edges (powers of two up to 2^63). Socket calls are drawn more often
+//! too, half of them making real AF_UNIX sockets, and the palette holds
+//! socket addresses. Each program gets host standard
 //! streams of one kind: /dev/null, a file, a pipe, a socket, a terminal,
 //! or a pipe's write end as stdin.
 //!
@@ -28,6 +30,7 @@
 //! (SYSCALL_FUZZ_KEEP=1 keeps its trace). The default makes about a
 //! million calls.
 
+use kernel::syscall::nr;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -70,6 +73,9 @@ const FD_MAKERS: &[&str] = &[
     "semget",
     "msgget",
     "msgsnd",
+    "socket",
+    "socketpair",
+    "accept4",
 ];
 
 /// What the guest's paths point at: its root's entries, the writable
@@ -98,6 +104,11 @@ const PATHS: &[&str] = &[
     "/dev/tty",
     "/w/f/",
     "",
+    // sockaddr_un's (AF_UNIX, then the name) for bind, connect and
+    // sendto: a path in the writable mount, one in tmpfs, an abstract name.
+    "\u{1}\0/w/s",
+    "\u{1}\0/tmp/s",
+    "\u{1}\0\0abstract",
 ];
 
 const RLIMIT_NOFILE: u64 = 7;
@@ -177,9 +188,17 @@ fn program(rng: &mut Rng, numbers: &[u64], fd_makers: &[u64]) -> Vec<u8> {
             let nr = if rng.below(3) == 0 { 261 } else { 172 };
             ([0, RLIMIT_NOFILE, rlimit_at, 0, 0, 0], nr)
         } else {
-            let args = std::array::from_fn(|_| argument(rng, scratch, end, &paths));
+            let mut args = std::array::from_fn(|_| argument(rng, scratch, end, &paths));
             let from = if rng.chance(15) { fd_makers } else { numbers };
-            (args, *rng.pick(from))
+            let nr = *rng.pick(from);
+            // Half the sockets asked for are AF_UNIX ones that exist, so
+            // that the calls on sockets meet real ones.
+            if [nr::SOCKET, nr::SOCKETPAIR].contains(&nr) && rng.chance(50) {
+                args[0] = 1;
+                args[1] = *rng.pick(&[1, 2, 5, 1 | 0o4000, 5 | 0o2000000]);
+                args[2] = 0;
+            }
+            (args, nr)
         };
         for arg in args {
             table.extend_from_slice(&arg.to_le_bytes());

@@ -23,6 +23,9 @@ pub enum WaitReason {
     Pipe { id: u64 },
     /// An eventfd's reader or writer: woken whenever its counter changes.
     Eventfd { id: u64 },
+    /// A socket's reader, writer, connecter or accepter: woken whenever
+    /// the socket changes.
+    Socket { id: u64 },
     /// semop on System V semaphore set `id`: waiting for semaphore `num`
     /// to grow, or, when `zero`, to be zero (GETNCNT and GETZCNT count
     /// these). Any change to the set restarts it.
@@ -42,7 +45,7 @@ pub enum WaitReason {
 /// One thing a poller waits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PollKey {
-    /// A pipe or an eventfd, by the id its changes are announced with
+    /// A pipe, an eventfd or a socket, by the id its changes are announced with
     /// (`fs::pipe::note_wake`).
     File(u64),
     /// A pidfd: process `tgid` ending or being reaped.
@@ -53,10 +56,12 @@ pub enum PollKey {
 }
 
 impl WaitReason {
-    /// Whether a change of pipe or eventfd `id` wakes this wait.
+    /// Whether a change of pipe, eventfd or socket `id` wakes this wait.
     pub fn woken_by_file(&self, id: u64) -> bool {
         match self {
-            WaitReason::Pipe { id: p } | WaitReason::Eventfd { id: p } => *p == id,
+            WaitReason::Pipe { id: p }
+            | WaitReason::Eventfd { id: p }
+            | WaitReason::Socket { id: p } => *p == id,
             WaitReason::Poll(keys) => keys.contains(&PollKey::File(id)),
             _ => false,
         }

@@ -85,6 +85,13 @@ pub trait FileOps {
         Err(OpError::Errno(Errno::EINVAL))
     }
 
+    /// Whether a write that fails with EPIPE raises SIGPIPE in the writer:
+    /// a pipe's does (Linux's pipe_write), as does a stream socket's
+    /// (unix_stream_sendmsg); a datagram or seqpacket socket's does not.
+    fn write_raises_sigpipe(&self) -> bool {
+        true
+    }
+
     /// read(2) and pread(2) of at most `len` bytes at `io.pos`, which a
     /// kind with an offset advances (Linux's `read_iter`).
     fn read_iter(&self, io: &mut Io, len: usize) -> OpResult<Vec<u8>> {

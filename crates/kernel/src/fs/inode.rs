@@ -2,8 +2,8 @@
 //! in the tree ([`Loc`]), an inode as reached through a mount.
 
 use super::tmpfs::MAX_LFS_FILESIZE;
-use super::{host::HostNode, pagecache, pipe, proc, InodeRef};
-use super::{S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG};
+use super::{host::HostNode, pagecache, pipe, proc, socket, InodeRef};
+use super::{S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK};
 use crate::errno::{Errno, KResult};
 use crate::mm::Phys;
 use std::cell::RefCell;
@@ -54,6 +54,8 @@ pub enum Data {
     /// it opens the same pipe or stream again, as Linux opens a pipe's
     /// pipefs inode (`cat /dev/stdin`, bash's `<(...)`).
     Stream(Stream),
+    /// An AF_UNIX socket's name: what connect finds at its path.
+    Socket(Weak<socket::unix::UnixSock>),
 }
 
 #[derive(Clone)]
@@ -157,7 +159,7 @@ impl Inode {
             Data::Symlink(d) => d.len() as u64,
             Data::Host(h) => h.size,
             Data::Dir(_) => 4096,
-            Data::Device(_) | Data::Proc(_) | Data::Stream(_) => 0,
+            Data::Device(_) | Data::Proc(_) | Data::Stream(_) | Data::Socket(_) => 0,
         }
     }
 
@@ -201,6 +203,7 @@ impl Inode {
             S_IFLNK => 10,
             S_IFCHR => 2,
             S_IFIFO => 1,
+            S_IFSOCK => 12,
             _ => 0,
         }
     }

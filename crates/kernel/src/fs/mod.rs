@@ -75,6 +75,7 @@ pub mod pagecache;
 pub mod pidfd;
 pub mod pipe;
 pub mod proc;
+pub mod socket;
 pub mod stat;
 pub mod statfs;
 pub mod stdio;
@@ -106,6 +107,7 @@ pub const S_IFREG: u32 = 0o100000;
 pub const S_IFLNK: u32 = 0o120000;
 pub const S_IFCHR: u32 = 0o020000;
 pub const S_IFIFO: u32 = 0o010000;
+pub const S_IFSOCK: u32 = 0o140000;
 
 pub type InodeRef = Rc<RefCell<Inode>>;
 
@@ -136,6 +138,8 @@ pub struct Vfs {
     pub console: RefCell<tty::Console>,
     /// Each user's pipe capacity (pipe-user-pages-soft, see `pipe`).
     pub pipe_users: Rc<pipe::PipeUsers>,
+    /// AF_UNIX's abstract names and sockets in flight (`socket/unix.rs`).
+    pub unix: Rc<socket::unix::UnixNet>,
     /// The host's paths are the guest's (the host view), so the host's
     /// cwd is where the first process starts.
     host_paths: bool,
@@ -158,6 +162,7 @@ impl Vfs {
             proc: RefCell::default(),
             console: RefCell::default(),
             pipe_users: Rc::default(),
+            unix: Rc::default(),
             host_paths: false,
         };
         let root = vfs.new_inode(S_IFDIR | 0o755, Data::Dir(BTreeMap::new()), Duration::ZERO);

@@ -50,17 +50,21 @@ pub fn inode_file(vfs: &Vfs, loc: Loc) -> Box<dyn FileOps> {
 
 /// Opening a pipe or host stream again through /proc/PID/fd (see
 /// `Data::Stream`): a pipe end that reads, writes or both, as the access
-/// mode says. None for every other inode.
+/// mode says; a socket's path is ENXIO (Linux's sockets have no `open`).
+/// None for every other inode.
 pub fn reopen(loc: &Loc, acc: u32) -> Option<KResult<Box<dyn FileOps>>> {
-    let Data::Stream(stream) = &loc.inode.borrow().data else {
-        return None;
+    let stream = match &loc.inode.borrow().data {
+        Data::Stream(stream) => stream.clone(),
+        // A socket is connected to, never opened.
+        Data::Socket(_) => return Some(Err(Errno::ENXIO)),
+        _ => return None,
     };
     Some(match stream {
         Stream::Pipe(pipe) => match pipe.upgrade() {
             Some(pipe) => Ok(Box::new(PipeEnd::reopen(pipe, acc))),
             None => Err(Errno::ENOENT),
         },
-        Stream::Host(s) => Ok(Box::new(*s)),
+        Stream::Host(s) => Ok(Box::new(s)),
     })
 }
 

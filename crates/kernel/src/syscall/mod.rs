@@ -13,6 +13,7 @@ mod process;
 mod resource;
 mod sched;
 mod signal;
+mod socket;
 mod time;
 pub mod trace;
 
@@ -170,6 +171,24 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         TIMER_GETTIME => time::timer_gettime,
         TIMER_GETOVERRUN => time::timer_getoverrun,
         TIMER_DELETE => time::timer_delete,
+        SOCKET => socket::socket,
+        SOCKETPAIR => socket::socketpair,
+        BIND => socket::bind,
+        LISTEN => socket::listen,
+        ACCEPT => socket::accept,
+        ACCEPT4 => socket::accept4,
+        CONNECT => socket::connect,
+        GETSOCKNAME => socket::getsockname,
+        GETPEERNAME => socket::getpeername,
+        SENDTO => socket::sendto,
+        RECVFROM => socket::recvfrom,
+        SETSOCKOPT => socket::setsockopt,
+        GETSOCKOPT => socket::getsockopt,
+        SHUTDOWN => socket::shutdown,
+        SENDMSG => socket::sendmsg,
+        RECVMSG => socket::recvmsg,
+        SENDMMSG => socket::sendmmsg,
+        RECVMMSG => socket::recvmmsg,
         SHMGET => ipc::shmget,
         SHMAT => ipc::shmat,
         SHMDT => ipc::shmdt,

@@ -71,7 +71,7 @@ pub fn start_dir(k: &Kernel, dirfd: i32, path: &[u8], empty: bool) -> KResult<Lo
 }
 
 /// Resolves `path` relative to `dirfd`.
-pub(super) fn lookup_at(
+pub(crate) fn lookup_at(
     k: &Kernel,
     dirfd: i32,
     path: &[u8],
@@ -88,7 +88,7 @@ pub(super) fn lookup_at(
 }
 
 /// The parent directory and last name of `path` relative to `dirfd`.
-pub(super) fn parent_at(k: &Kernel, dirfd: i32, path: &[u8]) -> KResult<crate::fs::Parent> {
+pub(crate) fn parent_at(k: &Kernel, dirfd: i32, path: &[u8]) -> KResult<crate::fs::Parent> {
     crate::fs::proc::array::sync(k);
     let start = start_dir(k, dirfd, path, false)?;
     let fs = fsinfo(k);
@@ -96,7 +96,7 @@ pub(super) fn parent_at(k: &Kernel, dirfd: i32, path: &[u8]) -> KResult<crate::f
 }
 
 /// Whether the current credentials grant `bits` (4 r, 2 w, 1 x) on `loc`.
-pub(super) fn permitted(k: &Kernel, loc: &Loc, bits: u32) -> bool {
+pub(crate) fn permitted(k: &Kernel, loc: &Loc, bits: u32) -> bool {
     let i = loc.inode.borrow();
     if i.is_host() {
         return crate::fs::host_access(&i, bits);

@@ -49,9 +49,9 @@ pub(super) fn blocking<T>(k: &mut Kernel, r: OpResult<T>, done: usize) -> KResul
     })
 }
 
-/// SIGPIPE to the writer of a pipe without readers, as Linux does; the
-/// write itself fails with EPIPE.
-fn raise_sigpipe(k: &mut Kernel) {
+/// SIGPIPE to the writer of a pipe without readers or of a stream socket
+/// shut for writing, as Linux does; the write itself fails with EPIPE.
+pub(crate) fn raise_sigpipe(k: &mut Kernel) {
     let (pid, uid) = (k.current().group.borrow().tgid, k.cred().uid);
     let info = SigInfo::user(Signal::SIGPIPE, SI_USER, pid, uid);
     k.send_signal(SigTarget::Thread(k.current_tid()), info);
@@ -111,7 +111,9 @@ pub(crate) fn file_write(
         f.offset.set(at);
     }
     if let Err(OpError::Errno(Errno::EPIPE)) = r {
-        raise_sigpipe(k);
+        if f.ops().write_raises_sigpipe() {
+            raise_sigpipe(k);
+        }
     }
     if fsize_exceeded {
         k.raise_sigxfsz();
@@ -188,7 +190,7 @@ pub fn pwrite64(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 
 /// The iovec array of readv/writev: (base, len) pairs, their total capped
 /// at MAX_RW_COUNT as Linux's import_iovec does.
-fn iovecs(k: &mut Kernel, addr: u64, count: u64) -> KResult<Vec<(u64, u64)>> {
+pub(crate) fn iovecs(k: &mut Kernel, addr: u64, count: u64) -> KResult<Vec<(u64, u64)>> {
     if count > UIO_MAXIOV {
         return Err(Errno::EINVAL);
     }

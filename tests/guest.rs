@@ -2,7 +2,7 @@
 //!
 //! Each case is one run of a multi-case guest program (`proctest CASE`,
 //! `mmtest CASE`, `fstest CASE`, `sigtest CASE`, `polltest CASE`,
-//! `schedtest CASE`, `limits CASE`, `fileops CASE` from `userland/src/`).
+//! `schedtest CASE`, `limits CASE`, `fileops CASE`, `fifotest CASE` from `userland/src/`).
 //! The same C source is compiled for the host with `cc` at test time and run natively: Linux's stdout and exit
 //! status are the expected ones. The committed riscv64 binary in
 //! `userland/bin/` runs under `cleave run` and must print the same bytes and
@@ -148,6 +148,10 @@ const ACTIVE: &[&str] = &[
     "limits/pipe_user_pages",
     "limits/pipe_size",
     "fileops/kinds",
+    "fifotest/mknod_types",
+    "fifotest/open_nonblock",
+    "fifotest/open_blocking",
+    "fifotest/open_interrupted",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
@@ -428,6 +432,7 @@ fn lists_cover_every_case() {
         "schedtest",
         "limits",
         "fileops",
+        "fifotest",
     ] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {

@@ -121,6 +121,17 @@ awk '{ print "loadavg fields:", NF }' /proc/loadavg
 head -n 1 /proc/stat | awk '{ print $1 }'
 awk '{ print "uptime fields:", NF }' /proc/uptime
 
+section fifos
+mkfifo p
+ls -l p | cut -c1
+echo through the fifo >p &
+cat p
+wait
+mknod q p && [ -p q ] && echo "mknod q p: a fifo"
+{ echo second; echo third; } >q &
+while read -r line; do echo "read: $line"; done <q
+wait
+
 cd /
 rm -r "$work"
 section done

@@ -21,6 +21,10 @@ pub enum WaitReason {
     Futex { space: usize, addr: u64 },
     /// A pipe's reader or writer: woken whenever the pipe changes.
     Pipe { id: u64 },
+    /// An open of FIFO `id` (its inode) for reading, or for writing
+    /// (`write`), with open flags `flags`: waiting for its peer, whose
+    /// open completes it (`syscall/fs/open.rs`).
+    FifoOpen { id: u64, write: bool, flags: u32 },
     /// An eventfd's reader or writer: woken whenever its counter changes.
     Eventfd { id: u64 },
     /// A socket's reader, writer, connecter or accepter: woken whenever

@@ -22,10 +22,10 @@
 //! through its handle, and the inode then shows what the host stored; what
 //! the host refuses fails with the host's errno.
 
-use super::{Data, Inode, InodeRef, Loc, Vfs, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use super::{Data, Inode, InodeRef, Loc, Vfs, S_IFBLK, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG};
 use crate::errno::{Errno, KResult};
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Timespec, Timestamps};
 use std::collections::BTreeMap;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
@@ -246,7 +246,10 @@ pub fn create(vfs: &Vfs, dir: &InodeRef, name: &[u8], mode: u32, data: &Data) ->
         (S_IFLNK, Data::Symlink(target)) => {
             rustix::fs::symlinkat(os(target), parent.as_fd(), entry).map_err(Errno::from)?
         }
-        // Device nodes and fifos are not made on the host's behalf.
+        // A FIFO is the host's: its opens are the host FIFO's (`fifo.rs`).
+        (S_IFIFO, _) => rustix::fs::mknodat(parent.as_fd(), entry, FileType::Fifo, perm, 0)
+            .map_err(Errno::from)?,
+        // Device nodes and sockets are not made on the host's behalf.
         _ => return Err(Errno::EPERM),
     }
     forget(dir, name);
@@ -314,8 +317,6 @@ pub fn link(from: &InodeRef, old: &[u8], to: &InodeRef, new: &[u8]) -> KResult<(
     forget(to, new);
     Ok(())
 }
-
-const S_IFBLK: u32 = 0o060000;
 
 impl HostNode {
     /// The host file open with `flags`: a nodev, non-blocking, no-follow

@@ -239,20 +239,10 @@ fn add(
             vfs.create(dir, name, h.mode, Data::Symlink(data.to_vec()), now)?
                 .inode
         }
-        S_IFCHR => {
-            let devices = [
-                Device::Null,
-                Device::Zero,
-                Device::Full,
-                Device::Random,
-                Device::Urandom,
-                Device::Console,
-            ];
-            match devices.into_iter().find(|d| d.rdev() == h.rdev) {
-                Some(d) => vfs.create(dir, name, h.mode, Data::Device(d), now)?.inode,
-                None => return Ok(()),
-            }
-        }
+        S_IFCHR => match Device::ALL.into_iter().find(|d| d.rdev() == h.rdev) {
+            Some(d) => vfs.create(dir, name, h.mode, Data::Device(d), now)?.inode,
+            None => return Ok(()),
+        },
         _ => return Ok(()),
     };
     let mut i = inode.borrow_mut();

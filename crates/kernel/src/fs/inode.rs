@@ -25,6 +25,16 @@ pub enum Device {
 }
 
 impl Device {
+    /// Every device cleave has.
+    pub const ALL: [Device; 6] = [
+        Device::Null,
+        Device::Zero,
+        Device::Full,
+        Device::Random,
+        Device::Urandom,
+        Device::Console,
+    ];
+
     /// (major, minor) as Linux numbers them.
     pub fn rdev(self) -> u64 {
         let (major, minor) = match self {
@@ -46,6 +56,8 @@ pub enum Data {
     File(pagecache::TmpFile),
     Symlink(Vec<u8>),
     Device(Device),
+    /// A FIFO of tmpfs (`mknod`, `mkfifo`): the pipe its opens share.
+    Fifo(pipe::Fifo),
     /// A file of a host directory mount.
     Host(HostNode),
     /// A procfs node (`proc/`): its content is made at open time.
@@ -159,7 +171,7 @@ impl Inode {
             Data::Symlink(d) => d.len() as u64,
             Data::Host(h) => h.size,
             Data::Dir(_) => 4096,
-            Data::Device(_) | Data::Proc(_) | Data::Stream(_) | Data::Socket(_) => 0,
+            Data::Device(_) | Data::Fifo(_) | Data::Proc(_) | Data::Stream(_) | Data::Socket(_) => 0,
         }
     }
 

@@ -15,19 +15,25 @@
 //! it, exec's close-on-exec, exit), so dropping an end only records the
 //! pipe's id; the run loop wakes the waiters before it next picks a
 //! thread ([`take_wakeups`]).
+//!
+//! A FIFO of tmpfs ([`Fifo`], the inode's data) is the same pipe, made at
+//! its first open and shared by every open of the inode until the last
+//! closes (Linux's i_pipe); its open ends know their place in the tree.
+//! Who waits for whom at open is the system-call layer's
+//! (`syscall/fs/open.rs`).
 
 use super::file::{fionread, FileOps, Io, OpError, OpResult, Processes, Readiness};
 use super::file::{FIONREAD, O_RDONLY, O_WRONLY};
 use super::stat::Stat;
 use super::stdio::PIPEFS_MAGIC;
-use super::{Stream, Vfs, S_IFIFO};
+use super::{Loc, Stream, Vfs, S_IFIFO};
 use crate::errno::{Errno, KResult};
 use crate::mm::{KernelPage, Phys};
 use crate::wait::{PollKey, WaitReason};
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 /// Linux's default pipe capacity: 16 page-sized buffers (64 KiB).
 pub const PIPE_PAGES: usize = 16;
@@ -113,6 +119,20 @@ pub struct Pipe {
 }
 
 impl Pipe {
+    /// A new pipe `id` of user `uid` (`privileged`: beyond
+    /// pipe-user-pages-soft), whose pipes `users` counts; no end yet.
+    fn new(id: u64, users: &Rc<PipeUsers>, uid: u32, privileged: bool) -> Rc<RefCell<Pipe>> {
+        let capacity = users.account(uid, privileged);
+        Rc::new(RefCell::new(Pipe {
+            id,
+            pages: VecDeque::new(),
+            capacity,
+            owner: (users.clone(), uid),
+            readers: 0,
+            writers: 0,
+        }))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.pages.is_empty()
     }
@@ -249,32 +269,18 @@ pub struct PipeEnd {
     /// O_RDWR through /proc/PID/fd, as a FIFO can be) both.
     read: bool,
     write: bool,
+    /// The FIFO it is an open of (None for pipe(2)'s ends).
+    loc: Option<Loc>,
 }
 
 impl PipeEnd {
     /// A new pipe's (read, write) ends, made by user `uid` (`privileged`:
     /// beyond pipe-user-pages-soft), whose pipes `users` counts.
     pub fn pair(id: u64, users: &Rc<PipeUsers>, uid: u32, privileged: bool) -> (PipeEnd, PipeEnd) {
-        let capacity = users.account(uid, privileged);
-        let pipe = Rc::new(RefCell::new(Pipe {
-            id,
-            pages: VecDeque::new(),
-            capacity,
-            owner: (users.clone(), uid),
-            readers: 1,
-            writers: 1,
-        }));
+        let pipe = Pipe::new(id, users, uid, privileged);
         (
-            PipeEnd {
-                pipe: pipe.clone(),
-                read: true,
-                write: false,
-            },
-            PipeEnd {
-                pipe,
-                read: false,
-                write: true,
-            },
+            PipeEnd::reopen(pipe.clone(), O_RDONLY),
+            PipeEnd::reopen(pipe, O_WRONLY),
         )
     }
 
@@ -284,6 +290,12 @@ impl PipeEnd {
 
     /// A new end of an existing pipe, opened with access mode `acc`.
     pub fn reopen(pipe: Rc<RefCell<Pipe>>, acc: u32) -> PipeEnd {
+        PipeEnd::open(pipe, acc, None)
+    }
+
+    /// An end of `pipe` with access mode `acc`, an open of FIFO `loc` if
+    /// it is one.
+    fn open(pipe: Rc<RefCell<Pipe>>, acc: u32, loc: Option<Loc>) -> PipeEnd {
         let (read, write) = (acc != O_WRONLY, acc != O_RDONLY);
         {
             let mut p = pipe.borrow_mut();
@@ -291,13 +303,56 @@ impl PipeEnd {
             p.writers += usize::from(write);
             note_wake(p.id);
         }
-        PipeEnd { pipe, read, write }
+        PipeEnd {
+            pipe,
+            read,
+            write,
+            loc,
+        }
+    }
+}
+
+/// A FIFO's data (`Data::Fifo`): the pipe its opens share while one is
+/// open. The pipe's id is the inode's, so that its changes and its
+/// blocked opens are announced under one id.
+#[derive(Default)]
+pub struct Fifo(Weak<RefCell<Pipe>>);
+
+impl Fifo {
+    /// How many (readers, writers) have it open.
+    pub fn ends(&self) -> (usize, usize) {
+        self.0
+            .upgrade()
+            .map_or((0, 0), |p| (p.borrow().readers, p.borrow().writers))
+    }
+
+    /// An open of FIFO `loc` (inode `id`, whose data this is) with access
+    /// mode `acc`, by user `uid`: an end of its pipe, made by the first
+    /// open.
+    pub fn open(
+        &mut self,
+        id: u64,
+        loc: Loc,
+        acc: u32,
+        users: &Rc<PipeUsers>,
+        uid: u32,
+        privileged: bool,
+    ) -> PipeEnd {
+        let pipe = self.0.upgrade().unwrap_or_else(|| {
+            let pipe = Pipe::new(id, users, uid, privileged);
+            self.0 = Rc::downgrade(&pipe);
+            pipe
+        });
+        PipeEnd::open(pipe, acc, Some(loc))
     }
 }
 
 impl FileOps for PipeEnd {
     fn name(&self) -> String {
-        format!("pipe:[{}]", self.id())
+        match &self.loc {
+            Some(loc) => super::file::inode_name(loc),
+            None => format!("pipe:[{}]", self.id()),
+        }
     }
 
     /// pipe_read: what is there, end-of-file once no writer is left, else
@@ -406,6 +461,15 @@ impl FileOps for PipeEnd {
         PIPEFS_MAGIC
     }
 
+    /// A pipe or FIFO has no position (Linux's no_llseek).
+    fn seek(&self, _pos: &Cell<u64>, _offset: i64, _whence: i32) -> KResult<u64> {
+        Err(Errno::ESPIPE)
+    }
+
+    fn loc(&self) -> Option<&Loc> {
+        self.loc.as_ref()
+    }
+
     /// A pipe has no position: pread and pwrite are ESPIPE.
     fn positioned(&self) -> bool {
         false
@@ -415,8 +479,12 @@ impl FileOps for PipeEnd {
         true
     }
 
+    /// A pipe(2) end is opened again through /proc/PID/fd; a FIFO by
+    /// its path.
     fn stream(&self) -> Option<Stream> {
-        Some(Stream::Pipe(Rc::downgrade(&self.pipe)))
+        self.loc
+            .is_none()
+            .then(|| Stream::Pipe(Rc::downgrade(&self.pipe)))
     }
 
     fn as_any(&self) -> &dyn Any {

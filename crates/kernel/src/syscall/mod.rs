@@ -52,6 +52,7 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         FCNTL => fs::fcntl,
         GETDENTS64 => fs::getdents64,
         MKDIRAT => fs::mkdirat,
+        MKNODAT => fs::mknodat,
         UNLINKAT => fs::unlinkat,
         RENAMEAT2 => fs::renameat2,
         LINKAT => fs::linkat,

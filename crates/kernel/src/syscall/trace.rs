@@ -80,6 +80,7 @@ pub(super) fn signature(nr: u64) -> Option<(&'static [Arg], Ret)> {
         nr::FCNTL => (&[Int, Int, Hex], int),
         nr::GETDENTS64 => (&[Int, Ptr, Size], int),
         nr::MKDIRAT => (&[DirFd, Str, Hex], int),
+        nr::MKNODAT => (&[DirFd, Str, Hex, Hex], int),
         nr::UNLINKAT => (&[DirFd, Str, Hex], int),
         nr::RENAMEAT2 => (&[DirFd, Str, DirFd, Str, Hex], int),
         nr::LINKAT => (&[DirFd, Str, DirFd, Str, Flags(AT_FLAGS)], int),

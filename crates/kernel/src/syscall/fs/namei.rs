@@ -12,7 +12,8 @@ use super::super::{int, AT_FDCWD};
 use super::fdtable::file;
 use super::open::create;
 use crate::errno::{Errno, KResult};
-use crate::fs::{Data, Loc, S_IFDIR, S_IFLNK};
+use crate::fs::{Data, Device, Loc, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK};
+use crate::fs::{S_IFMT, S_IFREG, S_IFSOCK};
 use crate::task::{FsInfo, Kernel};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -124,6 +125,56 @@ pub fn mkdirat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         &parent.name,
         mode,
         Data::Dir(BTreeMap::new()),
+    )?;
+    Ok(0)
+}
+
+/// mknodat(dirfd, path, mode, dev) in Linux's order of checks: the type
+/// (a directory is EPERM, an unknown type EINVAL), the path, EEXIST, the
+/// directory's permission, then CAP_MKNOD (root) for a device node. A
+/// FIFO is a pipe its opens share (a real FIFO on a host mount); a device
+/// node is one of the devices cleave has (`fs::Device`), chosen by its
+/// number. Sockets, block devices and numbers of other devices are
+/// EPERM: cleave has no inode for them.
+pub fn mknodat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let (mode, dev) = (a[2] as u32, a[3] as u32);
+    let kind = match mode & S_IFMT {
+        0 => S_IFREG,
+        S_IFDIR => return Err(Errno::EPERM),
+        t @ (S_IFREG | S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK) => t,
+        _ => return Err(Errno::EINVAL),
+    };
+    let path = path_arg(k, a[1])?;
+    let parent = parent_at(k, int(a[0]), &path)?;
+    if parent.name == b"."
+        || parent.name == b".."
+        || k.vfs.lookup(&parent.dir, &parent.name).is_ok()
+    {
+        return Err(Errno::EEXIST);
+    }
+    if !permitted(k, &parent.dir, 3) {
+        return Err(Errno::EACCES);
+    }
+    let device = matches!(kind, S_IFCHR | S_IFBLK);
+    if device && k.cred().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    let data = match kind {
+        S_IFREG => Data::File(Default::default()),
+        S_IFIFO => Data::Fifo(Default::default()),
+        S_IFCHR => match Device::ALL.into_iter().find(|d| d.rdev() == u64::from(dev)) {
+            Some(d) => Data::Device(d),
+            None => return Err(Errno::EPERM),
+        },
+        _ => return Err(Errno::EPERM),
+    };
+    let umask = fsinfo(k).umask;
+    create(
+        k,
+        &parent.dir,
+        &parent.name,
+        kind | (mode & 0o7777 & !umask),
+        data,
     )?;
     Ok(0)
 }

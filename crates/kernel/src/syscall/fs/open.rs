@@ -12,8 +12,10 @@ use crate::fs::host::HostStream;
 use crate::fs::open::{inode_file, reopen};
 use crate::fs::pipe::PipeEnd;
 use crate::fs::{Data, Loc, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG};
+use crate::task::files::NR_OPEN;
+use crate::task::rlimit::RLIMIT_NOFILE;
 use crate::task::Kernel;
-use crate::wait::{PollKey, WaitReason};
+use crate::wait::{PollKey, Tid, WaitReason};
 use std::rc::Rc;
 
 /// openat(dirfd, path, flags, mode).
@@ -141,6 +143,9 @@ pub fn openat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             let file = Rc::new(OpenFile::new(Box::new(fifo), flags));
             return fd_install(k, file, flags & O_CLOEXEC != 0, 0);
         }
+        if matches!(loc.inode.borrow().data, Data::Fifo(_)) {
+            return open_fifo(k, loc, flags);
+        }
         if trunc {
             truncate_file(k, &loc, 0)?;
         }
@@ -175,6 +180,87 @@ fn open_host_special(k: &mut Kernel, loc: &Loc, flags: u32) -> KResult<Option<Ho
         }
         Some(Err(e)) => Err(e),
     }
+}
+
+/// Opening a FIFO of tmpfs (Linux's fifo_open): a reader waits for a
+/// writer and a writer for a reader, unless O_NONBLOCK (a reader opens at
+/// once, a writer without a reader is ENXIO) or O_RDWR (never waits).
+/// Linux counts a waiting open as a reader or writer already; here the
+/// open of its peer completes it, installing its end in the waiter's
+/// table, so that no side sees the other come and go before it has its
+/// end. A waiting open is interrupted by a signal (ERESTARTSYS).
+fn open_fifo(k: &mut Kernel, loc: Loc, flags: u32) -> KResult<u64> {
+    let id = loc.inode.borrow().id;
+    let acc = flags & O_ACCMODE;
+    let (readers, writers) = match &loc.inode.borrow().data {
+        Data::Fifo(fifo) => fifo.ends(),
+        _ => return Err(Errno::ENXIO),
+    };
+    // The opens this one completes: of the other side, or both for O_RDWR.
+    let peers: Vec<(Tid, u32)> = k
+        .tasks()
+        .filter_map(|t| match k.blocked_on(t.tid) {
+            Some(&WaitReason::FifoOpen {
+                id: i,
+                write,
+                flags,
+            }) if i == id => {
+                let wanted = match acc {
+                    O_RDONLY => write,
+                    O_WRONLY => !write,
+                    _ => true,
+                };
+                wanted.then_some((t.tid, flags))
+            }
+            _ => None,
+        })
+        .collect();
+    let nonblock = flags & O_NONBLOCK != 0;
+    let ready = match acc {
+        O_RDONLY => writers > 0 || nonblock || !peers.is_empty(),
+        O_WRONLY => readers > 0 || !peers.is_empty(),
+        _ => true,
+    };
+    if !ready {
+        if nonblock {
+            return Err(Errno::ENXIO);
+        }
+        let write = acc == O_WRONLY;
+        return Err(k.block(WaitReason::FifoOpen { id, write, flags }, None));
+    }
+    let fd = install_fifo_end(k, k.current_tid(), &loc, flags)?;
+    for (tid, flags) in peers {
+        let fd = install_fifo_end(k, tid, &loc, flags);
+        k.wake_complete(tid, fd);
+    }
+    Ok(fd)
+}
+
+/// Opens FIFO `loc` with `flags` for thread `tid` and installs the end in
+/// its fd table (EMFILE past its RLIMIT_NOFILE).
+fn install_fifo_end(k: &mut Kernel, tid: Tid, loc: &Loc, flags: u32) -> KResult<u64> {
+    let cred = k.cred();
+    let id = loc.inode.borrow().id;
+    let end = match &mut loc.inode.borrow_mut().data {
+        Data::Fifo(fifo) => fifo.open(
+            id,
+            loc.clone(),
+            flags & O_ACCMODE,
+            &k.vfs.pipe_users,
+            cred.uid,
+            cred.euid == 0,
+        ),
+        _ => return Err(Errno::ENXIO),
+    };
+    let file = Rc::new(OpenFile::new(Box::new(end), flags));
+    let task = k.task(tid).ok_or(Errno::ESRCH)?;
+    let limit = task.group.borrow().rlimits.get(RLIMIT_NOFILE).cur;
+    let limit = limit.min(NR_OPEN as u64) as usize;
+    let fd = task
+        .files
+        .borrow_mut()
+        .install(file, flags & O_CLOEXEC != 0, 0, limit);
+    fd
 }
 
 /// Creates a tmpfs node owned by the caller.

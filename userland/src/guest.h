@@ -52,6 +52,26 @@ static inline void sleep_ms(long ms)
 		;
 }
 
+/* Waits (at most about 10 s) until process `pid` sleeps: blocked in a
+ * call, where a test wants it before acting. */
+static inline void wait_sleeping(pid_t pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 10000; i++) {
+		FILE *f = fopen(path, "r");
+		if (!f)
+			return;
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[n] = 0;
+		char *end = strrchr(buf, ')');
+		if (end && end[1] == ' ' && end[2] == 'S')
+			return;
+		sleep_ms(1);
+	}
+}
+
 /* One page shared by every process forked after it is made. */
 static inline volatile long *shared_page(void)
 {

@@ -591,7 +591,7 @@ static int msg_block(void)
 		receive(q, 0, 64, 0);
 		_exit(0);
 	}
-	sleep_ms(50);
+	wait_sleeping(pid);
 	msgctl(q, IPC_RMID, NULL);
 	say("receiver: %d", wait_status(pid));
 	return 0;

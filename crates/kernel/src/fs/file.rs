@@ -70,6 +70,19 @@ pub trait FileOps {
         Err(OpError::Errno(Errno::EINVAL))
     }
 
+    /// read(2) as the calling thread makes it, for the kinds whose bytes
+    /// depend on who reads and when (a signalfd dequeues the caller's
+    /// signals, a timerfd counts its expiries until now); the others keep
+    /// `read`.
+    fn read_by(
+        &self,
+        _caller: &mut dyn Processes,
+        nonblock: bool,
+        len: usize,
+    ) -> OpResult<Vec<u8>> {
+        self.read(nonblock, len)
+    }
+
     /// write(2) of `data`: how much was taken.
     fn write(&self, _nonblock: bool, _data: &[u8]) -> OpResult<usize> {
         Err(OpError::Errno(Errno::EINVAL))
@@ -109,11 +122,29 @@ impl From<Errno> for OpError {
 
 pub type OpResult<T> = Result<T, OpError>;
 
-/// How a process stands, for the files that watch one (pidfds). The task
-/// table answers it: the files layer sits below tasks.
+/// What files ask of the task table, which answers it (the files layer
+/// sits below tasks): how a process stands (pidfds), the clocks
+/// (timerfds) and the calling thread's signals (signalfds).
 pub trait Processes {
     /// None once `pid` has been reaped (or never was); whether it has ended.
     fn ended(&self, pid: u32) -> Option<bool>;
+
+    /// CLOCK_MONOTONIC now: the time line timers keep their expiries on.
+    fn monotonic(&self) -> Duration;
+
+    /// CLOCK_REALTIME now.
+    fn realtime(&self) -> Duration;
+
+    /// The calling thread's process.
+    fn current_tgid(&self) -> u32;
+
+    /// The signals pending for the calling thread: its own and its
+    /// process's.
+    fn signals_pending(&self) -> u64;
+
+    /// Dequeues the calling thread's lowest pending signal in `mask`, as
+    /// its siginfo_t.
+    fn take_signal(&mut self, mask: u64) -> Option<[u8; 128]>;
 }
 
 /// What poll learns from one file: the events that hold now, and what

@@ -277,7 +277,10 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
             crate::fs::pipe::note_wake(p.id);
             Ok(out)
         }
-        FileKind::Anon(ops) => blocking(k, ops.read(f.nonblock(), len)),
+        FileKind::Anon(ops) => {
+            let r = ops.read_by(k, f.nonblock(), len);
+            blocking(k, r)
+        }
         FileKind::Inode(_) if f.host.is_some() => {
             host_read(k, f.host.as_ref().expect("checked"), f.nonblock(), len)
         }

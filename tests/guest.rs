@@ -2,7 +2,7 @@
 //!
 //! Each case is one run of a multi-case guest program (`proctest CASE`,
 //! `mmtest CASE`, `fstest CASE`, `sigtest CASE`, `polltest CASE`,
-//! `schedtest CASE`, `limits CASE` from `userland/src/`). The same C source is compiled for
+//! `schedtest CASE`, `limits CASE`, `eventtest CASE` from `userland/src/`). The same C source is compiled for
 //! the host with `cc` at test time and run natively: Linux's stdout and exit
 //! status are the expected ones. The committed riscv64 binary in
 //! `userland/bin/` runs under `cleave run` and must print the same bytes and
@@ -147,6 +147,14 @@ const ACTIVE: &[&str] = &[
     "limits/sparse",
     "limits/pipe_user_pages",
     "limits/pipe_size",
+    "eventtest/epoll_ctl",
+    "eventtest/epoll_wait_errors",
+    "eventtest/epoll_level",
+    "eventtest/epoll_edge",
+    "eventtest/epoll_files",
+    "eventtest/epoll_fork",
+    "eventtest/epoll_nested",
+    "eventtest/epoll_signals",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
@@ -421,6 +429,7 @@ fn lists_cover_every_case() {
         "fsprobe",
         "schedtest",
         "limits",
+        "eventtest",
     ] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {

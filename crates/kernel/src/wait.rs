@@ -23,8 +23,9 @@ pub enum WaitReason {
     Pipe { id: u64 },
     /// An eventfd's reader or writer: woken whenever its counter changes.
     Eventfd { id: u64 },
-    /// poll, ppoll and pselect6: woken by any of its files (the call
-    /// re-scans them all).
+    /// poll, ppoll, pselect6 and epoll_wait: woken by any of its files
+    /// (the call re-scans them all); also a read that waits for one file
+    /// (a timerfd, a signalfd).
     Poll(Vec<PollKey>),
     /// nanosleep and clock_nanosleep: only the deadline wakes it.
     Sleep,
@@ -33,13 +34,16 @@ pub enum WaitReason {
 }
 
 /// One thing a poller waits on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PollKey {
-    /// A pipe or an eventfd, by the id its changes are announced with
-    /// (`fs::pipe::note_wake`).
+    /// A pipe, an eventfd, an epoll or a timerfd, by the id its changes
+    /// are announced with (`fs::pipe::note_wake`).
     File(u64),
     /// A pidfd: process `tgid` ending or being reaped.
     Exit(Tid),
+    /// A signalfd: a signal queued for process `tgid` or one of its
+    /// threads.
+    Signal(Tid),
     /// A host standard stream: re-checked by the run loop (see
     /// `Kernel::check_console`).
     Console,

@@ -49,6 +49,7 @@
 //! trailing slash requires a directory (ENOTDIR) and follows a final
 //! symlink.
 
+pub mod epoll;
 pub mod eventfd;
 pub mod file;
 pub mod host;

@@ -3,6 +3,7 @@
 //! is ENOSYS, as Linux's `sys_ni_syscall`.
 
 mod cred;
+mod epoll;
 pub(crate) mod fs;
 mod futex;
 mod mem;
@@ -161,6 +162,10 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         TIMER_GETTIME => time::timer_gettime,
         TIMER_GETOVERRUN => time::timer_getoverrun,
         TIMER_DELETE => time::timer_delete,
+        EPOLL_CREATE1 => epoll::epoll_create1,
+        EPOLL_CTL => epoll::epoll_ctl,
+        EPOLL_PWAIT => epoll::epoll_pwait,
+        EPOLL_PWAIT2 => epoll::epoll_pwait2,
     }
     t
 };

@@ -171,6 +171,10 @@ pub(super) fn signature(nr: u64) -> Option<(&'static [Arg], Ret)> {
         nr::TIMER_SETTIME => (&[Int, Hex, Ptr, Ptr], int),
         nr::TIMER_GETTIME => (&[Int, Ptr], int),
         nr::TIMER_GETOVERRUN | nr::TIMER_DELETE => (&[Int], int),
+        nr::EPOLL_CREATE1 => (&[Flags(O_FLAGS)], int),
+        nr::EPOLL_CTL => (&[Int, Int, Int, Ptr], int),
+        nr::EPOLL_PWAIT => (&[Int, Ptr, Int, Int, Ptr, Size], int),
+        nr::EPOLL_PWAIT2 => (&[Int, Ptr, Int, Ptr, Ptr, Size], int),
         _ => return None,
     })
 }

@@ -232,7 +232,21 @@ impl Kernel {
     /// Wakes the pollers of a pidfd on process `tgid` (it ended or was
     /// reaped).
     pub fn wake_pidfd_pollers(&mut self, tgid: Tid) {
-        self.wake_restart(|r| r.polls(PollKey::Exit(tgid)));
+        self.wake_pollers(PollKey::Exit(tgid));
+    }
+
+    /// Something announced on `key` changed: its pollers run again, and
+    /// the epolls watching it queue their items (`fs::epoll::notify`).
+    pub fn wake_pollers(&mut self, key: PollKey) {
+        self.wake_restart(|r| r.polls(key));
+        crate::fs::epoll::notify(key, &|epoll| self.has_pollers(PollKey::File(epoll)));
+    }
+
+    /// Whether a thread sleeps polling `key`.
+    pub(super) fn has_pollers(&self, key: PollKey) -> bool {
+        self.sleepers
+            .iter()
+            .any(|&t| self.blocked_on(t).is_some_and(|r| r.polls(key)))
     }
 
     /// Restarts the pollers of the host streams so that they re-check
@@ -246,7 +260,7 @@ impl Kernel {
         }
         self.console_check_at = now + CONSOLE_CHECK;
         self.raise_terminal_signals();
-        self.wake_restart(|r| r.polls(PollKey::Console));
+        self.wake_pollers(PollKey::Console);
     }
 
     /// Raises the signals the host terminal sent cleave (see
@@ -354,15 +368,12 @@ impl Kernel {
         self.console_can_change = true;
     }
 
-    /// Whether a thread polls a host stream that can change (see
-    /// `Kernel::console_can_change`): one that only polls files or
+    /// Whether a thread or an epoll polls a host stream that can change
+    /// (see `Kernel::console_can_change`): one that only polls files or
     /// /dev/null waits for ever.
     fn console_polled(&self) -> bool {
         self.console_can_change
-            && self.sleepers.iter().any(|t| {
-                self.blocked_on(*t)
-                    .is_some_and(|r| r.polls(PollKey::Console))
-            })
+            && (self.has_pollers(PollKey::Console) || crate::fs::epoll::watched(PollKey::Console))
     }
 
     /// The earlier attempt of the current call, if this run restarts a call

@@ -1,0 +1,423 @@
+/* Event descriptors, one case per run: `eventtest CASE`. epoll over
+ * pipes, eventfds, pidfds, timerfds, signalfds and other epolls; timerfd;
+ * signalfd; memfd_create and its seals. The same source runs natively
+ * (the reference) and under cleave; it prints only deterministic facts,
+ * never pids, ids or timings. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest.h"
+
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010
+#endif
+
+static const char *err(long r)
+{
+	return r < 0 ? strerrorname_np(errno) : "ok";
+}
+
+/* epoll events as names, "-" for none. */
+static const char *ev(uint32_t e)
+{
+	static char buf[8][96];
+	static int slot;
+	char *b = buf[slot++ % 8];
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} names[] = {{EPOLLIN, "IN"},	  {EPOLLPRI, "PRI"},	 {EPOLLOUT, "OUT"},
+		     {EPOLLERR, "ERR"},	  {EPOLLHUP, "HUP"},	 {EPOLLRDNORM, "RDNORM"},
+		     {EPOLLWRNORM, "WRNORM"}, {EPOLLRDHUP, "RDHUP"}};
+	b[0] = 0;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (e & names[i].bit) {
+			if (b[0])
+				strcat(b, " ");
+			strcat(b, names[i].name);
+		}
+	if (!b[0])
+		strcpy(b, "-");
+	return b;
+}
+
+static int ctl(int ep, int op, int fd, uint32_t events, uint64_t data)
+{
+	struct epoll_event e = {.events = events, .data.u64 = data};
+	return epoll_ctl(ep, op, fd, &e);
+}
+
+/* One epoll_wait: "n: data=events ..." (or the errno). */
+static const char *wait_str(int ep, int max, int timeout)
+{
+	static char buf[4][256];
+	static int slot;
+	char *b = buf[slot++ % 4];
+	struct epoll_event evs[16];
+	int n = epoll_wait(ep, evs, max, timeout);
+	if (n < 0) {
+		snprintf(b, 256, "%s", strerrorname_np(errno));
+		return b;
+	}
+	int off = snprintf(b, 256, "%d", n);
+	for (int i = 0; i < n && off < 200; i++)
+		off += snprintf(b + off, 256 - off, " %llu=%s", (unsigned long long)evs[i].data.u64,
+				ev(evs[i].events));
+	return b;
+}
+
+static void put(int fd, const char *s)
+{
+	if (write(fd, s, strlen(s)) < 0)
+		say("write: %s", strerrorname_np(errno));
+}
+
+static void drain(int fd)
+{
+	char buf[256];
+	if (read(fd, buf, sizeof buf) < 0)
+		say("read: %s", strerrorname_np(errno));
+}
+
+static int case_epoll_ctl(void)
+{
+	say("create1 bad flags: %s", err(epoll_create1(1)));
+	say("create size 0: %s", err(epoll_create(0)));
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	say("cloexec: %s", fcntl(ep, F_GETFD) & FD_CLOEXEC ? "yes" : "no");
+	int p[2];
+	pipe(p);
+	say("add: %s", err(ctl(ep, EPOLL_CTL_ADD, p[0], EPOLLIN, 1)));
+	say("add again: %s", err(ctl(ep, EPOLL_CTL_ADD, p[0], EPOLLIN, 1)));
+	say("mod: %s", err(ctl(ep, EPOLL_CTL_MOD, p[0], EPOLLIN | EPOLLOUT, 2)));
+	say("del: %s", err(ctl(ep, EPOLL_CTL_DEL, p[0], 0, 0)));
+	say("del again: %s", err(ctl(ep, EPOLL_CTL_DEL, p[0], 0, 0)));
+	say("mod missing: %s", err(ctl(ep, EPOLL_CTL_MOD, p[0], EPOLLIN, 0)));
+	say("bad op: %s", err(ctl(ep, 7, p[0], EPOLLIN, 0)));
+	say("bad op on item: %s", (ctl(ep, EPOLL_CTL_ADD, p[0], EPOLLIN, 0), err(ctl(ep, 7, p[0], EPOLLIN, 0))));
+	say("del null event: %s", err(epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL)));
+	say("add null event: %s", err(epoll_ctl(ep, EPOLL_CTL_ADD, p[1], NULL)));
+	say("bad epfd: %s", err(ctl(99, EPOLL_CTL_ADD, p[0], EPOLLIN, 0)));
+	say("bad fd: %s", err(ctl(ep, EPOLL_CTL_ADD, 99, EPOLLIN, 0)));
+	say("epfd not epoll: %s", err(ctl(p[1], EPOLL_CTL_ADD, p[0], EPOLLIN, 0)));
+	say("self: %s", err(ctl(ep, EPOLL_CTL_ADD, ep, EPOLLIN, 0)));
+	int f = open("/proc/self/status", O_RDONLY);
+	say("regular file: %s", err(ctl(ep, EPOLL_CTL_ADD, f, EPOLLIN, 0)));
+	int dir = open("/", O_RDONLY | O_DIRECTORY);
+	say("directory: %s", err(ctl(ep, EPOLL_CTL_ADD, dir, EPOLLIN, 0)));
+	int null = open("/dev/null", O_RDWR);
+	say("/dev/null: %s", err(ctl(ep, EPOLL_CTL_ADD, null, EPOLLIN, 0)));
+	say("regular file, epfd not epoll: %s", err(ctl(p[1], EPOLL_CTL_ADD, f, EPOLLIN, 0)));
+	say("exclusive: %s", err(ctl(ep, EPOLL_CTL_ADD, p[1], EPOLLOUT | EPOLLEXCLUSIVE, 0)));
+	say("exclusive mod: %s", err(ctl(ep, EPOLL_CTL_MOD, p[1], EPOLLOUT, 0)));
+	say("mod to exclusive: %s", err(ctl(ep, EPOLL_CTL_MOD, p[0], EPOLLIN | EPOLLEXCLUSIVE, 0)));
+	int efd = eventfd(0, 0);
+	say("exclusive with oneshot: %s",
+	    err(ctl(ep, EPOLL_CTL_ADD, efd, EPOLLIN | EPOLLEXCLUSIVE | EPOLLONESHOT, 0)));
+	say("exclusive with rdhup: %s", err(ctl(ep, EPOLL_CTL_ADD, efd, EPOLLIN | EPOLLEXCLUSIVE | EPOLLRDHUP, 0)));
+	say("exclusive del: %s", err(ctl(ep, EPOLL_CTL_DEL, p[1], 0, 0)));
+	int ep2 = epoll_create1(0);
+	say("exclusive epoll: %s", err(ctl(ep, EPOLL_CTL_ADD, ep2, EPOLLIN | EPOLLEXCLUSIVE, 0)));
+	/* With nobody waiting, every exclusive item hears of a change. */
+	int e1 = epoll_create1(0), e2 = epoll_create1(0), x = eventfd(0, 0);
+	ctl(e1, EPOLL_CTL_ADD, x, EPOLLIN | EPOLLEXCLUSIVE, 1);
+	ctl(e2, EPOLL_CTL_ADD, x, EPOLLIN | EPOLLEXCLUSIVE, 2);
+	uint64_t one = 1;
+	write(x, &one, 8);
+	say("exclusive, no waiters: %s / %s", wait_str(e1, 8, 0), wait_str(e2, 8, 0));
+	return 0;
+}
+
+static int case_epoll_wait_errors(void)
+{
+	int ep = epoll_create1(0);
+	struct epoll_event e[2];
+	int p[2];
+	pipe(p);
+	say("maxevents 0: %s", err(epoll_wait(ep, e, 0, 0)));
+	say("maxevents -1: %s", err(syscall(SYS_epoll_pwait, ep, e, -1, 0, NULL, 8)));
+	say("huge maxevents: %s", err(syscall(SYS_epoll_pwait, ep, e, INT32_MAX, 0, NULL, 8)));
+	say("bad epfd: %s", err(epoll_wait(99, e, 2, 0)));
+	say("not epoll: %s", err(epoll_wait(p[0], e, 2, 0)));
+	say("kernel buffer: %s", err(epoll_wait(ep, (void *)-4096L, 2, 0)));
+	say("empty, timeout 0: %s", wait_str(ep, 2, 0));
+	long t0 = 0;
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	say("empty, timeout 50: %s", wait_str(ep, 2, 50));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	t0 = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	say("waited at least 50ms: %s", t0 >= 50 ? "yes" : "no");
+	sigset_t set;
+	sigemptyset(&set);
+	say("pwait bad sigsetsize: %s", err(syscall(SYS_epoll_pwait, ep, e, 2, 0, &set, 4)));
+	struct timespec bad = {0, 2000000000L};
+	say("pwait2 bad timeout: %s", err(syscall(SYS_epoll_pwait2, ep, e, 2, &bad, NULL, 8)));
+	struct timespec zero = {0, 0};
+	say("pwait2 zero: %s", err(syscall(SYS_epoll_pwait2, ep, e, 2, &zero, NULL, 8)));
+	put(p[1], "x");
+	ctl(ep, EPOLL_CTL_ADD, p[0], EPOLLIN, 5);
+	struct timespec ten = {0, 10000000};
+	int n = syscall(SYS_epoll_pwait2, ep, e, 2, &ten, NULL, 8);
+	say("pwait2 ready: %d %s", n, ev(e[0].events));
+	return 0;
+}
+
+static int case_epoll_level(void)
+{
+	int ep = epoll_create1(0);
+	int a[2], b[2];
+	pipe(a);
+	pipe(b);
+	ctl(ep, EPOLL_CTL_ADD, a[0], EPOLLIN, 1);
+	ctl(ep, EPOLL_CTL_ADD, b[0], EPOLLIN, 2);
+	ctl(ep, EPOLL_CTL_ADD, a[1], EPOLLOUT, 3);
+	say("write end: %s", wait_str(ep, 8, 0));
+	ctl(ep, EPOLL_CTL_DEL, a[1], 0, 0);
+	say("nothing: %s", wait_str(ep, 8, 0));
+	put(b[1], "x");
+	put(a[1], "y");
+	say("b then a: %s", wait_str(ep, 8, 0));
+	say("again (level): %s", wait_str(ep, 8, 0));
+	say("one at a time: %s", wait_str(ep, 1, 0));
+	say("then: %s", wait_str(ep, 1, 0));
+	say("then: %s", wait_str(ep, 1, 0));
+	drain(a[0]);
+	say("a drained: %s", wait_str(ep, 8, 0));
+	close(b[1]);
+	say("b hung up: %s", wait_str(ep, 8, 0));
+	ctl(ep, EPOLL_CTL_MOD, b[0], EPOLLIN | EPOLLRDHUP, 7);
+	say("rdhup asked: %s", wait_str(ep, 8, 0));
+	ctl(ep, EPOLL_CTL_MOD, b[0], 0, 8);
+	say("no events asked: %s", wait_str(ep, 8, 0));
+	close(a[0]);
+	say("a's read end closed: %s", wait_str(ep, 8, 0));
+	/* poll on the epoll itself. */
+	struct pollfd pfd = {ep, POLLIN, 0};
+	int n = poll(&pfd, 1, 0);
+	say("poll epoll: %d %s", n, ev(pfd.revents));
+	return 0;
+}
+
+static int case_epoll_edge(void)
+{
+	int ep = epoll_create1(0);
+	int p[2];
+	pipe(p);
+	ctl(ep, EPOLL_CTL_ADD, p[0], EPOLLIN | EPOLLET, 1);
+	say("empty: %s", wait_str(ep, 8, 0));
+	put(p[1], "a");
+	say("first write: %s", wait_str(ep, 8, 0));
+	say("no new write: %s", wait_str(ep, 8, 0));
+	put(p[1], "b");
+	say("second write: %s", wait_str(ep, 8, 0));
+	say("none: %s", wait_str(ep, 8, 0));
+	ctl(ep, EPOLL_CTL_MOD, p[0], EPOLLIN | EPOLLET, 2);
+	say("after mod: %s", wait_str(ep, 8, 0));
+	drain(p[0]);
+	put(p[1], "c");
+	drain(p[0]);
+	say("written and drained: %s", wait_str(ep, 8, 0));
+	/* Edge-triggered on an eventfd, added while ready. */
+	int efd = eventfd(3, EFD_NONBLOCK);
+	ctl(ep, EPOLL_CTL_ADD, efd, EPOLLIN | EPOLLOUT | EPOLLET, 9);
+	say("eventfd at add: %s", wait_str(ep, 8, 0));
+	say("eventfd again: %s", wait_str(ep, 8, 0));
+	uint64_t v = 1;
+	write(efd, &v, 8);
+	say("eventfd written: %s", wait_str(ep, 8, 0));
+	/* One-shot: reported once, then disabled until MOD. */
+	int q[2];
+	pipe(q);
+	ctl(ep, EPOLL_CTL_ADD, q[0], EPOLLIN | EPOLLONESHOT, 4);
+	put(q[1], "x");
+	say("oneshot: %s", wait_str(ep, 8, 0));
+	put(q[1], "y");
+	say("oneshot disabled: %s", wait_str(ep, 8, 0));
+	say("oneshot add again: %s", err(ctl(ep, EPOLL_CTL_ADD, q[0], EPOLLIN, 4)));
+	ctl(ep, EPOLL_CTL_MOD, q[0], EPOLLIN | EPOLLONESHOT, 5);
+	say("oneshot rearmed: %s", wait_str(ep, 8, 0));
+	say("oneshot disabled: %s", wait_str(ep, 8, 0));
+	return 0;
+}
+
+static int case_epoll_files(void)
+{
+	/* The interest list is keyed by (fd, open file description). */
+	int ep = epoll_create1(0);
+	int p[2];
+	pipe(p);
+	put(p[1], "x");
+	int d = dup(p[0]);
+	ctl(ep, EPOLL_CTL_ADD, p[0], EPOLLIN, 1);
+	say("add the dup too: %s", err(ctl(ep, EPOLL_CTL_ADD, d, EPOLLIN, 2)));
+	say("both: %s", wait_str(ep, 8, 0));
+	close(p[0]);
+	say("first fd closed, dup open: %s", wait_str(ep, 8, 0));
+	say("del closed fd: %s", err(ctl(ep, EPOLL_CTL_DEL, p[0], 0, 0)));
+	int n = dup2(d, p[0]);
+	say("del fd reused for the same file: %s", err(ctl(ep, EPOLL_CTL_DEL, n, 0, 0)));
+	close(n);
+	close(d);
+	say("every fd closed: %s", wait_str(ep, 8, 0));
+	int q[2];
+	pipe(q);
+	put(q[1], "y");
+	say("new file on the old fd: %s", err(ctl(ep, EPOLL_CTL_ADD, q[0], EPOLLIN, 3)));
+	say("only it: %s", wait_str(ep, 8, 0));
+	return 0;
+}
+
+static int case_epoll_fork(void)
+{
+	/* fork shares the epoll: the child's changes are the parent's. */
+	int ep = epoll_create1(0);
+	int p[2], q[2];
+	pipe(p);
+	pipe(q);
+	ctl(ep, EPOLL_CTL_ADD, p[0], EPOLLIN, 1);
+	pid_t c = fork();
+	if (c == 0) {
+		ctl(ep, EPOLL_CTL_ADD, q[0], EPOLLIN, 2);
+		sleep_ms(50);
+		put(p[1], "x");
+		_exit(0);
+	}
+	say("parent waits: %s", wait_str(ep, 8, 5000));
+	waitpid(c, NULL, 0);
+	put(q[1], "y");
+	say("child's item: %s", wait_str(ep, 8, 0));
+	/* A pidfd says when a process ends. */
+	c = fork();
+	if (c == 0) {
+		sleep_ms(50);
+		_exit(3);
+	}
+	int pfd = syscall(SYS_pidfd_open, c, 0);
+	ctl(ep, EPOLL_CTL_ADD, pfd, EPOLLIN, 9);
+	drain(p[0]);
+	drain(q[0]);
+	say("pidfd: %s", wait_str(ep, 8, 5000));
+	waitpid(c, NULL, 0);
+	say("reaped: %s", wait_str(ep, 8, 0));
+	/* Two children wait on one shared epoll; a write wakes them. */
+	int r[2];
+	pipe(r);
+	int ep2 = epoll_create1(0);
+	ctl(ep2, EPOLL_CTL_ADD, r[0], EPOLLIN, 4);
+	for (int i = 0; i < 2; i++)
+		if (fork() == 0) {
+			struct epoll_event e;
+			int n = epoll_wait(ep2, &e, 1, 5000);
+			say("child saw %d", n);
+			_exit(0);
+		}
+	sleep_ms(50);
+	put(r[1], "z");
+	while (wait(NULL) > 0)
+		;
+	return 0;
+}
+
+static int case_epoll_nested(void)
+{
+	int outer = epoll_create1(0), inner = epoll_create1(0);
+	int p[2];
+	pipe(p);
+	ctl(inner, EPOLL_CTL_ADD, p[0], EPOLLIN, 1);
+	say("add inner: %s", err(ctl(outer, EPOLL_CTL_ADD, inner, EPOLLIN, 2)));
+	say("loop: %s", err(ctl(inner, EPOLL_CTL_ADD, outer, EPOLLIN, 3)));
+	say("outer empty: %s", wait_str(outer, 8, 0));
+	put(p[1], "x");
+	say("outer: %s", wait_str(outer, 8, 0));
+	say("inner: %s", wait_str(inner, 8, 0));
+	drain(p[0]);
+	say("drained: %s", wait_str(outer, 8, 0));
+	/* A chain as deep as Linux allows, then one more. */
+	int chain[7];
+	chain[0] = epoll_create1(0);
+	for (int i = 1; i < 7; i++) {
+		chain[i] = epoll_create1(0);
+		say("nest %d: %s", i, err(ctl(chain[i], EPOLL_CTL_ADD, chain[i - 1], EPOLLIN, i)));
+	}
+	/* A waiter on the outer epoll wakes when the pipe in the inner one
+	 * gets data. */
+	pid_t c = fork();
+	if (c == 0) {
+		sleep_ms(50);
+		put(p[1], "y");
+		_exit(0);
+	}
+	say("outer waits: %s", wait_str(outer, 8, 5000));
+	waitpid(c, NULL, 0);
+	return 0;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static int case_epoll_signals(void)
+{
+	int ep = epoll_create1(0);
+	struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = SA_RESTART};
+	sigaction(SIGUSR1, &sa, NULL);
+	pid_t parent = getpid();
+	pid_t c = fork();
+	if (c == 0) {
+		sleep_ms(50);
+		kill(parent, SIGUSR1);
+		_exit(0);
+	}
+	say("wait interrupted (SA_RESTART): %s", wait_str(ep, 8, 5000));
+	waitpid(c, NULL, 0);
+	/* epoll_pwait's mask: USR1 blocked outside, let through inside. */
+	sigset_t block, empty;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigemptyset(&empty);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	kill(getpid(), SIGUSR1);
+	struct epoll_event e;
+	say("pwait with it unblocked: %s", err(epoll_pwait(ep, &e, 1, 1000, &empty)));
+	kill(getpid(), SIGUSR1);
+	say("pwait with timeout 0: %s", err(epoll_pwait(ep, &e, 1, 0, &empty)));
+	sigset_t pending;
+	sigpending(&pending);
+	say("still pending: %s", sigismember(&pending, SIGUSR1) ? "yes" : "no");
+	say("pwait, still blocked: %s", err(epoll_pwait(ep, &e, 1, 20, &block)));
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct guest_case cases[] = {
+		{"epoll_ctl", case_epoll_ctl},
+		{"epoll_wait_errors", case_epoll_wait_errors},
+		{"epoll_level", case_epoll_level},
+		{"epoll_edge", case_epoll_edge},
+		{"epoll_files", case_epoll_files},
+		{"epoll_fork", case_epoll_fork},
+		{"epoll_nested", case_epoll_nested},
+		{"epoll_signals", case_epoll_signals},
+	};
+	return run_case("eventtest", cases, sizeof cases / sizeof cases[0], argc, argv);
+}

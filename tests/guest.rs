@@ -155,6 +155,11 @@ const ACTIVE: &[&str] = &[
     "eventtest/epoll_fork",
     "eventtest/epoll_nested",
     "eventtest/epoll_signals",
+    "eventtest/timerfd_errors",
+    "eventtest/timerfd_oneshot",
+    "eventtest/timerfd_interval",
+    "eventtest/timerfd_abstime",
+    "eventtest/timerfd_epoll",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).

@@ -407,6 +407,213 @@ static int case_epoll_signals(void)
 	return 0;
 }
 
+static struct itimerspec its(long value_ms, long interval_ms)
+{
+	struct itimerspec t = {
+		.it_value = {value_ms / 1000, (value_ms % 1000) * 1000000L},
+		.it_interval = {interval_ms / 1000, (interval_ms % 1000) * 1000000L},
+	};
+	return t;
+}
+
+/* read(2) of a timerfd: the count, or the errno. */
+static const char *ticks(int fd)
+{
+	static char buf[4][32];
+	static int slot;
+	char *b = buf[slot++ % 4];
+	uint64_t n;
+	if (read(fd, &n, sizeof n) < 0)
+		snprintf(b, 32, "%s", strerrorname_np(errno));
+	else
+		snprintf(b, 32, "%llu", (unsigned long long)n);
+	return b;
+}
+
+static int case_timerfd_errors(void)
+{
+	say("bad clock: %s", err(timerfd_create(CLOCK_PROCESS_CPUTIME_ID, 0)));
+	say("clock 99: %s", err(timerfd_create(99, 0)));
+	say("bad flags: %s", err(timerfd_create(CLOCK_MONOTONIC, 1)));
+	int alarm = timerfd_create(CLOCK_BOOTTIME_ALARM, 0);
+	say("alarm clock: %s", getuid() == 0 ? err(alarm) : (alarm < 0 && errno == EPERM ? "ok" : "?"));
+	say("realtime: %s", err(timerfd_create(CLOCK_REALTIME, 0)));
+	say("boottime: %s", err(timerfd_create(CLOCK_BOOTTIME, 0)));
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	say("nonblock: %s, cloexec: %s", fcntl(fd, F_GETFL) & O_NONBLOCK ? "yes" : "no",
+	    fcntl(fd, F_GETFD) & FD_CLOEXEC ? "yes" : "no");
+	struct itimerspec t = its(1000, 0), cur;
+	int p[2];
+	pipe(p);
+	say("settime bad fd: %s", err(timerfd_settime(99, 0, &t, NULL)));
+	say("settime not timerfd: %s", err(timerfd_settime(p[0], 0, &t, NULL)));
+	say("settime bad flags: %s", err(timerfd_settime(fd, 4, &t, NULL)));
+	struct itimerspec bad = its(1000, 0);
+	bad.it_value.tv_nsec = 1000000000L;
+	say("settime bad nsec: %s", err(timerfd_settime(fd, 0, &bad, NULL)));
+	bad = its(1000, 0);
+	bad.it_interval.tv_sec = -1;
+	say("settime negative interval: %s", err(timerfd_settime(fd, 0, &bad, NULL)));
+	say("settime null: %s", err(timerfd_settime(fd, 0, NULL, NULL)));
+	say("settime bad old: %s", err(timerfd_settime(fd, 0, &t, (void *)8)));
+	say("gettime bad fd: %s", err(timerfd_gettime(99, &cur)));
+	say("gettime not timerfd: %s", err(timerfd_gettime(p[0], &cur)));
+	say("gettime null: %s", err(timerfd_gettime(fd, NULL)));
+	int fresh = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	timerfd_gettime(fresh, &cur);
+	say("disarmed: %ld %ld", (long)cur.it_value.tv_sec, (long)cur.it_value.tv_nsec);
+	say("read disarmed: %s", ticks(fresh));
+	char small[4];
+	say("read 4 bytes: %s", err(read(fresh, small, 4)));
+	uint64_t v = 1;
+	say("write: %s", err(write(fresh, &v, 8)));
+	say("lseek: %ld", (long)lseek(fresh, 10, SEEK_SET));
+	struct itimerspec iv = its(0, 500);
+	timerfd_settime(fresh, 0, &iv, NULL);
+	timerfd_gettime(fresh, &cur);
+	say("zero value keeps its interval: %ld.%03ld, armed %s", (long)cur.it_interval.tv_sec,
+	    cur.it_interval.tv_nsec / 1000000, cur.it_value.tv_sec || cur.it_value.tv_nsec ? "yes" : "no");
+	say("cancel on set, relative: %s", err(timerfd_settime(fresh, TFD_TIMER_CANCEL_ON_SET, &t, NULL)));
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fresh);
+	char link[64] = "";
+	readlink(path, link, sizeof link - 1);
+	say("link: %s", link);
+	return 0;
+}
+
+static int case_timerfd_oneshot(void)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, 0);
+	struct itimerspec t = its(50, 0), cur;
+	timerfd_settime(fd, 0, &t, NULL);
+	struct pollfd pfd = {fd, POLLIN, 0};
+	say("poll before: %d", poll(&pfd, 1, 0));
+	timerfd_gettime(fd, &cur);
+	long left = cur.it_value.tv_sec * 1000 + cur.it_value.tv_nsec / 1000000;
+	say("time left within 50ms: %s", left > 0 && left <= 50 ? "yes" : "no");
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	say("nonblocking read before: %s", ticks(fd));
+	fcntl(fd, F_SETFL, 0);
+	say("blocking read: %s", ticks(fd));
+	timerfd_gettime(fd, &cur);
+	say("after: %ld %ld", (long)cur.it_value.tv_sec, (long)cur.it_value.tv_nsec);
+	say("poll after read: %d", poll(&pfd, 1, 0));
+	/* Expired, not read: readable, and re-arming drops the count. */
+	t = its(1, 0);
+	timerfd_settime(fd, 0, &t, NULL);
+	sleep_ms(20);
+	say("poll expired: %d", poll(&pfd, 1, 0));
+	t = its(10000, 0);
+	struct itimerspec old;
+	timerfd_settime(fd, 0, &t, &old);
+	say("old value: %ld %ld", (long)old.it_value.tv_sec, (long)old.it_value.tv_nsec);
+	say("poll re-armed: %d", poll(&pfd, 1, 0));
+	t = its(0, 0);
+	timerfd_settime(fd, 0, &t, &old);
+	say("old value within 10s: %s", old.it_value.tv_sec == 9 || (old.it_value.tv_sec == 10 && old.it_value.tv_nsec == 0) ? "yes" : "no");
+	return 0;
+}
+
+static int case_timerfd_interval(void)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, 0);
+	struct itimerspec t = its(20, 20), cur;
+	timerfd_settime(fd, 0, &t, NULL);
+	sleep_ms(110);
+	uint64_t n = 0;
+	read(fd, &n, 8);
+	say("after 110ms, at least 5: %s", n >= 5 ? "yes" : "no");
+	read(fd, &n, 8);
+	say("next read: at least 1: %s", n >= 1 ? "yes" : "no");
+	timerfd_gettime(fd, &cur);
+	say("interval: %ld.%03ld", (long)cur.it_interval.tv_sec, cur.it_interval.tv_nsec / 1000000);
+	long left = cur.it_value.tv_sec * 1000 + cur.it_value.tv_nsec / 1000000;
+	say("left within the interval: %s", left >= 0 && left <= 20 ? "yes" : "no");
+	/* gettime counts what expired: a read then has all of it. */
+	sleep_ms(70);
+	timerfd_gettime(fd, &cur);
+	read(fd, &n, 8);
+	say("after 70ms, at least 3: %s", n >= 3 ? "yes" : "no");
+	/* Forked: the child reads the same timer. */
+	pid_t c = fork();
+	if (c == 0) {
+		uint64_t m = 0;
+		read(fd, &m, 8);
+		say("child read: at least 1: %s", m >= 1 ? "yes" : "no");
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+	return 0;
+}
+
+static int case_timerfd_abstime(void)
+{
+	struct timespec now;
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* 100ms ago (a fresh boot's monotonic clock may be younger than a
+	 * second). */
+	sleep_ms(120);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ago = now.tv_sec * 1000000000L + now.tv_nsec - 100000000L;
+	struct itimerspec t = {.it_value = {ago / 1000000000L, ago % 1000000000L}};
+	timerfd_settime(fd, TFD_TIMER_ABSTIME, &t, NULL);
+	say("monotonic, in the past: %s", ticks(fd));
+	t.it_interval.tv_nsec = 10000000;
+	timerfd_settime(fd, TFD_TIMER_ABSTIME, &t, NULL);
+	uint64_t n = 0;
+	read(fd, &n, 8);
+	say("100ms ago every 10ms: %s", n >= 10 && n <= 13 ? "about 11" : "?");
+	int rt = timerfd_create(CLOCK_REALTIME, 0);
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct itimerspec r = {.it_value = now};
+	r.it_value.tv_nsec += 50000000;
+	if (r.it_value.tv_nsec >= 1000000000) {
+		r.it_value.tv_sec++;
+		r.it_value.tv_nsec -= 1000000000;
+	}
+	say("realtime abs, cancel on set: %s",
+	    err(timerfd_settime(rt, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &r, NULL)));
+	say("realtime read: %s", ticks(rt));
+	int bt = timerfd_create(CLOCK_BOOTTIME, 0);
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	struct itimerspec b = {.it_value = now};
+	b.it_value.tv_sec += 1000;
+	timerfd_settime(bt, TFD_TIMER_ABSTIME, &b, NULL);
+	struct itimerspec cur;
+	timerfd_gettime(bt, &cur);
+	say("boottime left: %s", cur.it_value.tv_sec >= 998 && cur.it_value.tv_sec <= 1000 ? "about 1000s" : "?");
+	return 0;
+}
+
+static int case_timerfd_epoll(void)
+{
+	int ep = epoll_create1(0);
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	struct itimerspec t = its(30, 30);
+	timerfd_settime(fd, 0, &t, NULL);
+	ctl(ep, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLET, 1);
+	say("first: %s", wait_str(ep, 8, 5000));
+	sleep_ms(100);
+	say("not read, edge: %s", wait_str(ep, 8, 0));
+	say("read: %s", strcmp(ticks(fd), "3") >= 0 ? "some" : "?");
+	say("after read: %s", wait_str(ep, 8, 5000));
+	ctl(ep, EPOLL_CTL_MOD, fd, EPOLLIN, 2);
+	say("level: %s", wait_str(ep, 8, 0));
+	say("level again: %s", wait_str(ep, 8, 0));
+	ticks(fd);
+	t = its(0, 0);
+	timerfd_settime(fd, 0, &t, NULL);
+	say("disarmed: %s", wait_str(ep, 8, 50));
+	/* Through poll and select too. */
+	t = its(30, 0);
+	timerfd_settime(fd, 0, &t, NULL);
+	struct pollfd pfd = {fd, POLLIN, 0};
+	say("poll: %d", poll(&pfd, 1, 5000));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct guest_case cases[] = {
@@ -418,6 +625,11 @@ int main(int argc, char **argv)
 		{"epoll_fork", case_epoll_fork},
 		{"epoll_nested", case_epoll_nested},
 		{"epoll_signals", case_epoll_signals},
+		{"timerfd_errors", case_timerfd_errors},
+		{"timerfd_oneshot", case_timerfd_oneshot},
+		{"timerfd_interval", case_timerfd_interval},
+		{"timerfd_abstime", case_timerfd_abstime},
+		{"timerfd_epoll", case_timerfd_epoll},
 	};
 	return run_case("eventtest", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -3,6 +3,8 @@
 //! can say what its caller must wait for without knowing how threads
 //! block (`task::block` does the blocking and the waking).
 
+use std::time::Duration;
+
 /// A thread id; a process id is its thread group leader's tid.
 pub type Tid = u32;
 
@@ -62,4 +64,19 @@ impl WaitReason {
     pub fn polls(&self, key: PollKey) -> bool {
         matches!(self, WaitReason::Poll(keys) if keys.contains(&key))
     }
+}
+
+/// `n` intervals after `from`: a periodic timer's later expiries (POSIX
+/// timers, timerfds).
+pub fn after(from: Duration, interval: Duration, n: u64) -> Duration {
+    let nanos = from.as_nanos() + interval.as_nanos() * u128::from(n);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
+/// Expiries within (fired, now] after the one at `fired`, for `interval`.
+pub fn missed(fired: Duration, now: Duration, interval: Duration) -> u64 {
+    if now < fired || interval.is_zero() {
+        return 0;
+    }
+    ((now - fired).as_nanos() / interval.as_nanos()) as u64
 }

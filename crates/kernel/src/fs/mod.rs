@@ -59,6 +59,7 @@ pub mod pidfd;
 pub mod pipe;
 pub mod proc;
 pub mod stdio;
+pub mod timerfd;
 pub mod tty;
 
 use crate::errno::{Errno, KResult};

@@ -13,6 +13,7 @@ mod process;
 mod sched;
 mod signal;
 mod time;
+mod timerfd;
 pub mod trace;
 
 use crate::errno::{Errno, KResult};
@@ -166,6 +167,9 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         EPOLL_CTL => epoll::epoll_ctl,
         EPOLL_PWAIT => epoll::epoll_pwait,
         EPOLL_PWAIT2 => epoll::epoll_pwait2,
+        TIMERFD_CREATE => timerfd::timerfd_create,
+        TIMERFD_SETTIME => timerfd::timerfd_settime,
+        TIMERFD_GETTIME => timerfd::timerfd_gettime,
     }
     t
 };

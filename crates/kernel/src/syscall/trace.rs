@@ -175,6 +175,9 @@ pub(super) fn signature(nr: u64) -> Option<(&'static [Arg], Ret)> {
         nr::EPOLL_CTL => (&[Int, Int, Int, Ptr], int),
         nr::EPOLL_PWAIT => (&[Int, Ptr, Int, Int, Ptr, Size], int),
         nr::EPOLL_PWAIT2 => (&[Int, Ptr, Int, Ptr, Ptr, Size], int),
+        nr::TIMERFD_CREATE => (&[ClockId, Flags(O_FLAGS)], int),
+        nr::TIMERFD_SETTIME => (&[Int, Hex, Ptr, Ptr], int),
+        nr::TIMERFD_GETTIME => (&[Int, Ptr], int),
         _ => return None,
     })
 }

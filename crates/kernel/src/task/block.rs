@@ -465,13 +465,14 @@ impl Kernel {
         }
     }
 
-    /// The earliest deadline of a sleeper, an ITIMER_REAL or a POSIX
-    /// timer: when the run loop must next look at the clock.
+    /// The earliest deadline of a sleeper, an ITIMER_REAL, a POSIX timer
+    /// or a timerfd: when the run loop must next look at the clock.
     pub(super) fn next_deadline(&self) -> Option<Duration> {
         let sleeper = self.timers.first().map(|&(d, _)| d);
         let alarm = self.alarms.first().map(|&(d, _)| d);
         let timer = self.posix_timers.first().map(|&(d, _, _)| d);
-        [sleeper, alarm, timer].into_iter().flatten().min()
+        let timerfd = crate::fs::timerfd::next_expiry();
+        [sleeper, alarm, timer, timerfd].into_iter().flatten().min()
     }
 
     /// Nothing is runnable: waits for the earliest deadline. Returns false
@@ -538,6 +539,7 @@ impl Kernel {
         self.expire_timers();
         self.expire_alarms();
         self.expire_posix_timers();
+        crate::fs::timerfd::expire(self.monotonic());
         true
     }
 

@@ -614,6 +614,172 @@ static int case_timerfd_epoll(void)
 	return 0;
 }
 
+/* A signal's name; real-time ones by their offset from SIGRTMIN. */
+static const char *signame(uint32_t sig)
+{
+	static char buf[4][16];
+	static int slot;
+	char *b = buf[slot++ % 4];
+	if ((int)sig >= SIGRTMIN)
+		snprintf(b, 16, "RTMIN+%d", (int)sig - SIGRTMIN);
+	else
+		snprintf(b, 16, "%s", sigabbrev_np(sig));
+	return b;
+}
+
+/* One signalfd read: the records' signals and codes, or the errno. */
+static const char *records(int fd, size_t len)
+{
+	static char b[256];
+	struct signalfd_siginfo si[4];
+	ssize_t n = read(fd, si, len);
+	if (n < 0) {
+		snprintf(b, sizeof b, "%s", strerrorname_np(errno));
+		return b;
+	}
+	int off = snprintf(b, sizeof b, "%zd bytes", n);
+	for (int i = 0; i < n / (int)sizeof si[0] && off < 200; i++)
+		off += snprintf(b + off, sizeof b - off, " %s/%d", signame(si[i].ssi_signo),
+				si[i].ssi_code);
+	return b;
+}
+
+static sigset_t sigs(int a, int b)
+{
+	sigset_t s;
+	sigemptyset(&s);
+	if (a)
+		sigaddset(&s, a);
+	if (b)
+		sigaddset(&s, b);
+	return s;
+}
+
+static int case_signalfd_basic(void)
+{
+	sigset_t both = sigs(SIGUSR1, SIGUSR2), usr1 = sigs(SIGUSR1, 0), usr2 = sigs(SIGUSR2, 0);
+	sigprocmask(SIG_BLOCK, &both, NULL);
+	say("bad size: %s", err(syscall(SYS_signalfd4, -1, &usr1, 4, 0)));
+	say("bad flags: %s", err(signalfd(-1, &usr1, 1)));
+	say("null mask: %s", err(syscall(SYS_signalfd4, -1, NULL, 8, 0)));
+	int p[2];
+	pipe(p);
+	say("not a signalfd: %s", err(signalfd(p[0], &usr1, 0)));
+	say("bad fd: %s", err(signalfd(99, &usr1, 0)));
+	say("fd -2: %s", err(signalfd(-2, &usr1, 0)));
+	int fd = signalfd(-1, &usr1, SFD_NONBLOCK | SFD_CLOEXEC);
+	say("nonblock: %s, cloexec: %s", fcntl(fd, F_GETFL) & O_NONBLOCK ? "yes" : "no",
+	    fcntl(fd, F_GETFD) & FD_CLOEXEC ? "yes" : "no");
+	say("nothing pending: %s", records(fd, 128));
+	struct pollfd pfd = {fd, POLLIN, 0};
+	kill(getpid(), SIGUSR2);
+	say("USR2 pending, poll: %d", poll(&pfd, 1, 0));
+	kill(getpid(), SIGUSR1);
+	int n = poll(&pfd, 1, 0);
+	say("USR1 pending, poll: %d %s", n, ev(pfd.revents));
+	say("small buffer: %s", records(fd, 100));
+	struct signalfd_siginfo si;
+	read(fd, &si, sizeof si);
+	say("read: %s code %d, pid mine %s, uid mine %s", sigabbrev_np(si.ssi_signo), si.ssi_code,
+	    si.ssi_pid == (uint32_t)getpid() ? "yes" : "no", si.ssi_uid == getuid() ? "yes" : "no");
+	say("then: %s", records(fd, 128));
+	say("new mask, same fd: %s", signalfd(fd, &usr2, 0) == fd ? "yes" : "no");
+	say("USR2: %s", records(fd, 128));
+	union sigval v = {.sival_int = 42};
+	sigqueue(getpid(), SIGUSR2, v);
+	read(fd, &si, sizeof si);
+	say("queued: %s code %d int %d", sigabbrev_np(si.ssi_signo), si.ssi_code, si.ssi_int);
+	/* Several records in one read, lowest signal first. */
+	sigset_t all = sigs(SIGUSR1, SIGUSR2);
+	sigaddset(&all, SIGRTMIN);
+	sigaddset(&all, SIGKILL);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	signalfd(fd, &all, 0);
+	kill(getpid(), SIGRTMIN);
+	kill(getpid(), SIGUSR2);
+	kill(getpid(), SIGRTMIN);
+	kill(getpid(), SIGUSR1);
+	say("four at once: %s", records(fd, sizeof(struct signalfd_siginfo) * 4));
+	say("none left: %s", records(fd, 128));
+	/* A pending signal outside the mask stays pending. */
+	signalfd(fd, &usr1, 0);
+	kill(getpid(), SIGUSR2);
+	say("outside the mask: %s", records(fd, 128));
+	sigset_t pending;
+	sigpending(&pending);
+	say("USR2 still pending: %s", sigismember(&pending, SIGUSR2) ? "yes" : "no");
+	say("write: %s", err(write(fd, &si, sizeof si)));
+	char path[64], link[64] = "";
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	readlink(path, link, sizeof link - 1);
+	say("link: %s", link);
+	return 0;
+}
+
+static int case_signalfd_wait(void)
+{
+	sigset_t set = sigs(SIGUSR1, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int fd = signalfd(-1, &set, 0);
+	pid_t parent = getpid();
+	/* A blocking read waits for a signal from another process. */
+	pid_t c = fork();
+	if (c == 0) {
+		sleep_ms(50);
+		kill(parent, SIGUSR1);
+		_exit(7);
+	}
+	struct signalfd_siginfo si;
+	read(fd, &si, sizeof si);
+	say("blocking read: %s from the child %s", sigabbrev_np(si.ssi_signo),
+	    si.ssi_pid == (uint32_t)c ? "yes" : "no");
+	read(fd, &si, sizeof si);
+	say("then: %s code %d status %d, child %s", sigabbrev_np(si.ssi_signo), si.ssi_code,
+	    si.ssi_status, si.ssi_pid == (uint32_t)c ? "yes" : "no");
+	waitpid(c, NULL, 0);
+	/* epoll wakes when one arrives. */
+	int ep = epoll_create1(0);
+	ctl(ep, EPOLL_CTL_ADD, fd, EPOLLIN, 3);
+	say("epoll, none: %s", wait_str(ep, 8, 0));
+	c = fork();
+	if (c == 0) {
+		sleep_ms(50);
+		kill(parent, SIGUSR1);
+		_exit(0);
+	}
+	say("epoll waits: %s", wait_str(ep, 8, 5000));
+	say("read: %s", records(fd, 128));
+	waitpid(c, NULL, 0);
+	say("SIGCHLD: %s", records(fd, 128));
+	say("epoll, none: %s", wait_str(ep, 8, 0));
+	/* A forked child reads its own signals through the same file. */
+	kill(getpid(), SIGUSR1);
+	c = fork();
+	if (c == 0) {
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+		say("child, parent's pending: %s", records(fd, 128));
+		raise(SIGUSR1);
+		say("child, its own: %s", records(fd, 128));
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+	say("parent's: %s", records(fd, 128));
+	/* A POSIX timer's signal. */
+	sigset_t rt = sigs(SIGRTMIN, 0);
+	sigprocmask(SIG_BLOCK, &rt, NULL);
+	int tfd = signalfd(-1, &rt, 0);
+	struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN};
+	sev.sigev_value.sival_int = 77;
+	timer_t timer;
+	timer_create(CLOCK_MONOTONIC, &sev, &timer);
+	struct itimerspec t = its(20, 0);
+	timer_settime(timer, 0, &t, NULL);
+	read(tfd, &si, sizeof si);
+	say("timer: %s code %d int %d overrun %u", signame(si.ssi_signo), si.ssi_code, si.ssi_int,
+	    si.ssi_overrun);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct guest_case cases[] = {
@@ -630,6 +796,8 @@ int main(int argc, char **argv)
 		{"timerfd_interval", case_timerfd_interval},
 		{"timerfd_abstime", case_timerfd_abstime},
 		{"timerfd_epoll", case_timerfd_epoll},
+		{"signalfd_basic", case_signalfd_basic},
+		{"signalfd_wait", case_signalfd_wait},
 	};
 	return run_case("eventtest", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

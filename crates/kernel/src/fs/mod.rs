@@ -58,6 +58,7 @@ pub mod pagecache;
 pub mod pidfd;
 pub mod pipe;
 pub mod proc;
+pub mod signalfd;
 pub mod stdio;
 pub mod timerfd;
 pub mod tty;

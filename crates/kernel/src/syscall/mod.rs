@@ -12,6 +12,7 @@ mod poll;
 mod process;
 mod sched;
 mod signal;
+mod signalfd;
 mod time;
 mod timerfd;
 pub mod trace;
@@ -170,6 +171,7 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         TIMERFD_CREATE => timerfd::timerfd_create,
         TIMERFD_SETTIME => timerfd::timerfd_settime,
         TIMERFD_GETTIME => timerfd::timerfd_gettime,
+        SIGNALFD4 => signalfd::signalfd4,
     }
     t
 };

@@ -162,6 +162,8 @@ const ACTIVE: &[&str] = &[
     "eventtest/timerfd_epoll",
     "eventtest/signalfd_basic",
     "eventtest/signalfd_wait",
+    "eventtest/memfd",
+    "eventtest/memfd_seals",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).

@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -26,6 +27,13 @@
 
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#define MFD_EXEC 0x0010U
 #endif
 
 static const char *err(long r)
@@ -780,6 +788,130 @@ static int case_signalfd_wait(void)
 	return 0;
 }
 
+static int case_memfd(void)
+{
+	say("bad flags: %s", err(memfd_create("x", 0x100)));
+	say("exec and noexec: %s", err(memfd_create("x", MFD_EXEC | MFD_NOEXEC_SEAL)));
+	say("bad name: %s", err(syscall(SYS_memfd_create, (void *)8, 0)));
+	char longname[300];
+	memset(longname, 'a', sizeof longname);
+	longname[249] = 0;
+	int ok = memfd_create(longname, 0);
+	say("249-byte name: %s", err(ok));
+	longname[249] = 'a';
+	longname[250] = 0;
+	say("250-byte name: %s", err(memfd_create(longname, 0)));
+	close(ok);
+	int fd = memfd_create("probe", MFD_CLOEXEC);
+	say("cloexec: %s, access: %s", fcntl(fd, F_GETFD) & FD_CLOEXEC ? "yes" : "no",
+	    (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR ? "rdwr" : "?");
+	struct stat st;
+	fstat(fd, &st);
+	say("mode %o, nlink %lu, size %ld, mine %s", st.st_mode, (unsigned long)st.st_nlink,
+	    (long)st.st_size, st.st_uid == geteuid() ? "yes" : "no");
+	char path[64], link[300] = "";
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	readlink(path, link, sizeof link - 1);
+	say("link: %s", link);
+	put(fd, "hello, memfd");
+	say("lseek end: %ld", (long)lseek(fd, 0, SEEK_END));
+	char buf[32] = "";
+	say("pread: %zd %.12s", pread(fd, buf, sizeof buf, 0), buf);
+	say("ftruncate 100: %s", err(ftruncate(fd, 100)));
+	fstat(fd, &st);
+	say("size %ld", (long)st.st_size);
+	/* Reopened through /proc: the same file. */
+	int again = open(path, O_RDONLY);
+	memset(buf, 0, sizeof buf);
+	read(again, buf, 5);
+	say("reopened: %s", buf);
+	say("no sealing: get %d, add %s", fcntl(fd, F_GET_SEALS), err(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE)));
+	int p[2];
+	pipe(p);
+	say("seals of a pipe: %s", err(fcntl(p[0], F_GET_SEALS)));
+	say("seal a pipe: read end %s, write end %s", err(fcntl(p[0], F_ADD_SEALS, F_SEAL_SEAL)),
+	    err(fcntl(p[1], F_ADD_SEALS, F_SEAL_SEAL)));
+	int status = open("/proc/self/status", O_RDONLY);
+	say("seals of a proc file: %s, add %s", err(fcntl(status, F_GET_SEALS)),
+	    err(fcntl(status, F_ADD_SEALS, F_SEAL_SEAL)));
+	/* Shared across fork through a mapping. */
+	char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	pid_t c = fork();
+	if (c == 0) {
+		memcpy(m, "child!", 6);
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+	memset(buf, 0, sizeof buf);
+	pread(fd, buf, 12, 0);
+	say("after the child wrote the mapping: %.12s", buf);
+	return 0;
+}
+
+static int case_memfd_seals(void)
+{
+	int fd = memfd_create("sealed", MFD_ALLOW_SEALING);
+	say("seals: %d", fcntl(fd, F_GET_SEALS));
+	ftruncate(fd, 8192);
+	say("bad seal: %s", err(fcntl(fd, F_ADD_SEALS, 0x40)));
+	say("shrink: %s", err(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK)));
+	say("ftruncate smaller: %s", err(ftruncate(fd, 4096)));
+	say("ftruncate larger: %s", err(ftruncate(fd, 12288)));
+	say("grow: %s", err(fcntl(fd, F_ADD_SEALS, F_SEAL_GROW)));
+	say("ftruncate larger: %s", err(ftruncate(fd, 16384)));
+	say("ftruncate same: %s", err(ftruncate(fd, 12288)));
+	say("write inside: %s", err(pwrite(fd, "abc", 3, 100)));
+	say("write across the end: %zd", pwrite(fd, "abc", 3, 12287));
+	say("write past the end: %s", err(pwrite(fd, "abc", 3, 12288)));
+	say("write across a page boundary to the end: %zd", pwrite(fd, "abc", 3, 8191));
+	/* A shared writable mapping keeps F_SEAL_WRITE away. */
+	char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	say("write seal while mapped: %s", err(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE)));
+	munmap(m, 4096);
+	char *ro = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	say("write seal, mapped read-only by an O_RDWR fd: %s", err(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE)));
+	munmap(ro, 4096);
+	char *priv = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	say("write seal, mapped private: %s", err(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE)));
+	say("seals: %#x", fcntl(fd, F_GET_SEALS));
+	priv[0] = 'p';
+	say("private copy written: %c", priv[0]);
+	say("write: %s", err(pwrite(fd, "abc", 3, 0)));
+	say("shared writable map: %s", mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED ? strerrorname_np(errno) : "ok");
+	char *r = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	say("shared read-only map: %s", r == MAP_FAILED ? strerrorname_np(errno) : "ok");
+	say("mprotect it writable: %s", err(mprotect(r, 4096, PROT_READ | PROT_WRITE)));
+	say("seal: %s", err(fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL)));
+	say("then shrink: %s", err(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK)));
+	say("then nothing: %s", err(fcntl(fd, F_ADD_SEALS, 0)));
+	/* Read-only fds cannot add seals. */
+	int fd2 = memfd_create("ro", MFD_ALLOW_SEALING);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd2);
+	int rdonly = open(path, O_RDONLY);
+	say("add from a read-only fd: %s", err(fcntl(rdonly, F_ADD_SEALS, F_SEAL_GROW)));
+	say("get from it: %d", fcntl(rdonly, F_GET_SEALS));
+	/* Future writes: existing mappings still write, new ones cannot. */
+	char *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd2, 0);
+	ftruncate(fd2, 4096);
+	say("future write: %s", err(fcntl(fd2, F_ADD_SEALS, F_SEAL_FUTURE_WRITE)));
+	w[0] = 'w';
+	char c = 0;
+	pread(fd2, &c, 1, 0);
+	say("old mapping wrote: %c", c);
+	say("write: %s", err(pwrite(fd2, "x", 1, 0)));
+	say("new shared writable map: %s", mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd2, 0) == MAP_FAILED ? strerrorname_np(errno) : "ok");
+	/* MFD_NOEXEC_SEAL: not executable, sealed so. */
+	int nx = memfd_create("nx", MFD_NOEXEC_SEAL);
+	struct stat st;
+	fstat(nx, &st);
+	say("noexec: mode %o seals %#x", st.st_mode, fcntl(nx, F_GET_SEALS));
+	int ex = memfd_create("ex", MFD_ALLOW_SEALING | MFD_EXEC);
+	say("exec seal on an executable file: %s", err(fcntl(ex, F_ADD_SEALS, F_SEAL_EXEC)));
+	say("seals: %#x", fcntl(ex, F_GET_SEALS));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct guest_case cases[] = {
@@ -798,6 +930,8 @@ int main(int argc, char **argv)
 		{"timerfd_epoll", case_timerfd_epoll},
 		{"signalfd_basic", case_signalfd_basic},
 		{"signalfd_wait", case_signalfd_wait},
+		{"memfd", case_memfd},
+		{"memfd_seals", case_memfd_seals},
 	};
 	return run_case("eventtest", cases, sizeof cases / sizeof cases[0], argc, argv);
 }

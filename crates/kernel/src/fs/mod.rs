@@ -54,6 +54,7 @@ pub mod eventfd;
 pub mod file;
 pub mod host;
 pub mod initramfs;
+pub mod memfd;
 pub mod pagecache;
 pub mod pidfd;
 pub mod pipe;

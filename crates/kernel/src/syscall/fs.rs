@@ -1414,6 +1414,7 @@ pub(crate) fn truncate_file(k: &mut Kernel, loc: &Loc, len: u64) -> KResult<()> 
             if len > MAX_LFS_FILESIZE {
                 return Err(Errno::EFBIG);
             }
+            f.check_resize(len)?;
             f.truncate(&mut k.phys, len);
         }
         Data::Host(_) if is_dir => return Err(Errno::EISDIR),
@@ -2022,6 +2023,9 @@ pub fn fcntl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
                 pipe.set_size(a[2] as u32, k.cred().euid == 0)?
             };
             Ok(size as u64)
+        }
+        cmd @ (super::memfd::F_ADD_SEALS | super::memfd::F_GET_SEALS) => {
+            super::memfd::fcntl_seals(k, &f, cmd, a[2])
         }
         F_GETFL => Ok(u64::from(f.flags.get())),
         F_SETFL => {

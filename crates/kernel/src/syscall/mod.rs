@@ -7,6 +7,7 @@ mod epoll;
 pub(crate) mod fs;
 mod futex;
 mod mem;
+mod memfd;
 pub mod nr;
 mod poll;
 mod process;
@@ -172,6 +173,7 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         TIMERFD_SETTIME => timerfd::timerfd_settime,
         TIMERFD_GETTIME => timerfd::timerfd_gettime,
         SIGNALFD4 => signalfd::signalfd4,
+        MEMFD_CREATE => memfd::memfd_create,
     }
     t
 };

@@ -179,6 +179,7 @@ pub(super) fn signature(nr: u64) -> Option<(&'static [Arg], Ret)> {
         nr::TIMERFD_SETTIME => (&[Int, Hex, Ptr, Ptr], int),
         nr::TIMERFD_GETTIME => (&[Int, Ptr], int),
         nr::SIGNALFD4 => (&[Int, Ptr, Size, Flags(O_FLAGS)], int),
+        nr::MEMFD_CREATE => (&[Str, Hex], int),
         _ => return None,
     })
 }

@@ -63,6 +63,10 @@ const FD_MAKERS: &[&str] = &[
     "eventfd2",
     "pidfd_open",
     "fcntl",
+    "epoll_create1",
+    "timerfd_create",
+    "signalfd4",
+    "memfd_create",
 ];
 
 /// What the guest's paths point at: its root's entries, the writable

@@ -155,6 +155,7 @@ const ACTIVE: &[&str] = &[
     "eventtest/epoll_fork",
     "eventtest/epoll_nested",
     "eventtest/epoll_signals",
+    "eventtest/epoll_stdin",
     "eventtest/timerfd_errors",
     "eventtest/timerfd_oneshot",
     "eventtest/timerfd_interval",

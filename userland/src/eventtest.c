@@ -912,6 +912,33 @@ static int case_memfd_seals(void)
 	return 0;
 }
 
+/* epoll on stdin when it is a pipe (tests/events.rs writes "hello" to it
+ * after a moment, then closes it): the host stream under cleave. The
+ * waits have no timeout: in virtual time a finite one would end at once,
+ * time jumping to its deadline while nothing runs. */
+static int case_epoll_stdin(void)
+{
+	struct stat st;
+	if (fstat(0, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+		say("stdin is not a pipe");
+		return 0;
+	}
+	int ep = epoll_create1(0);
+	say("add stdin: %s", err(ctl(ep, EPOLL_CTL_ADD, 0, EPOLLIN, 7)));
+	struct epoll_event e;
+	int n = epoll_wait(ep, &e, 1, -1);
+	say("first wait: %d %s", n, n == 1 && (e.events & EPOLLIN) ? "IN" : "-");
+	char buf[64];
+	size_t got = 0;
+	ssize_t r;
+	while ((r = read(0, buf + got, sizeof buf - 1 - got)) > 0)
+		got += r;
+	buf[got] = 0;
+	say("read: %s", buf);
+	say("at end: %s", wait_str(ep, 8, -1));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct guest_case cases[] = {
@@ -923,6 +950,7 @@ int main(int argc, char **argv)
 		{"epoll_fork", case_epoll_fork},
 		{"epoll_nested", case_epoll_nested},
 		{"epoll_signals", case_epoll_signals},
+		{"epoll_stdin", case_epoll_stdin},
 		{"timerfd_errors", case_timerfd_errors},
 		{"timerfd_oneshot", case_timerfd_oneshot},
 		{"timerfd_interval", case_timerfd_interval},

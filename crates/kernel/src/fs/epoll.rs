@@ -48,6 +48,14 @@ const EPOLLEXCLUSIVE_OK_BITS: u32 =
     EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
 /// How deep epolls may be nested in one another (Linux's EP_MAX_NESTS).
 const EP_MAX_NESTS: usize = 4;
+/// About what an item costs Linux (its epitem and eppoll_entry): a user's
+/// items may take a 25th of RAM (Linux's max_user_watches).
+const EP_ITEM_COST: usize = 200;
+
+/// How many items a user's epolls may hold, with `ram` bytes of RAM.
+pub fn max_user_watches(ram: usize) -> usize {
+    ram / 25 / EP_ITEM_COST
+}
 
 /// An item's identity: its fd and its open file description (by address,
 /// which stays unique while the item holds the file weakly).
@@ -63,6 +71,22 @@ struct Item {
     key: PollKey,
     /// On the ready list.
     queued: Cell<bool>,
+    /// The user its epoll's creator was, charged for it.
+    user: u32,
+}
+
+impl Drop for Item {
+    fn drop(&mut self) {
+        USER_WATCHES.with(|w| {
+            let mut w = w.borrow_mut();
+            if let Some(n) = w.get_mut(&self.user) {
+                *n -= 1;
+                if *n == 0 {
+                    w.remove(&self.user);
+                }
+            }
+        });
+    }
 }
 
 impl Item {
@@ -89,6 +113,9 @@ struct Inner {
     id: u64,
     items: RefCell<BTreeMap<ItemId, Item>>,
     ready: RefCell<VecDeque<ItemId>>,
+    /// The creator's real uid, charged for its items, and their limit.
+    user: u32,
+    max_watches: usize,
 }
 
 pub struct Epoll {
@@ -99,6 +126,8 @@ thread_local! {
     /// Which epolls have items watching each key (Linux's wait queue
     /// entries): what [`notify`] looks at.
     static WATCHERS: RefCell<HashMap<PollKey, Vec<Weak<Inner>>>> = RefCell::new(HashMap::new());
+    /// How many items each user's epolls hold (Linux's epoll_watches).
+    static USER_WATCHES: RefCell<HashMap<u32, usize>> = RefCell::new(HashMap::new());
 }
 
 fn watch(key: PollKey, inner: &Rc<Inner>) {
@@ -143,10 +172,22 @@ fn watchers(key: PollKey) -> Vec<Rc<Inner>> {
     })
 }
 
-/// Whether any epoll watches `key` (the idle loop waits on the host's
-/// stdin for one that watches the host streams).
-pub fn watched(key: PollKey) -> bool {
-    !watchers(key).is_empty()
+/// The epolls that watch `key`, directly or through the epolls they
+/// watch, by the keys their waiters wait on (the idle loop waits on the
+/// host's stdin for a waiter of one that watches the host streams).
+pub fn watching(key: PollKey) -> Vec<PollKey> {
+    let mut found: Vec<PollKey> = Vec::new();
+    let mut todo = vec![key];
+    while let Some(key) = todo.pop() {
+        for ep in watchers(key) {
+            let ep_key = PollKey::File(ep.id);
+            if !found.contains(&ep_key) {
+                found.push(ep_key);
+                todo.push(ep_key);
+            }
+        }
+    }
+    found
 }
 
 /// Something announced on `key` changed (Linux's ep_poll_callback): every
@@ -251,12 +292,15 @@ pub fn epoll_of(file: &OpenFile) -> Option<&Epoll> {
 }
 
 impl Epoll {
-    pub fn new(id: u64) -> Epoll {
+    /// A new epoll for `user`, whose epolls may hold `max_watches` items.
+    pub fn new(id: u64, user: u32, max_watches: usize) -> Epoll {
         Epoll {
             inner: Rc::new(Inner {
                 id,
                 items: RefCell::new(BTreeMap::new()),
                 ready: RefCell::new(VecDeque::new()),
+                user,
+                max_watches,
             }),
         }
     }
@@ -306,6 +350,19 @@ impl Epoll {
         let exists = self.inner.items.borrow().get(&id).map(Item::exclusive);
         match (op, exists) {
             (EPOLL_CTL_ADD, None) => {
+                let user = self.inner.user;
+                let charged = USER_WATCHES.with(|w| {
+                    let mut w = w.borrow_mut();
+                    let n = w.entry(user).or_default();
+                    if *n >= self.inner.max_watches {
+                        return false;
+                    }
+                    *n += 1;
+                    true
+                });
+                if !charged {
+                    return Err(Errno::ENOSPC);
+                }
                 events |= EPOLLERR | EPOLLHUP;
                 self.inner.items.borrow_mut().insert(
                     id,
@@ -315,6 +372,7 @@ impl Epoll {
                         data: Cell::new(data),
                         key,
                         queued: Cell::new(false),
+                        user,
                     },
                 );
                 watch(key, &self.inner);

@@ -11,10 +11,10 @@
 use super::poll::{new_wait, restarted_wait, restoring_mask, Wait};
 use super::time::read_timespec;
 use crate::errno::{Errno, KResult};
-use crate::fs::epoll::{epoll_of, Epoll, EPOLL_CTL_DEL};
+use crate::fs::epoll::{epoll_of, max_user_watches, Epoll, EPOLL_CTL_DEL};
 use crate::fs::file::{OpenFile, O_CLOEXEC, O_RDWR};
 use crate::fs::{Data, FileKind};
-use crate::mm::TASK_SIZE;
+use crate::mm::{PAGE_SIZE, TASK_SIZE};
 use crate::task::Kernel;
 use std::rc::Rc;
 use std::time::Duration;
@@ -36,7 +36,9 @@ pub fn epoll_create1(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         .new_inode(0o600, Data::File(Default::default()), Duration::ZERO)
         .borrow()
         .id;
-    let file = OpenFile::new(FileKind::Anon(Box::new(Epoll::new(id))), O_RDWR);
+    let max = max_user_watches(k.phys.total_frames() * PAGE_SIZE as usize);
+    let epoll = Epoll::new(id, k.cred().uid, max);
+    let file = OpenFile::new(FileKind::Anon(Box::new(epoll)), O_RDWR);
     super::fs::fd_install(k, Rc::new(file), flags & O_CLOEXEC != 0, 0)
 }
 

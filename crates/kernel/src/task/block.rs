@@ -368,12 +368,15 @@ impl Kernel {
         self.console_can_change = true;
     }
 
-    /// Whether a thread or an epoll polls a host stream that can change
-    /// (see `Kernel::console_can_change`): one that only polls files or
-    /// /dev/null waits for ever.
+    /// Whether a thread polls a host stream that can change (see
+    /// `Kernel::console_can_change`), itself or through an epoll: one
+    /// that only polls files or /dev/null waits for ever.
     fn console_polled(&self) -> bool {
         self.console_can_change
-            && (self.has_pollers(PollKey::Console) || crate::fs::epoll::watched(PollKey::Console))
+            && (self.has_pollers(PollKey::Console)
+                || crate::fs::epoll::watching(PollKey::Console)
+                    .into_iter()
+                    .any(|key| self.has_pollers(key)))
     }
 
     /// The earlier attempt of the current call, if this run restarts a call

@@ -218,7 +218,7 @@ fn the_tools() {
     }
     assert!(out.contains(" riscv64 GNU/Linux\n"), "{out}");
     for demo in [
-        "fork", "cow", "vfork", "execve", "clone", "threads", "orphan", "zombie", "spawn",
+        "fork", "cow", "shm", "vfork", "execve", "clone", "threads", "orphan", "zombie", "spawn",
     ] {
         assert!(
             out.lines().any(|l| l.starts_with(&format!("  {demo:<8} "))),
@@ -265,7 +265,23 @@ fn the_demos_show_their_facts() {
             "cow",
             &[
                 "child:  page 0 holds 'p': the parent's page, shared read-only",
+                // /proc/self/pagemap: one frame until the write.
+                "child:  page 0 is in frame 0x",
+                ": the parent's frame, shared",
+                "child:  page 0 after my write is in frame 0x",
+                ": a new frame, my own copy",
                 "parent: my pages still hold 'p': the child wrote to copies",
+                ": the frame it was in before fork",
+            ],
+        ),
+        (
+            "shm",
+            &[
+                "child:  the segment is in frame 0x",
+                ": the parent's frame, shared",
+                ": still the parent's frame: no copy-on-write here",
+                "parent: the segment holds \"hello from the child\": the child's write is in my memory",
+                "parent: shmctl(IPC_STAT): 1 attach(es) left, mine: the child's went with its exit",
             ],
         ),
         (

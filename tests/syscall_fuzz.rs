@@ -9,7 +9,8 @@
 //! writable one, so the fuzzer also attacks confinement; after each program
 //! the read-only tree must be exactly as it was. A third of the programs
 //! first lower RLIMIT_NOFILE, and fd-making calls are drawn more often, so
-//! the fd table fills up; file sizes and offsets come from the palette's
+//! the fd table fills up (System V IPC's get calls too, so that the small
+//! ids of the first objects name something); file sizes and offsets come from the palette's
 //! edges (powers of two up to 2^63). Each program gets host standard
 //! streams of one kind: /dev/null, a file, a pipe, a socket, a terminal,
 //! or a pipe's write end as stdin.
@@ -54,7 +55,8 @@ const WORDS: usize = 7;
 /// rt_sigreturn outside a handler) would cut most programs short.
 const EXCLUDED: &[&str] = &["exit", "exit_group", "rt_sigreturn"];
 
-/// Calls that make descriptors, drawn more often so that tables fill.
+/// Calls that make descriptors or System V IPC objects (and attach and
+/// fill them), drawn more often so that tables fill.
 const FD_MAKERS: &[&str] = &[
     "dup",
     "dup3",
@@ -63,6 +65,11 @@ const FD_MAKERS: &[&str] = &[
     "eventfd2",
     "pidfd_open",
     "fcntl",
+    "shmget",
+    "shmat",
+    "semget",
+    "msgget",
+    "msgsnd",
     "epoll_create1",
     "timerfd_create",
     "signalfd4",

@@ -5,6 +5,7 @@
 pub mod entry;
 pub mod errno;
 pub mod fs;
+pub mod ipc;
 pub mod loader;
 pub mod mm;
 pub mod syscall;

@@ -25,6 +25,13 @@ pub enum WaitReason {
     Pipe { id: u64 },
     /// An eventfd's reader or writer: woken whenever its counter changes.
     Eventfd { id: u64 },
+    /// semop on System V semaphore set `id`: waiting for semaphore `num`
+    /// to grow, or, when `zero`, to be zero (GETNCNT and GETZCNT count
+    /// these). Any change to the set restarts it.
+    Sem { id: i32, num: u16, zero: bool },
+    /// msgsnd or msgrcv on System V message queue `id`: any change to the
+    /// queue restarts it.
+    Msg { id: i32 },
     /// poll, ppoll, pselect6 and epoll_wait: woken by any of its files
     /// (the call re-scans them all); also a read that waits for one file
     /// (a timerfd, a signalfd).

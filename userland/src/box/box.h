@@ -39,6 +39,7 @@ int uname_main(int argc, char **argv);
 
 int fork_main(int argc, char **argv);
 int cow_main(int argc, char **argv);
+int shm_main(int argc, char **argv);
 int vfork_main(int argc, char **argv);
 int execve_main(int argc, char **argv);
 int clone_main(int argc, char **argv);

@@ -17,8 +17,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -123,6 +126,38 @@ static void counted_write(const char *who, int from, int to, char c)
 	    b.copied - a.copied, b.reused - a.reused);
 }
 
+/* The frame (physical page) that holds the page at `addr`, from
+ * /proc/self/pagemap: one 64-bit entry per page, bit 63 "present", the
+ * frame number in bits 0-54. 0 when the page is not present or the
+ * kernel hides frame numbers (Linux shows them to root only). */
+static unsigned long long frame_of(const volatile void *addr)
+{
+	unsigned long long e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd >= 0) {
+		if (pread(fd, &e, sizeof e, (off_t)((uintptr_t)addr / 4096 * sizeof e)) != sizeof e)
+			e = 0;
+		close(fd);
+	}
+	return e >> 63 ? e & ((1ULL << 55) - 1) : 0;
+}
+
+/* Says which frame holds page 0 of `what`, and whether it is `before`. */
+static void say_frame(const char *who, const char *what, const volatile void *addr,
+		      unsigned long long before, const char *same, const char *other)
+{
+	unsigned long long f = frame_of(addr);
+	if (!f) {
+		say("%s %s: its frame number is hidden (/proc/self/pagemap shows it to root)", who,
+		    what);
+		return;
+	}
+	if (!before)
+		say("%s %s is in frame %#llx", who, what, f);
+	else
+		say("%s %s is in frame %#llx: %s", who, what, f, f == before ? same : other);
+}
+
 int cow_main(int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -135,7 +170,10 @@ int cow_main(int argc, char **argv)
 		    "shows the facts without the counts; `cleave run --stats` prints totals)");
 	say("parent: %d pages of 4 KiB, never touched yet", COW_PAGES);
 	counted_write("parent:", 0, COW_PAGES, 'p');
-	say("parent: a first touch gives a fresh zeroed page (zero-fill); now fork()");
+	say("parent: a first touch gives a fresh zeroed page (zero-fill)");
+	unsigned long long mine = frame_of(pages[0]);
+	say_frame("parent:", "page 0", pages[0], 0, "", "");
+	say("parent: now fork()");
 	pid_t pid = fork();
 	if (pid < 0) {
 		warn_errno("cow", "fork");
@@ -146,16 +184,78 @@ int cow_main(int argc, char **argv)
 		 * buffer, the stack), so that the next ones count only ours. */
 		read_counters(&c);
 		say("child:  page 0 holds '%c': the parent's page, shared read-only", pages[0][0]);
+		say_frame("child: ", "page 0", pages[0], mine, "the parent's frame, shared",
+			  "not the parent's frame (no sharing?)");
 		counted_write("child: ", 0, 1, 'c');
+		say_frame("child: ", "page 0 after my write", pages[0], mine,
+			  "still the parent's frame (no copy?)", "a new frame, my own copy");
 		counted_write("child: ", 1, COW_PAGES, 'c');
 		say("child:  each page was copied at its first write, not at fork; exiting");
 		_exit(0);
 	}
 	wait_for(pid);
 	say("parent: my pages still hold '%c': the child wrote to copies", pages[0][0]);
+	say_frame("parent:", "page 0", pages[0], mine, "the frame it was in before fork",
+		  "another frame than before fork");
 	counted_write("parent:", 0, COW_PAGES, 'P');
 	say("parent: nobody else holds these pages now, so a write fault just makes "
 	    "them writable again (reused, no copy)");
+	return 0;
+}
+
+/* --- shm --- */
+
+int shm_main(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	say("shm: memory that fork does not copy. A System V shared memory segment "
+	    "attached before fork is the same frames in parent and child.");
+	int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	if (id < 0) {
+		warn_errno("shm", "shmget");
+		return 1;
+	}
+	char *seg = shmat(id, NULL, 0);
+	/* Removed now, it lives until its last attach goes: nothing is left
+	 * behind, however the demo ends. */
+	shmctl(id, IPC_RMID, NULL);
+	if (seg == (void *)-1) {
+		warn_errno("shm", "shmat");
+		return 1;
+	}
+	strcpy(seg, "hello from the parent");
+	say("parent: shmget made a segment of 4096 bytes, shmat attached it at %p", (void *)seg);
+	say("parent: I wrote \"%s\" in it", seg);
+	unsigned long long mine = frame_of(seg);
+	say_frame("parent:", "the segment", seg, 0, "", "");
+	say("parent: now fork()");
+	pid_t pid = fork();
+	if (pid < 0) {
+		warn_errno("shm", "fork");
+		return 1;
+	}
+	if (pid == 0) {
+		say("child:  the segment is attached at %p in my memory too, and holds \"%s\"",
+		    (void *)seg, seg);
+		say_frame("child: ", "the segment", seg, mine, "the parent's frame, shared",
+			  "not the parent's frame (a copy?)");
+		strcpy(seg, "hello from the child");
+		say_frame("child: ", "the segment after my write", seg, mine,
+			  "still the parent's frame: no copy-on-write here",
+			  "a new frame (copied?)");
+		say("child:  I wrote \"%s\" and exit", seg);
+		_exit(0);
+	}
+	wait_for(pid);
+	struct shmid_ds ds;
+	say("parent: the segment holds \"%s\"%s", seg,
+	    strcmp(seg, "hello from the child") ? "" : ": the child's write is in my memory");
+	if (shmctl(id, IPC_STAT, &ds) == 0)
+		say("parent: shmctl(IPC_STAT): %lu attach(es) left, mine: the child's went with "
+		    "its exit",
+		    (unsigned long)ds.shm_nattch);
+	shmdt(seg);
+	say("parent: after shmdt the removed segment is gone with its last attach");
 	return 0;
 }
 

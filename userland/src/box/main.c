@@ -31,6 +31,7 @@ const struct applet applets[] = {
 	/* The demos: one idea of process creation each. */
 	{"fork", fork_main, "one program, two processes: same variable, different PIDs", 1},
 	{"cow", cow_main, "copy-on-write: pages shared after fork, copied when written", 1},
+	{"shm", shm_main, "shared memory: a segment fork does not copy, one frame for both", 1},
 	{"vfork", vfork_main, "the parent waits while the child borrows its memory", 1},
 	{"execve", execve_main, "same PID, new program: what exec keeps and what it replaces", 1},
 	{"clone", clone_main, "each clone flag: what the child shares and what it copies", 1},

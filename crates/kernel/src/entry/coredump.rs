@@ -3,8 +3,10 @@
 //! ELF file named `core` in its working directory, with its threads'
 //! registers and its memory, that gdb reads as it reads Linux's.
 //!
-//! As on Linux with `core_pattern` = "core": nothing is written when
-//! RLIMIT_CORE is below one page, a dump larger than the limit is cut at
+//! The file is named by kernel.core_pattern (/proc/sys, "core" by
+//! default) with Linux's %-specifiers (`core_name`); a pattern that pipes
+//! to a program ("|...") writes nothing, as cleave runs no helper. As on
+//! Linux: nothing is written when RLIMIT_CORE is below one page, a dump larger than the limit is cut at
 //! the limit and does not count, and a directory the process cannot write
 //! (a read-only host directory) gets no dump. Only a complete dump sets the
 //! 0x80 bit of the wait status.
@@ -17,7 +19,7 @@
 
 use crate::errno::{Errno, KResult};
 use crate::fs::file::O_WRONLY;
-use crate::fs::{Data, FileKind, OpenFile, S_IFMT, S_IFREG};
+use crate::fs::{Data, OpenFile, S_IFMT, S_IFREG};
 use crate::mm::{Mm, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::syscall::fs::{create, file_write, truncate_file};
 use crate::task::rlimit::RLIMIT_CORE;
@@ -63,12 +65,15 @@ impl Kernel {
         if limit < PAGE_SIZE {
             return false;
         }
+        let Some(name) = self.core_name(info) else {
+            return false;
+        };
         let (head, segments) = self.core_head(info);
         let size = head.len() as u64
             + (segments.iter().filter(|s| s.dumped))
                 .map(|s| s.end - s.start)
                 .sum::<u64>();
-        self.write_core_file(&head, &segments, size.min(limit))
+        self.write_core_file(&name, &head, &segments, size.min(limit))
             .is_ok()
             && size <= limit
     }
@@ -224,22 +229,69 @@ impl Kernel {
         b
     }
 
-    /// Creates or truncates `core` in the working directory and writes to
+    /// The core file's path: kernel.core_pattern with Linux's format_corename
+    /// specifiers expanded (%% %p %P %i %I %u %g %s %t %h %e %c; others
+    /// are dropped). None for a pipe ("|program") or an empty name.
+    fn core_name(&self, info: &SigInfo) -> Option<Vec<u8>> {
+        let pattern = &self.sysctl.core_pattern;
+        if pattern.first() == Some(&b'|') {
+            return None;
+        }
+        let g = self.current().group.borrow();
+        let tid = self.current_tid();
+        let mut out = Vec::new();
+        let mut chars = pattern.iter();
+        while let Some(&c) = chars.next() {
+            if c != b'%' {
+                out.push(c);
+                continue;
+            }
+            let text = match chars.next() {
+                Some(b'%') => "%".to_string(),
+                Some(b'p' | b'P') => g.tgid.to_string(),
+                Some(b'i' | b'I') => tid.to_string(),
+                Some(b'u') => g.cred.uid.to_string(),
+                Some(b'g') => g.cred.gid.to_string(),
+                Some(b's') => info.signo().to_string(),
+                Some(b't') => self.clock.realtime(&self.hart).as_secs().to_string(),
+                Some(b'h') => String::from_utf8_lossy(&self.sysctl.hostname).into_owned(),
+                Some(b'e') => String::from_utf8_lossy(&g.comm).into_owned(),
+                Some(b'c') => match g.rlimits.get(RLIMIT_CORE).cur {
+                    u64::MAX => "18446744073709551615".to_string(),
+                    limit => limit.to_string(),
+                },
+                _ => String::new(),
+            };
+            out.extend_from_slice(text.as_bytes());
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
+    /// Creates or truncates the core file `name` (relative to the working
+    /// directory) and writes to
     /// it `head`, then the memory of `segments`, page by page, the whole
     /// cut at `size` bytes, through open's and write's own helpers (owner,
     /// page cache, host directories), as Linux's do_coredump opens it: a
     /// regular file with one link, or a new one with mode 0600. A page
     /// that cannot be read (beyond a file's end) or reads as zeros is a
     /// hole, as Linux's dump_skip leaves one.
-    fn write_core_file(&mut self, head: &[u8], segments: &[Segment], size: u64) -> KResult<()> {
-        let (cwd, umask) = {
+    fn write_core_file(
+        &mut self,
+        name: &[u8],
+        head: &[u8],
+        segments: &[Segment],
+        size: u64,
+    ) -> KResult<()> {
+        let (root, cwd, umask) = {
             let fs = self.current().fs.borrow();
-            (fs.cwd.clone(), fs.umask)
+            (fs.root.clone(), fs.cwd.clone(), fs.umask)
         };
-        if self.vfs.readonly(&cwd) {
+        let parent = self.vfs.walk_parent(&root, &cwd, name)?;
+        let (dir, name) = (parent.dir, parent.name);
+        if self.vfs.readonly(&dir) {
             return Err(Errno::EROFS);
         }
-        let loc = match self.vfs.lookup(&cwd, b"core") {
+        let loc = match self.vfs.lookup(&dir, &name) {
             Ok(existing) => {
                 let inode = existing.inode.borrow();
                 if inode.mode & S_IFMT != S_IFREG || inode.nlink != 1 {
@@ -251,11 +303,14 @@ impl Kernel {
             }
             Err(Errno::ENOENT) => {
                 let mode = S_IFREG | (0o600 & !umask);
-                create(self, &cwd, b"core", mode, Data::File(Default::default()))?
+                create(self, &dir, &name, mode, Data::File(Default::default()))?
             }
             Err(e) => return Err(e),
         };
-        let file = OpenFile::new(FileKind::Inode(loc.clone()), O_WRONLY);
+        let file = OpenFile::new(
+            crate::fs::open::inode_file(&self.vfs, loc.clone()),
+            O_WRONLY,
+        );
         let cut = |at: u64, len: usize| (size.saturating_sub(at) as usize).min(len);
         file_write(self, &file, &head[..cut(0, head.len())], Some(0))?;
         let mm = self.current().mm.clone();

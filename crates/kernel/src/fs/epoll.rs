@@ -19,7 +19,7 @@
 //! fd closed, in every process): the list holds the file weakly. fork
 //! shares the epoll's open file, so parent and child share its lists.
 
-use super::file::{FileKind, FileOps, OpenFile, Processes, Readiness, POLLIN, POLLRDNORM};
+use super::file::{FileOps, OpenFile, Processes, Readiness, POLLIN, POLLRDNORM};
 use super::pipe::note_wake;
 use crate::errno::{Errno, KResult};
 use crate::wait::PollKey;
@@ -285,10 +285,7 @@ impl Inner {
 
 /// The epoll `file` is, if it is one.
 pub fn epoll_of(file: &OpenFile) -> Option<&Epoll> {
-    match &file.kind {
-        FileKind::Anon(ops) => ops.as_any().downcast_ref::<Epoll>(),
-        _ => None,
-    }
+    file.downcast::<Epoll>()
 }
 
 impl Epoll {

@@ -22,7 +22,7 @@
 //! through its handle, and the inode then shows what the host stored; what
 //! the host refuses fails with the host's errno.
 
-use super::{Data, Inode, InodeRef, Vfs, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use super::{Data, Inode, InodeRef, Loc, Vfs, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 use crate::errno::{Errno, KResult};
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
@@ -552,6 +552,20 @@ pub struct HostStream {
 }
 
 impl HostStream {
+    /// Opens inode `loc` on the host if it is a device node, FIFO or
+    /// socket of a host mount: a device is EACCES (host mounts are nodev),
+    /// a socket ENXIO (as Linux). None for any other inode.
+    pub fn open_special(loc: &Loc, acc: u32) -> Option<KResult<HostStream>> {
+        let i = loc.inode.borrow();
+        let Data::Host(h) = &i.data else {
+            return None;
+        };
+        match i.mode & S_IFMT {
+            S_IFREG | S_IFDIR | S_IFLNK => None,
+            _ => Some(HostStream::open(h, acc)),
+        }
+    }
+
     /// Opens host file `node` (a FIFO) with the guest's access mode
     /// (O_RDONLY 0, O_WRONLY 1, O_RDWR 2): ENXIO for a writer while no one
     /// reads, as Linux's non-blocking open.

@@ -374,6 +374,20 @@ pub fn read_through(phys: &Phys, id: u64, offset: u64, out: &mut [u8]) {
     });
 }
 
+/// fsync and fdatasync of the file at `loc`: its dirty mapped pages go
+/// back to it, and a host file, with them, to the host's disk.
+pub fn fsync(phys: &mut Phys, loc: &Loc, data_only: bool) -> KResult<()> {
+    phys.reap();
+    let id = loc.inode.borrow().id;
+    if let Some(obj) = phys.cache.by_inode(id) {
+        obj.borrow().write_back(phys, 0, u64::MAX)?;
+    }
+    if let Data::Host(h) = &loc.inode.borrow().data {
+        h.sync(data_only)?;
+    }
+    Ok(())
+}
+
 /// write() to a host file on a writable mount (inode) `id`: the cached pages get the bytes
 /// too.
 pub fn write_through(phys: &mut Phys, id: u64, offset: u64, data: &[u8]) {

@@ -16,9 +16,15 @@
 //! pipe's id; the run loop wakes the waiters before it next picks a
 //! thread ([`take_wakeups`]).
 
-use super::file::{O_RDONLY, O_WRONLY};
+use super::file::{fionread, FileOps, Io, OpError, OpResult, Processes, Readiness};
+use super::file::{FIONREAD, O_RDONLY, O_WRONLY};
+use super::stat::Stat;
+use super::stdio::PIPEFS_MAGIC;
+use super::{Stream, Vfs, S_IFIFO};
 use crate::errno::{Errno, KResult};
 use crate::mm::{KernelPage, Phys};
+use crate::wait::{PollKey, WaitReason};
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
@@ -287,11 +293,74 @@ impl PipeEnd {
         }
         PipeEnd { pipe, read, write }
     }
+}
+
+impl FileOps for PipeEnd {
+    fn name(&self) -> String {
+        format!("pipe:[{}]", self.id())
+    }
+
+    /// pipe_read: what is there, end-of-file once no writer is left, else
+    /// wait for a writer.
+    fn read_iter(&self, io: &mut Io, len: usize) -> OpResult<Vec<u8>> {
+        let mut p = self.pipe.borrow_mut();
+        if p.is_empty() {
+            if p.writers == 0 {
+                return Ok(Vec::new());
+            }
+            if io.nonblock {
+                return Err(Errno::EAGAIN.into());
+            }
+            return Err(OpError::Block(WaitReason::Pipe { id: p.id }));
+        }
+        let out = p.read(io.phys, len);
+        note_wake(p.id);
+        Ok(out)
+    }
+
+    /// pipe_write: atomic up to PIPE_BUF, else as much as fits, blocking
+    /// (`io.done` counts the bytes already written) until all is in.
+    /// Without readers it is EPIPE (which raises SIGPIPE), or what was
+    /// written before they went.
+    fn write_iter(&self, io: &mut Io, data: &[u8]) -> OpResult<usize> {
+        let done = io.done.min(data.len());
+        let mut p = self.pipe.borrow_mut();
+        if p.readers == 0 {
+            if done > 0 {
+                return Ok(done);
+            }
+            return Err(Errno::EPIPE.into());
+        }
+        let rest = &data[done..];
+        // Up to PIPE_BUF, all or nothing: it fits one new page or tops up
+        // the last one.
+        let n = if rest.len() <= PIPE_BUF && done == 0 && !p.has_room(rest.len()) {
+            0
+        } else {
+            match p.write(io.phys, rest, done == 0) {
+                Ok(n) => n,
+                Err(e) if done == 0 => return Err(e.into()),
+                Err(_) => return Ok(done),
+            }
+        };
+        if n > 0 {
+            note_wake(p.id);
+        }
+        let done = done + n;
+        if done == data.len() || (io.nonblock && done > 0) {
+            return Ok(done);
+        }
+        if io.nonblock {
+            return Err(Errno::EAGAIN.into());
+        }
+        io.done = done;
+        Err(OpError::Block(WaitReason::Pipe { id: p.id }))
+    }
 
     /// pipe_poll: a read end is readable with data and hung up without
     /// writers; a write end is writable with a free page buffer and in
     /// error without readers.
-    pub fn poll(&self) -> u16 {
+    fn poll(&self, _events: u16, _procs: &dyn Processes) -> Readiness {
         use super::file::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
         let p = self.pipe.borrow();
         let mut mask = 0;
@@ -311,7 +380,47 @@ impl PipeEnd {
                 mask |= POLLHUP;
             }
         }
-        mask
+        Readiness {
+            mask,
+            key: Some(PollKey::File(p.id)),
+        }
+    }
+
+    /// pipe_ioctl: FIONREAD, the bytes waiting.
+    fn ioctl(&self, io: &mut Io, cmd: u32, arg: u64) -> OpResult<u64> {
+        match cmd {
+            FIONREAD => {
+                let n = self.pipe.borrow().len() as u64;
+                fionread(io, arg, n)
+            }
+            _ => Err(Errno::ENOTTY.into()),
+        }
+    }
+
+    /// A pipefs inode, numbered by the pipe.
+    fn stat(&self, _vfs: &Vfs) -> KResult<Stat> {
+        Ok(Stat::kernel_inode(0xc, self.id(), S_IFIFO | 0o600))
+    }
+
+    fn magic(&self) -> u64 {
+        PIPEFS_MAGIC
+    }
+
+    /// A pipe has no position: pread and pwrite are ESPIPE.
+    fn positioned(&self) -> bool {
+        false
+    }
+
+    fn write_may_block(&self) -> bool {
+        true
+    }
+
+    fn stream(&self) -> Option<Stream> {
+        Some(Stream::Pipe(Rc::downgrade(&self.pipe)))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }
 

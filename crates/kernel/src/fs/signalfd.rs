@@ -39,26 +39,15 @@ pub struct Signalfd {
     pub mask: Cell<u64>,
 }
 
-impl FileOps for Signalfd {
-    fn name(&self) -> String {
-        "anon_inode:[signalfd]".into()
-    }
-
-    fn poll(&self, _events: u16, procs: &dyn Processes) -> Readiness {
-        let mask = if procs.signals_pending() & self.mask.get() != 0 {
-            POLLIN | POLLRDNORM
-        } else {
-            0
-        };
-        Readiness {
-            mask,
-            key: Some(PollKey::Signal(procs.current_tgid())),
-        }
-    }
-
+impl Signalfd {
     /// As many records as fit, waiting for the first (Linux's
     /// signalfd_read).
-    fn read_by(&self, caller: &mut dyn Processes, nonblock: bool, len: usize) -> OpResult<Vec<u8>> {
+    fn read_now(
+        &self,
+        caller: &mut dyn Processes,
+        nonblock: bool,
+        len: usize,
+    ) -> OpResult<Vec<u8>> {
         let count = len / RECORD_SIZE;
         if count == 0 {
             return Err(Errno::EINVAL.into());
@@ -78,6 +67,33 @@ impl FileOps for Signalfd {
             return Err(OpError::Block(WaitReason::Poll(vec![key])));
         }
         Ok(out)
+    }
+}
+
+impl FileOps for Signalfd {
+    fn name(&self) -> String {
+        "anon_inode:[signalfd]".into()
+    }
+
+    fn poll(&self, _events: u16, procs: &dyn Processes) -> Readiness {
+        let mask = if procs.signals_pending() & self.mask.get() != 0 {
+            POLLIN | POLLRDNORM
+        } else {
+            0
+        };
+        Readiness {
+            mask,
+            key: Some(PollKey::Signal(procs.current_tgid())),
+        }
+    }
+
+    fn read_by(
+        &self,
+        caller: &mut dyn Processes,
+        nonblock: bool,
+        len: usize,
+    ) -> Option<OpResult<Vec<u8>>> {
+        Some(self.read_now(caller, nonblock, len))
     }
 
     /// Linux's noop_llseek: the offset stays 0.

@@ -142,6 +142,29 @@ impl Timerfd {
         self.set_expiry(at);
         old
     }
+
+    /// The expiries since the last read, as a u64, waiting for one.
+    fn read_now(
+        &self,
+        caller: &mut dyn Processes,
+        nonblock: bool,
+        len: usize,
+    ) -> OpResult<Vec<u8>> {
+        if len < 8 {
+            return Err(Errno::EINVAL.into());
+        }
+        self.count(caller.monotonic());
+        let ticks = self.ticks.replace(0);
+        if ticks == 0 {
+            if nonblock {
+                return Err(Errno::EAGAIN.into());
+            }
+            return Err(OpError::Block(WaitReason::Poll(vec![PollKey::File(
+                self.id,
+            )])));
+        }
+        Ok(ticks.to_le_bytes().to_vec())
+    }
 }
 
 impl FileOps for Timerfd {
@@ -164,22 +187,13 @@ impl FileOps for Timerfd {
         }
     }
 
-    /// The expiries since the last read, as a u64, waiting for one.
-    fn read_by(&self, caller: &mut dyn Processes, nonblock: bool, len: usize) -> OpResult<Vec<u8>> {
-        if len < 8 {
-            return Err(Errno::EINVAL.into());
-        }
-        self.count(caller.monotonic());
-        let ticks = self.ticks.replace(0);
-        if ticks == 0 {
-            if nonblock {
-                return Err(Errno::EAGAIN.into());
-            }
-            return Err(OpError::Block(WaitReason::Poll(vec![PollKey::File(
-                self.id,
-            )])));
-        }
-        Ok(ticks.to_le_bytes().to_vec())
+    fn read_by(
+        &self,
+        caller: &mut dyn Processes,
+        nonblock: bool,
+        len: usize,
+    ) -> Option<OpResult<Vec<u8>>> {
+        Some(self.read_now(caller, nonblock, len))
     }
 
     /// Linux's noop_llseek: the offset stays 0.

@@ -17,7 +17,7 @@
 //! gives it to a job (TIOCSPGRP). A process of that session in another
 //! group is in the background: its reads raise SIGTTIN, and its writes
 //! (with TOSTOP) and terminal settings raise SIGTTOU, as Linux's
-//! tty_check_change does (`syscall::fs`).
+//! tty_check_change does (`syscall::fs::ioctl`).
 //!
 //! The signals the host terminal raises (Ctrl-C, Ctrl-\, Ctrl-Z, a resize)
 //! reach cleave, the host's foreground process; `task::hostsig` catches

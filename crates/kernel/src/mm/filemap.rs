@@ -291,6 +291,12 @@ impl PageCache {
         MemObject::with_source(&self.orphans, source, None)
     }
 
+    /// A System V shared memory segment of `pages` pages (its frames are
+    /// charged with tmpfs's).
+    pub fn sysv_segment(&self, pages: u64, key: i32) -> Obj {
+        MemObject::sysv(&self.orphans, pages, key, self.shmem.clone())
+    }
+
     /// New shared anonymous memory of `pages` pages.
     pub fn anonymous(&self, pages: u64) -> Obj {
         MemObject::new(&self.orphans, pages)
@@ -366,6 +372,13 @@ impl Phys {
             freed += obj.borrow_mut().evict_unmapped(self);
         }
         freed
+    }
+
+    /// vm.drop_caches: gives back the cached pages of host and kernel
+    /// files that nothing maps (they are read again when needed).
+    pub fn drop_clean_caches(&mut self) {
+        self.reclaim();
+        self.reap();
     }
 
     /// Empties the page cache of host files: at shutdown, once nothing is

@@ -209,6 +209,82 @@ impl Mm {
         Ok(start)
     }
 
+    /// Maps System V segment `obj` of `size` bytes (shmat, after its
+    /// checks in `crate::ipc::shm`): at `addr` exactly if not 0, where
+    /// nothing may be mapped yet unless `remap` (SHM_REMAP); writable
+    /// unless read-only. A shared mapping of the segment like any other.
+    #[allow(clippy::too_many_arguments)]
+    pub fn shmat(
+        &mut self,
+        phys: &mut Phys,
+        obj: &Rc<RefCell<MemObject>>,
+        addr: u64,
+        size: u64,
+        prot: u64,
+        remap: bool,
+    ) -> KResult<u64> {
+        if addr != 0 && !remap {
+            let end = addr.checked_add(size).ok_or(Errno::EINVAL)?;
+            if self.vmas.overlaps(addr, end) {
+                return Err(Errno::EINVAL);
+            }
+        }
+        let file = MapFile {
+            pages: FilePages::Cache(obj.clone()),
+            readable: true,
+            writable: prot & PROT_WRITE != 0,
+        };
+        let fixed = if addr != 0 { MAP_FIXED } else { 0 };
+        self.do_mmap(phys, addr, size, prot, MAP_SHARED | fixed, 0, Some(&file))
+    }
+
+    /// shmdt: unmaps the attach of a segment that starts at `addr`, and the
+    /// pieces of it mprotect or munmap made, as Linux's ksys_shmdt finds
+    /// them (a VMA of a segment whose page offset is its distance from
+    /// `addr`). Returns the segment, or EINVAL when nothing is attached
+    /// there.
+    pub fn shmdt(&mut self, phys: &mut Phys, addr: u64) -> KResult<Rc<RefCell<MemObject>>> {
+        if !addr.is_multiple_of(PAGE_SIZE) {
+            return Err(Errno::EINVAL);
+        }
+        let attach_of = |v: &Vma| match &v.backing {
+            Backing::Object { obj, pgoff }
+                if obj.borrow().is_sysv()
+                    && v.start >= addr
+                    && (v.start - addr) / PAGE_SIZE == *pgoff =>
+            {
+                Some(obj.clone())
+            }
+            _ => None,
+        };
+        // The first attach at or above `addr`...
+        let mut at = addr;
+        let (seg, first) = loop {
+            let v = self.vmas.find_after(at).ok_or(Errno::EINVAL)?;
+            if let Some(obj) = attach_of(v) {
+                break (obj, (v.start, v.end));
+            }
+            at = v.end;
+        };
+        let size = seg.borrow().size() * PAGE_SIZE;
+        // ...and the pieces of the same segment within its size of `addr`.
+        let mut ranges = vec![first];
+        let mut at = first.1;
+        while let Some(v) = self.vmas.find_after(at) {
+            if v.end - addr > size {
+                break;
+            }
+            if attach_of(v).is_some_and(|o| Rc::ptr_eq(&o, &seg)) {
+                ranges.push((v.start, v.end));
+            }
+            at = v.end;
+        }
+        for (start, end) in ranges {
+            self.unmap(phys, start, end)?;
+        }
+        Ok(seg)
+    }
+
     /// Picks where a new mapping of `len` bytes goes (Linux's
     /// get_unmapped_area): `addr` itself if fixed, else the hint if that
     /// range is free, else the highest free range below MMAP_BASE.
@@ -824,7 +900,7 @@ impl Mm {
 /// Linux's default overcommit heuristic: refuse only a request larger than
 /// all of memory.
 fn enough_memory(phys: &Phys, pages: u64) -> KResult<()> {
-    if pages > phys.total_frames() as u64 {
+    if phys.overcommit_memory != 1 && pages > phys.total_frames() as u64 {
         Err(Errno::ENOMEM)
     } else {
         Ok(())

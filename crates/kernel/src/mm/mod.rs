@@ -14,6 +14,8 @@
 //!   fault's half is `break_cow` (fault.rs).
 //! - The page cache (filemap.rs): files' pages in [`MemObject`]s that file
 //!   mappings and exec share; a private mapping copies on write.
+//! - What each page is mapped to, without faulting (pagemap.rs): for
+//!   /proc/PID/pagemap and smaps.
 //! - The kernel reaches guest memory through uaccess ([`Mm::read_user`],
 //!   [`Mm::write_user`], ...), which faults pages in as the guest would.
 //!
@@ -39,6 +41,7 @@ mod fault;
 mod filemap;
 mod fork;
 mod mmap;
+mod pagemap;
 mod pagetable;
 mod phys;
 mod uaccess;
@@ -49,6 +52,7 @@ pub use filemap::{
     copy_page_from, Bytes, KernelPage, PageCache, PageSource, ShmemUsage, TmpfsCharge,
 };
 pub use mmap::{FilePages, MapFile};
+pub use pagemap::MappedPage;
 pub use phys::{Phys, PAGE_SIZE};
 pub use vma::{Backing, MemObject, Vma};
 

@@ -36,6 +36,10 @@ pub struct Phys {
     /// Files' pages (filemap.rs); its unmapped pages are given back when
     /// memory runs out.
     pub cache: PageCache,
+    /// vm.overcommit_memory: 1 never refuses a mapping; 0 (and 2, which
+    /// would need commit accounting cleave does not keep) refuse only one
+    /// larger than all of memory.
+    pub overcommit_memory: u32,
 }
 
 impl Phys {
@@ -62,6 +66,7 @@ impl Phys {
             live_mms: 0,
             stats: MmStats::default(),
             cache: PageCache::new(frames),
+            overcommit_memory: 0,
         }
     }
 

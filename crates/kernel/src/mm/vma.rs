@@ -33,6 +33,9 @@ pub struct MemObject {
     /// For a tmpfs file, whose frames are its only copy: the count its
     /// frames are charged to (ENOSPC when full).
     shmem: Option<Rc<ShmemUsage>>,
+    /// A System V shared memory segment's key (`crate::ipc::shm`): its
+    /// mappings are attaches, which shmdt finds and never merges.
+    sysv_key: Option<i32>,
 }
 
 impl fmt::Debug for MemObject {
@@ -54,7 +57,33 @@ impl MemObject {
             source: None,
             orphans: orphans.clone(),
             shmem: None,
+            sysv_key: None,
         }))
+    }
+
+    /// A System V segment of `size_pages` pages with key `key`: shared
+    /// memory whose frames are charged as tmpfs's are (Linux keeps a
+    /// segment in a file of its internal shmem mount).
+    pub(super) fn sysv(
+        orphans: &Orphans,
+        size_pages: u64,
+        key: i32,
+        shmem: Rc<ShmemUsage>,
+    ) -> Rc<RefCell<MemObject>> {
+        Rc::new(RefCell::new(MemObject {
+            size: size_pages,
+            frames: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+            source: None,
+            orphans: orphans.clone(),
+            shmem: Some(shmem),
+            sysv_key: Some(key),
+        }))
+    }
+
+    /// Whether this is a System V segment.
+    pub fn is_sysv(&self) -> bool {
+        self.sysv_key.is_some()
     }
 
     /// The page cache of a file: pages are read from `source` when first
@@ -71,6 +100,7 @@ impl MemObject {
             source: Some(source),
             orphans: orphans.clone(),
             shmem,
+            sysv_key: None,
         }))
     }
 
@@ -96,6 +126,16 @@ impl MemObject {
 
     pub fn source(&self) -> Option<&Rc<dyn PageSource>> {
         self.source.as_ref()
+    }
+
+    /// The file's name, as /proc/PID/maps shows it: a segment's is that of
+    /// Linux's file for it on the internal shm mount, always unlinked.
+    pub fn name(&self) -> Option<Vec<u8>> {
+        match (&self.source, self.sysv_key) {
+            (Some(src), _) => Some(src.name()),
+            (None, Some(key)) => Some(format!("/SYSV{key:08x} (deleted)").into_bytes()),
+            (None, None) => None,
+        }
     }
 
     /// The frame holding page `index` if it is in memory.
@@ -141,6 +181,17 @@ impl MemObject {
                 pfn
             }
         })
+    }
+
+    /// Whether the frames are the only copy of the bytes (a tmpfs file, a
+    /// segment): Linux's shmem pages, which are always dirty.
+    pub fn is_shmem(&self) -> bool {
+        self.shmem.is_some()
+    }
+
+    /// Whether page `index` has been mapped where a store can reach it.
+    pub fn is_dirty(&self, index: u64) -> bool {
+        self.dirty.contains(&index)
     }
 
     /// Page `index` is mapped where a store can reach it.
@@ -270,7 +321,7 @@ impl Vma {
     /// /proc/PID/maps and a core's NT_FILE name.
     pub fn file(&self) -> Option<(Vec<u8>, u64)> {
         match &self.backing {
-            Backing::Object { obj, pgoff } => obj.borrow().source().map(|s| (s.name(), *pgoff)),
+            Backing::Object { obj, pgoff } => obj.borrow().name().map(|name| (name, *pgoff)),
             Backing::Anonymous => None,
         }
     }
@@ -323,7 +374,7 @@ impl Vma {
     /// The file this VMA maps, if any, for /proc/PID/maps.
     pub fn file_name(&self) -> Option<Vec<u8>> {
         match &self.backing {
-            Backing::Object { obj, .. } => obj.borrow().source().map(|s| s.name()),
+            Backing::Object { obj, .. } => obj.borrow().name(),
             Backing::Anonymous => None,
         }
     }
@@ -350,8 +401,10 @@ impl Vma {
             && self.may_write == next.may_write
             && match (&self.backing, &next.backing) {
                 (Backing::Anonymous, Backing::Anonymous) => true,
+                // Each attach of a segment stays a VMA of its own, as
+                // Linux's shm VMAs (which have a close method) do.
                 (Backing::Object { obj: a, pgoff: pa }, Backing::Object { obj: b, pgoff: pb }) => {
-                    Rc::ptr_eq(a, b) && pa + self.pages() == *pb
+                    Rc::ptr_eq(a, b) && pa + self.pages() == *pb && !a.borrow().is_sysv()
                 }
                 _ => false,
             }

@@ -13,7 +13,6 @@ use super::time::read_timespec;
 use crate::errno::{Errno, KResult};
 use crate::fs::epoll::{epoll_of, max_user_watches, Epoll, EPOLL_CTL_DEL};
 use crate::fs::file::{OpenFile, O_CLOEXEC, O_RDWR};
-use crate::fs::{Data, FileKind};
 use crate::mm::{PAGE_SIZE, TASK_SIZE};
 use crate::task::Kernel;
 use std::rc::Rc;
@@ -31,14 +30,10 @@ pub fn epoll_create1(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if flags & !O_CLOEXEC != 0 {
         return Err(Errno::EINVAL);
     }
-    let id = k
-        .vfs
-        .new_inode(0o600, Data::File(Default::default()), Duration::ZERO)
-        .borrow()
-        .id;
+    let id = k.vfs.new_id();
     let max = max_user_watches(k.phys.total_frames() * PAGE_SIZE as usize);
     let epoll = Epoll::new(id, k.cred().uid, max);
-    let file = OpenFile::new(FileKind::Anon(Box::new(epoll)), O_RDWR);
+    let file = OpenFile::new(Box::new(epoll), O_RDWR);
     super::fs::fd_install(k, Rc::new(file), flags & O_CLOEXEC != 0, 0)
 }
 

@@ -3,8 +3,7 @@
 
 use crate::errno::{Errno, KResult};
 use crate::fs::file::O_PATH;
-use crate::fs::{pagecache, Data, Device, FileKind};
-use crate::mm::{FilePages, MapFile, Mm, MAP_ANONYMOUS, MAP_SHARED, PAGE_SIZE, PROT_WRITE};
+use crate::mm::{MapFile, Mm, MAP_ANONYMOUS, MAP_SHARED, PAGE_SIZE, PROT_WRITE};
 use crate::task::rlimit::RLIMIT_AS;
 use crate::task::Kernel;
 use std::cell::RefCell;
@@ -43,28 +42,23 @@ pub fn mmap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if file.flags.get() & O_PATH != 0 {
         return Err(Errno::EBADF);
     }
-    let pages = match &file.kind {
-        FileKind::Inode(loc) if matches!(loc.inode.borrow().data, Data::Device(Device::Zero)) => {
-            FilePages::Zero
-        }
-        FileKind::Inode(loc) => {
-            // /proc/PID/maps names the file by its guest path.
+    // /proc/PID/maps names the file by its guest path.
+    let name = match file.loc() {
+        Some(loc) => {
             let root = k.current().fs.borrow().root.clone();
-            let name = k.vfs.path_of(&root, loc);
-            match pagecache::pages_of(&mut k.phys, loc, &name)? {
-                Some(obj) => FilePages::Cache(obj),
-                None => FilePages::None,
-            }
+            k.vfs.path_of(&root, loc)
         }
-        FileKind::Console(_) | FileKind::Pipe(_) | FileKind::Anon(_) => FilePages::None,
+        None => Vec::new(),
     };
     // A file sealed against writes has no writable shared mapping, now
     // or after mprotect (Linux's memfd_check_seals_mmap).
-    let sealed =
-        matches!(&file.kind, FileKind::Inode(loc) if crate::fs::memfd::write_sealed(&loc.inode));
+    let sealed = file
+        .loc()
+        .is_some_and(|loc| crate::fs::memfd::write_sealed(&loc.inode));
     if sealed && flags & MAP_SHARED != 0 && prot & PROT_WRITE != 0 {
         return Err(Errno::EPERM);
     }
+    let pages = file.ops().mmap(&mut k.phys, &name)?;
     let map = MapFile {
         pages,
         readable: file.readable(),

@@ -3,7 +3,8 @@
 use crate::errno::{Errno, KResult};
 use crate::fs::file::{OpenFile, O_RDWR};
 use crate::fs::memfd::*;
-use crate::fs::{FileKind, FsType, InodeRef};
+use crate::fs::tmpfs::TmpfsFile;
+use crate::fs::InodeRef;
 use crate::mm::Backing;
 use crate::task::Kernel;
 use std::rc::Rc;
@@ -35,7 +36,7 @@ pub fn memfd_create(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         i.gid = cred.egid;
         i.charge = Some(k.phys.cache.charge_tmpfs_inode(0)?);
     }
-    let file = OpenFile::new(FileKind::Inode(loc), O_RDWR);
+    let file = OpenFile::new(Box::new(TmpfsFile { loc }), O_RDWR);
     super::fs::fd_install(k, Rc::new(file), flags & MFD_CLOEXEC != 0, 0)
 }
 
@@ -49,13 +50,11 @@ pub fn fcntl_seals(k: &mut Kernel, file: &OpenFile, cmd: i32, arg: u64) -> KResu
             return Err(Errno::EINVAL);
         }
     }
-    // Only tmpfs's files have seals (procfs's are made as tmpfs files).
-    let FileKind::Inode(loc) = &file.kind else {
+    // Only tmpfs's files have seals (Linux's memfd_file_seals_ptr asks
+    // for shmem's file operations; procfs's files only wrap them).
+    let Some(TmpfsFile { loc }) = file.downcast::<TmpfsFile>() else {
         return Err(Errno::EINVAL);
     };
-    if k.vfs.fs_of(loc) == FsType::Proc {
-        return Err(Errno::EINVAL);
-    }
     if cmd == F_GET_SEALS {
         return seals(&loc.inode).map(u64::from);
     }

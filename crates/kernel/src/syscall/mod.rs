@@ -6,6 +6,7 @@ mod cred;
 mod epoll;
 pub(crate) mod fs;
 mod futex;
+mod ipc;
 mod mem;
 mod memfd;
 pub mod nr;
@@ -174,15 +175,48 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         TIMERFD_GETTIME => timerfd::timerfd_gettime,
         SIGNALFD4 => signalfd::signalfd4,
         MEMFD_CREATE => memfd::memfd_create,
+        SHMGET => ipc::shmget,
+        SHMAT => ipc::shmat,
+        SHMDT => ipc::shmdt,
+        SHMCTL => ipc::shmctl,
+        SEMGET => ipc::semget,
+        SEMOP => ipc::semop,
+        SEMTIMEDOP => ipc::semtimedop,
+        SEMCTL => ipc::semctl,
+        MSGGET => ipc::msgget,
+        MSGSND => ipc::msgsnd,
+        MSGRCV => ipc::msgrcv,
+        MSGCTL => ipc::msgctl,
     }
     t
 };
 
 /// Runs system call `nr` for the current task.
 pub fn dispatch(k: &mut Kernel, nr: u64, args: &[u64; 6]) -> KResult<u64> {
-    match TABLE.get(nr as usize).copied().flatten() {
+    let result = match TABLE.get(nr as usize).copied().flatten() {
         Some(handler) => handler(k, args),
         None => Err(Errno::ENOSYS),
+    };
+    account_io(k, nr, &result);
+    result
+}
+
+/// /proc/PID/io: the bytes a read or write call moved, and the call.
+fn account_io(k: &mut Kernel, nr: u64, result: &KResult<u64>) {
+    let Ok(n) = *result else { return };
+    let read = match nr {
+        nr::READ | nr::READV | nr::PREAD64 | nr::PREADV | nr::PREADV2 => true,
+        nr::WRITE | nr::WRITEV | nr::PWRITE64 | nr::PWRITEV | nr::PWRITEV2 => false,
+        _ => return,
+    };
+    let group = k.group();
+    let io = &mut group.borrow_mut().io;
+    if read {
+        io.rchar += n;
+        io.syscr += 1;
+    } else {
+        io.wchar += n;
+        io.syscw += 1;
     }
 }
 

@@ -17,7 +17,6 @@ use super::time::{read_timespec, timespec_bytes};
 use crate::errno::{Errno, KResult};
 use crate::fs::eventfd::{Eventfd, EFD_SEMAPHORE};
 use crate::fs::file::*;
-use crate::fs::{Data, FileKind};
 use crate::task::signal::{SIGSET_SIZE, UNBLOCKABLE};
 use crate::task::Kernel;
 use crate::wait::{PollKey, WaitReason};
@@ -276,12 +275,8 @@ pub fn eventfd2(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if flags & !(O_CLOEXEC | O_NONBLOCK | EFD_SEMAPHORE) != 0 {
         return Err(Errno::EINVAL);
     }
-    let id = k
-        .vfs
-        .new_inode(0o600, Data::File(Default::default()), Duration::ZERO)
-        .borrow()
-        .id;
+    let id = k.vfs.new_id();
     let efd = Eventfd::new(id, initval, flags & EFD_SEMAPHORE != 0);
-    let file = OpenFile::new(FileKind::Anon(Box::new(efd)), O_RDWR | (flags & O_NONBLOCK));
+    let file = OpenFile::new(Box::new(efd), O_RDWR | (flags & O_NONBLOCK));
     super::fs::fd_install(k, Rc::new(file), flags & O_CLOEXEC != 0, 0)
 }

@@ -61,10 +61,11 @@ pub fn sched_yield(k: &mut Kernel, _: &[u64; 6]) -> KResult<u64> {
 /// struct new_utsname: six 65-byte strings.
 pub fn uname(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     const FIELD: usize = 65;
+    let host = k.sysctl.hostname.clone();
     let fields: [&[u8]; 6] = [
         b"Linux",
-        b"cleave",
-        b"6.1.0-cleave",
+        &host,
+        crate::task::sysctl::OSRELEASE.as_bytes(),
         b"#1 SMP PREEMPT_DYNAMIC",
         b"riscv64",
         b"(none)",

@@ -4,7 +4,6 @@
 use crate::errno::{Errno, KResult};
 use crate::fs::file::{OpenFile, O_RDWR};
 use crate::fs::signalfd::{Signalfd, SFD_CLOEXEC, SFD_NONBLOCK};
-use crate::fs::FileKind;
 use crate::task::signal::{SIGSET_SIZE, UNBLOCKABLE};
 use crate::task::Kernel;
 use crate::wait::PollKey;
@@ -25,20 +24,11 @@ pub fn signalfd4(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         let sfd = Signalfd {
             mask: Cell::new(mask),
         };
-        let file = OpenFile::new(
-            FileKind::Anon(Box::new(sfd)),
-            O_RDWR | (flags & SFD_NONBLOCK),
-        );
+        let file = OpenFile::new(Box::new(sfd), O_RDWR | (flags & SFD_NONBLOCK));
         return super::fs::fd_install(k, Rc::new(file), flags & SFD_CLOEXEC != 0, 0);
     }
     let file = super::fs::file(k, fd as u64)?;
-    let FileKind::Anon(ops) = &file.kind else {
-        return Err(Errno::EINVAL);
-    };
-    let sfd = ops
-        .as_any()
-        .downcast_ref::<Signalfd>()
-        .ok_or(Errno::EINVAL)?;
+    let sfd = file.downcast::<Signalfd>().ok_or(Errno::EINVAL)?;
     sfd.mask.set(mask);
     // Pollers see the new mask at once.
     let tgid = k.group().borrow().tgid;

@@ -5,10 +5,8 @@ use super::time::{itimerspec_bytes, read_timespec};
 use crate::errno::{Errno, KResult};
 use crate::fs::file::{OpenFile, O_CLOEXEC, O_NONBLOCK, O_RDWR};
 use crate::fs::timerfd::*;
-use crate::fs::{Data, FileKind};
 use crate::task::Kernel;
 use std::rc::Rc;
-use std::time::Duration;
 
 /// The alarm clocks would wake a suspended machine: CAP_WAKE_ALARM only.
 fn alarm(clock: i32) -> bool {
@@ -31,13 +29,9 @@ pub fn timerfd_create(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if alarm(clock) && !k.cred().privileged() {
         return Err(Errno::EPERM);
     }
-    let id = k
-        .vfs
-        .new_inode(0o600, Data::File(Default::default()), Duration::ZERO)
-        .borrow()
-        .id;
+    let id = k.vfs.new_id();
     let file = OpenFile::new(
-        FileKind::Anon(Box::new(Timerfd::new(id, clock))),
+        Box::new(Timerfd::new(id, clock)),
         O_RDWR | (flags & O_NONBLOCK),
     );
     super::fs::fd_install(k, Rc::new(file), flags & O_CLOEXEC != 0, 0)
@@ -46,17 +40,12 @@ pub fn timerfd_create(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 /// The timerfd open on `fd`: EBADF for no fd, EINVAL for another file.
 fn timerfd(k: &Kernel, fd: u64) -> KResult<Rc<OpenFile>> {
     let file = super::fs::file(k, fd)?;
-    match &file.kind {
-        FileKind::Anon(ops) if ops.as_any().is::<Timerfd>() => Ok(file.clone()),
-        _ => Err(Errno::EINVAL),
-    }
+    file.downcast::<Timerfd>().ok_or(Errno::EINVAL)?;
+    Ok(file)
 }
 
 fn as_timerfd(file: &OpenFile) -> &Timerfd {
-    match &file.kind {
-        FileKind::Anon(ops) => ops.as_any().downcast_ref().expect("checked"),
-        _ => unreachable!("checked"),
-    }
+    file.downcast().expect("checked")
 }
 
 /// timerfd_settime(fd, flags, new_value, old_value).

@@ -180,6 +180,17 @@ pub(super) fn signature(nr: u64) -> Option<(&'static [Arg], Ret)> {
         nr::TIMERFD_GETTIME => (&[Int, Ptr], int),
         nr::SIGNALFD4 => (&[Int, Ptr, Size, Flags(O_FLAGS)], int),
         nr::MEMFD_CREATE => (&[Str, Hex], int),
+        nr::SHMGET => (&[Int, Size, Hex], int),
+        nr::SHMAT => (&[Int, Ptr, Hex], Ret::Hex),
+        nr::SHMDT => (&[Ptr], int),
+        nr::SHMCTL | nr::MSGCTL => (&[Int, Int, Ptr], int),
+        nr::SEMGET => (&[Int, Int, Hex], int),
+        nr::SEMOP => (&[Int, Ptr, Size], int),
+        nr::SEMTIMEDOP => (&[Int, Ptr, Size, Ptr], int),
+        nr::SEMCTL => (&[Int, Int, Int, Hex], int),
+        nr::MSGGET => (&[Int, Hex], int),
+        nr::MSGSND => (&[Int, Ptr, Size, Hex], int),
+        nr::MSGRCV => (&[Int, Ptr, Size, Int, Hex], int),
         _ => return None,
     })
 }

@@ -168,7 +168,7 @@ impl Kernel {
         }
         // max_threads binds everyone, root included: the kernel's own
         // memory for tasks is bounded by the guest's RAM.
-        if self.nr_threads() >= super::rlimit::max_threads(self.phys.total_frames() as u64) {
+        if self.nr_threads() >= self.sysctl.threads_max {
             return Err(Errno::EAGAIN);
         }
         // copy_namespaces: an unprivileged caller gets EPERM.

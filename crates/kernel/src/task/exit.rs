@@ -92,7 +92,8 @@ impl Kernel {
     /// 3. releases its address space (exit_mm): first mm_release, which
     ///    walks the robust futex list, zeroes and wakes clear_child_tid,
     ///    and lets a vfork parent go on; then the space itself with its
-    ///    last user;
+    ///    last user; with the process's last thread, its semaphore
+    ///    adjustments (SEM_UNDO) are applied (exit_sem);
     /// 4. closes its files and drops its cwd and root (exit_files,
     ///    exit_fs): a pipe's other end sees EOF, EPIPE or POLLHUP, its
     ///    waiters being woken before the scheduler picks the next thread
@@ -136,6 +137,9 @@ impl Kernel {
             ..
         } = task;
         self.mmput(mm);
+        if last {
+            self.exit_sem(&group);
+        }
         // 4.
         drop(files);
         drop(fs);

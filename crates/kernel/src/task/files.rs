@@ -9,7 +9,7 @@ use crate::errno::{Errno, KResult};
 use crate::fs::file::{Processes, O_NONBLOCK, O_RDWR};
 use crate::fs::pidfd::Pidfd;
 use crate::fs::stdio::HostStdio;
-use crate::fs::{FileKind, OpenFile};
+use crate::fs::OpenFile;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ impl Files {
     pub fn host_stdio() -> Files {
         let fd = |s: HostStdio| {
             Some(Fd {
-                file: Rc::new(OpenFile::new(FileKind::Console(s), s.access_mode())),
+                file: Rc::new(OpenFile::new(Box::new(s), s.access_mode())),
                 cloexec: false,
             })
         };
@@ -129,10 +129,7 @@ impl Kernel {
     /// A new pidfd for process `pid` on the lowest free fd (always
     /// close-on-exec, as Linux's); `flags` may hold O_NONBLOCK.
     pub fn install_pidfd(&mut self, pid: Tid, flags: u32) -> KResult<u64> {
-        let file = OpenFile::new(
-            FileKind::Anon(Box::new(Pidfd { pid })),
-            O_RDWR | (flags & O_NONBLOCK),
-        );
+        let file = OpenFile::new(Box::new(Pidfd { pid }), O_RDWR | (flags & O_NONBLOCK));
         // install caps the limit at the table's size.
         let limit = self.nofile_limit() as usize;
         let files = self.current().files.clone();
@@ -144,12 +141,9 @@ impl Kernel {
     /// for no fd or one that is not a pidfd (Linux's pidfd_pid).
     pub fn pidfd_target(&self, fd: u64) -> KResult<(Tid, u32)> {
         let file = self.current().files.borrow().get(fd)?;
-        match &file.kind {
-            FileKind::Anon(ops) => match ops.as_any().downcast_ref::<Pidfd>() {
-                Some(p) => Ok((p.pid, file.flags.get())),
-                None => Err(Errno::EBADF),
-            },
-            _ => Err(Errno::EBADF),
+        match file.downcast::<Pidfd>() {
+            Some(p) => Ok((p.pid, file.flags.get())),
+            None => Err(Errno::EBADF),
         }
     }
 }

@@ -11,7 +11,8 @@
 //! image; `exit.rs` ends threads and processes and implements wait;
 //! `block.rs` is how a system call waits; `sigdeliver.rs` sends and
 //! delivers signals; `uaccess.rs` is the current task's access to user
-//! memory.
+//! memory; `sysvipc.rs` is what System V IPC needs of tasks, `sysctl.rs`
+//! the settings /proc/sys changes.
 //!
 //! Processes are [`ThreadGroup`]s kept in `Kernel::groups` from fork until
 //! reaped (a zombie is a group with no threads left and `zombie` set);
@@ -37,6 +38,8 @@ pub mod rlimit;
 pub mod sched;
 pub mod sigdeliver;
 pub mod signal;
+pub mod sysctl;
+pub mod sysvipc;
 pub mod timer;
 mod uaccess;
 
@@ -176,6 +179,18 @@ pub struct ThreadGroup {
     /// Whether system calls are traced: not for init nor for its children
     /// until they exec, so that `--strace` shows the user's program only.
     pub traced: bool,
+    /// What the read and write calls moved (/proc/PID/io).
+    pub io: IoAccounting,
+}
+
+/// Linux's task_io_accounting: bytes and calls of the read and write
+/// families, for /proc/PID/io.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IoAccounting {
+    pub rchar: u64,
+    pub wchar: u64,
+    pub syscr: u64,
+    pub syscw: u64,
 }
 
 impl ThreadGroup {
@@ -216,6 +231,7 @@ impl ThreadGroup {
             dead_threads_time: Duration::ZERO,
             children_time: Duration::ZERO,
             traced: false,
+            io: IoAccounting::default(),
         }
     }
 }
@@ -412,6 +428,10 @@ pub struct Kernel {
     deadlock: bool,
     /// Futex wait queues (see `futex.rs`).
     pub futex: futex::FutexTable,
+    /// System V IPC objects (see `crate::ipc` and `sysvipc.rs`).
+    pub ipc: crate::ipc::Ipc,
+    /// The settings /proc/sys shows and root may change (`sysctl.rs`).
+    pub sysctl: sysctl::Sysctl,
     /// The file system tree (see `crate::fs`).
     pub vfs: crate::fs::Vfs,
 }
@@ -452,6 +472,8 @@ impl Kernel {
             main_exit: None,
             deadlock: false,
             futex: futex::FutexTable::default(),
+            ipc: crate::ipc::Ipc::default(),
+            sysctl: sysctl::Sysctl::new(config.mem_bytes),
             vfs,
         }
     }
@@ -497,9 +519,11 @@ impl Kernel {
         Ok(tid)
     }
 
+    /// The next pid (Linux's alloc_pid): `next_tid`, which then moves on
+    /// to the next free one below kernel.pid_max (see `sysctl.rs`).
     fn alloc_tid(&mut self) -> Tid {
         let tid = self.next_tid;
-        self.next_tid += 1;
+        self.next_tid = self.next_free_pid(tid + 1);
         tid
     }
 
@@ -560,6 +584,8 @@ impl Kernel {
         self.posix_timers.clear();
         self.on_hart = None;
         self.groups.clear();
+        // System V objects outlive processes, not the kernel.
+        self.ipc = crate::ipc::Ipc::default();
         self.phys.drop_caches();
         // The leak check: with every address space released, no `Mm` is
         // alive and the only frames in use are tmpfs's pages, which

@@ -3,7 +3,8 @@
 
 use super::{File, Kind, ProcEntry, Snapshot};
 use crate::errno::{Errno, KResult};
-use crate::fs::{FileKind, FsType};
+use crate::fs::pipe::PipeEnd;
+use crate::fs::FsType;
 use crate::loader::stack::USER_HZ;
 use crate::mm::{Backing, Mm, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::task::block::TaskState;
@@ -316,9 +317,116 @@ fn memory(
     }
 }
 
+/// /proc/PID/limits (Linux's proc_pid_limits).
+fn limits(g: &ThreadGroup) -> String {
+    use crate::task::rlimit::RLIM_INFINITY;
+    const ROWS: [(&str, &str); 16] = [
+        ("Max cpu time", "seconds"),
+        ("Max file size", "bytes"),
+        ("Max data size", "bytes"),
+        ("Max stack size", "bytes"),
+        ("Max core file size", "bytes"),
+        ("Max resident set", "bytes"),
+        ("Max processes", "processes"),
+        ("Max open files", "files"),
+        ("Max locked memory", "bytes"),
+        ("Max address space", "bytes"),
+        ("Max file locks", "locks"),
+        ("Max pending signals", "signals"),
+        ("Max msgqueue size", "bytes"),
+        ("Max nice priority", ""),
+        ("Max realtime priority", ""),
+        ("Max realtime timeout", "us"),
+    ];
+    let mut out = format!(
+        "{:<25} {:<20} {:<20} {:<10}\n",
+        "Limit", "Soft Limit", "Hard Limit", "Units"
+    );
+    let show = |v: u64| {
+        if v == RLIM_INFINITY {
+            "unlimited".to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    for (i, (name, unit)) in ROWS.iter().enumerate() {
+        let r = g.rlimits.get(i);
+        let _ = write!(out, "{name:<25} {:<20} {:<20} ", show(r.cur), show(r.max));
+        if !unit.is_empty() {
+            let _ = write!(out, "{unit:<10}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// smaps' figures for one VMA (Linux's show_smap), after its maps line.
+fn smap(k: &Kernel, mm: &Mm, v: &crate::mm::Vma, out: &mut String) {
+    let (mut rss, mut pss) = (0, 0);
+    let mut kinds = [0u64; 4]; // shared clean, shared dirty, private clean, private dirty
+    let mut anon = 0;
+    for p in mm.pages_of(&k.phys, v).filter(|p| !p.zero) {
+        rss += PAGE_SIZE;
+        pss += PAGE_SIZE / u64::from(p.mapcount.max(1));
+        kinds[usize::from(p.mapcount < 2) * 2 + usize::from(p.dirty)] += PAGE_SIZE;
+        if !p.file {
+            anon += PAGE_SIZE;
+        }
+    }
+    let mut row = |name: &str, bytes: u64| {
+        let _ = writeln!(out, "{name:<16}{:>8} kB", bytes / 1024);
+    };
+    row("Size:", v.end - v.start);
+    row("KernelPageSize:", PAGE_SIZE);
+    row("MMUPageSize:", PAGE_SIZE);
+    row("Rss:", rss);
+    row("Pss:", pss);
+    row("Shared_Clean:", kinds[0]);
+    row("Shared_Dirty:", kinds[1]);
+    row("Private_Clean:", kinds[2]);
+    row("Private_Dirty:", kinds[3]);
+    row("Referenced:", rss);
+    row("Anonymous:", anon);
+    for name in [
+        "LazyFree:",
+        "AnonHugePages:",
+        "ShmemPmdMapped:",
+        "FilePmdMapped:",
+        "Shared_Hugetlb:",
+        "Private_Hugetlb:",
+        "Swap:",
+        "SwapPss:",
+        "Locked:",
+    ] {
+        row(name, 0);
+    }
+    let _ = writeln!(out, "THPeligible:    0");
+    let mut flags = String::from("VmFlags:");
+    for (on, name) in [
+        (v.prot & PROT_READ != 0, "rd"),
+        (v.prot & PROT_WRITE != 0, "wr"),
+        (v.prot & PROT_EXEC != 0, "ex"),
+        (v.shared, "sh"),
+        (true, "mr"),
+        (v.may_write, "mw"),
+        (true, "me"),
+        (v.shared && v.may_write, "ms"),
+        (v.growsdown, "gd"),
+        (v.dontfork, "dc"),
+        (v.wipeonfork, "wf"),
+    ] {
+        if on {
+            flags.push(' ');
+            flags.push_str(name);
+        }
+    }
+    let _ = writeln!(out, "{flags} ");
+}
+
 /// /proc/PID/maps: show_map_vma's lines; a name is padded to column 73.
-/// Device and inode numbers are not shown (00:00 0).
-fn maps(k: &Kernel, who: Option<Tid>) -> String {
+/// Device and inode numbers are not shown (00:00 0). /proc/PID/smaps
+/// (`smaps`) follows each line with the VMA's figures.
+fn maps(k: &Kernel, who: Option<Tid>, smaps: bool) -> String {
     let Some(t) = who.and_then(|t| k.task(t)) else {
         return String::new();
     };
@@ -364,6 +472,9 @@ fn maps(k: &Kernel, who: Option<Tid>) -> String {
         }
         line.push('\n');
         out.push_str(&line);
+        if smaps {
+            smap(k, &mm, v, &mut out);
+        }
     }
     out
 }
@@ -514,6 +625,55 @@ const CPUINFO: &str = "processor\t: 0\nhart\t\t: 0\nisa\t\t: rv64imafdc_zicsr_zi
     mmu\t\t: sv39\nuarch\t\t: cleave\nmvendorid\t: 0x0\nmarchid\t\t: 0x0\nmimpid\t\t: 0x0\n\
     hart isa\t: rv64imafdc_zicsr_zifencei\n\n";
 
+/// Reads /proc/PID/pagemap at `offset`: one 64-bit entry per page of the
+/// address space (see `mm::pagemap`), made where it is read, since the
+/// whole file would be 512 MiB. None for any other file (made at open).
+/// The frame numbers show to root only, as Linux's to CAP_SYS_ADMIN.
+pub fn read_live(
+    k: &mut Kernel,
+    loc: &crate::fs::Loc,
+    offset: u64,
+    len: usize,
+) -> Option<KResult<Vec<u8>>> {
+    let kind = match &loc.inode.borrow().data {
+        crate::fs::Data::Proc(node) => node.kind,
+        _ => return None,
+    };
+    let Kind::File {
+        pid,
+        tid,
+        file: File::Pagemap,
+    } = kind
+    else {
+        return None;
+    };
+    if !offset.is_multiple_of(8) || !len.is_multiple_of(8) {
+        return Some(Err(Errno::EINVAL));
+    }
+    let who = tid.or_else(|| main_thread(&k.vfs.proc.borrow(), pid));
+    let Some(mm) = who.and_then(|t| k.task(t)).map(|t| t.mm.clone()) else {
+        return Some(Ok(Vec::new()));
+    };
+    let show_pfn = k.cred().privileged();
+    let mm = mm.borrow();
+    // At most 16 MiB of entries a call (a short read), so that one read
+    // neither holds the kernel long nor takes much host memory.
+    let len = len.min(16 << 20);
+    let first = offset / 8;
+    let end = (crate::mm::TASK_SIZE / PAGE_SIZE).min(first.saturating_add(len as u64 / 8));
+    let mut out = Vec::with_capacity(len.min(1 << 20));
+    for page in first..end {
+        let va = page * PAGE_SIZE;
+        let entry = if mm.find_vma(va).is_some() {
+            mm.pagemap_entry(&k.phys, va, show_pfn)
+        } else {
+            0
+        };
+        out.extend_from_slice(&entry.to_le_bytes());
+    }
+    Some(Ok(out))
+}
+
 /// The content of procfs file `kind`, as of now. ENOENT once the process
 /// it describes is gone.
 pub fn generate(k: &mut Kernel, kind: Kind) -> KResult<Vec<u8>> {
@@ -540,6 +700,7 @@ pub fn generate(k: &mut Kernel, kind: Kind) -> KResult<Vec<u8>> {
         }
         File::Cpuinfo => CPUINFO.into(),
         File::Filesystems => "nodev\ttmpfs\nnodev\tproc\n".into(),
+        File::Table(n) => (super::sys::TABLE[n as usize].read)(k),
         _ => {
             let group = k.process(pid).ok_or(Errno::ENOENT)?;
             let who = tid.or_else(|| main_thread(&k.vfs.proc.borrow(), pid));
@@ -548,7 +709,17 @@ pub fn generate(k: &mut Kernel, kind: Kind) -> KResult<Vec<u8>> {
                 File::Stat => stat(k, &g, pid, tid, who),
                 File::Status => status(k, &g, pid, tid, who),
                 File::Comm => format!("{}\n", String::from_utf8_lossy(&g.comm)),
-                File::Maps => maps(k, who),
+                File::Maps => maps(k, who, false),
+                File::Smaps => maps(k, who, true),
+                File::Io => {
+                    let io = g.io;
+                    format!(
+                        "rchar: {}\nwchar: {}\nsyscr: {}\nsyscw: {}\nread_bytes: 0\n\
+                         write_bytes: 0\ncancelled_write_bytes: 0\n",
+                        io.rchar, io.wchar, io.syscr, io.syscw
+                    )
+                }
+                File::Limits => limits(&g),
                 File::Mounts => mounts(k, who),
                 File::Fdinfo(fd) => {
                     let files = who.and_then(|t| k.task(t)).map(|t| t.files.clone());
@@ -557,10 +728,11 @@ pub fn generate(k: &mut Kernel, kind: Kind) -> KResult<Vec<u8>> {
                         .borrow()
                         .get(fd)
                         .map_err(|_| Errno::ENOENT)?;
-                    let ino = match &f.kind {
-                        FileKind::Inode(loc) => loc.inode.borrow().ino,
-                        FileKind::Pipe(end) => end.id(),
-                        FileKind::Console(_) | FileKind::Anon(_) => 0,
+                    // A pipe's is its pipefs inode's; other files
+                    // outside the tree show none.
+                    let ino = match f.loc() {
+                        Some(loc) => loc.inode.borrow().ino,
+                        None => f.downcast::<PipeEnd>().map_or(0, PipeEnd::id),
                     };
                     format!(
                         "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t0\nino:\t{ino}\n",

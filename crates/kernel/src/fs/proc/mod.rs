@@ -14,18 +14,22 @@
 //! the task table (`crate::task`: thread groups, fd tables, credentials);
 //! the rest of fs/ sits below tasks and imports nothing of them.
 //!
+//! /proc/sys and /proc/sysvipc are a table of files (`sys.rs`), the
+//! settings among them writable. /proc/PID/pagemap alone is made where it
+//! is read (`array::read_live`).
+//!
 //! The fd, cwd and root links are "magic" as in Linux: following one leads
 //! to the open file or directory itself ([`follow`]), while readlink shows
 //! a path as the reader sees it.
 
 pub mod array;
+pub mod file;
+pub mod sys;
 
 use super::{
-    Data, FileKind, InodeRef, Loc, OpenFile, Stream, Vfs, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK,
-    S_IFREG,
+    Data, InodeRef, Loc, OpenFile, Stream, Vfs, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG,
 };
 use crate::errno::{Errno, KResult};
-use crate::fs::stdio::HostStdio;
 use crate::task::files::Files;
 use crate::task::{FsInfo, ThreadGroup, Tid};
 use std::cell::RefCell;
@@ -73,6 +77,13 @@ pub enum File {
     Version,
     Cpuinfo,
     Filesystems,
+    /// A file of /proc/sys or /proc/sysvipc: `sys::TABLE[n]`.
+    Table(u16),
+    /// Read where it is read, not made at open (see `array::read_live`).
+    Pagemap,
+    Smaps,
+    Io,
+    Limits,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +109,9 @@ pub enum Kind {
         tid: Option<Tid>,
     },
     TaskDir(Tid),
+    /// /proc/sys, /proc/sysvipc and their directories: the prefix of the
+    /// paths of `sys::TABLE` they hold.
+    TableDir(&'static str),
     FdDir(Tid),
     FdinfoDir(Tid),
     Fd(Tid, u64),
@@ -123,6 +137,38 @@ impl ProcNode {
             children: BTreeMap::new(),
         }
     }
+
+    /// The child handed out as `name`, if it still is.
+    pub fn child(&self, name: &[u8]) -> Option<InodeRef> {
+        self.children.get(name).cloned()
+    }
+}
+
+/// The entries of table directory `prefix`: subdirectories and files.
+fn table_children(prefix: &'static str) -> Vec<(Vec<u8>, Kind)> {
+    let mut out: Vec<(Vec<u8>, Kind)> = Vec::new();
+    for (n, e) in sys::TABLE.iter().enumerate() {
+        let Some(rest) = e
+            .path
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix('/'))
+        else {
+            continue;
+        };
+        let kind = match rest.find('/') {
+            Some(slash) => Kind::TableDir(&e.path[..prefix.len() + 1 + slash]),
+            None => Kind::File {
+                pid: 0,
+                tid: None,
+                file: File::Table(n as u16),
+            },
+        };
+        let name = rest.split('/').next().unwrap_or(rest).as_bytes().to_vec();
+        if !out.iter().any(|(m, _)| *m == name) {
+            out.push((name, kind));
+        }
+    }
+    out
 }
 
 const GLOBAL_FILES: [(&str, File); 7] = [
@@ -135,12 +181,16 @@ const GLOBAL_FILES: [(&str, File); 7] = [
     ("version", File::Version),
 ];
 
-const PID_FILES: [(&str, File); 7] = [
+const PID_FILES: [(&str, File); 11] = [
     ("cmdline", File::Cmdline),
     ("comm", File::Comm),
     ("environ", File::Environ),
+    ("io", File::Io),
+    ("limits", File::Limits),
     ("maps", File::Maps),
     ("mounts", File::Mounts),
+    ("pagemap", File::Pagemap),
+    ("smaps", File::Smaps),
     ("stat", File::Stat),
     ("status", File::Status),
 ];
@@ -173,7 +223,9 @@ fn open_file(snap: &Snapshot, pid: Tid, fd: u64) -> Option<Rc<OpenFile>> {
 /// Whether `kind` still names something that exists.
 fn exists(snap: &Snapshot, kind: Kind) -> bool {
     let (pid, tid) = match kind {
-        Kind::Root | Kind::SelfLink | Kind::ThreadSelf | Kind::MountsLink => return true,
+        Kind::Root | Kind::SelfLink | Kind::ThreadSelf | Kind::MountsLink | Kind::TableDir(_) => {
+            return true
+        }
         Kind::File { pid: 0, .. } => return true,
         Kind::Pid { pid, tid } | Kind::File { pid, tid, .. } => (pid, tid),
         Kind::TaskDir(pid) | Kind::FdDir(pid) | Kind::FdinfoDir(pid) | Kind::Link(pid, _) => {
@@ -216,6 +268,8 @@ fn children(snap: &Snapshot, kind: Kind) -> Vec<(Vec<u8>, Kind)> {
                 })
                 .collect();
             out.push(named("mounts", Kind::MountsLink));
+            out.push(named("sys", Kind::TableDir("sys")));
+            out.push(named("sysvipc", Kind::TableDir("sysvipc")));
             out.push(named("self", Kind::SelfLink));
             out.push(named("thread-self", Kind::ThreadSelf));
             out.extend(
@@ -264,6 +318,7 @@ fn children(snap: &Snapshot, kind: Kind) -> Vec<(Vec<u8>, Kind)> {
                 })
                 .collect()
         }
+        Kind::TableDir(prefix) => table_children(prefix),
         _ => Vec::new(),
     }
 }
@@ -308,14 +363,18 @@ fn child_kind(snap: &Snapshot, dir: Kind, name: &[u8]) -> Option<Kind> {
 
 fn mode_of(kind: Kind) -> u32 {
     match kind {
-        Kind::Root | Kind::Pid { .. } | Kind::TaskDir(_) => S_IFDIR | 0o555,
+        Kind::Root | Kind::Pid { .. } | Kind::TaskDir(_) | Kind::TableDir(_) => S_IFDIR | 0o555,
         Kind::FdDir(_) | Kind::FdinfoDir(_) => S_IFDIR | 0o500,
         Kind::Fd(..) => S_IFLNK | 0o700,
         Kind::SelfLink | Kind::ThreadSelf | Kind::MountsLink | Kind::Link(..) => S_IFLNK | 0o777,
         Kind::File {
-            file: File::Environ,
+            file: File::Environ | File::Io | File::Pagemap,
             ..
         } => S_IFREG | 0o400,
+        Kind::File {
+            file: File::Table(n),
+            ..
+        } => S_IFREG | sys::TABLE[n as usize].mode,
         Kind::File { .. } => S_IFREG | 0o444,
     }
 }
@@ -405,11 +464,9 @@ pub fn entries(vfs: &Vfs, dir: &Loc) -> KResult<Vec<(Vec<u8>, u64, u8)>> {
 
 /// How an open file is named in /proc/PID/fd.
 fn fd_text(vfs: &Vfs, root: &Loc, file: &OpenFile) -> Vec<u8> {
-    match &file.kind {
-        FileKind::Inode(loc) => loc_text(vfs, root, loc),
-        FileKind::Pipe(end) => format!("pipe:[{}]", end.id()).into_bytes(),
-        FileKind::Console(s) => console_text(*s),
-        FileKind::Anon(ops) => ops.name().into_bytes(),
+    match file.loc() {
+        Some(loc) => loc_text(vfs, root, loc),
+        None => file.ops().name().into_bytes(),
     }
 }
 
@@ -422,20 +479,6 @@ fn loc_text(vfs: &Vfs, root: &Loc, loc: &Loc) -> Vec<u8> {
         path.extend_from_slice(b" (deleted)");
     }
     path
-}
-
-/// A host standard stream: a host pipe or socket by its host inode, as
-/// Linux would show it; anything else is the console.
-fn console_text(s: HostStdio) -> Vec<u8> {
-    use rustix::fs::FileType;
-    match s.stat() {
-        Ok(st) => match FileType::from_raw_mode(st.st_mode) {
-            FileType::Fifo => format!("pipe:[{}]", st.st_ino).into_bytes(),
-            FileType::Socket => format!("socket:[{}]", st.st_ino).into_bytes(),
-            _ => b"/dev/console".to_vec(),
-        },
-        Err(_) => b"/dev/console".to_vec(),
-    }
 }
 
 /// The target of a procfs symlink.
@@ -483,10 +526,7 @@ fn follow_in(snap: &Snapshot, kind: Kind) -> Option<Loc> {
     match kind {
         Kind::Fd(pid, fd) => {
             let file = open_file(snap, pid, fd)?;
-            match &file.kind {
-                FileKind::Inode(loc) => Some(loc.clone()),
-                _ => None,
-            }
+            file.loc().cloned()
         }
         Kind::Link(pid, link @ (Link::Cwd | Link::Root)) => {
             let fs = snap.procs.get(&pid)?.fs.upgrade()?;
@@ -521,10 +561,10 @@ pub fn follow(vfs: &Vfs, loc: &Loc) -> Option<KResult<Loc>> {
         return None;
     };
     let file = open_file(&snap, pid, fd)?;
-    let (mode, stream) = match &file.kind {
-        FileKind::Pipe(end) => (S_IFIFO | 0o600, Stream::Pipe(Rc::downgrade(&end.pipe))),
-        FileKind::Console(s) => (S_IFCHR | 0o620, Stream::Host(*s)),
-        _ => return None,
+    let stream = file.ops().stream()?;
+    let mode = match stream {
+        Stream::Pipe(_) => S_IFIFO | 0o600,
+        Stream::Host(_) => S_IFCHR | 0o620,
     };
     let inode = vfs.new_inode(mode, Data::Stream(stream), Duration::ZERO);
     Some(Ok(Loc {

@@ -4,11 +4,11 @@
 //! `mmtest CASE`, `fstest CASE`, `sigtest CASE`, `polltest CASE`,
 //! `schedtest CASE`, `limits CASE`, `acct CASE`, `lifecycle CASE`,
 //! `fileops CASE`, `ipctest CASE`, `procmm CASE`, `sockettest CASE`,
-//! `fifotest CASE` from `userland/src/`). The same C source is compiled for
-//! the host with `cc` at test time and run natively: Linux's stdout and exit
-//! status are the expected ones. The committed riscv64 binary in
-//! `userland/bin/` runs under `cleave run` and must print the same bytes and
-//! exit the same way. The programs print only deterministic facts
+//! `fifotest CASE`, `eventtest CASE` from `userland/src/`). The same C
+//! source is compiled for the host with `cc` at test time and run
+//! natively: Linux's stdout and exit status are the expected ones. The
+//! committed riscv64 binary in `userland/bin/` runs under `cleave run` and
+//! must print the same bytes and exit the same way. The programs print only deterministic facts
 //! (relations, values, errno names, decoded wait statuses), never pids or
 //! addresses, so the two outputs can be compared byte for byte.
 //!
@@ -202,6 +202,24 @@ const ACTIVE: &[&str] = &[
     "fifotest/open_nonblock",
     "fifotest/open_blocking",
     "fifotest/open_interrupted",
+    "eventtest/epoll_ctl",
+    "eventtest/epoll_wait_errors",
+    "eventtest/epoll_level",
+    "eventtest/epoll_edge",
+    "eventtest/epoll_files",
+    "eventtest/epoll_fork",
+    "eventtest/epoll_nested",
+    "eventtest/epoll_signals",
+    "eventtest/epoll_stdin",
+    "eventtest/timerfd_errors",
+    "eventtest/timerfd_oneshot",
+    "eventtest/timerfd_interval",
+    "eventtest/timerfd_abstime",
+    "eventtest/timerfd_epoll",
+    "eventtest/signalfd_basic",
+    "eventtest/signalfd_wait",
+    "eventtest/memfd",
+    "eventtest/memfd_seals",
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
@@ -488,6 +506,7 @@ fn lists_cover_every_case() {
         "procmm",
         "sockettest",
         "fifotest",
+        "eventtest",
     ] {
         let out = run(&native(program), &["list"], &format!("{program}-list"));
         for case in String::from_utf8(out.stdout).unwrap().lines() {

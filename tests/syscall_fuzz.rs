@@ -76,6 +76,10 @@ const FD_MAKERS: &[&str] = &[
     "socket",
     "socketpair",
     "accept4",
+    "epoll_create1",
+    "timerfd_create",
+    "signalfd4",
+    "memfd_create",
 ];
 
 /// What the guest's paths point at: its root's entries, the writable

@@ -3,6 +3,8 @@
 //! can say what its caller must wait for without knowing how threads
 //! block (`task::block` does the blocking and the waking).
 
+use std::time::Duration;
+
 /// A thread id; a process id is its thread group leader's tid.
 pub type Tid = u32;
 
@@ -37,8 +39,9 @@ pub enum WaitReason {
     /// msgsnd or msgrcv on System V message queue `id`: any change to the
     /// queue restarts it.
     Msg { id: i32 },
-    /// poll, ppoll and pselect6: woken by any of its files (the call
-    /// re-scans them all).
+    /// poll, ppoll, pselect6 and epoll_wait: woken by any of its files
+    /// (the call re-scans them all); also a read that waits for one file
+    /// (a timerfd, a signalfd).
     Poll(Vec<PollKey>),
     /// nanosleep and clock_nanosleep: only the deadline wakes it.
     Sleep,
@@ -47,13 +50,16 @@ pub enum WaitReason {
 }
 
 /// One thing a poller waits on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PollKey {
-    /// A pipe, an eventfd or a socket, by the id its changes are announced with
-    /// (`fs::pipe::note_wake`).
+    /// A pipe, an eventfd, a socket, an epoll or a timerfd, by the id its
+    /// changes are announced with (`fs::pipe::note_wake`).
     File(u64),
     /// A pidfd: process `tgid` ending or being reaped.
     Exit(Tid),
+    /// A signalfd: a signal queued for process `tgid` or one of its
+    /// threads.
+    Signal(Tid),
     /// A host standard stream: re-checked by the run loop (see
     /// `Kernel::check_console`).
     Console,
@@ -74,4 +80,19 @@ impl WaitReason {
     pub fn polls(&self, key: PollKey) -> bool {
         matches!(self, WaitReason::Poll(keys) if keys.contains(&key))
     }
+}
+
+/// `n` intervals after `from`: a periodic timer's later expiries (POSIX
+/// timers, timerfds).
+pub fn after(from: Duration, interval: Duration, n: u64) -> Duration {
+    let nanos = from.as_nanos() + interval.as_nanos() * u128::from(n);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
+/// Expiries within (fired, now] after the one at `fired`, for `interval`.
+pub fn missed(fired: Duration, now: Duration, interval: Duration) -> u64 {
+    if now < fired || interval.is_zero() {
+        return 0;
+    }
+    ((now - fired).as_nanos() / interval.as_nanos()) as u64
 }

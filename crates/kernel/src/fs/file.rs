@@ -98,6 +98,21 @@ pub trait FileOps {
         self.read(io.nonblock, len)
     }
 
+    /// read(2) for the kinds whose bytes depend on who reads and when (a
+    /// signalfd dequeues the caller's signals, a timerfd counts its
+    /// expiries until now): they answer here, with the task table as
+    /// `caller`, and keep no position. None for every other kind, which
+    /// `read_iter` answers. (An `Io` cannot carry the task table: it
+    /// borrows guest RAM out of it.)
+    fn read_by(
+        &self,
+        _caller: &mut dyn Processes,
+        _nonblock: bool,
+        _len: usize,
+    ) -> Option<OpResult<Vec<u8>>> {
+        None
+    }
+
     /// write(2) and pwrite(2) of `data` at `io.pos` (the end with
     /// `io.append`): how much was taken. A kind whose write can block
     /// after taking part of the data says so in `write_may_block`, and
@@ -332,11 +347,29 @@ pub fn generic_llseek(pos: &Cell<u64>, size: u64, offset: i64, whence: i32) -> K
     Ok(new as u64)
 }
 
-/// How a process stands, for the files that watch one (pidfds). The task
-/// table answers it: the files layer sits below tasks.
+/// What files ask of the task table, which answers it (the files layer
+/// sits below tasks): how a process stands (pidfds), the clocks
+/// (timerfds) and the calling thread's signals (signalfds).
 pub trait Processes {
     /// None once `pid` has been reaped (or never was); whether it has ended.
     fn ended(&self, pid: u32) -> Option<bool>;
+
+    /// CLOCK_MONOTONIC now: the time line timers keep their expiries on.
+    fn monotonic(&self) -> Duration;
+
+    /// CLOCK_REALTIME now.
+    fn realtime(&self) -> Duration;
+
+    /// The calling thread's process.
+    fn current_tgid(&self) -> u32;
+
+    /// The signals pending for the calling thread: its own and its
+    /// process's.
+    fn signals_pending(&self) -> u64;
+
+    /// Dequeues the calling thread's lowest pending signal in `mask`, as
+    /// its siginfo_t.
+    fn take_signal(&mut self, mask: u64) -> Option<[u8; 128]>;
 }
 
 /// What poll learns from one file: the events that hold now, and what

@@ -185,6 +185,7 @@ impl Inode {
                 if len > MAX_LFS_FILESIZE {
                     return Err(Errno::EFBIG);
                 }
+                f.check_resize(len)?;
                 f.truncate(phys, len);
             }
             Data::Host(_) if is_dir => return Err(Errno::EISDIR),

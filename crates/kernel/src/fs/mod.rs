@@ -61,6 +61,7 @@
 
 pub mod dev;
 pub mod dir;
+pub mod epoll;
 pub mod eventfd;
 pub mod fifo;
 pub mod file;
@@ -68,6 +69,7 @@ pub mod host;
 pub mod hostfile;
 pub mod initramfs;
 mod inode;
+pub mod memfd;
 mod mount;
 mod namei;
 pub mod open;
@@ -76,9 +78,11 @@ pub mod pidfd;
 pub mod pipe;
 pub mod proc;
 pub mod socket;
+pub mod signalfd;
 pub mod stat;
 pub mod statfs;
 pub mod stdio;
+pub mod timerfd;
 pub mod tmpfs;
 pub mod tty;
 

@@ -11,6 +11,7 @@
 //! unmap write the dirty frames back. A read-only host file's pages never
 //! change, so its object is shared by every run of it (filemap.rs).
 
+use super::memfd::{F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE};
 use super::{Data, InodeRef, Loc, S_IFMT, S_IFREG};
 use crate::errno::{Errno, KResult};
 use crate::mm::{copy_page_from, MemObject, PageSource, Phys, PAGE_SIZE};
@@ -30,6 +31,9 @@ pub struct TmpFile {
     src: Rc<TmpfsPages>,
     /// The pages with frames, made at the first write or mapping.
     pages: Option<Obj>,
+    /// Its seals (`fs::memfd`): F_SEAL_SEAL alone but on a memfd made to
+    /// be sealed, as Linux's shmem files.
+    seals: u32,
 }
 
 /// What a tmpfs file's object reads a page from that has no frame yet.
@@ -81,7 +85,28 @@ impl TmpFile {
                 name: RefCell::default(),
             }),
             pages: None,
+            seals: F_SEAL_SEAL,
         }
+    }
+
+    pub fn seals(&self) -> u32 {
+        self.seals
+    }
+
+    pub fn set_seals(&mut self, seals: u32) {
+        self.seals = seals;
+    }
+
+    /// Whether its seals let it be resized to `len` (Linux's
+    /// shmem_setattr): EPERM.
+    pub fn check_resize(&self, len: u64) -> KResult<()> {
+        let size = self.size();
+        if (self.seals & F_SEAL_SHRINK != 0 && len < size)
+            || (self.seals & F_SEAL_GROW != 0 && len > size)
+        {
+            return Err(Errno::EPERM);
+        }
+        Ok(())
     }
 
     pub fn size(&self) -> u64 {
@@ -140,6 +165,20 @@ impl TmpFile {
     /// was written before the file system or memory filled (ENOSPC,
     /// ENOMEM when nothing was).
     pub fn write(&mut self, phys: &mut Phys, id: u64, offset: u64, data: &[u8]) -> KResult<usize> {
+        if self.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
+            return Err(Errno::EPERM);
+        }
+        let mut data = data;
+        if self.seals & F_SEAL_GROW != 0 && offset.saturating_add(data.len() as u64) > self.size() {
+            // Linux writes page by page and stops at the first that would
+            // grow the file: what ends on a page boundary within it is
+            // written.
+            let limit = self.size() / PAGE_SIZE * PAGE_SIZE;
+            if limit <= offset {
+                return Err(Errno::EPERM);
+            }
+            data = &data[..(limit - offset) as usize];
+        }
         let obj = self.pages(phys, id);
         let mut obj = obj.borrow_mut();
         let mut done = 0;

@@ -3,7 +3,7 @@
 
 use crate::errno::{Errno, KResult};
 use crate::fs::file::O_PATH;
-use crate::mm::{MapFile, Mm, MAP_ANONYMOUS, PAGE_SIZE};
+use crate::mm::{MapFile, Mm, MAP_ANONYMOUS, MAP_SHARED, PAGE_SIZE, PROT_WRITE};
 use crate::task::rlimit::RLIMIT_AS;
 use crate::task::Kernel;
 use std::cell::RefCell;
@@ -50,11 +50,19 @@ pub fn mmap(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         }
         None => Vec::new(),
     };
+    // A file sealed against writes has no writable shared mapping, now
+    // or after mprotect (Linux's memfd_check_seals_mmap).
+    let sealed = file
+        .loc()
+        .is_some_and(|loc| crate::fs::memfd::write_sealed(&loc.inode));
+    if sealed && flags & MAP_SHARED != 0 && prot & PROT_WRITE != 0 {
+        return Err(Errno::EPERM);
+    }
     let pages = file.ops().mmap(&mut k.phys, &name)?;
     let map = MapFile {
         pages,
         readable: file.readable(),
-        writable: file.writable(),
+        writable: file.writable() && !sealed,
     };
     let mm = mm(k);
     let result = mm

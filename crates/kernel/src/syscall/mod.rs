@@ -3,10 +3,12 @@
 //! is ENOSYS, as Linux's `sys_ni_syscall`.
 
 mod cred;
+mod epoll;
 pub(crate) mod fs;
 mod futex;
 mod ipc;
 mod mem;
+mod memfd;
 pub mod nr;
 mod poll;
 mod process;
@@ -14,7 +16,9 @@ mod resource;
 mod sched;
 mod signal;
 mod socket;
+mod signalfd;
 mod time;
+mod timerfd;
 pub mod trace;
 
 use crate::errno::{Errno, KResult};
@@ -190,6 +194,15 @@ static TABLE: [Option<Handler>; nr::COUNT] = {
         RECVMSG => socket::recvmsg,
         SENDMMSG => socket::sendmmsg,
         RECVMMSG => socket::recvmmsg,
+        EPOLL_CREATE1 => epoll::epoll_create1,
+        EPOLL_CTL => epoll::epoll_ctl,
+        EPOLL_PWAIT => epoll::epoll_pwait,
+        EPOLL_PWAIT2 => epoll::epoll_pwait2,
+        TIMERFD_CREATE => timerfd::timerfd_create,
+        TIMERFD_SETTIME => timerfd::timerfd_settime,
+        TIMERFD_GETTIME => timerfd::timerfd_gettime,
+        SIGNALFD4 => signalfd::signalfd4,
+        MEMFD_CREATE => memfd::memfd_create,
         SHMGET => ipc::shmget,
         SHMAT => ipc::shmat,
         SHMDT => ipc::shmdt,

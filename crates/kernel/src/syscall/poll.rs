@@ -31,9 +31,9 @@ const POLLIN_SET: u16 = POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLERR;
 const POLLOUT_SET: u16 = POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR;
 const POLLEX_SET: u16 = POLLPRI;
 
-/// The wait of one ppoll or pselect6 call: its deadline (None: forever)
-/// and whether the time left is written back.
-struct Wait {
+/// The wait of one ppoll, pselect6 or epoll_pwait call: its deadline
+/// (None: forever) and whether the time left is written back.
+pub(super) struct Wait {
     deadline: Option<Duration>,
     write_back: bool,
     timed_out: bool,
@@ -44,19 +44,36 @@ struct Wait {
 /// Reads the timeout and the temporary mask on the first run; a restarted
 /// call keeps its deadline and the mask already installed.
 fn wait_args(k: &mut Kernel, tsp: u64, mask: Option<(u64, u64)>) -> KResult<Wait> {
-    if let Some(r) = k.restart() {
-        return Ok(Wait {
-            deadline: r.deadline,
-            write_back: r.data & WRITE_BACK != 0,
-            timed_out: r.timed_out,
-            mask: None,
-        });
+    if let Some(wait) = restarted_wait(k) {
+        return Ok(wait);
     }
     let timeout = if tsp != 0 {
         Some(read_timespec(k, tsp)?)
     } else {
         None
     };
+    new_wait(k, timeout, timeout.is_some_and(|t| !t.is_zero()), mask)
+}
+
+/// The wait of a restarted call: its first deadline, the mask already
+/// installed.
+pub(super) fn restarted_wait(k: &Kernel) -> Option<Wait> {
+    k.restart().map(|r| Wait {
+        deadline: r.deadline,
+        write_back: r.data & WRITE_BACK != 0,
+        timed_out: r.timed_out,
+        mask: None,
+    })
+}
+
+/// The wait of a call's first run: `timeout` from now (None: forever),
+/// and the temporary mask at `mask`'s (address, size), if any.
+pub(super) fn new_wait(
+    k: &mut Kernel,
+    timeout: Option<Duration>,
+    write_back: bool,
+    mask: Option<(u64, u64)>,
+) -> KResult<Wait> {
     let mask = match mask {
         Some((addr, size)) if addr != 0 => {
             if size != SIGSET_SIZE {
@@ -69,7 +86,7 @@ fn wait_args(k: &mut Kernel, tsp: u64, mask: Option<(u64, u64)>) -> KResult<Wait
     let now = k.monotonic();
     Ok(Wait {
         deadline: timeout.map(|t| now + t),
-        write_back: timeout.is_some_and(|t| !t.is_zero()),
+        write_back,
         timed_out: timeout.is_some_and(|t| t.is_zero()),
         mask,
     })
@@ -79,12 +96,11 @@ impl Wait {
     /// Nothing is ready: Ok when the time is up (the call returns 0), else
     /// blocks on `keys`, installing the temporary mask; a handler ends the
     /// wait with EINTR, the time left written to `tsp`.
-    fn block(&self, k: &mut Kernel, keys: Vec<PollKey>, tsp: u64) -> KResult<()> {
+    pub(super) fn block(&self, k: &mut Kernel, keys: Vec<PollKey>, tsp: u64) -> KResult<()> {
         let t = k.current();
         let mask = self.mask.unwrap_or(t.sigmask);
         let signal = (t.pending.set | t.group.borrow().pending.set) & !mask != 0;
-        let expired = self.timed_out || self.deadline.is_some_and(|d| d <= k.monotonic());
-        if expired && !signal {
+        if self.expired(k) && !signal {
             return Ok(());
         }
         if let Some(mask) = self.mask {
@@ -100,8 +116,13 @@ impl Wait {
         Err(Errno::ERESTARTNOHAND)
     }
 
+    /// Whether the time is up.
+    pub(super) fn expired(&self, k: &Kernel) -> bool {
+        self.timed_out || self.deadline.is_some_and(|d| d <= k.monotonic())
+    }
+
     /// A normal return: the caller's mask back, the time left written.
-    fn finish(&self, k: &mut Kernel, tsp: u64, result: u64) -> u64 {
+    pub(super) fn finish(&self, k: &mut Kernel, tsp: u64, result: u64) -> u64 {
         restore_mask(k);
         if let (true, Some(deadline)) = (self.write_back, self.deadline) {
             let left = deadline.saturating_sub(k.monotonic());
@@ -129,7 +150,7 @@ fn restore_mask(k: &mut Kernel) {
 
 /// A restarted call that fails puts the caller's mask back (one that
 /// blocks keeps the temporary one).
-fn restoring_mask(k: &mut Kernel, result: KResult<u64>) -> KResult<u64> {
+pub(super) fn restoring_mask(k: &mut Kernel, result: KResult<u64>) -> KResult<u64> {
     if result.is_err_and(|e| !e.is_restart()) {
         restore_mask(k);
     }

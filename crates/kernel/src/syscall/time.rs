@@ -263,7 +263,7 @@ pub fn timer_create(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
 }
 
 /// struct itimerspec: it_interval, then it_value.
-fn itimerspec_bytes((value, interval): (Duration, Duration)) -> [u8; 32] {
+pub(super) fn itimerspec_bytes((value, interval): (Duration, Duration)) -> [u8; 32] {
     let mut b = [0; 32];
     b[..16].copy_from_slice(&timespec_bytes(interval));
     b[16..].copy_from_slice(&timespec_bytes(value));

@@ -232,7 +232,21 @@ impl Kernel {
     /// Wakes the pollers of a pidfd on process `tgid` (it ended or was
     /// reaped).
     pub fn wake_pidfd_pollers(&mut self, tgid: Tid) {
-        self.wake_restart(|r| r.polls(PollKey::Exit(tgid)));
+        self.wake_pollers(PollKey::Exit(tgid));
+    }
+
+    /// Something announced on `key` changed: its pollers run again, and
+    /// the epolls watching it queue their items (`fs::epoll::notify`).
+    pub fn wake_pollers(&mut self, key: PollKey) {
+        self.wake_restart(|r| r.polls(key));
+        crate::fs::epoll::notify(key, &|epoll| self.has_pollers(PollKey::File(epoll)));
+    }
+
+    /// Whether a thread sleeps polling `key`.
+    pub(super) fn has_pollers(&self, key: PollKey) -> bool {
+        self.sleepers
+            .iter()
+            .any(|&t| self.blocked_on(t).is_some_and(|r| r.polls(key)))
     }
 
     /// Restarts the pollers of the host streams so that they re-check
@@ -246,7 +260,7 @@ impl Kernel {
         }
         self.console_check_at = now + CONSOLE_CHECK;
         self.raise_terminal_signals();
-        self.wake_restart(|r| r.polls(PollKey::Console));
+        self.wake_pollers(PollKey::Console);
     }
 
     /// Raises the signals the host terminal sent cleave (see
@@ -355,14 +369,14 @@ impl Kernel {
     }
 
     /// Whether a thread polls a host stream that can change (see
-    /// `Kernel::console_can_change`): one that only polls files or
-    /// /dev/null waits for ever.
+    /// `Kernel::console_can_change`), itself or through an epoll: one
+    /// that only polls files or /dev/null waits for ever.
     fn console_polled(&self) -> bool {
         self.console_can_change
-            && self.sleepers.iter().any(|t| {
-                self.blocked_on(*t)
-                    .is_some_and(|r| r.polls(PollKey::Console))
-            })
+            && (self.has_pollers(PollKey::Console)
+                || crate::fs::epoll::watching(PollKey::Console)
+                    .into_iter()
+                    .any(|key| self.has_pollers(key)))
     }
 
     /// The earlier attempt of the current call, if this run restarts a call
@@ -454,13 +468,14 @@ impl Kernel {
         }
     }
 
-    /// The earliest deadline of a sleeper, an ITIMER_REAL or a POSIX
-    /// timer: when the run loop must next look at the clock.
+    /// The earliest deadline of a sleeper, an ITIMER_REAL, a POSIX timer
+    /// or a timerfd: when the run loop must next look at the clock.
     pub(super) fn next_deadline(&self) -> Option<Duration> {
         let sleeper = self.timers.first().map(|&(d, _)| d);
         let alarm = self.alarms.first().map(|&(d, _)| d);
         let timer = self.posix_timers.first().map(|&(d, _, _)| d);
-        [sleeper, alarm, timer].into_iter().flatten().min()
+        let timerfd = crate::fs::timerfd::next_expiry();
+        [sleeper, alarm, timer, timerfd].into_iter().flatten().min()
     }
 
     /// Nothing is runnable: waits for the earliest deadline. Returns false
@@ -527,6 +542,7 @@ impl Kernel {
         self.expire_timers();
         self.expire_alarms();
         self.expire_posix_timers();
+        crate::fs::timerfd::expire(self.monotonic());
         true
     }
 

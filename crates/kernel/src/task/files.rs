@@ -11,6 +11,7 @@ use crate::fs::pidfd::Pidfd;
 use crate::fs::stdio::HostStdio;
 use crate::fs::OpenFile;
 use std::rc::Rc;
+use std::time::Duration;
 
 /// One descriptor: the open file description it refers to (shared by dup
 /// and fork) and its own FD_CLOEXEC.
@@ -147,9 +148,30 @@ impl Kernel {
     }
 }
 
-/// What pidfds ask of the task table.
+/// What files ask of the task table.
 impl Processes for Kernel {
     fn ended(&self, pid: Tid) -> Option<bool> {
         self.process(pid).map(|g| g.borrow().zombie.is_some())
+    }
+
+    fn monotonic(&self) -> Duration {
+        Kernel::monotonic(self)
+    }
+
+    fn realtime(&self) -> Duration {
+        self.clock.realtime(&self.hart)
+    }
+
+    fn current_tgid(&self) -> Tid {
+        self.group().borrow().tgid
+    }
+
+    fn signals_pending(&self) -> u64 {
+        let t = self.current();
+        t.pending.set | t.group.borrow().pending.set
+    }
+
+    fn take_signal(&mut self, mask: u64) -> Option<[u8; 128]> {
+        self.dequeue_signal(mask).map(|info| info.0)
     }
 }

@@ -577,11 +577,25 @@ impl Kernel {
         }
     }
 
-    /// Wakes the waiters of every pipe and eventfd that changed (see
-    /// `fs::pipe`).
+    /// Wakes the waiters of every pipe, eventfd, epoll and timerfd that
+    /// changed (see `fs::pipe`), and the epolls watching them, which may
+    /// change in turn: each file once.
     fn wake_pipes(&mut self) {
-        for id in crate::fs::pipe::take_wakeups() {
-            self.wake_restart(|r| r.woken_by_file(id));
+        let mut done = std::collections::HashSet::new();
+        loop {
+            let ids = crate::fs::pipe::take_wakeups();
+            if ids.is_empty() {
+                return;
+            }
+            for id in ids {
+                if done.insert(id) {
+                    self.wake_restart(|r| r.woken_by_file(id));
+                    let key = crate::wait::PollKey::File(id);
+                    crate::fs::epoll::notify(key, &|epoll| {
+                        self.has_pollers(crate::wait::PollKey::File(epoll))
+                    });
+                }
+            }
         }
     }
 

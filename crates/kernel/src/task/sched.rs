@@ -231,10 +231,6 @@ impl Kernel {
             if self.init_exit.is_some() || self.tasks.is_empty() {
                 return None;
             }
-            // Whatever ran since the last pass (a trap, a death on the way
-            // back to user mode, exec) may have closed pipe ends or changed
-            // pipes: their waiters are woken before anyone is chosen.
-            self.wake_pipes();
             if !self.timers.is_empty() {
                 self.expire_timers();
             }
@@ -244,7 +240,16 @@ impl Kernel {
             if !self.posix_timers.is_empty() {
                 self.expire_posix_timers();
             }
+            if crate::fs::timerfd::next_expiry().is_some() {
+                crate::fs::timerfd::expire(self.monotonic());
+            }
             self.check_console();
+            // Whatever ran since the last pass (a trap, a death on the way
+            // back to user mode, exec) may have closed pipe ends or changed
+            // pipes, and a timer or a signal may have changed a file that
+            // an epoll watches: their waiters are woken before anyone is
+            // chosen.
+            self.wake_pipes();
             if let Some(tid) = self.pick_next() {
                 self.switch_to(tid);
                 return Some(tid);

@@ -44,7 +44,7 @@ use super::signal::{
 };
 use super::{ExitStatus, Kernel, ThreadGroup, Tid};
 use crate::errno::{Errno, KResult};
-use crate::wait::WaitReason;
+use crate::wait::{PollKey, WaitReason};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -148,6 +148,7 @@ impl Kernel {
         if let Some(tid) = chosen {
             self.signal_wake(tid, sig, &act);
         }
+        self.wake_pollers(PollKey::Signal(tgid));
     }
 
     /// Linux's prepare_signal, the job-control part: a stop signal

@@ -17,6 +17,7 @@
 use super::sigdeliver::SigTarget;
 use super::signal::{SigInfo, Signal};
 use super::{Kernel, Tid};
+use crate::wait::{after, missed};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -92,20 +93,6 @@ impl Timers {
     pub fn delete_all(&mut self) {
         self.map.clear();
     }
-}
-
-/// `n` intervals after `from`.
-fn after(from: Duration, interval: Duration, n: u64) -> Duration {
-    let nanos = from.as_nanos() + interval.as_nanos() * u128::from(n);
-    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
-}
-
-/// Expiries within (fired, now] after the one at `fired`, for `interval`.
-fn missed(fired: Duration, now: Duration, interval: Duration) -> u64 {
-    if now < fired || interval.is_zero() {
-        return 0;
-    }
-    ((now - fired).as_nanos() / interval.as_nanos()) as u64
 }
 
 impl PosixTimer {

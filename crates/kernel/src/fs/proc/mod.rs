@@ -464,9 +464,15 @@ pub fn entries(vfs: &Vfs, dir: &Loc) -> KResult<Vec<(Vec<u8>, u64, u8)>> {
 
 /// How an open file is named in /proc/PID/fd.
 fn fd_text(vfs: &Vfs, root: &Loc, file: &OpenFile) -> Vec<u8> {
-    let Some(loc) = file.loc() else {
-        return file.ops().name().into_bytes();
-    };
+    match file.loc() {
+        Some(loc) => loc_text(vfs, root, loc),
+        None => file.ops().name().into_bytes(),
+    }
+}
+
+/// A file's path, " (deleted)" once no directory holds it (an unlinked
+/// file, a memfd).
+fn loc_text(vfs: &Vfs, root: &Loc, loc: &Loc) -> Vec<u8> {
     let mut path = vfs.path_of(root, loc);
     let i = loc.inode.borrow();
     if i.nlink == 0 && !i.is_dir() {
@@ -502,7 +508,7 @@ pub fn readlink(vfs: &Vfs, node: &ProcNode) -> KResult<Vec<u8>> {
             Ok(exe)
         }
         Kind::Link(pid, _) | Kind::Fd(pid, _) => match follow_in(&snap, node.kind) {
-            Some(loc) => Ok(vfs.path_of(&root, &loc)),
+            Some(loc) => Ok(loc_text(vfs, &root, &loc)),
             None => {
                 let Kind::Fd(_, fd) = node.kind else {
                     return Err(Errno::ENOENT);

@@ -46,6 +46,9 @@ pub fn fcntl(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
             };
             Ok(size as u64)
         }
+        cmd @ (crate::syscall::memfd::F_ADD_SEALS | crate::syscall::memfd::F_GET_SEALS) => {
+            crate::syscall::memfd::fcntl_seals(k, &f, cmd, a[2])
+        }
         F_GETFL => Ok(u64::from(f.flags.get())),
         F_SETFL => {
             if f.flags.get() & O_PATH != 0 {

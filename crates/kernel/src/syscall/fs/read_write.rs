@@ -74,6 +74,11 @@ fn file_read(k: &mut Kernel, f: &OpenFile, len: usize, pos: Option<u64>) -> KRes
         }
         return Ok(out);
     }
+    // A signalfd or timerfd reads with the task table, and keeps no
+    // position.
+    if let Some(r) = f.ops().read_by(k, f.nonblock(), len) {
+        return blocking(k, r, 0);
+    }
     let mut io = io(k, f, offset);
     let r = f.ops().read_iter(&mut io, len);
     let (at, done) = (io.pos, io.done);

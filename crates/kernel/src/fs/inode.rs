@@ -171,7 +171,9 @@ impl Inode {
             Data::Symlink(d) => d.len() as u64,
             Data::Host(h) => h.size,
             Data::Dir(_) => 4096,
-            Data::Device(_) | Data::Fifo(_) | Data::Proc(_) | Data::Stream(_) | Data::Socket(_) => 0,
+            Data::Device(_) | Data::Fifo(_) | Data::Proc(_) | Data::Stream(_) | Data::Socket(_) => {
+                0
+            }
         }
     }
 

@@ -7,6 +7,9 @@
 //! separate functions, so each gets its own register allocation; the rare
 //! and heavy instructions (FP, atomics, CSRs, division) share one
 //! out-of-line handler. Nothing on the common path allocates or hashes.
+//!
+//! Long (about 1,000 lines) on purpose: the interpreter's dispatch and
+//! every handler together, to read side by side with the ISA manual.
 
 use crate::decode::{decode, insn_len, Insn, Op};
 use crate::fpu;

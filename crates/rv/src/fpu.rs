@@ -20,6 +20,10 @@
 //! inexact flag can be decided exactly; everything else takes the core.
 //!
 //! Flags are accrued: functions only ever OR bits into `*fl`.
+//!
+//! Long on purpose: the whole of IEEE 754 arithmetic as RISC-V defines it
+//! (rounding, flags, NaN boxing) in one place, so the interpreter and the
+//! translator cannot differ.
 
 /// fflags bits.
 pub mod flags {

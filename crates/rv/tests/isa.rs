@@ -6,6 +6,8 @@
 //!
 //! Table-driven tests collect every wrong case before failing, so one run
 //! names all of them.
+//!
+//! Long on purpose: a table of cases per instruction.
 
 mod common;
 

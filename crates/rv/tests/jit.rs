@@ -5,6 +5,8 @@
 //! itself, a mapping changes under a hot block, or a block runs into the
 //! next page. On hosts without a translator both machines interpret, and
 //! the tests still pass.
+//!
+//! Long on purpose: each test is a scenario the translator must survive.
 
 mod common;
 

@@ -12,6 +12,10 @@
 //! SA_RESTART). A stream send or a MSG_WAITALL receive that blocks
 //! partway keeps what it has done in its restart word and goes on from
 //! there.
+//!
+//! A little over 800 lines: the eighteen socket calls and the decoding of
+//! what they share (addresses, msghdr, control messages), in one place so
+//! every family gets the same decoding.
 
 use super::fs::{fd_install, file, lookup_at, parent_at, permitted, raise_sigpipe};
 use super::{int, AT_FDCWD};

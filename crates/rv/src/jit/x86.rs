@@ -46,6 +46,9 @@
 //! its target up in the jump cache, and goes there directly if the fetch
 //! TLB still maps the target's page to the frame the cached block was
 //! translated from; the cache forgets a frame's blocks with the frame.
+//!
+//! Long on purpose: the translator is one pass over a block, an arm per
+//! instruction class; the encoder is apart, in `asm.rs`.
 
 use super::asm::*;
 use super::code_buffer::{call_fp_address, Env, JumpEntry, GROUP_SLOTS, JUMP_CACHE_SIZE};

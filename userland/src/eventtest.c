@@ -36,33 +36,13 @@
 #define MFD_EXEC 0x0010U
 #endif
 
-static const char *err(long r)
-{
-	return r < 0 ? strerrorname_np(errno) : "ok";
-}
-
 /* epoll events as names, "-" for none. */
 static const char *ev(uint32_t e)
 {
-	static char buf[8][96];
-	static int slot;
-	char *b = buf[slot++ % 8];
-	static const struct {
-		uint32_t bit;
-		const char *name;
-	} names[] = {{EPOLLIN, "IN"},	  {EPOLLPRI, "PRI"},	 {EPOLLOUT, "OUT"},
+	static const struct bit_name names[] = {{EPOLLIN, "IN"},	  {EPOLLPRI, "PRI"},	 {EPOLLOUT, "OUT"},
 		     {EPOLLERR, "ERR"},	  {EPOLLHUP, "HUP"},	 {EPOLLRDNORM, "RDNORM"},
 		     {EPOLLWRNORM, "WRNORM"}, {EPOLLRDHUP, "RDHUP"}};
-	b[0] = 0;
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (e & names[i].bit) {
-			if (b[0])
-				strcat(b, " ");
-			strcat(b, names[i].name);
-		}
-	if (!b[0])
-		strcpy(b, "-");
-	return b;
+	return bit_names(e, names, sizeof names / sizeof names[0]);
 }
 
 static int ctl(int ep, int op, int fd, uint32_t events, uint64_t data)

@@ -52,6 +52,37 @@ static inline void sleep_ms(long ms)
 		;
 }
 
+/* A call's result: "ok", or its errno's name. */
+static inline const char *err(long r)
+{
+	return r < 0 ? strerrorname_np(errno) : "ok";
+}
+
+/* A bit and its name, for bit_names. */
+struct bit_name {
+	unsigned long bit;
+	const char *name;
+};
+
+/* The names of the bits of `mask` (from `names`, `n` of them), "-" for
+ * none; the result lasts for eight more calls. */
+static inline const char *bit_names(unsigned long mask, const struct bit_name *names, size_t n)
+{
+	static char buf[8][128];
+	static int slot;
+	char *b = buf[slot++ % 8];
+	b[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		if (mask & names[i].bit) {
+			if (b[0])
+				strcat(b, " ");
+			strcat(b, names[i].name);
+		}
+	if (!b[0])
+		strcpy(b, "-");
+	return b;
+}
+
 /* Waits (at most about 10 s) until process `pid` sleeps: blocked in a
  * call, where a test wants it before acting. */
 static inline void wait_sleeping(pid_t pid)

@@ -46,33 +46,13 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *err(long r)
-{
-	return r < 0 ? strerrorname_np(errno) : "ok";
-}
-
 /* revents as names, "-" for none. */
 static const char *ev(int e)
 {
-	static char buf[8][96];
-	static int slot;
-	char *b = buf[slot++ % 8];
-	static const struct {
-		int bit;
-		const char *name;
-	} names[] = {{POLLIN, "IN"},	   {POLLPRI, "PRI"},	   {POLLOUT, "OUT"},
+	static const struct bit_name names[] = {{POLLIN, "IN"},	   {POLLPRI, "PRI"},	   {POLLOUT, "OUT"},
 		     {POLLERR, "ERR"},	   {POLLHUP, "HUP"},	   {POLLNVAL, "NVAL"},
 		     {POLLRDNORM, "RDNORM"}, {POLLWRNORM, "WRNORM"}, {POLLRDHUP, "RDHUP"}};
-	b[0] = 0;
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (e & names[i].bit) {
-			if (b[0])
-				strcat(b, " ");
-			strcat(b, names[i].name);
-		}
-	if (!b[0])
-		strcpy(b, "-");
-	return b;
+	return bit_names(e, names, sizeof names / sizeof names[0]);
 }
 
 /* One fd polled with timeout 0: "count revents". */

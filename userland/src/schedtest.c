@@ -24,11 +24,6 @@
 
 #include "guest.h"
 
-static const char *err(long r)
-{
-	return r < 0 ? strerrorname_np(errno) : "ok";
-}
-
 /* A wait status in words: "exited 3", "killed by SIGKILL". */
 static const char *status_str(int st)
 {

@@ -24,11 +24,6 @@
 
 #include "guest.h"
 
-static const char *err(long r)
-{
-	return r < 0 ? strerrorname_np(errno) : "ok";
-}
-
 /* A result: the value, or the errno's name. */
 static const char *res(long r)
 {
@@ -44,23 +39,8 @@ static const char *res(long r)
 
 static const char *ev(int e)
 {
-	static char buf[4][96];
-	static int slot;
-	char *b = buf[slot++ % 4];
-	static const struct {
-		int bit;
-		const char *name;
-	} names[] = {{POLLIN, "IN"}, {POLLOUT, "OUT"}, {POLLERR, "ERR"}, {POLLHUP, "HUP"}, {POLLRDHUP, "RDHUP"}};
-	b[0] = 0;
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (e & names[i].bit) {
-			if (b[0])
-				strcat(b, " ");
-			strcat(b, names[i].name);
-		}
-	if (!b[0])
-		strcpy(b, "-");
-	return b;
+	static const struct bit_name names[] = {{POLLIN, "IN"}, {POLLOUT, "OUT"}, {POLLERR, "ERR"}, {POLLHUP, "HUP"}, {POLLRDHUP, "RDHUP"}};
+	return bit_names(e, names, sizeof names / sizeof names[0]);
 }
 
 static const char *pollfd1(int fd, int timeout)

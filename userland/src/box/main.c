@@ -1,6 +1,7 @@
 /*
  * The multi-call driver: argv[0]'s last component names the applet.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -13,7 +13,7 @@ use super::fdtable::file;
 use super::open::create;
 use crate::errno::{Errno, KResult};
 use crate::fs::{Data, Device, Loc, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK};
-use crate::fs::{S_IFMT, S_IFREG, S_IFSOCK};
+use crate::fs::{Parent, S_IFMT, S_IFREG, S_IFSOCK};
 use crate::task::{FsInfo, Kernel};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -105,9 +105,12 @@ pub(crate) fn permitted(k: &Kernel, loc: &Loc, bits: u32) -> bool {
     k.cred().permits(&i, bits)
 }
 
-pub fn mkdirat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
-    let path = path_arg(k, a[1])?;
-    let parent = parent_at(k, int(a[0]), &path)?;
+/// Where a name the caller makes (a directory, a node) goes: path `path`
+/// at `dirfd`, a name not taken, in a directory the caller may write and
+/// search.
+fn new_name_at(k: &mut Kernel, dirfd: u64, path: u64) -> KResult<Parent> {
+    let path = path_arg(k, path)?;
+    let parent = parent_at(k, int(dirfd), &path)?;
     if parent.name == b"."
         || parent.name == b".."
         || k.vfs.lookup(&parent.dir, &parent.name).is_ok()
@@ -117,6 +120,11 @@ pub fn mkdirat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
     if !permitted(k, &parent.dir, 3) {
         return Err(Errno::EACCES);
     }
+    Ok(parent)
+}
+
+pub fn mkdirat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
+    let parent = new_name_at(k, a[0], a[1])?;
     let umask = fsinfo(k).umask;
     let mode = S_IFDIR | (a[2] as u32 & 0o7777 & !umask);
     create(
@@ -144,17 +152,7 @@ pub fn mknodat(k: &mut Kernel, a: &[u64; 6]) -> KResult<u64> {
         t @ (S_IFREG | S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK) => t,
         _ => return Err(Errno::EINVAL),
     };
-    let path = path_arg(k, a[1])?;
-    let parent = parent_at(k, int(a[0]), &path)?;
-    if parent.name == b"."
-        || parent.name == b".."
-        || k.vfs.lookup(&parent.dir, &parent.name).is_ok()
-    {
-        return Err(Errno::EEXIST);
-    }
-    if !permitted(k, &parent.dir, 3) {
-        return Err(Errno::EACCES);
-    }
+    let parent = new_name_at(k, a[0], a[1])?;
     let device = matches!(kind, S_IFCHR | S_IFBLK);
     if device && k.cred().euid != 0 {
         return Err(Errno::EPERM);

@@ -163,6 +163,7 @@ const ACTIVE: &[&str] = &[
     "lifecycle/exec_checks",
     "lifecycle/timerslack",
     "fileops/kinds",
+    "fileops/special",
     "ipctest/shm_basic",
     "ipctest/shm_errors",
     "ipctest/shm_rmid_attached",
@@ -223,12 +224,7 @@ const ACTIVE: &[&str] = &[
 ];
 
 /// The cases that still differ, as ("program/case", what they need).
-const PENDING: &[(&str, &str)] = &[(
-    "fileops/special",
-    "Linux's FIONREAD on devices (ENOTTY, /dev/urandom's EINVAL), pread on an \
-     eventfd (ESPIPE), and a procfs file as seq_file (SEEK_END is EINVAL, mmap \
-     ENODEV, FIONREAD 0)",
-)];
+const PENDING: &[(&str, &str)] = &[];
 
 /// Generous: a case runs in well under a second; a hang must not hang the
 /// suite.

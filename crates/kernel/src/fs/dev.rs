@@ -2,7 +2,7 @@
 //! and the console): /dev/null, zero, full, random, urandom, and /dev/tty
 //! and /dev/console, which read the host's stdin and write its stdout.
 
-use super::file::{inode_name, FileOps, Io, OpResult, Processes, Readiness};
+use super::file::{fionread, inode_name, FileOps, Io, OpResult, Processes, Readiness, FIONREAD};
 use super::file::{DEFAULT_POLLMASK, POLLOUT, POLLWRBAND, POLLWRNORM};
 use super::stdio::{host_read, host_write, HostStdio};
 use super::tty::Terminal;
@@ -66,6 +66,23 @@ impl FileOps for DevFile {
             mask,
             key: Some(PollKey::Console),
         }
+    }
+
+    /// The memory devices know no request: ENOTTY, as Linux's; the
+    /// random devices' ioctl says EINVAL to one it does not know. The
+    /// console's terminal requests are the system-call layer's; FIONREAD
+    /// finds nothing buffered.
+    fn ioctl(&self, io: &mut Io, cmd: u32, arg: u64) -> OpResult<u64> {
+        match (self.dev, cmd) {
+            (Device::Random | Device::Urandom, _) => Err(Errno::EINVAL.into()),
+            (Device::Console, FIONREAD) => fionread(io, arg, 0),
+            _ => Err(Errno::ENOTTY.into()),
+        }
+    }
+
+    /// A terminal is a stream (Linux's nonseekable_open): pread is ESPIPE.
+    fn positioned(&self) -> bool {
+        self.dev != Device::Console
     }
 
     fn terminal(&self) -> Option<Terminal> {

@@ -43,6 +43,11 @@ impl FileOps for HostFifo {
         Err(Errno::ESPIPE)
     }
 
+    /// A FIFO is a stream: pread and pwrite are ESPIPE.
+    fn positioned(&self) -> bool {
+        false
+    }
+
     fn loc(&self) -> Option<&Loc> {
         Some(&self.loc)
     }

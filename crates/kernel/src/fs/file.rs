@@ -208,9 +208,11 @@ pub trait FileOps {
     }
 
     /// Whether pread and pwrite may name a position (Linux's
-    /// FMODE_PREAD); a pipe's are ESPIPE.
+    /// FMODE_PREAD): an open of the tree may, unless its kind is a stream
+    /// (a pipe, a FIFO, a terminal); a file with no place there (an
+    /// anon_inode file, a socket) is ESPIPE.
     fn positioned(&self) -> bool {
-        true
+        self.loc().is_some()
     }
 
     /// Whether a write may block after taking part of the data (a pipe,

@@ -266,6 +266,11 @@ impl FileOps for HostStdio {
         Some(Stream::Host(*self))
     }
 
+    /// The host's stream may be a regular file, whose pread works.
+    fn positioned(&self) -> bool {
+        true
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }

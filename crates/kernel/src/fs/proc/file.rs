@@ -5,13 +5,15 @@
 use super::array::generate;
 use crate::errno::{Errno, KResult};
 use crate::fs::file::OpenFile;
-use crate::fs::file::{FileOps, Io, OpResult, O_ACCMODE, O_PATH, O_RDONLY, O_TRUNC};
+use crate::fs::file::{fionread, generic_llseek, FileOps, Io, OpResult, FIONREAD};
+use crate::fs::file::{O_ACCMODE, O_PATH, O_RDONLY, O_TRUNC};
 use crate::fs::pagecache::TmpFile;
 use crate::fs::tmpfs::TmpfsFile;
 use crate::fs::{Data, FsType, Loc};
 use crate::mm::{FilePages, Phys};
 use crate::task::Kernel;
 use std::any::Any;
+use std::cell::Cell;
 use std::time::Duration;
 
 pub struct ProcFile(pub TmpfsFile);
@@ -29,8 +31,28 @@ impl FileOps for ProcFile {
         Err(Errno::EINVAL.into())
     }
 
-    fn mmap(&self, phys: &mut Phys, name: &[u8]) -> KResult<FilePages> {
-        self.0.pages(phys, name)
+    /// A seq_file: SEEK_END (2) is EINVAL (its size is not known before it
+    /// is read).
+    fn seek(&self, pos: &Cell<u64>, offset: i64, whence: i32) -> KResult<u64> {
+        if whence == 2 {
+            return Err(Errno::EINVAL);
+        }
+        let size = self.0.loc.inode.borrow().size();
+        generic_llseek(pos, size, offset, whence)
+    }
+
+    /// Its inode's size is 0, as Linux's procfs files say: FIONREAD
+    /// finds nothing ahead.
+    fn ioctl(&self, io: &mut Io, cmd: u32, arg: u64) -> OpResult<u64> {
+        match cmd {
+            FIONREAD => fionread(io, arg, 0),
+            _ => Err(Errno::ENOTTY.into()),
+        }
+    }
+
+    /// A seq_file has no mmap: ENODEV.
+    fn mmap(&self, _phys: &mut Phys, _name: &[u8]) -> KResult<FilePages> {
+        Ok(FilePages::None)
     }
 
     fn loc(&self) -> Option<&Loc> {

@@ -83,7 +83,15 @@ pub(crate) struct Tlb {
     /// The RAM (start, length) that the entries' host addresses point
     /// into; (0, 0) before the first fill.
     ram: (usize, usize),
+    /// The entries filled since the last full flush, while there are at
+    /// most FILLED_MAX (as `table * TLB_SIZE + slot`): a flush after a
+    /// short run (a context switch, fork) clears those, not all 48 KiB.
+    filled: [u16; FILLED_MAX],
+    filled_len: usize,
 }
+
+/// More fills than this since a flush, and the flush clears everything.
+const FILLED_MAX: usize = 64;
 
 const EMPTY: TlbEntry = TlbEntry {
     vpn: INVALID,
@@ -104,6 +112,16 @@ impl Tlb {
             load: [EMPTY; TLB_SIZE],
             store: [EMPTY; TLB_SIZE],
             ram: (0, 0),
+            filled: [0; FILLED_MAX],
+            filled_len: 0,
+        }
+    }
+
+    fn table_mut(&mut self, access: Access) -> &mut [TlbEntry; TLB_SIZE] {
+        match access {
+            Access::Fetch => &mut self.fetch,
+            Access::Load => &mut self.load,
+            Access::Store => &mut self.store,
         }
     }
 
@@ -142,18 +160,26 @@ impl Tlb {
             host: (here.0 as u64).wrapping_add(pa).wrapping_sub(vpn << 12),
             _pad: 0,
         };
-        let table = match access {
-            Access::Fetch => &mut self.fetch,
-            Access::Load => &mut self.load,
-            Access::Store => &mut self.store,
-        };
-        table[slot(vpn)] = entry;
+        if let Some(f) = self.filled.get_mut(self.filled_len) {
+            *f = (access as usize * TLB_SIZE + slot(vpn)) as u16;
+        }
+        self.filled_len += 1;
+        self.table_mut(access)[slot(vpn)] = entry;
     }
 
     pub fn flush_all(&mut self) {
-        self.fetch.fill(EMPTY);
-        self.load.fill(EMPTY);
-        self.store.fill(EMPTY);
+        if self.filled_len <= FILLED_MAX {
+            for i in 0..self.filled_len {
+                let at = self.filled[i] as usize;
+                let access = [Access::Fetch, Access::Load, Access::Store][at / TLB_SIZE];
+                self.table_mut(access)[at % TLB_SIZE] = EMPTY;
+            }
+        } else {
+            self.fetch.fill(EMPTY);
+            self.load.fill(EMPTY);
+            self.store.fill(EMPTY);
+        }
+        self.filled_len = 0;
     }
 
     pub fn flush_page(&mut self, va: u64) {

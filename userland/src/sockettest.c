@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -136,6 +137,9 @@ static int c_pair_stream(void)
 	say("write %s", res(write(sv[0], "hello", 5)));
 	say("send %s", res(send(sv[0], " world", 6, 0)));
 	say("poll data %s", pollfd1(sv[1], 0));
+	int inq = -1;
+	const char *got = res(ioctl(sv[1], FIONREAD, &inq));
+	say("fionread %s %d", got, inq);
 	n = recv(sv[1], buf, sizeof buf, MSG_PEEK);
 	say("peek %s '%.*s'", res(n), (int)(n > 0 ? n : 0), buf);
 	n = read(sv[1], buf, 3);
@@ -182,6 +186,9 @@ static int c_pair_dgram(void)
 	send(sv[0], "one", 3, 0);
 	send(sv[0], "", 0, 0);
 	send(sv[0], "three33", 7, 0);
+	int inq = -1;
+	const char *got = res(ioctl(sv[1], FIONREAD, &inq));
+	say("fionread %s %d", got, inq);
 	say("recv %s", res(recv(sv[1], buf, sizeof buf, 0)));
 	say("recv empty %s", res(recv(sv[1], buf, sizeof buf, 0)));
 	say("recv trunc %s", res(recv(sv[1], buf, 2, 0)));
@@ -261,6 +268,8 @@ static int c_path(void)
 	r = err(listen(l, 5));
 	say("listen %s acceptconn %d", r, sockopt(l, SO_ACCEPTCONN));
 	say("poll listener %s", pollfd1(l, 0));
+	int inq = -1;
+	say("listener fionread %s", err(ioctl(l, FIONREAD, &inq)));
 	fcntl(l, F_SETFL, O_NONBLOCK);
 	say("accept empty %s", err(accept(l, NULL, NULL)));
 	int c = socket(AF_UNIX, SOCK_STREAM, 0);

@@ -20,7 +20,7 @@
 
 pub mod unix;
 
-use super::file::{FileOps, OpResult, Processes, Readiness};
+use super::file::{fionread, FileOps, Io, OpResult, Processes, Readiness, FIONREAD};
 use super::stat::Stat;
 use super::Vfs;
 use crate::errno::{Errno, KResult};
@@ -189,6 +189,9 @@ pub trait Socket {
     /// getpeername's address, or ENOTCONN.
     fn peername(&self) -> KResult<Vec<u8>>;
     fn poll(&self) -> u16;
+    /// SIOCINQ (FIONREAD): the bytes a read would find (a datagram
+    /// socket's next message), or the family's errno (EINVAL listening).
+    fn inq(&self) -> KResult<usize>;
 
     fn listening(&self) -> bool;
     /// The peer's credentials at connect time (SO_PEERCRED).
@@ -460,6 +463,14 @@ impl FileOps for SocketFile {
 
     fn write_raises_sigpipe(&self) -> bool {
         self.sock.sigpipe()
+    }
+
+    /// FIONREAD is SIOCINQ; the other socket ioctls are not there yet.
+    fn ioctl(&self, io: &mut Io, cmd: u32, arg: u64) -> OpResult<u64> {
+        match cmd {
+            FIONREAD => fionread(io, arg, self.sock.inq()? as u64),
+            _ => Err(Errno::ENOTTY.into()),
+        }
     }
 
     fn poll(&self, _events: u16, _procs: &dyn Processes) -> Readiness {

@@ -624,6 +624,20 @@ impl Socket for UnixSock {
         mask
     }
 
+    /// unix_inq_len: a stream's or seqpacket's queued bytes, a datagram
+    /// socket's next message.
+    fn inq(&self) -> KResult<usize> {
+        let st = self.st.borrow();
+        if st.conn == Conn::Listening {
+            return Err(Errno::EINVAL);
+        }
+        Ok(if self.kind == SOCK_DGRAM {
+            st.recvq.front().map_or(0, |m| m.data.len())
+        } else {
+            st.recvq.iter().map(|m| m.data.len() - m.read).sum()
+        })
+    }
+
     fn listening(&self) -> bool {
         self.st.borrow().conn == Conn::Listening
     }

@@ -50,6 +50,7 @@ pub const POLLRDNORM: u16 = 0x40;
 pub const POLLRDBAND: u16 = 0x80;
 pub const POLLWRNORM: u16 = 0x100;
 pub const POLLWRBAND: u16 = 0x200;
+pub const POLLRDHUP: u16 = 0x2000;
 /// What a file without a poll operation reports (Linux's DEFAULT_POLLMASK).
 pub const DEFAULT_POLLMASK: u16 = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
 
@@ -259,7 +260,8 @@ pub struct Io<'a> {
     /// The caller's address space, for an ioctl's pointer.
     pub mm: Rc<RefCell<Mm>>,
     pub rng: &'a mut dyn RngCore,
-    /// CLOCK_REALTIME, for the times an inode keeps.
+    /// CLOCK_REALTIME, for the times an inode keeps (zero for a file
+    /// with no inode in the tree, which keeps none).
     pub now: Duration,
     /// O_NONBLOCK: EAGAIN rather than blocking.
     pub nonblock: bool,

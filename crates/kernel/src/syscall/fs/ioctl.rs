@@ -5,7 +5,7 @@
 use super::fdtable::{fd_set_cloexec, file};
 use super::read_write::{blocking, io};
 use crate::errno::{Errno, KResult};
-use crate::fs::file::O_NONBLOCK;
+use crate::fs::file::{FIONREAD, O_NONBLOCK};
 use crate::fs::tty::{Terminal, TERMIOS_SIZE};
 use crate::task::signal::{Signal, SIG_IGN};
 use crate::task::Kernel;
@@ -22,7 +22,6 @@ const TIOCGPGRP: u32 = 0x540f;
 const TIOCSPGRP: u32 = 0x5410;
 const TIOCGWINSZ: u32 = 0x5413;
 const TIOCSWINSZ: u32 = 0x5414;
-const FIONREAD: u32 = crate::fs::file::FIONREAD;
 const TIOCNOTTY: u32 = 0x5422;
 const FIONBIO: u32 = 0x5421;
 const TIOCGSID: u32 = 0x5429;

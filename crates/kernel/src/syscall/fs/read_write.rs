@@ -12,6 +12,7 @@ use crate::task::rlimit::RLIMIT_FSIZE;
 use crate::task::sigdeliver::SigTarget;
 use crate::task::signal::{SigInfo, Signal, SI_USER};
 use crate::task::Kernel;
+use std::time::Duration;
 
 /// Bytes moved between guest memory and a file per step.
 const CHUNK: usize = 1 << 20;
@@ -23,7 +24,11 @@ const UIO_MAXIOV: u64 = 1024;
 /// `done`.
 pub(super) fn io<'a>(k: &'a mut Kernel, f: &OpenFile, pos: u64) -> Io<'a> {
     let done = k.restart().map_or(0, |r| r.data as usize);
-    let now = k.clock.realtime(&k.hart);
+    // Only an inode keeps times: a pipe's or socket's read needs no clock.
+    let now = match f.ops().loc() {
+        Some(_) => k.clock.realtime(&k.hart),
+        None => Duration::ZERO,
+    };
     let mm = k.mm();
     let fsize_limit = k.rlimit(RLIMIT_FSIZE).cur;
     Io {

@@ -39,7 +39,7 @@ use super::{RecvMsg, SendMsg, SockOpts, Socket, SocketEnv, Ucred};
 use super::{AF_UNIX, MSG_PEEK, MSG_TRUNC, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
 use crate::errno::{Errno, KResult};
 use crate::fs::file::{OpError, OpResult, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM};
-use crate::fs::file::{POLLWRBAND, POLLWRNORM};
+use crate::fs::file::{POLLRDHUP, POLLWRBAND, POLLWRNORM};
 use crate::fs::pipe::note_wake;
 use crate::fs::OpenFile;
 use crate::wait::WaitReason;
@@ -48,8 +48,6 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
-
-const POLLRDHUP: u16 = 0x2000;
 
 /// sk_shutdown's bits.
 const RCV_SHUTDOWN: u8 = 1;
